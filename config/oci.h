@@ -18,6 +18,9 @@
 
 struct json_object;
 
+/* The runtime-spec version hangar implements and writes into new configs. */
+#define OCI_RUNTIME_SPEC_VERSION "1.2.0"
+
 struct oci_rlimit {
 	char *type; /* "RLIMIT_NOFILE" */
 	int resource; /* resolved RLIMIT_* number */
@@ -299,6 +302,7 @@ struct oci_time_offset {
 struct oci_intel_rdt {
 	bool present;
 	char *clos_id, *l3_cache_schema, *mem_bw_schema;
+	bool enable_cmt, enable_mbm;
 };
 
 struct oci_linux {
