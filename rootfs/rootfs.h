@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HANGAR_ROOTFS_H
+#define HANGAR_ROOTFS_H
+
+#include <stdbool.h>
+
+#include "common/error.h"
+#include "config/oci.h"
+
+/*
+ * The container's filesystem view, built by the container's init process in
+ * its own mount namespace (and user namespace, when configured), in three
+ * steps around the createContainer hooks:
+ *
+ *   rootfs_prepare()  -> createContainer hooks -> rootfs_pivot() -> rootfs_finalize()
+ */
+
+struct rootfs_options {
+	bool no_pivot; /* --no-pivot: MS_MOVE the root onto / and chroot instead of pivot_root */
+	bool userns; /* in a new user namespace: mknod is impossible, bind-mount device nodes from the host instead */
+};
+
+/* Step 1: propagation of the mount tree, rootfs (absolute host path) bound
+ * onto itself, every cfg->mounts entry in order, /dev and its device nodes.
+ * Every mount target is resolved inside rootfs, never through a symlink out
+ * of it. */
+int rootfs_prepare(const struct oci_config *cfg, const char *rootfs, const struct rootfs_options *o,
+		   struct hangar_error *err);
+
+/* Step 2: pivot_root into rootfs (or MS_MOVE + chroot for no_pivot), then
+ * chdir("/"). */
+int rootfs_pivot(const char *rootfs, const struct rootfs_options *o, struct hangar_error *err);
+
+/* Step 3, after the pivot: linux.sysctl, linux.readonlyPaths,
+ * linux.maskedPaths, root.readonly and the final rootfsPropagation. */
+int rootfs_finalize(const struct oci_config *cfg, struct hangar_error *err);
+
+/* Check linux.sysctl against the keys that a container's namespaces isolate
+ * (the runc validator's rules).  rootfs_prepare calls it so that a bad key
+ * fails before anything is mounted; callers may run it earlier still. */
+int rootfs_validate_sysctl(const struct oci_config *cfg, struct hangar_error *err);
+
+#endif
