@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HANGAR_CGROUP_INTERNAL_H
+#define HANGAR_CGROUP_INTERNAL_H
+
+/* Shared between the cgroups sources only: the manager object and the back-end ops. */
+
+#include <json-c/json.h>
+
+#include "cgroups/cgroup.h"
+
+struct cgroup_manager;
+
+struct cgroup_ops {
+	const char *name; /* "v1" / "v2" */
+	/* Make the directories (m->path is set) and apply r (may be NULL). */
+	int (*create)(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err);
+	int (*update)(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err);
+	int (*enter)(struct cgroup_manager *m, pid_t pid, struct hangar_error *err);
+	int (*set_frozen)(struct cgroup_manager *m, bool frozen, struct hangar_error *err);
+	int (*is_frozen)(struct cgroup_manager *m, bool *frozen, struct hangar_error *err);
+	int (*kill_all)(struct cgroup_manager *m, int sig, struct hangar_error *err);
+	/* Directory whose cgroup.procs files (recursively) list the members. */
+	const char *(*procs_dir)(struct cgroup_manager *m);
+	int (*stats)(struct cgroup_manager *m, struct cgroup_stats *st, struct hangar_error *err);
+	int (*destroy)(struct cgroup_manager *m, struct hangar_error *err);
+	int (*oom_event_fd)(struct cgroup_manager *m, struct hangar_error *err);
+	/* Back-end fields into/out of the serialized object. */
+	void (*serialize)(struct cgroup_manager *m, json_object *obj);
+	int (*deserialize)(struct cgroup_manager *m, json_object *obj, struct hangar_error *err);
+	void (*free)(struct cgroup_manager *m);
+};
+
+/* One mounted v1 hierarchy (possibly several controllers, "cpu,cpuacct"). */
+struct cgroup_v1_hierarchy {
+	char *mount;       /* /sys/fs/cgroup/cpu,cpuacct */
+	char *controllers; /* "cpu,cpuacct" */
+	char *dir;         /* mount + m->path, NULL when not created */
+	int created_depth; /* path components of dir that this manager made */
+};
+
+struct cgroup_manager {
+	const struct cgroup_ops *ops;
+	enum cgroup_mode mode;
+	char *root;    /* mount root, /sys/fs/cgroup */
+	char *path;    /* "/hangar/ID", relative to each hierarchy */
+	char *id;
+	bool rootless;
+	/* Rootless without a usable cgroup: no directory at all; limits are
+	 * skipped and only warning explains why. */
+	bool no_cgroup;
+	bool skip_limits;
+	char *warning;
+
+	/* v2 */
+	char *dir;          /* root + path */
+	int dirfd;          /* O_PATH|O_DIRECTORY */
+	int created_depth;
+
+	/* v1 */
+	struct cgroup_v1_hierarchy *hier;
+	size_t n_hier;
+};
+
+extern const struct cgroup_ops cgroup_v1_ops;
+extern const struct cgroup_ops cgroup_v2_ops;
+
+/* ---- helpers (cgroups/fsutil.c) ---- */
+
+const char *cgroup_root(void);
+/* Read a file into a trimmed string. */
+int cgroup_read(const char *dir, const char *file, char **out, struct hangar_error *err);
+int cgroup_read_u64(const char *dir, const char *file, uint64_t *out, struct hangar_error *err);
+/* Write s; on failure the message is "RESOURCE: write S to FILE: reason" (resource
+ * may be NULL).  errno is preserved for callers that test EBUSY etc. */
+int cgroup_write(const char *dir, const char *file, const char *s, const char *resource,
+		 struct hangar_error *err);
+bool cgroup_file_exists(const char *dir, const char *file);
+/* Value from a "key value" per-line file (memory.stat, cpu.stat, ...). */
+int cgroup_keyed_u64(const char *text, const char *key, uint64_t *out);
+/* Parse a whole "key value" file into kv pairs. */
+int cgroup_parse_keyed(const char *text, struct cgroup_stat_kv **kv, size_t *n);
+/* Parse a PSI file ("some avg10=..."). */
+int cgroup_parse_psi(const char *text, struct cgroup_psi *psi);
+/* "max" -> CGROUP_STAT_UNLIMITED, else number. */
+int cgroup_parse_limit(const char *s, uint64_t *out);
+
+/* mkdir each missing component of base+path; *created gets how many trailing
+ * components were made. */
+int cgroup_mkdir_path(const char *base, const char *path, int *created, struct hangar_error *err);
+/* rmdir dir and its sub-cgroups, then up to created_depth-1 parents while
+ * they are empty. */
+int cgroup_rmdir_path(const char *dir, int created_depth, struct hangar_error *err);
+
+/* Append the pids of every cgroup.procs below dir (recursive). */
+int cgroup_collect_pids(const char *dir, pid_t **pids, size_t *n, struct hangar_error *err);
+/* Sleep with exponential backoff: 1 ms doubling up to 10 ms. */
+void cgroup_backoff_sleep(unsigned *step);
+
+/* Freeze (when can_freeze), send sig to every member, thaw: a member
+ * cannot fork a child we would miss.  Used by both back-ends. */
+int cgroup_signal_all_frozen(struct cgroup_manager *m, int sig, bool can_freeze, struct hangar_error *err);
+
+/* "linux.resources.devices" rule to the v1 string "c 1:3 rwm". */
+char *cgroup_device_rule_string(const struct oci_device_cgroup *d);
+
+/* v2 device filter (cgroups/devices_bpf.c): load a BPF_PROG_TYPE_CGROUP_DEVICE
+ * program for the rules, attach it to the cgroup with BPF_F_ALLOW_MULTI and
+ * detach the programs attached before it. */
+int cgroup_bpf_devices_apply(const char *dir, const struct oci_device_cgroup *rules, size_t n,
+			     struct hangar_error *err);
+
+#endif
