@@ -25,9 +25,9 @@ static int tap_n, tap_failed;
 #define is_str(got, want, ...)                                                             \
 	do {                                                                               \
 		const char *_g = (got), *_w = (want);                                      \
-		int _c = (_g == NULL && _w == NULL) || (_g && _w && strcmp(_g, _w) == 0);  \
-		ok(_c, __VA_ARGS__);                                                       \
-		if (!_c)                                                                   \
+		int _eq = (_g == NULL && _w == NULL) || (_g && _w && strcmp(_g, _w) == 0); \
+		ok(_eq, __VA_ARGS__);                                                      \
+		if (!_eq)                                                                  \
 			printf("#   got: '%s'\n#   expected: '%s'\n", _g ? _g : "(null)", \
 			       _w ? _w : "(null)");                                        \
 	} while (0)
