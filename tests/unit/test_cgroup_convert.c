@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Pure conversions and parsing of the cgroup layer; runs anywhere. */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgroups/cgroup.h"
+#include "cgroups/internal.h"
+#include "common/util.h"
+#include "tests/unit/tap.h"
+
+static void test_shares_to_weight(void)
+{
+	ok(cgroup_cpu_shares_to_weight(0) == 0, "shares 0 stays unset");
+	ok(cgroup_cpu_shares_to_weight(2) == 1, "shares 2 -> weight 1");
+	ok(cgroup_cpu_shares_to_weight(1024) == 39, "shares 1024 -> weight 39 (runc)");
+	ok(cgroup_cpu_shares_to_weight(262144) == 10000, "shares 262144 -> weight 10000");
+	ok(cgroup_cpu_shares_to_weight(512) == 1 + (510 * 9999) / 262142, "shares 512 follows runc's formula");
+	ok(cgroup_blkio_weight_to_io_weight(10) == 1, "blkio weight 10 -> io.weight 1");
+	ok(cgroup_blkio_weight_to_io_weight(1000) == 10000, "blkio weight 1000 -> io.weight 10000");
+	ok(cgroup_blkio_weight_to_io_weight(500) == 1 + 490 * 9999 / 990, "blkio weight 500 -> runc value");
+	ok(cgroup_blkio_weight_to_io_weight(0) == 0, "blkio weight 0 stays unset");
+}
+
+static void test_swap(void)
+{
+	struct hangar_error err;
+	int64_t out;
+	bool zero;
+	ok(cgroup_swap_to_v2(0, -1, &out, &zero, &err) == 0 && out == -1, "memory -1 and no swap -> swap max");
+	ok(cgroup_swap_to_v2(-1, 100, &out, &zero, &err) == 0 && out == -1, "swap -1 -> max");
+	ok(cgroup_swap_to_v2(0, 100, &out, &zero, &err) == 0 && out == 0 && !zero, "swap 0 = unset");
+	ok(cgroup_swap_to_v2(300, 100, &out, &zero, &err) == 0 && out == 200 && !zero,
+	   "swap 300 with limit 100 -> memory.swap.max 200");
+	ok(cgroup_swap_to_v2(100, 100, &out, &zero, &err) == 0 && out == 0 && zero,
+	   "swap == limit -> memory.swap.max written as 0");
+	ok(cgroup_swap_to_v2(50, 100, &out, &zero, &err) < 0 && strstr(err.msg, "should be >="),
+	   "swap below limit refused: %s", err.msg);
+	ok(cgroup_swap_to_v2(50, 0, &out, &zero, &err) < 0 && strstr(err.msg, "without memory limit"),
+	   "swap without limit refused: %s", err.msg);
+}
+
+static void check_path(const char *in, const char *id, const char *want)
+{
+	struct hangar_error err = { 0 };
+	char *out = NULL;
+	int r = cgroup_resolve_path(in, id, &out, &err);
+	if (want == NULL)
+		ok(r < 0, "'%s' rejected (%s)", in ? in : "(null)", err.msg);
+	else
+		is_str(r == 0 ? out : err.msg, want, "'%s' -> %s", in ? in : "(null)", want);
+	free(out);
+}
+
+static void test_paths(void)
+{
+	check_path(NULL, "c1", "/hangar/c1");
+	check_path("", "c1", "/hangar/c1");
+	check_path("/a/b", "c1", "/a/b");
+	check_path("/a//b/", "c1", "/a/b");
+	check_path("a/b", "c1", "/hangar/a/b");
+	check_path("system.slice:docker:abc", "c1", "/system.slice/docker-abc.scope");
+	check_path("machine-vm-x.slice:libpod:abc", "c1",
+		   "/machine.slice/machine-vm.slice/machine-vm-x.slice/libpod-abc.scope");
+	check_path(":hangar:abc", "c1", "/system.slice/hangar-abc.scope");
+	check_path("user.slice:hangar:abc.scope", "c1", "/user.slice/abc.scope");
+	check_path("/a/../b", "c1", NULL);
+	check_path("../x", "c1", NULL);
+	check_path("/", "c1", NULL);
+	check_path("bad:slice:x", "c1", NULL);
+	check_path(NULL, "a/b", NULL);
+
+	struct hangar_error err;
+	char *out = NULL;
+	ok(cgroup_expand_slice("-.slice", &out, &err) == 0 && strcmp(out, "") == 0, "-.slice is the root");
+	free(out);
+	out = NULL;
+	ok(cgroup_expand_slice("a--b.slice", &out, &err) < 0, "a--b.slice rejected");
+	ok(cgroup_expand_slice("a/b.slice", &out, &err) < 0, "slice with / rejected");
+}
+
+static void test_parsing(void)
+{
+	const char *psi = "some avg10=1.50 avg60=0.25 avg300=0.00 total=12345\n"
+			  "full avg10=0.10 avg60=0.00 avg300=0.00 total=99\n";
+	struct cgroup_psi p;
+	ok(cgroup_parse_psi(psi, &p) == 0 && p.present && p.has_full, "PSI parsed");
+	ok(p.some.avg10 > 1.49 && p.some.avg10 < 1.51 && p.some.total == 12345 && p.full.total == 99,
+	   "PSI values: some avg10 %.2f total %llu, full total %llu", p.some.avg10,
+	   (unsigned long long)p.some.total, (unsigned long long)p.full.total);
+	ok(cgroup_parse_psi("garbage\n", &p) < 0, "malformed PSI rejected");
+
+	const char *stat = "usage_usec 100\nuser_usec 60\nsystem_usec 40\nnr_periods 7\n";
+	uint64_t v = 0;
+	ok(cgroup_keyed_u64(stat, "user_usec", &v) == 0 && v == 60, "keyed value found");
+	ok(cgroup_keyed_u64(stat, "usec", &v) < 0, "keyed lookup needs the whole key");
+	ok(cgroup_keyed_u64("max 5\n", "max", &v) == 0 && v == 5, "key 'max' with number");
+	ok(cgroup_parse_limit("max", &v) == 0 && v == CGROUP_STAT_UNLIMITED, "'max' is unlimited");
+
+	struct cgroup_stat_kv *kv;
+	size_t n;
+	cgroup_parse_keyed(stat, &kv, &n);
+	ok(n == 4 && strcmp(kv[3].key, "nr_periods") == 0 && kv[3].value == 7, "whole keyed file parsed (%zu)", n);
+	for (size_t i = 0; i < n; i++)
+		free(kv[i].key);
+	free(kv);
+
+	struct oci_device_cgroup d = { .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true,
+				       .minor = 3, .access = (char *)"rw" };
+	char *s = cgroup_device_rule_string(&d);
+	is_str(s, "c 1:3 rw", "device rule c 1:3 rw");
+	free(s);
+	d.has_minor = false;
+	d.access = NULL;
+	s = cgroup_device_rule_string(&d);
+	is_str(s, "c 1:* rwm", "device rule with wildcard minor and default access");
+	free(s);
+	d.type = 0;
+	s = cgroup_device_rule_string(&d);
+	is_str(s, "a", "type absent = all devices");
+	free(s);
+}
+
+static uint64_t json_u64_at(json_object *root, const char *a, const char *b, const char *c)
+{
+	json_object *o = root;
+	const char *keys[] = { a, b, c };
+	for (size_t i = 0; i < 3 && keys[i]; i++)
+		if (!json_object_object_get_ex(o, keys[i], &o))
+			return 0xdeadbeef;
+	return json_object_get_uint64(o);
+}
+
+static void test_runc_json(void)
+{
+	struct cgroup_stats st = { 0 };
+	st.cpu_usage_ns = 5000;
+	st.cpu_user_ns = 3000;
+	st.cpu_system_ns = 2000;
+	st.cpu_nr_throttled = 4;
+	uint64_t percpu[2] = { 2500, 2500 };
+	st.cpu_percpu_ns = percpu;
+	st.n_cpu_percpu = 2;
+	st.mem_usage = 1 << 20;
+	st.mem_peak = 2 << 20;
+	st.mem_limit = CGROUP_STAT_UNLIMITED;
+	st.mem_failcnt = 3;
+	st.mem_cache = 4096;
+	struct cgroup_stat_kv raw[1] = { { (char *)"anon", 8192 } };
+	st.mem_raw = raw;
+	st.n_mem_raw = 1;
+	st.pids_current = 2;
+	st.pids_limit = 10;
+	struct cgroup_io_stat io = { .major = 7, .minor = 0, .read_bytes = 1000, .write_bytes = 10, .read_ops = 3 };
+	st.io = &io;
+	st.n_io = 1;
+	st.psi_memory.present = true;
+	st.psi_memory.some.total = 77;
+
+	char *text = cgroup_stats_to_runc_json(&st);
+	json_object *root = json_tokener_parse(text);
+	ok(root != NULL, "runc stats JSON parses");
+	ok(json_u64_at(root, "cpu", "usage", "total") == 5000, "cpu.usage.total");
+	ok(json_u64_at(root, "cpu", "usage", "kernel") == 2000 && json_u64_at(root, "cpu", "usage", "user") == 3000,
+	   "cpu.usage.kernel/user");
+	ok(json_u64_at(root, "cpu", "throttling", "throttledPeriods") == 4, "cpu.throttling.throttledPeriods");
+	json_object *pc;
+	ok(json_object_object_get_ex(root, "cpu", &pc) && json_object_object_get_ex(pc, "usage", &pc) &&
+		   json_object_object_get_ex(pc, "percpu", &pc) && json_object_array_length(pc) == 2,
+	   "cpu.usage.percpu has 2 entries");
+	ok(json_u64_at(root, "memory", "usage", "usage") == 1 << 20, "memory.usage.usage");
+	ok(json_u64_at(root, "memory", "usage", "max") == 2 << 20, "memory.usage.max (peak)");
+	ok(json_u64_at(root, "memory", "usage", "limit") == UINT64_MAX, "unlimited memory.usage.limit = 2^64-1");
+	ok(json_u64_at(root, "memory", "usage", "failcnt") == 3, "memory.usage.failcnt");
+	ok(json_u64_at(root, "memory", "raw", "anon") == 8192, "memory.raw.anon");
+	ok(json_u64_at(root, "memory", "cache", NULL) == 4096, "memory.cache");
+	ok(json_u64_at(root, "memory", "psi", NULL) != 0xdeadbeef, "memory.psi present");
+	ok(json_u64_at(root, "pids", "current", NULL) == 2 && json_u64_at(root, "pids", "limit", NULL) == 10,
+	   "pids.current/limit");
+	json_object *blk, *e0, *v;
+	ok(json_object_object_get_ex(root, "blkio", &blk) &&
+		   json_object_object_get_ex(blk, "ioServiceBytesRecursive", &blk) &&
+		   (e0 = json_object_array_get_idx(blk, 0)) != NULL && json_object_object_get_ex(e0, "op", &v) &&
+		   strcmp(json_object_get_string(v), "Read") == 0 && json_object_object_get_ex(e0, "value", &v) &&
+		   json_object_get_uint64(v) == 1000,
+	   "blkio.ioServiceBytesRecursive[0] = 7:0 Read 1000");
+	ok(json_u64_at(root, "hugetlb", NULL, NULL) != 0xdeadbeef, "hugetlb object present");
+	json_object_put(root);
+	free(text);
+}
+
+static void test_open_rejects(void)
+{
+	struct cgroup_manager *m = NULL;
+	struct hangar_error err;
+	ok(cgroup_manager_open("not json", &m, &err) < 0, "open rejects garbage: %s", err.msg);
+	ok(cgroup_manager_open("{\"version\":\"v9\",\"mode\":\"unified\",\"root\":\"/x\",\"path\":\"/a\",\"id\":\"a\"}",
+			       &m, &err) < 0,
+	   "open rejects version/mode mismatch: %s", err.msg);
+	ok(cgroup_manager_open("{\"version\":\"v1\",\"mode\":\"legacy\",\"root\":\"/x\",\"path\":\"a\",\"id\":\"a\"}",
+			       &m, &err) < 0,
+	   "open rejects a relative path: %s", err.msg);
+	struct cgroup_spec spec = { .id = "x", .systemd = true };
+	ok(cgroup_manager_create(&spec, NULL, &m, &err) < 0 && strstr(err.msg, "systemd cgroup driver not supported"),
+	   "systemd driver refused: %s", err.msg);
+}
+
+int main(void)
+{
+	test_shares_to_weight();
+	test_swap();
+	test_paths();
+	test_parsing();
+	test_runc_json();
+	test_open_rejects();
+	return tap_done();
+}
