@@ -184,9 +184,10 @@ static int parse_cap_set(struct json_path *jp, struct json_object *caps, const c
 	for (size_t i = 0; i < *n; i++) {
 		const char *name = (*set)[i];
 		cap_value_t value;
-		/* cap_from_name also takes bare numbers and lower-case names; the
-		 * spec only knows "CAP_" names. */
-		if (!str_has_prefix(name, "CAP_") || cap_from_name(name, &value) < 0) {
+		/* cap_from_name also takes bare numbers and any letter case; the
+		 * spec (and runc) only know upper-case "CAP_" names. */
+		if (!str_has_prefix(name, "CAP_") || name[strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_")] ||
+		    cap_from_name(name, &value) < 0) {
 			json_path_push_index(jp, i);
 			return json_path_error(jp, "unknown capability \"%s\"", name);
 		}
