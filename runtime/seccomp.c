@@ -439,7 +439,7 @@ int seccomp_send_listener(const char *listener_path, int notify_fd, const char *
 	if (metadata)
 		json_object_object_add(msg, "metadata", json_object_new_string(metadata));
 	json_object_object_add(msg, "state", json_object_get(state));
-	const char *payload = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
+	const char *payload = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(payload);
 
 	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
