@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The cgroup manager against real cgroup v1 hierarchies (this host is
+ * hybrid).  Everything is created below /hangar-test-<pid>/ in each
+ * hierarchy and removed again; the last check proves nothing is left.
+ * Skips (exit 77) on a host without v1 controllers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroups/cgroup.h"
+#include "common/util.h"
+#include "tests/unit/tap.h"
+
+static char parent[64];
+
+static char *path_of(const char *name)
+{
+	return xasprintf("/%s/%s", parent, name);
+}
+
+static char *read_cg(const char *ctrl, const char *name, const char *file)
+{
+	char *path = xasprintf("/sys/fs/cgroup/%s/%s/%s/%s", ctrl, parent, name, file);
+	char *text = NULL;
+	struct hangar_error err;
+	if (read_file_at(AT_FDCWD, path, &text, NULL, &err) < 0)
+		text = xstrdup("(unreadable)");
+	free(path);
+	text[strcspn(text, "\n")] = '\0';
+	return text;
+}
+
+static bool exists_cg(const char *ctrl, const char *rel)
+{
+	char *path = xasprintf("/sys/fs/cgroup/%s/%s%s%s", ctrl, parent, rel ? "/" : "", rel ? rel : "");
+	bool r = access(path, F_OK) == 0;
+	free(path);
+	return r;
+}
+
+static struct cgroup_manager *make(const char *name, const struct oci_resources *r)
+{
+	struct cgroup_manager *m = NULL;
+	struct hangar_error err = { 0 };
+	char *p = path_of(name);
+	struct cgroup_spec spec = { .path = p, .id = name };
+	if (cgroup_manager_create(&spec, r, &m, &err) < 0) {
+		diag("create %s: %s", name, err.msg);
+		m = NULL;
+	}
+	free(p);
+	return m;
+}
+
+/* Fork a child that waits until it is inside the cgroup, then runs fn. */
+static pid_t spawn_in(struct cgroup_manager *m, int (*fn)(void *), void *arg)
+{
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	close(go[0]);
+	struct hangar_error err;
+	if (cgroup_manager_enter(m, pid, &err) < 0)
+		diag("enter: %s", err.msg);
+	if (write(go[1], "x", 1) != 1)
+		diag("go: %s", strerror(errno));
+	close(go[1]);
+	return pid;
+}
+
+static int run_hog(void *arg)
+{
+	size_t size = (size_t)(uintptr_t)arg;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 2;
+	for (size_t i = 0; i < size; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
+static int run_hold(void *arg)
+{
+	run_hog(arg);
+	pause();
+	return 0;
+}
+
+static int run_forks(void *arg)
+{
+	(void)arg;
+	int made = 0;
+	for (int i = 0; i < 32; i++) {
+		pid_t c = fork();
+		if (c == 0) {
+			pause();
+			_exit(0);
+		}
+		if (c > 0)
+			made++;
+	}
+	return made; /* children are killed with the cgroup */
+}
+
+static int run_busy(void *arg)
+{
+	uint64_t until = now_ns() + (uint64_t)(uintptr_t)arg * 1000000ULL;
+	volatile uint64_t x = 0;
+	while (now_ns() < until)
+		x++;
+	return 0;
+}
+
+static int run_spin_forever(void *arg)
+{
+	(void)arg;
+	volatile uint64_t x = 0;
+	for (;;)
+		x++;
+	return 0;
+}
+
+static int run_affinity(void *arg)
+{
+	(void)arg;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 100;
+	return CPU_COUNT(&set) == 1 && CPU_ISSET(1, &set) ? 0 : 1;
+}
+
+static int run_devices(void *arg)
+{
+	(void)arg;
+	int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int null_errno = errno;
+	int zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (null_fd >= 0 || null_errno != EPERM)
+		return 1;
+	if (zero_fd < 0)
+		return 2;
+	return 0;
+}
+
+static int wait_status(pid_t pid)
+{
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return st;
+}
+
+static void msleep(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void test_memory(void)
+{
+	struct oci_resources r = { .present = true };
+	r.memory.present = true;
+	r.memory.has_limit = true;
+	r.memory.limit = 32 << 20;
+	struct cgroup_manager *m = make("mem", &r);
+	ok(m != NULL, "create with memory limit 32M");
+	if (!m)
+		return;
+	char *v = read_cg("memory", "mem", "memory.limit_in_bytes");
+	is_str(v, "33554432", "memory.limit_in_bytes written");
+	free(v);
+	struct hangar_error err;
+	int efd = cgroup_manager_oom_event_fd(m, &err);
+	ok(efd >= 0, "oom event fd (eventfd via cgroup.event_control)%s%s", efd < 0 ? ": " : "", efd < 0 ? err.msg : "");
+
+	pid_t small = spawn_in(m, run_hog, (void *)(uintptr_t)(8 << 20));
+	int st = wait_status(small);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "8 MiB allocation fits");
+
+	pid_t hog = spawn_in(m, run_hog, (void *)(uintptr_t)(256 << 20));
+	st = wait_status(hog);
+	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "256 MiB hog is OOM-killed (status 0x%x)", st);
+
+	struct cgroup_stats s;
+	ok(cgroup_manager_stats(m, &s, &err) == 0, "stats");
+	ok(s.mem_failcnt > 0, "memory failcnt counted (%llu)", (unsigned long long)s.mem_failcnt);
+	ok(s.mem_oom_kill >= 1, "oom_kill counted (%llu)", (unsigned long long)s.mem_oom_kill);
+	ok(s.mem_peak >= (30u << 20) && s.mem_peak <= (32u << 20), "peak near the limit (%llu)",
+	   (unsigned long long)s.mem_peak);
+	ok(s.mem_limit == 32u << 20, "stats limit");
+	cgroup_stats_clear(&s);
+	if (efd >= 0) {
+		struct pollfd pfd = { .fd = efd, .events = POLLIN };
+		uint64_t count = 0;
+		ok(poll(&pfd, 1, 1000) == 1 && read(efd, &count, 8) == 8 && count >= 1, "OOM eventfd fired (%llu)",
+		   (unsigned long long)count);
+		close(efd);
+	}
+
+	/* Lowering below usage: v1 refuses with EBUSY; the old limit stays. */
+	pid_t holder = spawn_in(m, run_hold, (void *)(uintptr_t)(20 << 20));
+	msleep(300);
+	struct oci_resources lower = { .present = true };
+	lower.memory.present = true;
+	lower.memory.has_limit = true;
+	lower.memory.limit = 4 << 20;
+	int rc = cgroup_manager_update(m, &lower, &err);
+	ok(rc < 0 && err.err_no == EBUSY && strstr(err.msg, "linux.resources.memory.limit") &&
+		   strstr(err.msg, "below current usage"),
+	   "lowering memory below usage refused: %s", rc < 0 ? err.msg : "(succeeded)");
+	v = read_cg("memory", "mem", "memory.limit_in_bytes");
+	is_str(v, "33554432", "old limit kept");
+	free(v);
+	ok(kill(holder, 0) == 0, "holder still alive (not OOM-killed by the update)");
+	struct oci_resources raise = lower;
+	raise.memory.limit = 64 << 20;
+	ok(cgroup_manager_update(m, &raise, &err) == 0, "raise limit to 64M live");
+	v = read_cg("memory", "mem", "memory.limit_in_bytes");
+	is_str(v, "67108864", "new limit in memory.limit_in_bytes");
+	free(v);
+	hangar_error_clear(&err);
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy kills the holder and removes the cgroup%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
+	st = wait_status(holder);
+	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "holder was SIGKILLed by destroy");
+	ok(!exists_cg("memory", "mem"), "memory cgroup gone");
+	cgroup_manager_free(m);
+}
+
+static void test_pids(void)
+{
+	struct oci_resources r = { .present = true, .has_pids_limit = true, .pids_limit = 8 };
+	struct cgroup_manager *m = make("pids", &r);
+	ok(m != NULL, "create with pids limit 8");
+	if (!m)
+		return;
+	pid_t p = spawn_in(m, run_forks, NULL);
+	int st = wait_status(p);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 7, "fork loop stopped at pids.max (made %d of 32)",
+	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	pid_t *pids;
+	size_t n;
+	struct hangar_error err;
+	ok(cgroup_manager_pids(m, &pids, &n, &err) == 0 && n == 7, "pids lists the 7 orphans (%zu)", n);
+	free(pids);
+	struct oci_resources up = { .present = true, .has_pids_limit = true, .pids_limit = 0 };
+	ok(cgroup_manager_update(m, &up, &err) == 0, "update pids limit to unlimited");
+	char *v = read_cg("pids", "pids", "pids.max");
+	is_str(v, "max", "pids.max is max");
+	free(v);
+	ok(cgroup_manager_kill_all(m, SIGTERM, &err) == 0, "kill_all SIGTERM");
+	for (int i = 0; i < 200; i++) {
+		if (cgroup_manager_pids(m, &pids, &n, &err) == 0)
+			free(pids);
+		if (n == 0)
+			break;
+		msleep(10);
+	}
+	ok(n == 0, "all members gone after kill_all");
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	cgroup_manager_free(m);
+}
+
+static void test_cpu(void)
+{
+	struct oci_resources r = { .present = true };
+	r.cpu.present = true;
+	r.cpu.has_quota = r.cpu.has_period = r.cpu.has_shares = true;
+	r.cpu.quota = 20000;
+	r.cpu.period = 100000;
+	r.cpu.shares = 512;
+	struct cgroup_manager *m = make("cpu", &r);
+	ok(m != NULL, "create with cpu quota 20ms/100ms");
+	if (!m)
+		return;
+	char *v = read_cg("cpu", "cpu", "cpu.cfs_quota_us");
+	is_str(v, "20000", "cpu.cfs_quota_us");
+	free(v);
+	v = read_cg("cpu", "cpu", "cpu.shares");
+	is_str(v, "512", "cpu.shares");
+	free(v);
+	pid_t p = spawn_in(m, run_busy, (void *)(uintptr_t)1000);
+	wait_status(p);
+	struct cgroup_stats s;
+	struct hangar_error err;
+	ok(cgroup_manager_stats(m, &s, &err) == 0, "stats");
+	ok(s.cpu_nr_throttled > 0, "throttled %llu of %llu periods", (unsigned long long)s.cpu_nr_throttled,
+	   (unsigned long long)s.cpu_nr_periods);
+	ok(s.cpu_usage_ns > 100000000ULL && s.cpu_usage_ns < 400000000ULL,
+	   "1 s busy loop used about 20%% cpu: %.3f s", s.cpu_usage_ns / 1e9);
+	ok(s.cpu_throttled_ns > 0 && s.n_cpu_percpu >= 1, "throttled time and per-cpu usage reported");
+	char *json = cgroup_stats_to_runc_json(&s);
+	json_object *o = json_tokener_parse(json), *c, *u, *t;
+	ok(o && json_object_object_get_ex(o, "cpu", &c) && json_object_object_get_ex(c, "usage", &u) &&
+		   json_object_object_get_ex(u, "total", &t) && json_object_get_uint64(t) == s.cpu_usage_ns,
+	   "runc JSON carries the real usage");
+	json_object_put(o);
+	free(json);
+	cgroup_stats_clear(&s);
+
+	/* cpuset pinning, applied live */
+	struct oci_resources pin = { .present = true };
+	pin.cpu.present = true;
+	pin.cpu.cpus = (char *)"1";
+	ok(cgroup_manager_update(m, &pin, &err) == 0, "update cpuset.cpus=1");
+	p = spawn_in(m, run_affinity, NULL);
+	int st = wait_status(p);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child is pinned to CPU 1 only");
+
+	struct oci_resources bad = { .present = true };
+	bad.cpu.present = true;
+	bad.cpu.cpus = (char *)"99";
+	ok(cgroup_manager_update(m, &bad, &err) < 0 &&
+		   strstr(err.msg, "linux.resources.cpu.cpus: write 99 to cpuset.cpus"),
+	   "kernel refusal names resource and file: %s", err.msg);
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	cgroup_manager_free(m);
+}
+
+static uint64_t usage_of(struct cgroup_manager *m)
+{
+	struct cgroup_stats s;
+	struct hangar_error err;
+	uint64_t u = 0;
+	if (cgroup_manager_stats(m, &s, &err) == 0)
+		u = s.cpu_usage_ns;
+	cgroup_stats_clear(&s);
+	return u;
+}
+
+static void test_freeze(void)
+{
+	struct cgroup_manager *m = make("frz", NULL);
+	ok(m != NULL, "create without resources");
+	if (!m)
+		return;
+	struct hangar_error err = { 0 };
+	pid_t p = spawn_in(m, run_spin_forever, NULL);
+	msleep(100);
+	uint64_t t0 = now_ns();
+	ok(cgroup_manager_freeze(m, &err) == 0, "freeze%s%s", err.msg[0] ? ": " : "", err.msg);
+	uint64_t took = now_ns() - t0;
+	ok(took < 100000000ULL, "freeze returned in %.1f ms", took / 1e6);
+	bool frozen = false;
+	ok(cgroup_manager_is_frozen(m, &frozen, &err) == 0 && frozen, "is_frozen reports frozen");
+	uint64_t u1 = usage_of(m);
+	msleep(300);
+	uint64_t u2 = usage_of(m);
+	ok(u2 - u1 < 5000000ULL, "frozen child used no cpu (%llu ns in 300 ms)", (unsigned long long)(u2 - u1));
+	ok(cgroup_manager_freeze(m, &err) == 0, "freezing twice is fine");
+	ok(cgroup_manager_thaw(m, &err) == 0, "thaw");
+	ok(cgroup_manager_is_frozen(m, &frozen, &err) == 0 && !frozen, "is_frozen reports thawed");
+	msleep(300);
+	uint64_t u3 = usage_of(m);
+	ok(u3 - u2 > 30000000ULL, "thawed child runs again (%.3f s in 300 ms)", (u3 - u2) / 1e9);
+
+	/* Persist, reopen as a later CLI call would, and finish from there. */
+	char *state = cgroup_manager_serialize(m);
+	struct cgroup_manager *again = NULL;
+	ok(cgroup_manager_open(state, &again, &err) == 0, "open from serialized state");
+	if (again) {
+		pid_t *pids;
+		size_t n;
+		ok(cgroup_manager_pids(again, &pids, &n, &err) == 0 && n == 1 && pids[0] == p,
+		   "reopened manager sees the child");
+		free(pids);
+		char *state2 = cgroup_manager_serialize(again);
+		is_str(state2, state, "serialize(open(s)) == s");
+		free(state2);
+		ok(cgroup_manager_freeze(again, &err) == 0, "freeze through reopened manager");
+		hangar_error_clear(&err);
+		ok(cgroup_manager_destroy(again, &err) == 0, "destroy a frozen cgroup through reopened manager%s%s",
+		   err.msg[0] ? ": " : "", err.msg);
+		int st = wait_status(p);
+		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "frozen child was killed");
+		ok(!exists_cg("freezer", "frz") && !exists_cg("cpuacct", "frz"), "cgroup dirs gone");
+		cgroup_manager_free(again);
+	}
+	free(state);
+	cgroup_manager_free(m);
+}
+
+static void test_devices(void)
+{
+	struct oci_device_cgroup rules[] = {
+		{ .allow = false, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
+		  .access = (char *)"rwm" },
+	};
+	struct oci_resources r = { .present = true, .devices = rules, .n_devices = 2 };
+	struct cgroup_manager *m = make("dev", &r);
+	ok(m != NULL, "create with device rules deny all, allow /dev/zero");
+	if (!m)
+		return;
+	char *v = read_cg("devices", "dev", "devices.list");
+	is_str(v, "c 1:5 rwm", "devices.list holds only /dev/zero");
+	free(v);
+	pid_t p = spawn_in(m, run_devices, NULL);
+	int st = wait_status(p);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null denied (EPERM), /dev/zero allowed (rc %d)",
+	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	struct hangar_error err;
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	cgroup_manager_free(m);
+}
+
+static int run_dd_read(void *arg)
+{
+	char *cmd = xasprintf("dd if=%s of=/dev/null bs=64k count=32 iflag=direct 2>/dev/null", (char *)arg);
+	int r = system(cmd);
+	free(cmd);
+	return WIFEXITED(r) ? WEXITSTATUS(r) : 100;
+}
+
+static void test_blkio(void)
+{
+	char img[] = "/tmp/hangar-cg-loop-XXXXXX";
+	int fd = mkstemp(img);
+	if (fd < 0 || ftruncate(fd, 16 << 20) < 0) {
+		skip("cannot create loop backing file");
+		return;
+	}
+	close(fd);
+	char *cmd = xasprintf("losetup -f --show %s", img);
+	FILE *f = popen(cmd, "r");
+	free(cmd);
+	char dev[64] = "";
+	if (f == NULL || fgets(dev, sizeof(dev), f) == NULL) {
+		if (f)
+			pclose(f);
+		unlink(img);
+		skip("losetup failed: no loop device here");
+		return;
+	}
+	pclose(f);
+	dev[strcspn(dev, "\n")] = '\0';
+	struct stat sb;
+	stat(dev, &sb);
+	struct oci_throttle_device rbps = { .major = major(sb.st_rdev), .minor = minor(sb.st_rdev), .rate = 1 << 20 };
+	struct oci_resources r = { .present = true };
+	r.blkio.present = true;
+	r.blkio.throttle_read_bps = &rbps;
+	r.blkio.n_throttle_read_bps = 1;
+	struct cgroup_manager *m = make("blk", &r);
+	ok(m != NULL, "create with 1 MiB/s read throttle on %s", dev);
+	if (m) {
+		uint64_t t0 = now_ns();
+		pid_t p = spawn_in(m, run_dd_read, dev);
+		int st = wait_status(p);
+		double secs = (now_ns() - t0) / 1e9;
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "dd ran");
+		ok(secs > 1.5, "2 MiB O_DIRECT read took %.2f s (throttled)", secs);
+		struct cgroup_stats s;
+		struct hangar_error err;
+		bool found = false;
+		if (cgroup_manager_stats(m, &s, &err) == 0)
+			for (size_t i = 0; i < s.n_io; i++)
+				found |= s.io[i].major == major(sb.st_rdev) && s.io[i].minor == minor(sb.st_rdev) &&
+					 s.io[i].read_bytes >= (2u << 20);
+		cgroup_stats_clear(&s);
+		ok(found, "io stats count the bytes read from %s", dev);
+		ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+		cgroup_manager_free(m);
+	}
+	cmd = xasprintf("losetup -d %s", dev);
+	if (system(cmd) != 0)
+		diag("losetup -d %s failed", dev);
+	free(cmd);
+	unlink(img);
+}
+
+static void test_create_failure_unwinds(void)
+{
+	struct oci_resources r = { .present = true };
+	r.cpu.present = true;
+	r.cpu.cpus = (char *)"77";
+	struct hangar_error err;
+	ok(make("bad", &r) == NULL, "create with cpus=77 fails");
+	ok(!exists_cg("cpuset", "bad") && !exists_cg("memory", "bad") && !exists_cg("memory", NULL),
+	   "failed create left no directory behind");
+
+	struct cgroup_manager *m = NULL;
+	struct cgroup_spec spec = { .path = "/x", .id = "x", .rootless = true };
+	ok(cgroup_manager_create(&spec, NULL, &m, &err) == 0 && cgroup_manager_warning(m) != NULL,
+	   "rootless on v1: created without cgroup, warning: %s", m ? cgroup_manager_warning(m) : err.msg);
+	ok(m && cgroup_manager_enter(m, getpid(), &err) == 0, "rootless enter is a no-op");
+	cgroup_manager_free(m);
+}
+
+int main(void)
+{
+	enum cgroup_mode mode;
+	struct hangar_error err;
+	if (geteuid() != 0) {
+		printf("# SKIP needs root to create cgroups\n");
+		return 77;
+	}
+	if (cgroup_detect_mode(&mode, &err) < 0 || mode == CGROUP_MODE_UNIFIED) {
+		printf("# SKIP no cgroup v1 hierarchies on this host\n");
+		return 77;
+	}
+	snprintf(parent, sizeof(parent), "hangar-test-%d", (int)getpid());
+	diag("mode %s, test parent /%s", cgroup_mode_name(mode), parent);
+	test_memory();
+	test_pids();
+	test_cpu();
+	test_freeze();
+	test_devices();
+	test_blkio();
+	test_create_failure_unwinds();
+	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids" };
+	bool left = false;
+	for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++)
+		if (exists_cg(ctrls[i], NULL)) {
+			diag("left behind in %s", ctrls[i]);
+			left = true;
+		}
+	ok(!left, "nothing left below /%s in any hierarchy", parent);
+	return tap_done();
+}
