@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HANGAR_NETNS_NET_H
+#define HANGAR_NETNS_NET_H
+
+/*
+ * Instance networking: named networks stored under a state directory,
+ * bridge + veth attachment of instance network namespaces, IPAM with
+ * flock-protected leases, nftables NAT and published ports, garbage
+ * collection of leftovers, and rootless helpers (pasta / slirp4netns).
+ *
+ * Everything that touches links, addresses, sysctls or nftables acts on the
+ * network namespace of the calling thread ("the host side"): the bridge,
+ * the host ends of the veth pairs and the `inet hangar` nftables table live
+ * there.  Instance namespaces are reached through an fd or a path.
+ *
+ * State directory layout (one lock for all of it):
+ *   STATE/.lock                 flock()ed for every read-modify-write
+ *   STATE/NAME/network.json     the network definition
+ *   STATE/NAME/leases.json      addresses and published ports per instance
+ */
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+#define NETWORK_DEFAULT_NAME "hangar0"
+#define NETWORK_DEFAULT_SUBNET4 "10.213.0.0/24"
+/* ULA with global ID 68:616e:6761 ("hang"): unlikely to meet anyone else's. */
+#define NETWORK_DEFAULT_SUBNET6 "fd68:616e:6761::/64"
+#define NETWORK_NAME_MAX 32
+
+/* An address with a prefix length.  family is AF_INET or AF_INET6; addr
+ * holds 4 or 16 bytes in network order. */
+struct net_prefix {
+	int family;
+	unsigned char addr[16];
+	unsigned prefixlen;
+};
+
+/* "10.0.0.0/24", "fd00::/64"; a bare address gets the full length. */
+int net_prefix_parse(const char *text, struct net_prefix *out, struct hangar_error *err);
+/* "10.0.0.5/24" (with_len) or "10.0.0.5". buf must hold INET6_ADDRSTRLEN+4. */
+const char *net_prefix_format(const struct net_prefix *p, bool with_len, char *buf, size_t len);
+bool net_prefix_contains(const struct net_prefix *net, const struct net_prefix *addr);
+bool net_prefix_overlaps(const struct net_prefix *a, const struct net_prefix *b);
+
+enum network_mode {
+	NETWORK_MODE_BRIDGE,
+	NETWORK_MODE_NONE, /* loopback only */
+	NETWORK_MODE_HOST, /* share the host namespace: nothing to do */
+};
+
+struct network {
+	char *name;
+	enum network_mode mode;
+	char *bridge; /* bridge interface name (bridge mode) */
+	bool has_subnet4, has_subnet6;
+	struct net_prefix subnet4, subnet6;
+	struct net_prefix gateway4, gateway6; /* prefixlen = the subnet's */
+	unsigned mtu; /* 0: kernel default */
+	bool masquerade; /* outbound NAT for the subnet(s) */
+	char **dns; /* NULL-terminated nameservers for resolv.conf; may be NULL */
+};
+
+struct network_options {
+	const char *subnet4; /* NULL: default (when ipv4 is wanted) */
+	const char *subnet6; /* NULL: default (when ipv6 is wanted) */
+	const char *gateway4, *gateway6; /* NULL: first address of the subnet */
+	const char *bridge; /* NULL: the network name, or hgbr<hash> if too long */
+	unsigned mtu;
+	bool no_ipv4, no_ipv6;
+	bool no_masquerade;
+	char *const *dns;
+};
+
+/* Validate and persist a new bridge network.  Errors: invalid name or CIDR,
+ * prefix too small, gateway outside the subnet, subnet overlapping another
+ * hangar network, name taken. "none" and "host" are built in. */
+int network_create(const char *state_dir, const char *name, const struct network_options *opts,
+		   struct network **out, struct hangar_error *err);
+/* Load a network; "none" and "host" return the built-in pseudo networks. */
+int network_load(const char *state_dir, const char *name, struct network **out, struct hangar_error *err);
+/* Load NETWORK_DEFAULT_NAME, creating it with the defaults when missing. */
+int network_ensure_default(const char *state_dir, struct network **out, struct hangar_error *err);
+/* Names of the stored networks (NULL-terminated, free with strv_free). */
+int network_list(const char *state_dir, char ***names, struct hangar_error *err);
+/* Remove a network that has no leases: bridge, NAT chain and state. */
+int network_remove(const char *state_dir, const char *name, struct hangar_error *err);
+void network_free(struct network *net);
+
+/* Bring the host side up: bridge with gateway addresses, forwarding, NAT
+ * chain.  Idempotent; network_attach calls it. */
+int network_setup_host(const struct network *net, struct hangar_error *err);
+
+struct port_mapping {
+	char host_ip[INET6_ADDRSTRLEN]; /* "" = every local address */
+	uint16_t host_port;
+	uint16_t container_port;
+	int protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+};
+
+/* "[HOSTIP:]HOSTPORT:PORT[/tcp|/udp]"; an IPv6 HOSTIP goes in brackets. */
+int port_mapping_parse(const char *spec, struct port_mapping *out, struct hangar_error *err);
+
+struct network_attach_request {
+	const char *instance; /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 chars */
+	int netns_fd; /* target namespace; -1 to use netns_path */
+	const char *netns_path; /* e.g. /proc/PID/ns/net or /run/netns/X */
+	const char *ifname; /* NULL: first free ethN in the namespace */
+	pid_t owner_pid; /* instance process; 0 = none (liveness by veth only) */
+	const struct port_mapping *ports;
+	size_t n_ports;
+	/* Called after each step ("leased", "veth", "configured", "ports");
+	 * lets a caller report progress or a test stop at a given point. */
+	void (*on_stage)(const char *stage, void *data);
+	void *stage_data;
+};
+
+struct network_attachment {
+	char network[NETWORK_NAME_MAX + 1];
+	char instance[65];
+	char ifname[IF_NAMESIZE]; /* inside the instance */
+	char host_ifname[IF_NAMESIZE]; /* host end of the veth */
+	bool has_ipv4, has_ipv6;
+	struct net_prefix ipv4, ipv6; /* address/prefixlen */
+	struct net_prefix gateway4, gateway6;
+	unsigned mtu;
+	struct port_mapping *ports;
+	size_t n_ports;
+};
+
+void network_attachment_clear(struct network_attachment *att);
+
+/* Connect an instance namespace to a network.  Bridge mode: veth pair, the
+ * namespace end renamed to ifname, addresses from IPAM, loopback up, default
+ * route via the gateway (unless the namespace already has one), published
+ * ports as DNAT rules.  none: loopback up only.  host: nothing.  Everything
+ * made is undone on failure.  Fails with HANGAR_E_EXISTS when the instance
+ * is already attached to this network, and names the holder when a port is
+ * already published. */
+int network_attach(const char *state_dir, const char *network_name, const struct network_attach_request *req,
+		   struct network_attachment *out, struct hangar_error *err);
+/* Undo network_attach: veth, NAT rules, lease.  Idempotent. */
+int network_detach(const char *state_dir, const char *network_name, const char *instance,
+		   struct hangar_error *err);
+/* Detach the instance from every network it is attached to. */
+int network_detach_all(const char *state_dir, const char *instance, struct hangar_error *err);
+/* The current attachments of an instance (all networks). */
+int network_get_attachments(const char *state_dir, const char *instance, struct network_attachment **out,
+			    size_t *n_out, struct hangar_error *err);
+void network_attachments_free(struct network_attachment *att, size_t n);
+
+struct network_gc_stats {
+	unsigned leases_released;
+	unsigned links_deleted;
+	unsigned chains_deleted;
+};
+
+/* Remove what belongs to instances that no longer exist: leases whose
+ * allocating process died before finishing, leases whose veth is gone (the
+ * namespace died) or whose owner process died, hg* veths on hangar bridges
+ * that no lease knows, and NAT chains of unknown instances. */
+int network_gc(const char *state_dir, struct network_gc_stats *stats, struct hangar_error *err);
+
+/* /etc/hosts text: localhost lines plus "ADDR hostname" per attachment. */
+char *network_hosts_content(const char *hostname, const struct network_attachment *att, size_t n);
+/* /etc/resolv.conf text: the network's dns servers, else the host file's
+ * (host_resolv_conf, NULL = /etc/resolv.conf) minus loopback nameservers,
+ * which mean nothing inside the instance. */
+int network_resolv_conf_content(const struct network *net, const char *host_resolv_conf, char **out,
+				struct hangar_error *err);
+/* Write ROOTFS/etc/hosts and ROOTFS/etc/resolv.conf.  Each file is
+ * replaced by rename, so a symlink in the rootfs is replaced too and its
+ * target (maybe a host path) is never written. */
+int network_write_etc_files(const char *rootfs, const char *hostname, const struct network *net,
+			    const struct network_attachment *att, size_t n, struct hangar_error *err);
+
+enum rootless_net_helper {
+	ROOTLESS_NET_AUTO, /* pasta if installed, else slirp4netns */
+	ROOTLESS_NET_PASTA,
+	ROOTLESS_NET_SLIRP4NETNS,
+};
+
+struct rootless_net_request {
+	pid_t target_pid; /* a process in the instance's user+network namespaces */
+	enum rootless_net_helper helper;
+	const struct port_mapping *ports;
+	size_t n_ports;
+	unsigned mtu; /* 0: helper default */
+	/* slirp4netns only: directory for its API socket (port forwards are
+	 * added through it).  NULL: a temporary directory. */
+	const char *runtime_dir;
+};
+
+/* Find the helper binary in PATH ("pasta" / "slirp4netns"). */
+int rootless_net_find_helper(enum rootless_net_helper want, enum rootless_net_helper *found, char **path,
+			     struct hangar_error *err);
+/* Start the helper for the target's namespace and wait until the namespace
+ * is configured.  The helper is our child; *helper_pid is for the caller
+ * (the instance monitor) to own, signal and reap. */
+int rootless_net_start(const struct rootless_net_request *req, pid_t *helper_pid,
+		       enum rootless_net_helper *used, struct hangar_error *err);
+
+#endif
