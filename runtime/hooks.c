@@ -51,6 +51,9 @@ exec_hook_child(const struct oci_hook *hook, int stdin_fd, int stdout_fd, int st
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	/* Own process group, so that a timeout kills what the hook started
+	 * in the foreground too (a `sleep` under a shell hook). */
+	setpgid(0, 0);
 
 	/* Move the three ends out of 0..2 first: if the runtime was started
 	 * with a closed stdio, one of them may already sit on 0, 1 or 2. */
@@ -262,6 +265,7 @@ int hooks_run_one(const struct oci_hook *hook, const char *phase, const char *st
 	goto out;
 
 timed_out:
+	kill(-pid, SIGKILL);
 	kill(pid, SIGKILL);
 	wait_child(pid, &status);
 	pid = -1;
@@ -269,6 +273,7 @@ timed_out:
 	goto out;
 
 kill_and_out:
+	kill(-pid, SIGKILL);
 	kill(pid, SIGKILL);
 	wait_child(pid, &status);
 	pid = -1;
