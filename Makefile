@@ -44,28 +44,39 @@ BINS := $(BUILD)/hangar-oci $(if $(MGR_SRC),$(BUILD)/hangar)
 
 all: $(BINS) $(UNIT_BIN) $(HELPER_BIN)
 
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libhangar.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/hangar-oci: $(OCI_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OCI_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OCI_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a $(LDLIBS)
 
 $(BUILD)/hangar: $(MGR_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MGR_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MGR_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a $(LDLIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libhangar.a $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libhangar.a $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 # The README's second command: install test dependencies, build, run everything.
 check:

@@ -1,0 +1,89 @@
+# Shared helpers for integration tests (TAP).  Source from a .t script:
+#   . "$(dirname "$0")/lib.sh"
+set -u
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+OCI=${OCI:-$BUILD/hangar-oci}
+HANGAR=${HANGAR:-$BUILD/hangar}
+export TOP BUILD OCI HANGAR
+
+_tap_n=0
+_tap_failed=0
+ok() { # ok COND_EXIT_STATUS "description"
+	local rc=$1; shift
+	_tap_n=$((_tap_n + 1))
+	if [ "$rc" = 0 ]; then echo "ok $_tap_n - $*"; else echo "not ok $_tap_n - $*"; _tap_failed=$((_tap_failed + 1)); fi
+}
+pass() { ok 0 "$@"; }
+fail() { ok 1 "$@"; }
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $*"; }
+diag() { echo "# $*"; }
+# is GOT WANT DESC
+is() {
+	if [ "$1" = "$2" ]; then pass "$3"; else fail "$3"; diag "got:      '$1'"; diag "expected: '$2'"; fi
+}
+# like GOT REGEX DESC
+like() {
+	if [[ "$1" =~ $2 ]]; then pass "$3"; else fail "$3"; diag "got: '$1'"; diag "expected to match: '$2'"; fi
+}
+done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" = 0 ]; }
+skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+
+# Scratch space, removed at exit along with containers made by this test.
+TEST_TMP=$(mktemp -d /tmp/hangar-test.XXXXXX)
+chmod 755 "$TEST_TMP"
+OCI_ROOT=$TEST_TMP/state
+export OCI_ROOT
+_cleanup_fns=()
+at_exit() { _cleanup_fns+=("$*"); }
+_run_cleanup() {
+	local i
+	for ((i = ${#_cleanup_fns[@]} - 1; i >= 0; i--)); do eval "${_cleanup_fns[$i]}" >/dev/null 2>&1 || true; done
+	if [ -d "$OCI_ROOT" ]; then
+		for id in $(ls "$OCI_ROOT" 2>/dev/null); do "$OCI" --root "$OCI_ROOT" delete --force "$id" >/dev/null 2>&1; done
+	fi
+	rm -rf "$TEST_TMP"
+}
+trap _run_cleanup EXIT
+
+oci() { "$OCI" --root "$OCI_ROOT" "$@"; }
+
+# A cached busybox rootfs (copied per bundle so tests may modify it).
+_rootfs_cache() {
+	local cache=$BUILD/test-rootfs
+	if [ ! -x "$cache/bin/busybox" ]; then
+		rm -rf "$cache.tmp.$$"
+		"$TOP/scripts/mkrootfs-busybox" "$cache.tmp.$$" >/dev/null && mv -T "$cache.tmp.$$" "$cache" 2>/dev/null || rm -rf "$cache.tmp.$$"
+	fi
+	echo "$cache"
+}
+
+# make_bundle DIR [CMD...]: bundle with the default spec running CMD (no tty).
+make_bundle() {
+	local dir=$1; shift
+	mkdir -p "$dir"
+	cp -a "$(_rootfs_cache)" "$dir/rootfs"
+	(cd "$dir" && "$OCI" spec) || return 1
+	local args='["sh","-c","true"]'
+	if [ $# -gt 0 ]; then args=$(printf '%s\n' "$@" | jq -R . | jq -s -c .); fi
+	cfg_edit "$dir" ".process.terminal = false | .process.args = $args"
+}
+
+# cfg_edit DIR JQ_FILTER: edit DIR/config.json in place.
+cfg_edit() {
+	local dir=$1 filter=$2
+	jq "$filter" "$dir/config.json" > "$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
+}
+
+# wait_for COND_CMD [TIMEOUT_TENTHS]
+wait_for() {
+	local cmd=$1 n=${2:-50}
+	while [ "$n" -gt 0 ]; do
+		eval "$cmd" >/dev/null 2>&1 && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+
+# Leftover checks: nothing of this test remains.
+no_mounts_with() { ! grep -q "$1" /proc/self/mountinfo; }
