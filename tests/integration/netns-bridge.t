@@ -1,0 +1,156 @@
+#!/bin/bash
+# Bridge networking end to end, entirely inside network namespaces this
+# script creates:
+#   H  the "host": bridge, NAT table, forwarding (the library runs here)
+#   C  a client/server on the far side of a veth to H (198.18.x = RFC 2544)
+#   I1, I2, I3  instance namespaces (I2 is held by a sleeping process)
+# The machine's own interfaces, routes and sysctls are never touched.
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+TOOL="$BUILD/tests/unit/test_netns"
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+nok() { n=$((n + 1)); echo "not ok $n - $*"; }
+check() { # description, command...; the command's output shows only on failure
+	local d=$1 out; shift
+	if out=$("$@" 2>&1); then ok "$d"; else nok "$d"; sed 's/^/#   /' <<<"$out"; fi
+}
+skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+
+[ "$(id -u)" = 0 ] || skip_all "needs root for network namespaces"
+[ -x "$TOOL" ] || { echo "Bail out! $TOOL not built"; exit 1; }
+command -v socat >/dev/null || skip_all "socat not installed (scripts/install-deps --test)"
+command -v ip >/dev/null || skip_all "iproute2 not installed"
+
+tag=$$
+H=hgt-h-$tag C=hgt-c-$tag I1=hgt-i1-$tag I2=hgt-i2-$tag I3=hgt-i3-$tag
+STATE=$(mktemp -d /tmp/hangar-netns-t.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	for ns in $H $C $I1 $I2 $I3; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$STATE"
+}
+trap cleanup EXIT
+
+inH() { ip netns exec "$H" "$@"; }
+tool() { inH "$TOOL" tool "$@"; }
+
+host_forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
+
+for ns in $H $C $I1 $I3; do ip netns add "$ns" || skip_all "ip netns add failed"; done
+ip -n "$H" link set lo up
+ip -n "$C" link set lo up
+ip -n "$H" link add vh type veth peer name vc netns "$C"
+ip -n "$H" addr add 198.18.7.1/24 dev vh
+ip -n "$C" addr add 198.18.7.2/24 dev vc
+ip -n "$H" link set vh up
+ip -n "$C" link set vc up
+
+# I2: a namespace kept alive only by a process, reached as /proc/PID/ns/net
+unshare -n sleep 600 &
+I2PID=$!
+pids+=("$I2PID")
+for _ in $(seq 50); do
+	[ "$(readlink /proc/$I2PID/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+	sleep 0.05
+done
+
+check "create network" tool create "$STATE" tnet --bridge hgtbr0 --subnet4 10.213.0.0/24
+
+out=$(tool attach "$STATE" tnet inst1 /run/netns/$I1 --port 8080:80 --port 5353:53/udp 2>&1)
+check "attach inst1 with published ports" grep -q '^ipv4=10.213.0.2/24$' <<<"$out"
+out2=$(tool attach "$STATE" tnet inst2 /proc/$I2PID/ns/net --owner $I2PID 2>&1)
+check "attach inst2 through /proc/PID/ns/net" grep -q '^ipv4=10.213.0.3/24$' <<<"$out2"
+host_if1=$(sed -n 's/^host_ifname=//p' <<<"$out")
+
+check "inst1 has eth0 with its address" bash -c "ip -n $I1 -br addr show eth0 | grep -q 10.213.0.2/24"
+check "inst1 loopback is up" bash -c "ip -n $I1 link show lo | grep -q 'UP'"
+check "inst1 default route via the gateway" bash -c "ip -n $I1 route show default | grep -q 'via 10.213.0.1 dev eth0'"
+check "inst1 IPv6 default route" bash -c "ip -n $I1 -6 route show default | grep -q 'via fd68:616e:6761::1'"
+check "host end $host_if1 is enslaved to the bridge" bash -c "ip -n $H link show $host_if1 | grep -q 'master hgtbr0'"
+check "no eth0 on the host side" bash -c "! ip -n $H link show eth0 2>/dev/null"
+check "forwarding enabled in the test host namespace" bash -c "[ \$(ip netns exec $H cat /proc/sys/net/ipv4/ip_forward) = 1 ]"
+check "the machine's own ip_forward is untouched" bash -c "[ \$(cat /proc/sys/net/ipv4/ip_forward) = $host_forward_before ]"
+
+check "inst1 pings inst2 over the bridge" ip netns exec "$I1" busybox ping -c1 -W3 10.213.0.3
+check "inst1 pings inst2 over IPv6" ip netns exec "$I1" busybox ping -c1 -W3 fd68:616e:6761::3
+check "inst2 pings the gateway" nsenter -t "$I2PID" -n busybox ping -c1 -W3 10.213.0.1
+
+# Outbound NAT: the server in C sees the host namespace's address.
+ip netns exec "$C" socat TCP-LISTEN:9000,reuseaddr,fork SYSTEM:'echo peer=$SOCAT_PEERADDR' &
+pids+=($!)
+# Published ports: servers inside inst1.
+ip netns exec "$I1" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo hello-tcp' &
+pids+=($!)
+ip netns exec "$I1" socat UDP-RECVFROM:53,reuseaddr,fork SYSTEM:'echo hello-udp' &
+pids+=($!)
+sleep 0.5
+
+peer=$(ip netns exec "$I1" socat -T3 - TCP:198.18.7.2:9000 </dev/null 2>&1)
+check "outbound NAT: server sees the host address ($peer)" [ "$peer" = "peer=198.18.7.1" ]
+got=$(ip netns exec "$C" socat -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
+check "client reaches published TCP port 8080 ($got)" [ "$got" = hello-tcp ]
+got=$(echo ping | ip netns exec "$C" socat -T3 - UDP:198.18.7.1:5353 2>&1)
+check "client reaches published UDP port 5353 ($got)" [ "$got" = hello-udp ]
+got=$(inH socat -T3 - TCP:127.0.0.1:8080 </dev/null 2>&1)
+check "host-side localhost reaches the published port ($got)" [ "$got" = hello-tcp ]
+got=$(inH socat -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
+check "host-side own address reaches the published port ($got)" [ "$got" = hello-tcp ]
+got=$(nsenter -t "$I2PID" -n socat -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
+check "another instance reaches it through the host port (hairpin) ($got)" [ "$got" = hello-tcp ]
+
+# Bad input gives clear errors.
+err=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 8080:81 2>&1)
+check "port already published: clear error ($err)" grep -q "port 8080/tcp: already published by instance 'inst1'" <<<"$err"
+check "failed attach left no lease for inst3" bash -c "! grep -q '\"inst3\"' $STATE/tnet/leases.json"
+check "failed attach left no interface in inst3" bash -c "! ip -n $I3 link show eth0 2>/dev/null"
+err=$(tool create "$STATE" overlap --subnet4 10.213.0.0/16 --no-ipv6 2>&1)
+check "overlapping subnet: clear error ($err)" grep -q "overlaps subnet 10.213.0.0/24 of network 'tnet'" <<<"$err"
+err=$(tool create "$STATE" badcidr --subnet4 10.1.2.0/40 --no-ipv6 2>&1)
+check "invalid CIDR: clear error ($err)" grep -q "invalid CIDR '10.1.2.0/40'" <<<"$err"
+err=$(tool attach "$STATE" tnet inst1 /run/netns/$I3 2>&1)
+check "attaching the same instance twice is refused ($err)" grep -q "already attached" <<<"$err"
+
+# A second network: inst1 gets eth1 and keeps its default route on eth0.
+check "create a second network" tool create "$STATE" tnet2 --bridge hgtbr1 --subnet4 10.214.0.0/24 --subnet6 fd68:616e:6762::/64
+out=$(tool attach "$STATE" tnet2 inst1 /run/netns/$I1 2>&1)
+check "second attachment is eth1" grep -q '^ifname=eth1$' <<<"$out"
+check "eth1 has the second network's address" bash -c "ip -n $I1 -br addr show eth1 | grep -q 10.214.0.2/24"
+check "default route stays on eth0" bash -c "[ \$(ip -n $I1 route show default | wc -l) = 1 ] && ip -n $I1 route show default | grep -q eth0"
+
+# /etc files for the instance.
+mkdir -p "$STATE/rootfs/etc"
+check "etc files written" tool etc "$STATE" inst1 web1 "$STATE/rootfs"
+check "/etc/hosts names both addresses" bash -c "grep -q '^10.213.0.2	web1' $STATE/rootfs/etc/hosts && grep -q '^10.214.0.2	web1' $STATE/rootfs/etc/hosts"
+check "/etc/resolv.conf generated" grep -q "generated by hangar" "$STATE/rootfs/etc/resolv.conf"
+
+# Detach inst1 from tnet: its veth, rules and lease go, inst2's stay.
+check "detach inst1 from tnet" tool detach "$STATE" tnet inst1
+check "detach again is a no-op" tool detach "$STATE" tnet inst1
+check "host veth of inst1 removed" bash -c "! ip -n $H link show $host_if1 2>/dev/null"
+check "inst1's eth0 removed, eth1 kept" bash -c "! ip -n $I1 link show eth0 2>/dev/null && ip -n $I1 link show eth1 >/dev/null"
+check "inst1's NAT chains removed" bash -c "! ip netns exec $H nft list table inet hangar | grep -q $host_if1"
+check "network NAT chain kept" bash -c "ip netns exec $H nft list table inet hangar | grep -q 'chain net-tnet-post'"
+check "inst1 lease released" bash -c "! grep -q '\"inst1\"' $STATE/tnet/leases.json"
+got=$(ip netns exec "$C" socat -T2 - TCP:198.18.7.1:8080 </dev/null 2>&1)
+check "published port no longer answers" [ "$got" != hello-tcp ]
+check "inst2 still reachable" ip netns exec "$H" busybox ping -c1 -W3 10.213.0.3
+check "port 8080 can be published again" tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 8080:80
+
+# 'none' and 'host' pseudo networks.
+ip netns add "$I1-n" 2>/dev/null
+check "attach to none" tool attach "$STATE" none inst9 /run/netns/$I1-n
+check "none: loopback up, nothing else" bash -c "ip -n $I1-n link show lo | grep -q UP && [ \$(ip -n $I1-n -o link | wc -l) = 1 ]"
+ip netns del "$I1-n"
+check "attach to host does nothing" tool attach "$STATE" host inst9 /run/netns/$I3
+
+check "removing a network in use is refused" bash -c "! ip netns exec $H $TOOL tool remove $STATE tnet 2>/dev/null"
+check "detach-all" tool detach-all "$STATE" inst1
+check "remove tnet2 once empty" tool remove "$STATE" tnet2
+check "its bridge is gone" bash -c "! ip -n $H link show hgtbr1 2>/dev/null"
+
+echo "1..$n"
