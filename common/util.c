@@ -306,8 +306,9 @@ unsigned long long proc_start_time(pid_t pid)
 	if (p == NULL)
 		return 0;
 	p++;
-	/* after ')' come fields 3.. ; start time is field 22 */
-	for (int field = 3; field <= 22; field++) {
+	/* p is at the space before field 3; each step lands on the space
+	 * before the next field, so stop on the one before field 22 */
+	for (int field = 4; field <= 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (p == NULL)
 			return 0;
