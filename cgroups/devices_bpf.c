@@ -75,7 +75,9 @@ static int rule_access_bits(const char *access, int32_t *bits)
 
 /* One rule: a block of guards that jump past the block on mismatch,
  * then "return allow".  Registers (set up by the prologue):
- * R2 = device type, R3 = requested access, R4 = major, R5 = minor. */
+ * R2 = device type, R3 = requested access, R4 = major, R5 = minor.
+ * Returns 1 when the rule has no guards: it decides every access, and the
+ * verifier rejects the unreachable code that would follow it. */
 static int emit_rule(struct prog *p, const struct oci_device_cgroup *d, size_t idx, struct hangar_error *err)
 {
 	int32_t type = 0, access;
@@ -119,7 +121,7 @@ static int emit_rule(struct prog *p, const struct oci_device_cgroup *d, size_t i
 	}
 	emit(p, ALU32_IMM(BPF_MOV, BPF_REG_0, d->allow ? 1 : 0));
 	emit(p, EXIT());
-	return 0;
+	return guards == 0 ? 1 : 0;
 }
 
 static int build_program(const struct oci_device_cgroup *rules, size_t n, struct prog *p, struct hangar_error *err)
@@ -131,9 +133,13 @@ static int build_program(const struct oci_device_cgroup *rules, size_t n, struct
 	emit(p, ALU32_IMM(BPF_RSH, BPF_REG_3, 16));
 	emit(p, LDX_W(BPF_REG_4, BPF_REG_1, 4));
 	emit(p, LDX_W(BPF_REG_5, BPF_REG_1, 8));
-	for (size_t i = n; i-- > 0;)
-		if (emit_rule(p, &rules[i], i, err) < 0)
+	for (size_t i = n; i-- > 0;) {
+		int r = emit_rule(p, &rules[i], i, err);
+		if (r < 0)
 			return -1;
+		if (r == 1)
+			return 0;
+	}
 	emit(p, ALU32_IMM(BPF_MOV, BPF_REG_0, 0));
 	emit(p, EXIT());
 	return 0;
@@ -141,33 +147,37 @@ static int build_program(const struct oci_device_cgroup *rules, size_t n, struct
 
 static int load_program(const struct prog *p, struct hangar_error *err)
 {
-	static char log[16384];
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
 	attr.insns = (uint64_t)(uintptr_t)p->insns;
 	attr.insn_cnt = (uint32_t)p->n;
 	attr.license = (uint64_t)(uintptr_t) "GPL";
-	attr.log_buf = (uint64_t)(uintptr_t)log;
-	attr.log_size = sizeof(log);
-	attr.log_level = 0;
-	attr.prog_flags = 0;
 	int fd = sys_bpf(BPF_PROG_LOAD, &attr);
 	if (fd < 0) {
 		int saved = errno;
-		/* The verifier log only fills with log_level > 0; retry for it. */
+		/* The kernel wants no log buffer with log_level 0; load again
+		 * with a log only to explain the failure. */
+		size_t log_size = 1 << 16;
+		_cleanup_free_ char *log = xmalloc0(log_size);
+		attr.log_buf = (uint64_t)(uintptr_t)log;
+		attr.log_size = (uint32_t)log_size;
 		attr.log_level = 1;
-		log[0] = '\0';
 		int again = sys_bpf(BPF_PROG_LOAD, &attr);
 		if (again >= 0)
 			close(again);
-		char *nl = strrchr(log, '\n');
-		while (nl && nl[1] == '\0' && nl > log) {
-			*nl = '\0';
-			nl = strrchr(log, '\n');
+		/* The verifier's complaint is the line before its statistics. */
+		char *stats = strstr(log, "\nprocessed ");
+		char *reason = log;
+		if (stats) {
+			*stats = '\0';
+			char *nl = strrchr(log, '\n');
+			reason = nl ? nl + 1 : log;
+		} else {
+			log[strcspn(log, "\n")] = '\0';
 		}
-		return hangar_error_set(err, HANGAR_E_SYS, saved, "load device filter program%s%s", *log ? ": " : "",
-					nl ? nl + 1 : log);
+		return hangar_error_set(err, HANGAR_E_SYS, saved, "load device filter program%s%s", *reason ? ": " : "",
+					reason);
 	}
 	/* bpf() fds are close-on-exec by default (kernel >= 4.x). */
 	return fd;

@@ -1,0 +1,700 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The cgroup manager against a real cgroup2 hierarchy.
+ *  - Pure v2 host or the qemu guest (tests/vm/cgroup-v2.sh): everything,
+ *    limits included.
+ *  - Hybrid host: the controller-less parts (freeze, cgroup.kill, pids,
+ *    clone3 CLONE_INTO_CGROUP, the BPF device filter, destroy, reopen) run
+ *    in the host's /sys/fs/cgroup/unified; limit checks are skipped with
+ *    the reason.
+ * Everything is created below /hangar-test-<pid>/ and removed again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <linux/loop.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroups/cgroup.h"
+#include "cgroups/internal.h"
+#include "common/util.h"
+#include "tests/unit/tap.h"
+
+static char parent[64];
+static const char *root;
+static char avail[512]; /* controllers offered by the root */
+
+static bool have(const char *ctrl)
+{
+	char pad[600];
+	snprintf(pad, sizeof(pad), " %s ", avail);
+	char word[64];
+	snprintf(word, sizeof(word), " %s ", ctrl);
+	return strstr(pad, word) != NULL;
+}
+
+static char *read_cg(const char *name, const char *file)
+{
+	char *path = xasprintf("%s/%s/%s/%s", root, parent, name, file);
+	char *text = NULL;
+	struct hangar_error err;
+	if (read_file_at(AT_FDCWD, path, &text, NULL, &err) < 0)
+		text = xstrdup("(unreadable)");
+	free(path);
+	text[strcspn(text, "\n")] = '\0';
+	return text;
+}
+
+static bool exists_cg(const char *rel)
+{
+	char *path = xasprintf("%s/%s%s%s", root, parent, rel ? "/" : "", rel ? rel : "");
+	bool r = access(path, F_OK) == 0;
+	free(path);
+	return r;
+}
+
+static struct cgroup_manager *make_err(const char *name, const struct oci_resources *r, struct hangar_error *err)
+{
+	struct cgroup_manager *m = NULL;
+	char *p = xasprintf("/%s/%s", parent, name);
+	struct cgroup_spec spec = { .path = p, .id = name };
+	if (cgroup_manager_create(&spec, r, &m, err) < 0)
+		m = NULL;
+	free(p);
+	return m;
+}
+
+static struct cgroup_manager *make(const char *name, const struct oci_resources *r)
+{
+	struct hangar_error err = { 0 };
+	struct cgroup_manager *m = make_err(name, r, &err);
+	if (m == NULL)
+		diag("create %s: %s", name, err.msg);
+	return m;
+}
+
+static pid_t spawn_in(struct cgroup_manager *m, int (*fn)(void *), void *arg)
+{
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	close(go[0]);
+	struct hangar_error err;
+	if (cgroup_manager_enter(m, pid, &err) < 0)
+		diag("enter: %s", err.msg);
+	if (write(go[1], "x", 1) != 1)
+		diag("go: %s", strerror(errno));
+	close(go[1]);
+	return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return st;
+}
+
+static void msleep(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int run_hog(void *arg)
+{
+	size_t size = (size_t)(uintptr_t)arg;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 2;
+	for (size_t i = 0; i < size; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
+static int run_hold(void *arg)
+{
+	run_hog(arg);
+	pause();
+	return 0;
+}
+
+static int run_spin_forever(void *arg)
+{
+	(void)arg;
+	volatile uint64_t x = 0;
+	for (;;)
+		x++;
+	return 0;
+}
+
+static int run_busy(void *arg)
+{
+	uint64_t until = now_ns() + (uint64_t)(uintptr_t)arg * 1000000ULL;
+	volatile uint64_t x = 0;
+	while (now_ns() < until)
+		x++;
+	return 0;
+}
+
+static int run_forks(void *arg)
+{
+	(void)arg;
+	int made = 0;
+	for (int i = 0; i < 32; i++) {
+		pid_t c = fork();
+		if (c == 0) {
+			pause();
+			_exit(0);
+		}
+		if (c > 0)
+			made++;
+	}
+	return made;
+}
+
+static int run_open_null(void *arg)
+{
+	bool expect_denied = arg != NULL;
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int e = errno;
+	int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (zero < 0)
+		return 3;
+	if (expect_denied)
+		return fd < 0 && e == EPERM ? 0 : 1;
+	return fd >= 0 ? 0 : 2;
+}
+
+static int run_affinity(void *arg)
+{
+	(void)arg;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 100;
+	return CPU_COUNT(&set) == 1 && CPU_ISSET(1, &set) ? 0 : 1;
+}
+
+static uint64_t usage_of(struct cgroup_manager *m)
+{
+	struct cgroup_stats s;
+	struct hangar_error err;
+	uint64_t u = 0;
+	if (cgroup_manager_stats(m, &s, &err) == 0)
+		u = s.cpu_usage_ns;
+	cgroup_stats_clear(&s);
+	return u;
+}
+
+/* ---- controller-less: runs on the hybrid host too ---- */
+
+static void test_lifecycle(void)
+{
+	struct cgroup_manager *m = make("life", NULL);
+	ok(m != NULL, "create without resources");
+	if (!m)
+		return;
+	struct hangar_error err = { 0 };
+	ok(strcmp(cgroup_manager_version(m), "v2") == 0 && cgroup_manager_dirfd(m) >= 0, "v2 manager with a dirfd");
+
+	/* clone3 straight into the cgroup through the dirfd */
+	struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+				   .cgroup = (uint64_t)cgroup_manager_dirfd(m) };
+	pid_t c = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (c == 0) {
+		run_spin_forever(NULL);
+		_exit(0);
+	}
+	ok(c > 0, "clone3 CLONE_INTO_CGROUP%s%s", c < 0 ? ": " : "", c < 0 ? strerror(errno) : "");
+	char *own = NULL;
+	char *want = xasprintf("0::/%s/life", parent);
+	char *procfile = xasprintf("/proc/%d/cgroup", (int)c);
+	struct hangar_error rerr;
+	if (read_file_at(AT_FDCWD, procfile, &own, NULL, &rerr) < 0)
+		own = NULL;
+	ok(own && strstr(own, want), "child was born in the cgroup (%s)", own ? strstr(own, "0::") : rerr.msg);
+	free(own);
+	free(want);
+	free(procfile);
+
+	pid_t *pids;
+	size_t n;
+	ok(cgroup_manager_pids(m, &pids, &n, &err) == 0 && n == 1 && pids[0] == c, "pids lists the child");
+	free(pids);
+
+	msleep(100);
+	uint64_t t0 = now_ns();
+	ok(cgroup_manager_freeze(m, &err) == 0, "freeze (cgroup.freeze + cgroup.events)%s%s", err.msg[0] ? ": " : "",
+	   err.msg);
+	ok(now_ns() - t0 < 2000000000ULL, "freeze took %.1f ms", (now_ns() - t0) / 1e6);
+	bool frozen = false;
+	ok(cgroup_manager_is_frozen(m, &frozen, &err) == 0 && frozen, "is_frozen: frozen");
+	uint64_t u1 = usage_of(m);
+	msleep(300);
+	uint64_t u2 = usage_of(m);
+	ok(u1 > 0 && u2 - u1 < 5000000ULL, "frozen child used no cpu (%llu ns in 300 ms)", (unsigned long long)(u2 - u1));
+	ok(cgroup_manager_freeze(m, &err) == 0, "second freeze is fine");
+	ok(cgroup_manager_thaw(m, &err) == 0 && cgroup_manager_is_frozen(m, &frozen, &err) == 0 && !frozen, "thaw");
+	msleep(300);
+	ok(usage_of(m) - u2 > 30000000ULL, "thawed child runs again");
+
+	char *state = cgroup_manager_serialize(m);
+	struct cgroup_manager *again = NULL;
+	ok(cgroup_manager_open(state, &again, &err) == 0 && cgroup_manager_dirfd(again) >= 0,
+	   "reopen from serialized state");
+	if (again) {
+		char *state2 = cgroup_manager_serialize(again);
+		is_str(state2, state, "serialize(open(s)) == s");
+		free(state2);
+		ok(cgroup_manager_kill_all(again, SIGKILL, &err) == 0, "kill_all SIGKILL (cgroup.kill)");
+		int st = wait_status(c);
+		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child SIGKILLed");
+		ok(cgroup_manager_destroy(again, &err) == 0, "destroy through reopened manager");
+		cgroup_manager_free(again);
+	}
+	free(state);
+	ok(!exists_cg("life"), "leaf removed");
+	cgroup_manager_free(m);
+
+	/* A signal other than SIGKILL goes through freeze/signal/thaw. */
+	m = make("term", NULL);
+	if (m) {
+		pid_t p = spawn_in(m, run_spin_forever, NULL);
+		ok(cgroup_manager_kill_all(m, SIGTERM, &err) == 0, "kill_all SIGTERM");
+		int st = wait_status(p);
+		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "child got SIGTERM");
+		bool fz = true;
+		ok(cgroup_manager_is_frozen(m, &fz, &err) == 0 && !fz, "left thawed after kill_all");
+		/* destroy with a live member: kill + wait populated 0 */
+		p = spawn_in(m, run_spin_forever, NULL);
+		ok(cgroup_manager_destroy(m, &err) == 0, "destroy kills a live member");
+		st = wait_status(p);
+		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && !exists_cg("term"), "member SIGKILLed, leaf removed");
+		cgroup_manager_free(m);
+	}
+}
+
+static void test_devices(void)
+{
+	struct oci_device_cgroup rules[] = {
+		{ .allow = false, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
+		  .access = (char *)"rwm" },
+		/* /dev/null readable only; the child opens it for writing */
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
+		  .access = (char *)"r" },
+	};
+	struct oci_resources r = { .present = true, .devices = rules, .n_devices = 3 };
+	struct hangar_error err = { 0 };
+	struct cgroup_manager *m = make_err("dev", &r, &err);
+	ok(m != NULL, "create with a BPF device filter%s%s", m ? "" : ": ", m ? "" : err.msg);
+	if (!m)
+		return;
+	pid_t p = spawn_in(m, run_open_null, (void *)1);
+	int st = wait_status(p);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null for writing denied (EPERM), /dev/zero allowed (rc %d)",
+	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+
+	/* Update replaces the program instead of stacking a second one. */
+	struct oci_device_cgroup all[] = { { .allow = true, .access = (char *)"rwm" } };
+	struct oci_resources open_all = { .present = true, .devices = all, .n_devices = 1 };
+	ok(cgroup_manager_update(m, &open_all, &err) == 0, "update devices to allow all");
+	p = spawn_in(m, run_open_null, NULL);
+	st = wait_status(p);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null opens after the update (old program detached)");
+
+	/* Last matching rule wins: a later deny overrides an earlier allow. */
+	struct oci_device_cgroup later_deny[] = {
+		{ .allow = true, .access = (char *)"rwm" },
+		{ .allow = false, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
+		  .access = (char *)"w" },
+	};
+	struct oci_resources deny_w = { .present = true, .devices = later_deny, .n_devices = 2 };
+	ok(cgroup_manager_update(m, &deny_w, &err) == 0, "update: allow all, then deny writing /dev/null");
+	p = spawn_in(m, run_open_null, (void *)1);
+	st = wait_status(p);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "later deny wins");
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	cgroup_manager_free(m);
+}
+
+static void test_validation(void)
+{
+	struct hangar_error err = { 0 };
+	struct oci_resources r = { .present = true };
+	r.cpu.present = true;
+	r.cpu.has_realtime_runtime = true;
+	r.cpu.realtime_runtime = 1000;
+	ok(make_err("val", &r, &err) == NULL && strstr(err.msg, "realtimeRuntime"), "rt runtime refused: %s", err.msg);
+	struct oci_resources s = { .present = true };
+	s.memory.present = s.memory.has_swappiness = true;
+	s.memory.swappiness = 60;
+	ok(make_err("val", &s, &err) == NULL && strstr(err.msg, "swappiness"), "swappiness refused: %s", err.msg);
+	struct oci_resources o = { .present = true };
+	o.memory.present = o.memory.has_disable_oom_killer = o.memory.disable_oom_killer = true;
+	ok(make_err("val", &o, &err) == NULL && strstr(err.msg, "disableOOMKiller"), "disableOOMKiller refused");
+	struct oci_kv bad[] = { { (char *)"cgroup.procs", (char *)"1" } };
+	struct oci_resources u = { .present = true, .unified = bad, .n_unified = 1 };
+	ok(make_err("val", &u, &err) == NULL && strstr(err.msg, "cgroup.procs"), "unified cgroup.procs refused: %s",
+	   err.msg);
+	struct oci_kv slash[] = { { (char *)"../memory.max", (char *)"1" } };
+	u.unified = slash;
+	ok(make_err("val", &u, &err) == NULL, "unified key with a path separator refused");
+	struct oci_kv missing[] = { { (char *)"memory.nonexistent", (char *)"1" } };
+	u.unified = missing;
+	ok(make_err("val", &u, &err) == NULL && strstr(err.msg, "memory.nonexistent"),
+	   "unified key for a missing file refused: %s", err.msg);
+	ok(!exists_cg("val"), "refused creates left nothing behind");
+}
+
+/* ---- limits: need controllers ---- */
+
+static void test_memory(void)
+{
+	struct oci_resources r = { .present = true };
+	r.memory.present = r.memory.has_limit = true;
+	r.memory.limit = 32 << 20;
+	r.memory.has_reservation = true;
+	r.memory.reservation = 8 << 20;
+	struct cgroup_manager *m = make("mem", &r);
+	ok(m != NULL, "create with memory.max 32M, memory.low 8M");
+	if (!m)
+		return;
+	char *v = read_cg("mem", "memory.max");
+	is_str(v, "33554432", "memory.max");
+	free(v);
+	v = read_cg("mem", "memory.low");
+	is_str(v, "8388608", "memory.low from reservation");
+	free(v);
+	struct hangar_error err = { 0 };
+	int ifd = cgroup_manager_oom_event_fd(m, &err);
+	ok(ifd >= 0, "oom event fd (inotify on memory.events)");
+	pid_t hog = spawn_in(m, run_hog, (void *)(uintptr_t)(256 << 20));
+	int st = wait_status(hog);
+	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "256 MiB hog OOM-killed");
+	struct cgroup_stats s;
+	ok(cgroup_manager_stats(m, &s, &err) == 0 && s.mem_oom_kill >= 1 && s.mem_failcnt > 0,
+	   "memory.events: oom_kill %llu, max %llu", (unsigned long long)s.mem_oom_kill,
+	   (unsigned long long)s.mem_failcnt);
+	ok(s.mem_peak >= (30u << 20), "memory.peak %llu", (unsigned long long)s.mem_peak);
+	cgroup_stats_clear(&s);
+	if (ifd >= 0) {
+		struct pollfd pfd = { .fd = ifd, .events = POLLIN };
+		ok(poll(&pfd, 1, 1000) == 1, "inotify fd readable after the OOM");
+		close(ifd);
+	}
+
+	/* Lowering below anon usage (no swap): reclaim cannot help; refuse. */
+	pid_t holder = spawn_in(m, run_hold, (void *)(uintptr_t)(20 << 20));
+	msleep(500);
+	struct oci_resources lower = { .present = true };
+	lower.memory.present = lower.memory.has_limit = true;
+	lower.memory.limit = 4 << 20;
+	int rc = cgroup_manager_update(m, &lower, &err);
+	ok(rc < 0 && strstr(err.msg, "memory limit 4194304 is below current usage") && strstr(err.msg, "(peak"),
+	   "lowering below usage refused: %s", rc < 0 ? err.msg : "(succeeded)");
+	v = read_cg("mem", "memory.max");
+	is_str(v, "33554432", "old memory.max kept");
+	free(v);
+	ok(kill(holder, 0) == 0, "holder not OOM-killed by the update");
+
+	struct oci_kv high[] = { { (char *)"memory.high", (char *)"30000000" } };
+	struct oci_resources u = { .present = true, .unified = high, .n_unified = 1 };
+	ok(cgroup_manager_update(m, &u, &err) == 0, "unified memory.high");
+	v = read_cg("mem", "memory.high");
+	ok(strcmp(v, "29999104") == 0 || strcmp(v, "30000000") == 0, "memory.high = %s", v);
+	free(v);
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	wait_status(holder);
+	cgroup_manager_free(m);
+}
+
+static int run_page_cache(void *arg)
+{
+	const char *file = arg;
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 1;
+	static char buf[1 << 20];
+	memset(buf, 'x', sizeof(buf));
+	for (int i = 0; i < 24; i++)
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			return 2;
+	fsync(fd); /* clean pages are what memory.reclaim can drop */
+	close(fd);
+	pause();
+	return 0;
+}
+
+static void test_reclaim(void)
+{
+	const char *dir = getenv("HANGAR_TEST_DISK_DIR");
+	if (dir == NULL) {
+		skip("HANGAR_TEST_DISK_DIR (a block-backed filesystem) not set: memory.reclaim test needs page cache");
+		return;
+	}
+	struct cgroup_manager *m = make("reclaim", NULL);
+	ok(m != NULL, "create for reclaim");
+	if (!m)
+		return;
+	char *file = xasprintf("%s/hangar-cache-%d", dir, (int)getpid());
+	pid_t p = spawn_in(m, run_page_cache, file);
+	struct cgroup_stats s;
+	struct hangar_error err = { 0 };
+	uint64_t cur = 0;
+	for (int i = 0; i < 100 && cur < (20u << 20); i++) {
+		msleep(50);
+		if (cgroup_manager_stats(m, &s, &err) == 0)
+			cur = s.mem_usage;
+		cgroup_stats_clear(&s);
+	}
+	ok(cur >= (20u << 20), "page cache charged: memory.current %llu", (unsigned long long)cur);
+	struct oci_resources lower = { .present = true };
+	lower.memory.present = lower.memory.has_limit = true;
+	lower.memory.limit = 8 << 20;
+	ok(cgroup_manager_update(m, &lower, &err) == 0, "limit 8M below usage accepted after memory.reclaim%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
+	char *v = read_cg("reclaim", "memory.max");
+	is_str(v, "8388608", "memory.max lowered");
+	free(v);
+	ok(kill(p, 0) == 0, "writer alive (nothing OOM-killed)");
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	wait_status(p);
+	unlink(file);
+	free(file);
+	cgroup_manager_free(m);
+}
+
+static void test_pids_cpu(void)
+{
+	struct oci_resources r = { .present = true, .has_pids_limit = true, .pids_limit = 8 };
+	r.cpu.present = r.cpu.has_quota = r.cpu.has_period = r.cpu.has_shares = r.cpu.has_burst = true;
+	r.cpu.quota = 20000;
+	r.cpu.period = 100000;
+	r.cpu.shares = 1024;
+	r.cpu.burst = 1000;
+	struct cgroup_manager *m = make("pc", &r);
+	ok(m != NULL, "create with pids.max 8, cpu.max 20000 100000, shares 1024");
+	if (!m)
+		return;
+	char *v = read_cg("pc", "cpu.max");
+	is_str(v, "20000 100000", "cpu.max");
+	free(v);
+	v = read_cg("pc", "cpu.weight");
+	is_str(v, "39", "cpu.weight from shares 1024");
+	free(v);
+	v = read_cg("pc", "cpu.max.burst");
+	is_str(v, "1000", "cpu.max.burst");
+	free(v);
+	pid_t p = spawn_in(m, run_forks, NULL);
+	int st = wait_status(p);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 7, "fork loop stopped by pids.max (made %d)",
+	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	struct hangar_error err = { 0 };
+	ok(cgroup_manager_kill_all(m, SIGKILL, &err) == 0, "kill the orphans");
+	msleep(100);
+	p = spawn_in(m, run_busy, (void *)(uintptr_t)1000);
+	wait_status(p);
+	struct cgroup_stats s;
+	ok(cgroup_manager_stats(m, &s, &err) == 0 && s.cpu_nr_throttled > 0, "throttled %llu periods",
+	   (unsigned long long)s.cpu_nr_throttled);
+	ok(s.cpu_usage_ns < 600000000ULL, "1 s busy loop used %.3f s", s.cpu_usage_ns / 1e9);
+	ok(s.psi_cpu.present && s.psi_memory.present && s.psi_io.present, "PSI for cpu, memory and io");
+	ok(s.pids_limit == 8, "pids limit in stats");
+	char *json = cgroup_stats_to_runc_json(&s);
+	json_object *o = json_tokener_parse(json), *c;
+	ok(o && json_object_object_get_ex(o, "cpu", &c) && json_object_object_get_ex(c, "psi", &c),
+	   "runc JSON has cpu.psi");
+	json_object_put(o);
+	free(json);
+	cgroup_stats_clear(&s);
+
+	struct oci_resources up = { .present = true, .has_pids_limit = true, .pids_limit = -1 };
+	up.cpu.present = up.cpu.has_quota = true;
+	up.cpu.quota = -1;
+	up.cpu.cpus = (char *)"1";
+	ok(cgroup_manager_update(m, &up, &err) == 0, "update: pids max, quota max, cpus 1%s%s", err.msg[0] ? ": " : "",
+	   err.msg);
+	v = read_cg("pc", "pids.max");
+	is_str(v, "max", "pids.max = max");
+	free(v);
+	v = read_cg("pc", "cpu.max");
+	is_str(v, "max 100000", "cpu.max = max 100000");
+	free(v);
+	p = spawn_in(m, run_affinity, NULL);
+	st = wait_status(p);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "pinned to CPU 1");
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	cgroup_manager_free(m);
+}
+
+static int loop_attach(const char *file, char *dev, size_t len)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -1;
+	int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (n < 0)
+		return -1;
+	snprintf(dev, len, "/dev/loop%d", n);
+	int lfd = open(dev, O_RDWR | O_CLOEXEC);
+	int ffd = open(file, O_RDWR | O_CLOEXEC);
+	int r = lfd >= 0 && ffd >= 0 ? ioctl(lfd, LOOP_SET_FD, ffd) : -1;
+	if (ffd >= 0)
+		close(ffd);
+	if (r < 0) {
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	return lfd;
+}
+
+static int run_direct_read(void *arg)
+{
+	int fd = open(arg, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	void *buf;
+	if (posix_memalign(&buf, 4096, 64 << 10))
+		return 2;
+	for (int i = 0; i < 48; i++) /* 3 MiB */
+		if (read(fd, buf, 64 << 10) != 64 << 10)
+			return 3;
+	return 0;
+}
+
+static void test_io(void)
+{
+	char img[] = "/tmp/hangar-cg2-loop-XXXXXX";
+	int fd = mkstemp(img);
+	if (fd < 0 || ftruncate(fd, 16 << 20) < 0) {
+		skip("cannot create a loop backing file");
+		return;
+	}
+	close(fd);
+	char dev[32];
+	int lfd = loop_attach(img, dev, sizeof(dev));
+	if (lfd < 0) {
+		unlink(img);
+		skip("no loop device (modprobe loop)");
+		return;
+	}
+	struct stat sb;
+	stat(dev, &sb);
+	struct oci_throttle_device rbps = { .major = major(sb.st_rdev), .minor = minor(sb.st_rdev), .rate = 1 << 20 };
+	struct oci_resources r = { .present = true };
+	r.blkio.present = r.blkio.has_weight = true;
+	r.blkio.weight = 500;
+	r.blkio.throttle_read_bps = &rbps;
+	r.blkio.n_throttle_read_bps = 1;
+	struct hangar_error err = { 0 };
+	struct cgroup_manager *m = make_err("io", &r, &err);
+	ok(m != NULL, "create with io.max rbps=1MiB/s on %s%s%s", dev, m ? "" : ": ", m ? "" : err.msg);
+	if (m) {
+		char *v = read_cg("io", "io.max");
+		char *want = xasprintf("%u:%u rbps=1048576", major(sb.st_rdev), minor(sb.st_rdev));
+		ok(strstr(v, want) != NULL, "io.max = %s", v);
+		free(v);
+		free(want);
+		uint64_t t0 = now_ns();
+		pid_t p = spawn_in(m, run_direct_read, dev);
+		int st = wait_status(p);
+		double secs = (now_ns() - t0) / 1e9;
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && secs > 2.0, "3 MiB O_DIRECT read took %.2f s (rc %d)", secs,
+		   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		struct cgroup_stats s;
+		bool found = false;
+		if (cgroup_manager_stats(m, &s, &err) == 0)
+			for (size_t i = 0; i < s.n_io; i++)
+				found |= s.io[i].major == major(sb.st_rdev) && s.io[i].read_bytes >= (3u << 20);
+		cgroup_stats_clear(&s);
+		ok(found, "io.stat counts the read bytes");
+		ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+		cgroup_manager_free(m);
+	}
+	ioctl(lfd, LOOP_CLR_FD, 0);
+	close(lfd);
+	unlink(img);
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		printf("# SKIP needs root to create cgroups\n");
+		return 77;
+	}
+	enum cgroup_mode mode;
+	struct hangar_error err;
+	if (cgroup_detect_mode(&mode, &err) < 0) {
+		printf("# SKIP %s\n", err.msg);
+		return 77;
+	}
+	if (mode == CGROUP_MODE_HYBRID && getenv("HANGAR_CGROUP_ROOT") == NULL) {
+		/* The hybrid host's cgroup2 mount has no controllers, but the
+		 * core files (freeze, kill, events) and BPF work there. */
+		char *unified = xasprintf("%s/unified", cgroup_root());
+		setenv("HANGAR_CGROUP_ROOT", unified, 1);
+		free(unified);
+		cgroup_detect_mode(&mode, &err);
+	}
+	if (mode != CGROUP_MODE_UNIFIED) {
+		printf("# SKIP no cgroup2 hierarchy on this host\n");
+		return 77;
+	}
+	root = cgroup_root();
+	char *ctrls = NULL;
+	char *cpath = xasprintf("%s/cgroup.controllers", root);
+	if (read_file_at(AT_FDCWD, cpath, &ctrls, NULL, &err) == 0) {
+		ctrls[strcspn(ctrls, "\n")] = '\0';
+		snprintf(avail, sizeof(avail), "%s", ctrls);
+	}
+	free(ctrls);
+	free(cpath);
+	snprintf(parent, sizeof(parent), "hangar-test-%d", (int)getpid());
+	diag("cgroup2 at %s, controllers: '%s', test parent /%s", root, avail, parent);
+
+	test_lifecycle();
+	test_devices();
+	test_validation();
+	if (have("memory") && have("cpu") && have("pids") && have("io") && have("cpuset")) {
+		test_memory();
+		test_reclaim();
+		test_pids_cpu();
+		test_io();
+	} else {
+		skip("memory/cpu/pids/io/cpuset controllers not available in this cgroup2 root (hybrid host): limit tests run in the VM (tests/vm/cgroup-v2.t)");
+	}
+	ok(!exists_cg(NULL), "nothing left below %s/%s", root, parent);
+	if (exists_cg(NULL)) {
+		char *p = xasprintf("%s/%s", root, parent);
+		rmdir(p);
+		free(p);
+	}
+	return tap_done();
+}
