@@ -20,6 +20,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "runtime/caps.h"
+#include "runtime/seccomp.h"
 
 /* ---- rlimits ---- */
 
@@ -398,10 +399,13 @@ int process_apply_user_and_caps(const struct oci_process *p, struct hangar_error
 
 	if (switch_groups(u, err) < 0)
 		return -1;
+	/* EINVAL from the kernel means "no mapping in this user namespace". */
 	if (setresgid(u->gid, u->gid, u->gid) < 0)
-		return hangar_sys_error(err, "setresgid %u (process.user.gid)", (unsigned)u->gid);
+		return hangar_sys_error(err, "setresgid %u (process.user.gid%s)", (unsigned)u->gid,
+					errno == EINVAL ? ", not mapped in the user namespace" : "");
 	if (setresuid(u->uid, u->uid, u->uid) < 0)
-		return hangar_sys_error(err, "setresuid %u (process.user.uid)", (unsigned)u->uid);
+		return hangar_sys_error(err, "setresuid %u (process.user.uid%s)", (unsigned)u->uid,
+					errno == EINVAL ? ", not mapped in the user namespace" : "");
 
 	if (!with_caps)
 		return 0;
@@ -417,6 +421,28 @@ int process_apply_no_new_privs(const struct oci_process *p, struct hangar_error 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hangar_sys_error(err, "prctl PR_SET_NO_NEW_PRIVS");
 	return 0;
+}
+
+int process_apply_final(const struct oci_process *p, struct seccomp_program *seccomp, int *notify_fd_out,
+			struct hangar_error *err)
+{
+	*notify_fd_out = -1;
+	if (seccomp && !p->no_new_privileges) {
+		if (seccomp_program_load(seccomp, notify_fd_out, err) < 0)
+			return -1;
+		seccomp = NULL;
+	}
+	if (process_apply_user_and_caps(p, err) < 0 || process_apply_no_new_privs(p, err) < 0)
+		goto fail;
+	if (seccomp && seccomp_program_load(seccomp, notify_fd_out, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	if (*notify_fd_out >= 0) {
+		close(*notify_fd_out);
+		*notify_fd_out = -1;
+	}
+	return -1;
 }
 
 int process_cap_last_cap(void)

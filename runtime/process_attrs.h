@@ -60,6 +60,16 @@ int process_apply_user_and_caps(const struct oci_process *p, struct hangar_error
 /* prctl(PR_SET_NO_NEW_PRIVS) when process.noNewPrivileges is true. */
 int process_apply_no_new_privs(const struct oci_process *p, struct hangar_error *err);
 
+struct seccomp_program;
+/* The last steps before execve, in an order the kernel accepts: user and
+ * capabilities, no_new_privs, then the seccomp filter (may be NULL).  When
+ * process.noNewPrivileges is false the filter is loaded first, while
+ * CAP_SYS_ADMIN is still held (what runc does); the filter must then allow
+ * the user switch (setgroups, setres[ug]id, capset, prctl).
+ * *notify_fd_out: see seccomp_program_load (-1 when none). */
+int process_apply_final(const struct oci_process *p, struct seccomp_program *seccomp, int *notify_fd_out,
+			struct hangar_error *err);
+
 /* Highest capability number the running kernel knows. */
 int process_cap_last_cap(void);
 

@@ -23,6 +23,7 @@
 #include "config/oci.h"
 #include "runtime/caps.h"
 #include "runtime/process_attrs.h"
+#include "runtime/seccomp.h"
 #include "tap.h"
 
 /* ---- child runner: fn fills msg; exit code 0 = pass ---- */
@@ -476,6 +477,42 @@ static int child_personality(void *arg, char *msg, size_t len)
 	return strcmp(u.machine, "x86_64") == 0 ? 0 : failf(msg, len, "after LINUX uname -m = %s", u.machine);
 }
 
+/* ---- the final sequence: user+caps, NNP, seccomp in a working order ---- */
+
+static int child_final(void *arg, char *msg, size_t len)
+{
+	bool nnp = arg != NULL;
+	static char *kill_only[] = { "CAP_KILL", NULL };
+	static char *getppid_name[] = { "getppid", NULL };
+	struct oci_seccomp_syscall rule = { .names = getppid_name, .n_names = 1, .action = "SCMP_ACT_ERRNO",
+					    .has_errno_ret = true, .errno_ret = 33 };
+	struct oci_seccomp sc = { .present = true, .default_action = "SCMP_ACT_ALLOW", .syscalls = &rule,
+				  .n_syscalls = 1 };
+	struct oci_process p = { .no_new_privileges = nnp };
+	struct seccomp_program *prog = NULL;
+	struct hangar_error err = { 0 };
+	int notify_fd;
+	p.user.uid = 1000;
+	p.user.gid = 1000;
+	p.caps.present = true;
+	p.caps.bounding = p.caps.effective = p.caps.permitted = kill_only;
+	p.caps.n_bounding = p.caps.n_effective = p.caps.n_permitted = 1;
+	if (seccomp_program_build(&sc, &prog, &err) < 0)
+		return failf(msg, len, "build: %s", err.msg);
+	int r = process_apply_final(&p, prog, &notify_fd, &err);
+	seccomp_program_free(prog);
+	if (r < 0)
+		return failf(msg, len, "final: %s", err.msg);
+	errno = 0;
+	if (syscall(SYS_getppid) != -1 || errno != 33)
+		return failf(msg, len, "filter not active (errno %d)", errno);
+	if (strcmp(status_field("NoNewPrivs"), nnp ? "1" : "0") != 0)
+		return failf(msg, len, "NoNewPrivs %s", status_field("NoNewPrivs"));
+	if (getuid() != 1000 || notify_fd != -1)
+		return failf(msg, len, "uid %d notify_fd %d", (int)getuid(), notify_fd);
+	return check_mask("CapEff", BIT(CAP_KILL), msg, len);
+}
+
 int main(void)
 {
 	char msg[2048];
@@ -505,6 +542,11 @@ int main(void)
 		ok(rc == 0, "additionalGids with setgroups=deny: clear error (%s)", msg);
 	rc = run_in_child(child_no_new_privs, NULL, msg, sizeof(msg));
 	ok(rc == 0, "no_new_privs: NoNewPrivs 1 only when asked %s", msg);
+
+	rc = run_in_child(child_final, NULL, msg, sizeof(msg));
+	ok(rc == 0, "process_apply_final without NNP: seccomp loaded before dropping CAP_SYS_ADMIN %s", msg);
+	rc = run_in_child(child_final, "nnp", msg, sizeof(msg));
+	ok(rc == 0, "process_apply_final with NNP: NNP then seccomp %s", msg);
 
 	rc = run_in_child(child_rlimit_lower, NULL, msg, sizeof(msg));
 	ok(rc == 0, "RLIMIT_NOFILE 512/1024 and RLIMIT_CORE 0 visible in /proc/self/limits %s", msg);
