@@ -193,8 +193,9 @@ int caps_apply_sets(const struct caps_masks *m, struct hangar_error *err)
 		if (cap_reset_ambient() < 0)
 			return hangar_sys_error(err, "clear the ambient capability set");
 	} else if (m->ambient) {
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"ambient capabilities requested but the kernel does not support them");
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "ambient capabilities requested but the kernel does not support them");
 	}
 	for (int c = 0; c <= 63; c++) {
 		if (!(m->ambient & (1ULL << c)))

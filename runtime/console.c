@@ -39,10 +39,11 @@ int console_open_pty(int *master_out, char **slave_path_out, struct hangar_error
 
 int console_set_winsize(int pty_fd, unsigned rows, unsigned cols, struct hangar_error *err)
 {
-	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
 
 	if (rows > 0xffff || cols > 0xffff)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "console size %ux%u is too large", rows, cols);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "console size %ux%u is too large", rows,
+					cols);
 	if (ioctl(pty_fd, TIOCSWINSZ, &ws) < 0)
 		return hangar_sys_error(err, "set console size %ux%u", rows, cols);
 	return 0;
@@ -74,10 +75,11 @@ int console_setup_slave(const char *slave_path, unsigned rows, unsigned cols, st
 
 int console_send_master(const char *console_socket_path, int master_fd, struct hangar_error *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 
 	if (strlen(console_socket_path) >= sizeof(addr.sun_path))
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "console socket %s: path too long", console_socket_path);
+		return hangar_error_set(err, HANGAR_E_USAGE, 0, "console socket %s: path too long",
+					console_socket_path);
 	strcpy(addr.sun_path, console_socket_path);
 
 	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -95,9 +97,11 @@ int console_send_master(const char *console_socket_path, int master_fd, struct h
 		struct cmsghdr align;
 	} control;
 	memset(&control, 0, sizeof(control));
-	struct iovec iov = { .iov_base = (void *)CONSOLE_PAYLOAD, .iov_len = sizeof(CONSOLE_PAYLOAD) - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
+	struct iovec iov = {.iov_base = (void *)CONSOLE_PAYLOAD, .iov_len = sizeof(CONSOLE_PAYLOAD) - 1};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -145,9 +149,11 @@ int console_recv_master(int listen_or_conn_fd, int *master_out, struct hangar_er
 		struct cmsghdr align;
 	} control;
 	memset(&control, 0, sizeof(control));
-	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
+	struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
 	ssize_t n;
 	do
 		n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
@@ -169,9 +175,11 @@ int console_recv_master(int listen_or_conn_fd, int *master_out, struct hangar_er
 		close(received[i]);
 	if (n_received == 0) {
 		if (n == 0)
-			return hangar_error_set(err, HANGAR_E_SYS, 0,
-						"console receive: peer closed the connection without sending a pty");
-		return hangar_error_set(err, HANGAR_E_SYS, 0, "console receive: message carried no file descriptor%s",
+			return hangar_error_set(
+			    err, HANGAR_E_SYS, 0,
+			    "console receive: peer closed the connection without sending a pty");
+		return hangar_error_set(err, HANGAR_E_SYS, 0,
+					"console receive: message carried no file descriptor%s",
 					(mh.msg_flags & MSG_CTRUNC) ? " (control data truncated)" : "");
 	}
 	*master_out = received[0];

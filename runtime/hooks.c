@@ -41,8 +41,8 @@ static void close_fd(int *fd)
 static void __attribute__((noreturn))
 exec_hook_child(const struct oci_hook *hook, int stdin_fd, int stdout_fd, int stderr_fd, int exec_err_fd)
 {
-	static char *const empty_env[] = { NULL };
-	char *const path_only_argv[] = { hook->path, NULL };
+	static char *const empty_env[] = {NULL};
+	char *const path_only_argv[] = {hook->path, NULL};
 	char *const *argv = hook->args && hook->n_args > 0 ? hook->args : path_only_argv;
 	char *const *envp = hook->env ? hook->env : empty_env;
 	sigset_t none;
@@ -125,16 +125,18 @@ static int wait_child(pid_t pid, int *status)
 	return r < 0 ? -1 : 0;
 }
 
-static int hook_error_from_status(const struct oci_hook *hook, const char *phase, int status, struct capture *out,
-				  struct capture *errc, int exec_errno, struct hangar_error *err)
+static int hook_error_from_status(const struct oci_hook *hook, const char *phase, int status,
+				  struct capture *out, struct capture *errc, int exec_errno,
+				  struct hangar_error *err)
 {
 	char line[256];
 
 	if (exec_errno)
-		return hangar_error_set(err, HANGAR_E_SYS, exec_errno, "%s hook %s: exec failed", phase, hook->path);
+		return hangar_error_set(err, HANGAR_E_SYS, exec_errno, "%s hook %s: exec failed", phase,
+					hook->path);
 	if (WIFSIGNALED(status))
-		return hangar_error_set(err, HANGAR_E_CHILD, 0, "%s hook %s killed by signal %d", phase, hook->path,
-					WTERMSIG(status));
+		return hangar_error_set(err, HANGAR_E_CHILD, 0, "%s hook %s killed by signal %d", phase,
+					hook->path, WTERMSIG(status));
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		first_line(errc, line, sizeof(line));
 		if (line[0] == '\0')
@@ -145,9 +147,10 @@ static int hook_error_from_status(const struct oci_hook *hook, const char *phase
 	return 0;
 }
 
-int hooks_run_one(const struct oci_hook *hook, const char *phase, const char *state_json, struct hangar_error *err)
+int hooks_run_one(const struct oci_hook *hook, const char *phase, const char *state_json,
+		  struct hangar_error *err)
 {
-	int stdin_pair[2] = { -1, -1 }, out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 }, exec_pipe[2] = { -1, -1 };
+	int stdin_pair[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
 	struct capture *out = NULL, *errc = NULL;
 	const char *state = state_json ? state_json : "";
 	size_t state_len = strlen(state), state_sent = 0;
@@ -161,7 +164,8 @@ int hooks_run_one(const struct oci_hook *hook, const char *phase, const char *st
 	/* A socket rather than a pipe for stdin: MSG_NOSIGNAL spares us a
 	 * SIGPIPE when a hook exits without reading its state. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stdin_pair) < 0 ||
-	    pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0 || pipe2(exec_pipe, O_CLOEXEC) < 0) {
+	    pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0 ||
+	    pipe2(exec_pipe, O_CLOEXEC) < 0) {
 		hangar_sys_error(err, "%s hook %s: create pipes", phase, hook->path);
 		goto out;
 	}
@@ -192,7 +196,8 @@ int hooks_run_one(const struct oci_hook *hook, const char *phase, const char *st
 	if (state_len == 0)
 		close_fd(&stdin_pair[0]);
 
-	uint64_t deadline = hook->has_timeout && hook->timeout > 0 ? now_ns() + (uint64_t)hook->timeout * 1000000000ull : 0;
+	uint64_t deadline =
+	    hook->has_timeout && hook->timeout > 0 ? now_ns() + (uint64_t)hook->timeout * 1000000000ull : 0;
 	bool exited = false;
 	while (!exited) {
 		struct pollfd pfd[4];
@@ -201,19 +206,19 @@ int hooks_run_one(const struct oci_hook *hook, const char *phase, const char *st
 
 		if (stdin_pair[0] >= 0) {
 			idx_in = npfd;
-			pfd[npfd++] = (struct pollfd){ .fd = stdin_pair[0], .events = POLLOUT };
+			pfd[npfd++] = (struct pollfd){.fd = stdin_pair[0], .events = POLLOUT};
 		}
 		if (out->fd >= 0) {
 			idx_out = npfd;
-			pfd[npfd++] = (struct pollfd){ .fd = out->fd, .events = POLLIN };
+			pfd[npfd++] = (struct pollfd){.fd = out->fd, .events = POLLIN};
 		}
 		if (errc->fd >= 0) {
 			idx_err = npfd;
-			pfd[npfd++] = (struct pollfd){ .fd = errc->fd, .events = POLLIN };
+			pfd[npfd++] = (struct pollfd){.fd = errc->fd, .events = POLLIN};
 		}
 		if (pidfd >= 0) {
 			idx_pid = npfd;
-			pfd[npfd++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+			pfd[npfd++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
 		} else {
 			timeout_ms = 20; /* no pidfd (kernel < 5.3): poll waitpid */
 		}
@@ -269,7 +274,8 @@ timed_out:
 	kill(pid, SIGKILL);
 	wait_child(pid, &status);
 	pid = -1;
-	hangar_error_set(err, HANGAR_E_CHILD, 0, "%s hook %s timed out after %d s", phase, hook->path, hook->timeout);
+	hangar_error_set(err, HANGAR_E_CHILD, 0, "%s hook %s timed out after %d s", phase, hook->path,
+			 hook->timeout);
 	goto out;
 
 kill_and_out:

@@ -22,6 +22,7 @@ int hooks_run(const struct oci_hook *hooks, size_t n, const char *phase, const c
 	      struct hangar_error *err);
 
 /* One hook (hooks_run calls this for each). */
-int hooks_run_one(const struct oci_hook *hook, const char *phase, const char *state_json, struct hangar_error *err);
+int hooks_run_one(const struct oci_hook *hook, const char *phase, const char *state_json,
+		  struct hangar_error *err);
 
 #endif

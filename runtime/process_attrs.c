@@ -28,22 +28,22 @@ static const struct {
 	const char *name;
 	int resource;
 } rlimit_names[] = {
-	{ "RLIMIT_AS", RLIMIT_AS },
-	{ "RLIMIT_CORE", RLIMIT_CORE },
-	{ "RLIMIT_CPU", RLIMIT_CPU },
-	{ "RLIMIT_DATA", RLIMIT_DATA },
-	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },
-	{ "RLIMIT_LOCKS", RLIMIT_LOCKS },
-	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
-	{ "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-	{ "RLIMIT_NICE", RLIMIT_NICE },
-	{ "RLIMIT_NOFILE", RLIMIT_NOFILE },
-	{ "RLIMIT_NPROC", RLIMIT_NPROC },
-	{ "RLIMIT_RSS", RLIMIT_RSS },
-	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
-	{ "RLIMIT_RTTIME", RLIMIT_RTTIME },
-	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
-	{ "RLIMIT_STACK", RLIMIT_STACK },
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 int process_rlimit_from_name(const char *name)
@@ -68,17 +68,18 @@ int process_apply_rlimits(const struct oci_process *p, struct hangar_error *err)
 		const struct oci_rlimit *rl = &p->rlimits[i];
 		const char *name = rl->type ? rl->type : "rlimit";
 		int resource = rl->type ? process_rlimit_from_name(rl->type) : rl->resource;
-		struct rlimit want = { .rlim_cur = rl->soft, .rlim_max = rl->hard };
+		struct rlimit want = {.rlim_cur = rl->soft, .rlim_max = rl->hard};
 		struct rlimit old;
 		char soft[32], hard[32], cur_hard[32];
 
 		if (resource < 0)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "process.rlimits: unknown type '%s'", name);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "process.rlimits: unknown type '%s'",
+						name);
 		format_rlim(soft, sizeof(soft), want.rlim_cur);
 		format_rlim(hard, sizeof(hard), want.rlim_max);
 		if (want.rlim_cur > want.rlim_max)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: soft limit %s is above hard limit %s",
-						name, soft, hard);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"%s: soft limit %s is above hard limit %s", name, soft, hard);
 		if (prlimit(0, resource, &want, &old) == 0)
 			continue;
 		int e = errno;
@@ -91,7 +92,8 @@ int process_apply_rlimits(const struct oci_process *p, struct hangar_error *err)
 		}
 		if (e == EPERM && resource == RLIMIT_NOFILE)
 			return hangar_error_set(err, HANGAR_E_SYS, e,
-						"set %s to soft=%s hard=%s (limit is fs.nr_open)", name, soft, hard);
+						"set %s to soft=%s hard=%s (limit is fs.nr_open)", name, soft,
+						hard);
 		return hangar_error_set(err, HANGAR_E_SYS, e, "set %s to soft=%s hard=%s", name, soft, hard);
 	}
 	return 0;
@@ -132,8 +134,8 @@ int process_apply_oom_score_adj(const struct oci_process *p, struct hangar_error
 
 int process_ioprio_class_from_name(const char *name)
 {
-	static const char *const names[] = { "IOPRIO_CLASS_NONE", "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
-					     "IOPRIO_CLASS_IDLE" };
+	static const char *const names[] = {"IOPRIO_CLASS_NONE", "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
+					    "IOPRIO_CLASS_IDLE"};
 	for (size_t i = 0; name && i < ARRAY_SIZE(names); i++)
 		if (strcmp(names[i], name) == 0)
 			return (int)i;
@@ -184,9 +186,9 @@ int process_sched_policy_from_name(const char *name)
 		const char *name;
 		int policy;
 	} policies[] = {
-		{ "SCHED_OTHER", SCHED_OTHER }, { "SCHED_FIFO", SCHED_FIFO }, { "SCHED_RR", SCHED_RR },
-		{ "SCHED_BATCH", SCHED_BATCH }, { "SCHED_ISO", 4 },	      { "SCHED_IDLE", SCHED_IDLE },
-		{ "SCHED_DEADLINE", SCHED_DEADLINE },
+	    {"SCHED_OTHER", SCHED_OTHER},	{"SCHED_FIFO", SCHED_FIFO}, {"SCHED_RR", SCHED_RR},
+	    {"SCHED_BATCH", SCHED_BATCH},	{"SCHED_ISO", 4},	    {"SCHED_IDLE", SCHED_IDLE},
+	    {"SCHED_DEADLINE", SCHED_DEADLINE},
 	};
 	for (size_t i = 0; name && i < ARRAY_SIZE(policies); i++)
 		if (strcmp(policies[i].name, name) == 0)
@@ -200,10 +202,10 @@ static int sched_flag_from_name(const char *name, uint64_t *out)
 		const char *name;
 		uint64_t flag;
 	} flags[] = {
-		{ "SCHED_FLAG_RESET_ON_FORK", 0x01 },  { "SCHED_FLAG_RECLAIM", 0x02 },
-		{ "SCHED_FLAG_DL_OVERRUN", 0x04 },     { "SCHED_FLAG_KEEP_POLICY", 0x08 },
-		{ "SCHED_FLAG_KEEP_PARAMS", 0x10 },    { "SCHED_FLAG_UTIL_CLAMP_MIN", 0x20 },
-		{ "SCHED_FLAG_UTIL_CLAMP_MAX", 0x40 },
+	    {"SCHED_FLAG_RESET_ON_FORK", 0x01},	 {"SCHED_FLAG_RECLAIM", 0x02},
+	    {"SCHED_FLAG_DL_OVERRUN", 0x04},	 {"SCHED_FLAG_KEEP_POLICY", 0x08},
+	    {"SCHED_FLAG_KEEP_PARAMS", 0x10},	 {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+	    {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
 		if (strcmp(flags[i].name, name) == 0) {
@@ -223,8 +225,8 @@ int process_apply_scheduler(const struct oci_process *p, struct hangar_error *er
 		return 0;
 	int policy = s->policy ? process_sched_policy_from_name(s->policy) : s->policy_num;
 	if (policy < 0)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "process.scheduler.policy: unknown policy '%s'",
-					s->policy);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"process.scheduler.policy: unknown policy '%s'", s->policy);
 	if (policy == 4)
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
 					"process.scheduler.policy: SCHED_ISO is not implemented by Linux");
@@ -242,8 +244,8 @@ int process_apply_scheduler(const struct oci_process *p, struct hangar_error *er
 	for (size_t i = 0; i < s->n_flags; i++) {
 		uint64_t f;
 		if (sched_flag_from_name(s->flags[i], &f) < 0)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "process.scheduler.flags: unknown flag '%s'",
-						s->flags[i]);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"process.scheduler.flags: unknown flag '%s'", s->flags[i]);
 		attr.sched_flags |= f;
 	}
 	if (attr.sched_flags & (0x20 | 0x40))
@@ -251,12 +253,12 @@ int process_apply_scheduler(const struct oci_process *p, struct hangar_error *er
 	if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0) {
 		int e = errno;
 		if (e == EINVAL && policy == SCHED_DEADLINE)
-			return hangar_error_set(err, HANGAR_E_SYS, e,
-						"sched_setattr %s runtime=%llu deadline=%llu period=%llu "
-						"(need runtime <= deadline <= period)",
-						s->policy ? s->policy : "SCHED_DEADLINE",
-						(unsigned long long)s->runtime, (unsigned long long)s->deadline,
-						(unsigned long long)s->period);
+			return hangar_error_set(
+			    err, HANGAR_E_SYS, e,
+			    "sched_setattr %s runtime=%llu deadline=%llu period=%llu "
+			    "(need runtime <= deadline <= period)",
+			    s->policy ? s->policy : "SCHED_DEADLINE", (unsigned long long)s->runtime,
+			    (unsigned long long)s->deadline, (unsigned long long)s->period);
 		return hangar_error_set(err, HANGAR_E_SYS, e, "sched_setattr policy %s nice %d priority %d",
 					s->policy ? s->policy : "?", s->nice, s->priority);
 	}
@@ -276,8 +278,8 @@ int process_apply_personality(const struct oci_personality *p, struct hangar_err
 	else if (strcmp(p->domain, "LINUX32") == 0)
 		persona = PER_LINUX32;
 	else
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.personality.domain: unknown domain '%s'",
-					p->domain);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"linux.personality.domain: unknown domain '%s'", p->domain);
 	/* The spec defines no flag values yet; silently ignoring one would run
 	 * the container differently from what was asked. */
 	if (p->n_flags > 0)
@@ -328,22 +330,25 @@ int process_apply_lsm(const struct oci_process *p, struct hangar_error *err)
 {
 	if (p->apparmor_profile && *p->apparmor_profile) {
 		if (!apparmor_enabled())
-			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-						"apparmor profile %s requested but AppArmor is not enabled on this host",
-						p->apparmor_profile);
+			return hangar_error_set(
+			    err, HANGAR_E_UNSUPPORTED, 0,
+			    "apparmor profile %s requested but AppArmor is not enabled on this host",
+			    p->apparmor_profile);
 		_cleanup_free_ char *cmd = xasprintf("exec %s", p->apparmor_profile);
 		_cleanup_free_ char *what = xasprintf("apparmor profile %s", p->apparmor_profile);
-		if (write_lsm_attr("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec", cmd, what, err) < 0)
+		if (write_lsm_attr("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec", cmd, what, err) <
+		    0)
 			return -1;
 	}
 	if (p->selinux_label && *p->selinux_label) {
 		if (!selinux_enabled())
-			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-						"selinux label %s requested but SELinux is not enabled on this host",
-						p->selinux_label);
+			return hangar_error_set(
+			    err, HANGAR_E_UNSUPPORTED, 0,
+			    "selinux label %s requested but SELinux is not enabled on this host",
+			    p->selinux_label);
 		_cleanup_free_ char *what = xasprintf("selinux label %s", p->selinux_label);
-		if (write_lsm_attr("/proc/self/attr/selinux/exec", "/proc/self/attr/exec", p->selinux_label, what,
-				   err) < 0)
+		if (write_lsm_attr("/proc/self/attr/selinux/exec", "/proc/self/attr/exec", p->selinux_label,
+				   what, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -373,7 +378,8 @@ static int switch_groups(const struct oci_user *u, struct hangar_error *err)
 					"set additional gids (process.user.additionalGids): setgroups is "
 					"denied in this user namespace (/proc/self/setgroups is 'deny')");
 	}
-	return hangar_error_set(err, HANGAR_E_SYS, e, "setgroups with %zu additional gids", u->n_additional_gids);
+	return hangar_error_set(err, HANGAR_E_SYS, e, "setgroups with %zu additional gids",
+				u->n_additional_gids);
 }
 
 int process_apply_user_and_caps(const struct oci_process *p, struct hangar_error *err)

@@ -45,15 +45,15 @@ static const struct {
 	const char *name;
 	uint32_t action;
 } action_names[] = {
-	{ "SCMP_ACT_KILL", SCMP_ACT_KILL },
-	{ "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD },
-	{ "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS },
-	{ "SCMP_ACT_TRAP", SCMP_ACT_TRAP },
-	{ "SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0) },
-	{ "SCMP_ACT_TRACE", SCMP_ACT_TRACE(0) },
-	{ "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW },
-	{ "SCMP_ACT_LOG", SCMP_ACT_LOG },
-	{ "SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY },
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0)},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0)},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG},
+    {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY},
 };
 
 int seccomp_action_from_name(const char *name, uint32_t *out)
@@ -73,10 +73,13 @@ int seccomp_compare_from_name(const char *name)
 		const char *name;
 		enum scmp_compare op;
 	} ops[] = {
-		{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
-		{ "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-		{ "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
-		{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+	    {"SCMP_CMP_NE", SCMP_CMP_NE},
+	    {"SCMP_CMP_LT", SCMP_CMP_LT},
+	    {"SCMP_CMP_LE", SCMP_CMP_LE},
+	    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+	    {"SCMP_CMP_GE", SCMP_CMP_GE},
+	    {"SCMP_CMP_GT", SCMP_CMP_GT},
+	    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 	};
 	for (size_t i = 0; name && i < ARRAY_SIZE(ops); i++)
 		if (strcmp(ops[i].name, name) == 0)
@@ -86,8 +89,8 @@ int seccomp_compare_from_name(const char *name)
 
 /* The action as libseccomp wants it: ERRNO and TRACE carry their return
  * value (EPERM when the config gives none, like runc). */
-static int resolve_action(const char *name, uint32_t fallback_num, bool has_ret, uint32_t ret, const char *where,
-			  uint32_t *out, struct hangar_error *err)
+static int resolve_action(const char *name, uint32_t fallback_num, bool has_ret, uint32_t ret,
+			  const char *where, uint32_t *out, struct hangar_error *err)
 {
 	uint32_t base = fallback_num;
 
@@ -100,7 +103,8 @@ static int resolve_action(const char *name, uint32_t fallback_num, bool has_ret,
 	else if (base == SCMP_ACT_TRACE(0))
 		base = SCMP_ACT_TRACE(ret);
 	else if (has_ret)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE",
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"%s: errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE",
 					where);
 	*out = base;
 	return 0;
@@ -111,8 +115,8 @@ static int add_architecture(scmp_filter_ctx ctx, const char *name, struct hangar
 	char lower[64];
 
 	if (!str_has_prefix(name, "SCMP_ARCH_") || strlen(name) - 10 >= sizeof(lower))
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.seccomp.architectures: invalid architecture '%s'",
-					name);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"linux.seccomp.architectures: invalid architecture '%s'", name);
 	size_t i = 0;
 	for (const char *p = name + 10; *p; p++)
 		lower[i++] = (char)tolower((unsigned char)*p);
@@ -153,11 +157,13 @@ static int set_filter_flag(struct seccomp_program *prog, const char *flag, struc
 		return 0;
 #endif
 	} else {
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.seccomp.flags: unknown flag '%s'", flag);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.seccomp.flags: unknown flag '%s'",
+					flag);
 	}
 	if (api < need_api)
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"linux.seccomp.flags: %s is not supported by this kernel/libseccomp (API level %u, need %u)",
+					"linux.seccomp.flags: %s is not supported by this kernel/libseccomp "
+					"(API level %u, need %u)",
 					flag, api, need_api);
 	int r = seccomp_attr_set(prog->ctx, attr, 1);
 	if (r < 0)
@@ -192,13 +198,15 @@ static int add_rule_entry(struct seccomp_program *prog, const struct oci_seccomp
 	uint32_t action;
 	struct scmp_arg_cmp conds[64];
 	bool same_index_twice = false;
-	unsigned per_index[6] = { 0 };
+	unsigned per_index[6] = {0};
 
 	snprintf(where, sizeof(where), "linux.seccomp.syscalls[%zu]", idx);
-	if (resolve_action(sc->action, sc->action_num, sc->has_errno_ret, sc->errno_ret, where, &action, err) < 0)
+	if (resolve_action(sc->action, sc->action_num, sc->has_errno_ret, sc->errno_ret, where, &action,
+			   err) < 0)
 		return -1;
 	if (sc->n_args > ARRAY_SIZE(conds))
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: too many args (%zu)", where, sc->n_args);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: too many args (%zu)", where,
+					sc->n_args);
 	for (size_t i = 0; i < sc->n_args; i++) {
 		char arg_where[128];
 		snprintf(arg_where, sizeof(arg_where), "%s.args[%zu]", where, i);
@@ -233,7 +241,8 @@ static int add_rule_entry(struct seccomp_program *prog, const struct oci_seccomp
 				r = seccomp_rule_add_array(prog->ctx, action, nr, 1, &conds[i]);
 		}
 		if (r < 0)
-			return hangar_error_set(err, HANGAR_E_CONFIG, -r, "%s: add rule for syscall %s", where, name);
+			return hangar_error_set(err, HANGAR_E_CONFIG, -r, "%s: add rule for syscall %s",
+						where, name);
 		prog->n_rules++;
 		if (action == SCMP_ACT_NOTIFY)
 			prog->uses_notify = true;
@@ -250,9 +259,10 @@ int seccomp_program_build(const struct oci_seccomp *s, struct seccomp_program **
 			   s->default_errno_ret, "linux.seccomp.defaultAction", &default_action, err) < 0)
 		return -1;
 	if (default_action == SCMP_ACT_NOTIFY)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-					"linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action "
-					"(the runtime itself could not execve the container process)");
+		return hangar_error_set(
+		    err, HANGAR_E_CONFIG, 0,
+		    "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action "
+		    "(the runtime itself could not execve the container process)");
 
 	struct seccomp_program *prog = xmalloc0(sizeof(*prog));
 	prog->ctx = seccomp_init(default_action);
@@ -286,7 +296,8 @@ int seccomp_program_build(const struct oci_seccomp *s, struct seccomp_program **
 
 	if ((prog->raw_flags & HANGAR_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) && !prog->uses_notify) {
 		hangar_error_set(err, HANGAR_E_CONFIG, 0,
-				 "linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a rule with SCMP_ACT_NOTIFY");
+				 "linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a rule "
+				 "with SCMP_ACT_NOTIFY");
 		goto fail;
 	}
 	*out = prog;
@@ -349,8 +360,8 @@ static int load_raw(struct seccomp_program *p, int *notify_fd_out, struct hangar
 	_cleanup_free_ struct sock_filter *insns = xmalloc0((size_t)st.st_size);
 	if (pread(memfd, insns, (size_t)st.st_size, 0) != st.st_size)
 		return hangar_sys_error(err, "seccomp: read exported BPF");
-	struct sock_fprog fprog = { .len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter)),
-				    .filter = insns };
+	struct sock_fprog fprog = {.len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter)),
+				   .filter = insns};
 
 	if (attr_enabled(p->ctx, SCMP_FLTATR_CTL_TSYNC))
 		flags |= HANGAR_SECCOMP_FILTER_FLAG_TSYNC;
@@ -368,10 +379,12 @@ static int load_raw(struct seccomp_program *p, int *notify_fd_out, struct hangar
 	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
 	if (r < 0) {
 		if (errno == EINVAL)
-			return hangar_sys_error(err, "seccomp: load filter with flags 0x%lx (kernel too old for one of them?)",
-						flags);
+			return hangar_sys_error(
+			    err, "seccomp: load filter with flags 0x%lx (kernel too old for one of them?)",
+			    flags);
 		if (errno == EACCES)
-			return hangar_sys_error(err, "seccomp: load filter (without no_new_privs this needs CAP_SYS_ADMIN)");
+			return hangar_sys_error(
+			    err, "seccomp: load filter (without no_new_privs this needs CAP_SYS_ADMIN)");
 		return hangar_sys_error(err, "seccomp: load filter");
 	}
 	*notify_fd_out = p->uses_notify ? (int)r : -1;
@@ -387,9 +400,10 @@ int seccomp_program_load(struct seccomp_program *p, int *notify_fd_out, struct h
 	int r = seccomp_load(p->ctx);
 	if (r < 0) {
 		if (r == -EACCES)
-			return hangar_error_set(err, HANGAR_E_SYS, -r,
-						"seccomp: load filter (without no_new_privs this needs CAP_SYS_ADMIN; "
-						"load it before dropping capabilities)");
+			return hangar_error_set(
+			    err, HANGAR_E_SYS, -r,
+			    "seccomp: load filter (without no_new_privs this needs CAP_SYS_ADMIN; "
+			    "load it before dropping capabilities)");
 		return hangar_error_set(err, HANGAR_E_SYS, -r, "seccomp: load filter");
 	}
 	if (p->uses_notify) {
@@ -413,24 +427,25 @@ static void cleanup_json_putp(struct json_object **o)
 int seccomp_send_listener(const char *listener_path, int notify_fd, const char *container_state_json,
 			  const char *metadata, struct hangar_error *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	_cleanup_json_ struct json_object *state = NULL;
 	_cleanup_json_ struct json_object *msg = json_object_new_object();
 
 	if (strlen(listener_path) >= sizeof(addr.sun_path))
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.seccomp.listenerPath %s: path too long",
-					listener_path);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"linux.seccomp.listenerPath %s: path too long", listener_path);
 	strcpy(addr.sun_path, listener_path);
 
 	state = json_tokener_parse(container_state_json ? container_state_json : "");
 	if (state == NULL || !json_object_is_type(state, json_type_object))
-		return hangar_error_set(err, HANGAR_E_STATE, 0, "seccomp listener: container state is not a JSON object");
+		return hangar_error_set(err, HANGAR_E_STATE, 0,
+					"seccomp listener: container state is not a JSON object");
 
 	struct json_object *v = NULL;
 	json_object_object_add(msg, "ociVersion",
-			       json_object_new_string(json_object_object_get_ex(state, "ociVersion", &v) ?
-							      json_object_get_string(v) :
-							      "1.2.0"));
+			       json_object_new_string(json_object_object_get_ex(state, "ociVersion", &v)
+							  ? json_object_get_string(v)
+							  : "1.2.0"));
 	struct json_object *fds = json_object_new_array();
 	json_object_array_add(fds, json_object_new_string("seccompFd"));
 	json_object_object_add(msg, "fds", fds);
@@ -439,7 +454,8 @@ int seccomp_send_listener(const char *listener_path, int notify_fd, const char *
 	if (metadata)
 		json_object_object_add(msg, "metadata", json_object_new_string(metadata));
 	json_object_object_add(msg, "state", json_object_get(state));
-	const char *payload = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *payload =
+	    json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(payload);
 
 	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -457,9 +473,11 @@ int seccomp_send_listener(const char *listener_path, int notify_fd, const char *
 		struct cmsghdr align;
 	} control;
 	memset(&control, 0, sizeof(control));
-	struct iovec iov = { .iov_base = (void *)payload, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
+	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;

@@ -15,7 +15,8 @@ struct seccomp_program;
  * rule with its argument conditions, flags.  Syscall names this libseccomp
  * does not know are skipped (as runc and crun do).  The filter does not set
  * no_new_privs on load: that is process.noNewPrivileges' job. */
-int seccomp_program_build(const struct oci_seccomp *s, struct seccomp_program **out, struct hangar_error *err);
+int seccomp_program_build(const struct oci_seccomp *s, struct seccomp_program **out,
+			  struct hangar_error *err);
 
 /* Install the filter in the calling thread (all threads with TSYNC).
  * *notify_fd_out gets the user-notification listener (O_CLOEXEC) when the
@@ -51,7 +52,8 @@ int seccomp_compare_from_name(const char *name);
  * adjusted to the capabilities in caps (the bounding set decides), as a
  * config section the manager and `spec` can embed.  out is filled with
  * owned memory; release it with seccomp_profile_clear(). */
-int seccomp_default_profile(const struct oci_capabilities *caps, struct oci_seccomp *out, struct hangar_error *err);
+int seccomp_default_profile(const struct oci_capabilities *caps, struct oci_seccomp *out,
+			    struct hangar_error *err);
 void seccomp_profile_clear(struct oci_seccomp *s);
 
 #endif

@@ -35,8 +35,8 @@ struct default_arg {
 
 struct default_rule {
 	const char *const *names;
-	const char *action; /* NULL = SCMP_ACT_ALLOW */
-	uint32_t errno_ret; /* with SCMP_ACT_ERRNO */
+	const char *action;	/* NULL = SCMP_ACT_ALLOW */
+	uint32_t errno_ret;	/* with SCMP_ACT_ERRNO */
 	struct default_arg arg; /* used when has_arg */
 	bool has_arg;
 	const char *include_cap; /* only when in bounding */
@@ -45,6 +45,7 @@ struct default_rule {
 	unsigned exclude_arches;
 };
 
+/* clang-format off */
 static const char *const allowed_always[] = {
 	"accept", "accept4", "access", "adjtimex", "alarm", "bind", "brk", "cachestat", "capget", "capset",
 	"chdir", "chmod", "chown", "chown32", "clock_adjtime", "clock_adjtime64", "clock_getres",
@@ -96,95 +97,103 @@ static const char *const allowed_always[] = {
 	"utime", "utimensat", "utimensat_time64", "utimes", "vfork", "vmsplice", "wait4", "waitid", "waitpid",
 	"write", "writev", NULL
 };
+/* clang-format on */
 
 /* ptrace is safe since 4.8 (seccomp is re-checked after the tracer), so it
  * is in the base set like in current moby. */
-static const char *const ptrace_family[] = { "process_vm_readv", "process_vm_writev", "ptrace", NULL };
+static const char *const ptrace_family[] = {"process_vm_readv", "process_vm_writev", "ptrace", NULL};
 /* AF_VSOCK (40) sockets reach the host's hypervisor services. */
-static const char *const socket_only[] = { "socket", NULL };
-static const char *const personality_only[] = { "personality", NULL };
-static const char *const arm_only[] = { "arm_fadvise64_64", "arm_sync_file_range", "sync_file_range2",
-					"breakpoint", "cacheflush", "set_tls", NULL };
-static const char *const ppc_only[] = { "sync_file_range2", "swapcontext", NULL };
-static const char *const amd64_only[] = { "arch_prctl", NULL };
-static const char *const x86_family_only[] = { "modify_ldt", NULL };
-static const char *const s390_only[] = { "s390_pci_mmio_read", "s390_pci_mmio_write", "s390_runtime_instr", NULL };
-static const char *const riscv_only[] = { "riscv_flush_icache", NULL };
-static const char *const with_dac_read_search[] = { "open_by_handle_at", NULL };
-static const char *const with_sys_admin[] = { "bpf",	     "clone",	  "clone3",	     "fanotify_init", "fsconfig",
-					      "fsmount",     "fsopen",	  "fspick",	     "lookup_dcookie", "mount",
-					      "mount_setattr", "move_mount", "open_tree",	     "perf_event_open",
-					      "quotactl",    "quotactl_fd", "setdomainname", "sethostname",   "setns",
-					      "syslog",	     "umount",	  "umount2",	     "unshare",	      NULL };
-static const char *const clone_only[] = { "clone", NULL };
-static const char *const clone3_only[] = { "clone3", NULL };
-static const char *const with_sys_boot[] = { "reboot", NULL };
-static const char *const with_sys_chroot[] = { "chroot", NULL };
-static const char *const with_sys_module[] = { "delete_module", "init_module", "finit_module", NULL };
-static const char *const with_sys_pacct[] = { "acct", NULL };
-static const char *const with_sys_ptrace[] = { "kcmp", "pidfd_getfd", "process_madvise", NULL };
-static const char *const with_sys_rawio[] = { "iopl", "ioperm", NULL };
-static const char *const with_sys_time[] = { "settimeofday", "stime", "clock_settime", "clock_settime64", NULL };
-static const char *const with_sys_tty_config[] = { "vhangup", NULL };
-static const char *const with_sys_nice[] = { "get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node",
-					     NULL };
-static const char *const with_syslog[] = { "syslog", NULL };
-static const char *const with_bpf[] = { "bpf", NULL };
-static const char *const with_perfmon[] = { "perf_event_open", NULL };
+static const char *const socket_only[] = {"socket", NULL};
+static const char *const personality_only[] = {"personality", NULL};
+static const char *const arm_only[] = {"arm_fadvise64_64",
+				       "arm_sync_file_range",
+				       "sync_file_range2",
+				       "breakpoint",
+				       "cacheflush",
+				       "set_tls",
+				       NULL};
+static const char *const ppc_only[] = {"sync_file_range2", "swapcontext", NULL};
+static const char *const amd64_only[] = {"arch_prctl", NULL};
+static const char *const x86_family_only[] = {"modify_ldt", NULL};
+static const char *const s390_only[] = {"s390_pci_mmio_read", "s390_pci_mmio_write", "s390_runtime_instr",
+					NULL};
+static const char *const riscv_only[] = {"riscv_flush_icache", NULL};
+static const char *const with_dac_read_search[] = {"open_by_handle_at", NULL};
+static const char *const with_sys_admin[] = {
+    "bpf",	 "clone",	    "clone3",	      "fanotify_init", "fsconfig",	"fsmount",
+    "fsopen",	 "fspick",	    "lookup_dcookie", "mount",	       "mount_setattr", "move_mount",
+    "open_tree", "perf_event_open", "quotactl",	      "quotactl_fd",   "setdomainname", "sethostname",
+    "setns",	 "syslog",	    "umount",	      "umount2",       "unshare",	NULL};
+static const char *const clone_only[] = {"clone", NULL};
+static const char *const clone3_only[] = {"clone3", NULL};
+static const char *const with_sys_boot[] = {"reboot", NULL};
+static const char *const with_sys_chroot[] = {"chroot", NULL};
+static const char *const with_sys_module[] = {"delete_module", "init_module", "finit_module", NULL};
+static const char *const with_sys_pacct[] = {"acct", NULL};
+static const char *const with_sys_ptrace[] = {"kcmp", "pidfd_getfd", "process_madvise", NULL};
+static const char *const with_sys_rawio[] = {"iopl", "ioperm", NULL};
+static const char *const with_sys_time[] = {"settimeofday", "stime", "clock_settime", "clock_settime64",
+					    NULL};
+static const char *const with_sys_tty_config[] = {"vhangup", NULL};
+static const char *const with_sys_nice[] = {"get_mempolicy", "mbind", "set_mempolicy",
+					    "set_mempolicy_home_node", NULL};
+static const char *const with_syslog[] = {"syslog", NULL};
+static const char *const with_bpf[] = {"bpf", NULL};
+static const char *const with_perfmon[] = {"perf_event_open", NULL};
 
 /* CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET: a clone whose
  * flags contain none of these is an ordinary fork or thread. */
 #define CLONE_NAMESPACE_FLAGS 0x7E020000ULL
 
 /* PER_LINUX, PER_LINUX32, UNAME26, UNAME26|PER_LINUX32, and the query. */
-#define PERSONALITY_RULE(v)                                                                      \
-	{                                                                                        \
-		.names = personality_only, .has_arg = true, .arg = { 0, (v), "SCMP_CMP_EQ" } \
+#define PERSONALITY_RULE(v)                                                                                  \
+	{                                                                                                    \
+		.names = personality_only, .has_arg = true, .arg = { 0, (v), "SCMP_CMP_EQ" }                 \
 	}
 
 static const struct default_rule default_rules[] = {
-	{ .names = allowed_always },
-	{ .names = ptrace_family },
-	{ .names = socket_only, .has_arg = true, .arg = { 0, 40, "SCMP_CMP_NE" } },
-	PERSONALITY_RULE(0x0),
-	PERSONALITY_RULE(0x8),
-	PERSONALITY_RULE(0x20000),
-	PERSONALITY_RULE(0x20008),
-	PERSONALITY_RULE(0xffffffff),
-	{ .names = ppc_only, .include_arches = ARCH_PPC64LE },
-	{ .names = arm_only, .include_arches = ARCH_ARM | ARCH_ARM64 },
-	{ .names = amd64_only, .include_arches = ARCH_AMD64 | ARCH_X32 },
-	{ .names = x86_family_only, .include_arches = ARCH_AMD64 | ARCH_X32 | ARCH_X86 },
-	{ .names = s390_only, .include_arches = ARCH_S390 },
-	{ .names = riscv_only, .include_arches = ARCH_RISCV64 },
-	{ .names = with_dac_read_search, .include_cap = "CAP_DAC_READ_SEARCH" },
-	{ .names = with_sys_admin, .include_cap = "CAP_SYS_ADMIN" },
-	{ .names = clone_only,
-	  .has_arg = true,
-	  .arg = { 0, CLONE_NAMESPACE_FLAGS, "SCMP_CMP_MASKED_EQ" },
-	  .exclude_cap = "CAP_SYS_ADMIN",
-	  .exclude_arches = ARCH_S390 },
-	/* s390 passes the clone flags second. */
-	{ .names = clone_only,
-	  .has_arg = true,
-	  .arg = { 1, CLONE_NAMESPACE_FLAGS, "SCMP_CMP_MASKED_EQ" },
-	  .exclude_cap = "CAP_SYS_ADMIN",
-	  .include_arches = ARCH_S390 },
-	/* clone3 keeps its flags in memory seccomp cannot read; ENOSYS makes
-	 * glibc fall back to clone, which the rule above can check. */
-	{ .names = clone3_only, .action = "SCMP_ACT_ERRNO", .errno_ret = ENOSYS, .exclude_cap = "CAP_SYS_ADMIN" },
-	{ .names = with_sys_boot, .include_cap = "CAP_SYS_BOOT" },
-	{ .names = with_sys_chroot, .include_cap = "CAP_SYS_CHROOT" },
-	{ .names = with_sys_module, .include_cap = "CAP_SYS_MODULE" },
-	{ .names = with_sys_pacct, .include_cap = "CAP_SYS_PACCT" },
-	{ .names = with_sys_ptrace, .include_cap = "CAP_SYS_PTRACE" },
-	{ .names = with_sys_rawio, .include_cap = "CAP_SYS_RAWIO" },
-	{ .names = with_sys_time, .include_cap = "CAP_SYS_TIME" },
-	{ .names = with_sys_tty_config, .include_cap = "CAP_SYS_TTY_CONFIG" },
-	{ .names = with_sys_nice, .include_cap = "CAP_SYS_NICE" },
-	{ .names = with_syslog, .include_cap = "CAP_SYSLOG" },
-	{ .names = with_bpf, .include_cap = "CAP_BPF" },
-	{ .names = with_perfmon, .include_cap = "CAP_PERFMON" },
+    {.names = allowed_always},
+    {.names = ptrace_family},
+    {.names = socket_only, .has_arg = true, .arg = {0, 40, "SCMP_CMP_NE"}},
+    PERSONALITY_RULE(0x0),
+    PERSONALITY_RULE(0x8),
+    PERSONALITY_RULE(0x20000),
+    PERSONALITY_RULE(0x20008),
+    PERSONALITY_RULE(0xffffffff),
+    {.names = ppc_only, .include_arches = ARCH_PPC64LE},
+    {.names = arm_only, .include_arches = ARCH_ARM | ARCH_ARM64},
+    {.names = amd64_only, .include_arches = ARCH_AMD64 | ARCH_X32},
+    {.names = x86_family_only, .include_arches = ARCH_AMD64 | ARCH_X32 | ARCH_X86},
+    {.names = s390_only, .include_arches = ARCH_S390},
+    {.names = riscv_only, .include_arches = ARCH_RISCV64},
+    {.names = with_dac_read_search, .include_cap = "CAP_DAC_READ_SEARCH"},
+    {.names = with_sys_admin, .include_cap = "CAP_SYS_ADMIN"},
+    {.names = clone_only,
+     .has_arg = true,
+     .arg = {0, CLONE_NAMESPACE_FLAGS, "SCMP_CMP_MASKED_EQ"},
+     .exclude_cap = "CAP_SYS_ADMIN",
+     .exclude_arches = ARCH_S390},
+    /* s390 passes the clone flags second. */
+    {.names = clone_only,
+     .has_arg = true,
+     .arg = {1, CLONE_NAMESPACE_FLAGS, "SCMP_CMP_MASKED_EQ"},
+     .exclude_cap = "CAP_SYS_ADMIN",
+     .include_arches = ARCH_S390},
+    /* clone3 keeps its flags in memory seccomp cannot read; ENOSYS makes
+     * glibc fall back to clone, which the rule above can check. */
+    {.names = clone3_only, .action = "SCMP_ACT_ERRNO", .errno_ret = ENOSYS, .exclude_cap = "CAP_SYS_ADMIN"},
+    {.names = with_sys_boot, .include_cap = "CAP_SYS_BOOT"},
+    {.names = with_sys_chroot, .include_cap = "CAP_SYS_CHROOT"},
+    {.names = with_sys_module, .include_cap = "CAP_SYS_MODULE"},
+    {.names = with_sys_pacct, .include_cap = "CAP_SYS_PACCT"},
+    {.names = with_sys_ptrace, .include_cap = "CAP_SYS_PTRACE"},
+    {.names = with_sys_rawio, .include_cap = "CAP_SYS_RAWIO"},
+    {.names = with_sys_time, .include_cap = "CAP_SYS_TIME"},
+    {.names = with_sys_tty_config, .include_cap = "CAP_SYS_TTY_CONFIG"},
+    {.names = with_sys_nice, .include_cap = "CAP_SYS_NICE"},
+    {.names = with_syslog, .include_cap = "CAP_SYSLOG"},
+    {.names = with_bpf, .include_cap = "CAP_BPF"},
+    {.names = with_perfmon, .include_cap = "CAP_PERFMON"},
 };
 
 /* The architectures a native one also runs (moby's archMap). */
@@ -266,7 +275,8 @@ static void fill_syscall(struct oci_seccomp_syscall *out, const struct default_r
 	}
 }
 
-int seccomp_default_profile(const struct oci_capabilities *caps, struct oci_seccomp *out, struct hangar_error *err)
+int seccomp_default_profile(const struct oci_capabilities *caps, struct oci_seccomp *out,
+			    struct hangar_error *err)
 {
 	const char *arch_names[4];
 	size_t n_arch_names;
@@ -274,9 +284,10 @@ int seccomp_default_profile(const struct oci_capabilities *caps, struct oci_secc
 
 	memset(out, 0, sizeof(*out));
 	if (arch == 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"no default seccomp profile for this architecture (libseccomp arch 0x%x)",
-					seccomp_arch_native());
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "no default seccomp profile for this architecture (libseccomp arch 0x%x)",
+		    seccomp_arch_native());
 	out->present = true;
 	out->default_action = xstrdup("SCMP_ACT_ERRNO");
 	out->default_action_num = SCMP_ACT_ERRNO(0);

@@ -51,9 +51,11 @@ static int receive_master(int conn, int *master)
 		struct cmsghdr align;
 	} control;
 	memset(&control, 0, sizeof(control));
-	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
+	struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload) - 1};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
 	ssize_t n;
 	do
 		n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
@@ -86,19 +88,23 @@ int main(int argc, char **argv)
 		else if (argv[i][0] != '-' && socket_path == NULL)
 			socket_path = argv[i];
 		else {
-			fprintf(stderr, "usage: console-receiver SOCKET_PATH [--out FILE] [--input STRING] [--timeout SECS]\n");
+			fprintf(stderr, "usage: console-receiver SOCKET_PATH [--out FILE] [--input STRING] "
+					"[--timeout SECS]\n");
 			return 2;
 		}
 	}
 	if (socket_path == NULL) {
-		fprintf(stderr, "usage: console-receiver SOCKET_PATH [--out FILE] [--input STRING] [--timeout SECS]\n");
+		fprintf(
+		    stderr,
+		    "usage: console-receiver SOCKET_PATH [--out FILE] [--input STRING] [--timeout SECS]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	char tmp_path[sizeof(addr.sun_path)];
-	if (snprintf(tmp_path, sizeof(tmp_path), "%s.tmp%d", socket_path, (int)getpid()) >= (int)sizeof(tmp_path)) {
+	if (snprintf(tmp_path, sizeof(tmp_path), "%s.tmp%d", socket_path, (int)getpid()) >=
+	    (int)sizeof(tmp_path)) {
 		fprintf(stderr, "console-receiver: socket path too long\n");
 		return 1;
 	}
@@ -114,7 +120,7 @@ int main(int argc, char **argv)
 		return die("listen");
 	}
 
-	struct pollfd lp = { .fd = lfd, .events = POLLIN };
+	struct pollfd lp = {.fd = lfd, .events = POLLIN};
 	int r = poll(&lp, 1, timeout_s * 1000);
 	if (r == 0) {
 		fprintf(stderr, "console-receiver: nobody connected within %d s\n", timeout_s);
@@ -143,7 +149,7 @@ int main(int argc, char **argv)
 	time_t deadline = time(NULL) + timeout_s;
 	char buf[4096];
 	for (;;) {
-		struct pollfd pfd = { .fd = master, .events = POLLIN };
+		struct pollfd pfd = {.fd = master, .events = POLLIN};
 		int left = (int)(deadline - time(NULL));
 		if (left <= 0) {
 			fprintf(stderr, "console-receiver: pty still open after %d s\n", timeout_s);

@@ -54,8 +54,8 @@ static int failf(char *msg, size_t len, const char *fmt, ...)
 
 static int child_bounding(char *msg, size_t len)
 {
-	struct caps_masks m = { .bounding = BIT(CAP_NET_RAW) | BIT(CAP_SETPCAP) | BIT(CAP_KILL) };
-	struct hangar_error err = { 0 };
+	struct caps_masks m = {.bounding = BIT(CAP_NET_RAW) | BIT(CAP_SETPCAP) | BIT(CAP_KILL)};
+	struct hangar_error err = {0};
 	uint64_t before = 0, after = 0;
 	caps_read_status_mask("CapBnd", &before, NULL);
 	if (caps_apply_bounding(&m, &err) < 0)
@@ -75,11 +75,11 @@ static int child_bounding(char *msg, size_t len)
 
 static int child_sets_root(char *msg, size_t len)
 {
-	struct caps_masks m = { .effective = BIT(CAP_KILL),
-				.permitted = BIT(CAP_KILL) | BIT(CAP_CHOWN),
-				.inheritable = BIT(CAP_CHOWN),
-				.ambient = BIT(CAP_CHOWN) };
-	struct hangar_error err = { 0 };
+	struct caps_masks m = {.effective = BIT(CAP_KILL),
+			       .permitted = BIT(CAP_KILL) | BIT(CAP_CHOWN),
+			       .inheritable = BIT(CAP_CHOWN),
+			       .ambient = BIT(CAP_CHOWN)};
+	struct hangar_error err = {0};
 	uint64_t eff, prm, inh, amb;
 	if (caps_apply_sets(&m, &err) < 0)
 		return failf(msg, len, "%s", err.msg);
@@ -95,8 +95,9 @@ static int child_sets_root(char *msg, size_t len)
 
 static int child_ambient_needs_inheritable(char *msg, size_t len)
 {
-	struct caps_masks m = { .effective = BIT(CAP_KILL), .permitted = BIT(CAP_KILL), .ambient = BIT(CAP_KILL) };
-	struct hangar_error err = { 0 };
+	struct caps_masks m = {
+	    .effective = BIT(CAP_KILL), .permitted = BIT(CAP_KILL), .ambient = BIT(CAP_KILL)};
+	struct hangar_error err = {0};
 	if (caps_apply_sets(&m, &err) == 0)
 		return failf(msg, len, "ambient without inheritable accepted");
 	snprintf(msg, len, "%s", err.msg);
@@ -115,24 +116,32 @@ static int cap_last_cap_from_proc(void)
 
 int main(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	char msg[1024];
-	char *bnd[] = { "CAP_CHOWN", "CAP_kill", "CAP_SYS_ADMIN", NULL };
-	char *one[] = { "CAP_NET_ADMIN", NULL };
-	char *bad[] = { "CAP_CHOWN", "NET_ADMIN", NULL };
-	struct oci_capabilities c = { .present = true, .bounding = bnd, .n_bounding = 3, .effective = one,
-				      .n_effective = 1, .permitted = one, .n_permitted = 1 };
+	char *bnd[] = {"CAP_CHOWN", "CAP_kill", "CAP_SYS_ADMIN", NULL};
+	char *one[] = {"CAP_NET_ADMIN", NULL};
+	char *bad[] = {"CAP_CHOWN", "NET_ADMIN", NULL};
+	struct oci_capabilities c = {.present = true,
+				     .bounding = bnd,
+				     .n_bounding = 3,
+				     .effective = one,
+				     .n_effective = 1,
+				     .permitted = one,
+				     .n_permitted = 1};
 	struct caps_masks m;
 
-	ok(caps_resolve(&c, &m, &err) == 0 && m.bounding == (BIT(CAP_CHOWN) | BIT(CAP_KILL) | BIT(CAP_SYS_ADMIN)) &&
-		   m.effective == BIT(CAP_NET_ADMIN) && m.permitted == BIT(CAP_NET_ADMIN) && m.inheritable == 0 &&
-		   m.ambient == 0,
+	ok(caps_resolve(&c, &m, &err) == 0 &&
+	       m.bounding == (BIT(CAP_CHOWN) | BIT(CAP_KILL) | BIT(CAP_SYS_ADMIN)) &&
+	       m.effective == BIT(CAP_NET_ADMIN) && m.permitted == BIT(CAP_NET_ADMIN) && m.inheritable == 0 &&
+	       m.ambient == 0,
 	   "caps_resolve builds the masks %s", err.msg);
 	c.ambient = bad;
 	c.n_ambient = 2;
-	ok(caps_resolve(&c, &m, &err) < 0 && strcmp(err.msg, "process.capabilities.ambient: unknown capability 'NET_ADMIN'") == 0,
+	ok(caps_resolve(&c, &m, &err) < 0 &&
+	       strcmp(err.msg, "process.capabilities.ambient: unknown capability 'NET_ADMIN'") == 0,
 	   "caps_resolve names the set and the bad entry (%s)", err.msg);
-	ok(caps_list_has(bnd, 3, "CAP_KILL") && caps_list_has(bnd, 3, "cap_sys_admin") && !caps_list_has(bnd, 3, "CAP_BPF"),
+	ok(caps_list_has(bnd, 3, "CAP_KILL") && caps_list_has(bnd, 3, "cap_sys_admin") &&
+	       !caps_list_has(bnd, 3, "CAP_BPF"),
 	   "caps_list_has");
 	ok(caps_last_cap() == cap_last_cap_from_proc(), "cap_last_cap matches /proc");
 

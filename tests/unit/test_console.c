@@ -30,7 +30,7 @@ static char dir[] = "/tmp/hangar-console-XXXXXX";
 
 static int listen_unix(const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0)
@@ -44,7 +44,7 @@ static size_t drain_pty(int master, char *buf, size_t len)
 	size_t used = 0;
 	uint64_t deadline = now_ns() + 10ull * 1000000000ull;
 	while (used < len - 1 && now_ns() < deadline) {
-		struct pollfd pfd = { .fd = master, .events = POLLIN };
+		struct pollfd pfd = {.fd = master, .events = POLLIN};
 		if (poll(&pfd, 1, 500) <= 0)
 			continue;
 		ssize_t n = read(master, buf + used, len - 1 - used);
@@ -71,7 +71,7 @@ static const char *oneline(const char *s)
 /* The container side: what the lead's init does, then a little program. */
 static void __attribute__((noreturn)) container_side(const char *socket_path, const char *exec_script)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int master;
 	char *slave = NULL;
 
@@ -99,15 +99,15 @@ static void __attribute__((noreturn)) container_side(const char *socket_path, co
 		execl("/bin/sh", "sh", "-c", exec_script, (char *)NULL);
 		_exit(127);
 	}
-	struct winsize ws = { 0 };
+	struct winsize ws = {0};
 	ioctl(0, TIOCGWINSZ, &ws);
 	struct stat console_st, slave_st;
 	bool console_ok = stat("/dev/console", &console_st) == 0 && stat(slave, &slave_st) == 0 &&
 			  console_st.st_rdev == slave_st.st_rdev;
 	bool ctty = tcgetsid(0) == getsid(0);
 	printf("size=%u,%u console=%s ctty=%s isatty=%d%d%d\n", ws.ws_row, ws.ws_col,
-	       console_ok ? "ok" : (access("/dev/console", F_OK) == 0 ? "wrong" : "absent"), ctty ? "yes" : "no",
-	       isatty(0), isatty(1), isatty(2));
+	       console_ok ? "ok" : (access("/dev/console", F_OK) == 0 ? "wrong" : "absent"),
+	       ctty ? "yes" : "no", isatty(0), isatty(1), isatty(2));
 	char line[64] = "";
 	if (fgets(line, sizeof(line), stdin))
 		line[strcspn(line, "\r\n")] = '\0';
@@ -118,7 +118,7 @@ static void __attribute__((noreturn)) container_side(const char *socket_path, co
 
 static void test_full_flow(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	_cleanup_free_ char *sock = xasprintf("%s/console.sock", dir);
 	int lfd = listen_unix(sock);
 	if (lfd < 0) {
@@ -174,8 +174,8 @@ static void test_receiver_helper(void)
 	if (receiver == 0) {
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(devnull, 2);
-		execl(helper, "console-receiver", sock, "--out", outfile, "--input", "hello\n", "--timeout", "10",
-		      (char *)NULL);
+		execl(helper, "console-receiver", sock, "--out", outfile, "--input", "hello\n", "--timeout",
+		      "10", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500 && access(sock, F_OK) < 0; i++)
@@ -189,14 +189,15 @@ static void test_receiver_helper(void)
 	char *out = NULL;
 	read_file_at(AT_FDCWD, outfile, &out, NULL, NULL);
 	ok(WIFEXITED(rstatus) && WEXITSTATUS(rstatus) == 0 && out && strstr(out, "received:hello") &&
-		   strstr(out, "30 100"),
-	   "console-receiver got the master, typed input, saw output (%s)", out ? oneline(out) : "(no output)");
+	       strstr(out, "30 100"),
+	   "console-receiver got the master, typed input, saw output (%s)",
+	   out ? oneline(out) : "(no output)");
 	free(out);
 }
 
 int main(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 
 	if (mkdtemp(dir) == NULL) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
@@ -212,9 +213,9 @@ int main(void)
 		if (r == 0) {
 			/* window size through the master, visible on the slave */
 			int s = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
-			struct winsize ws = { 0 };
-			ok(console_set_winsize(master, 25, 132, &err) == 0 && ioctl(s, TIOCGWINSZ, &ws) == 0 &&
-				   ws.ws_row == 25 && ws.ws_col == 132,
+			struct winsize ws = {0};
+			ok(console_set_winsize(master, 25, 132, &err) == 0 &&
+			       ioctl(s, TIOCGWINSZ, &ws) == 0 && ws.ws_row == 25 && ws.ws_col == 132,
 			   "console_set_winsize 25x132 seen on the slave (%ux%u)", ws.ws_row, ws.ws_col);
 			close(s);
 
@@ -227,9 +228,11 @@ int main(void)
 				struct cmsghdr align;
 			} control;
 			memset(&control, 0, sizeof(control));
-			struct iovec iov = { .iov_base = payload, .iov_len = strlen(payload) };
-			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-					     .msg_controllen = sizeof(control.buf) };
+			struct iovec iov = {.iov_base = payload, .iov_len = strlen(payload)};
+			struct msghdr mh = {.msg_iov = &iov,
+					    .msg_iovlen = 1,
+					    .msg_control = control.buf,
+					    .msg_controllen = sizeof(control.buf)};
 			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 			cm->cmsg_level = SOL_SOCKET;
 			cm->cmsg_type = SCM_RIGHTS;
@@ -247,7 +250,8 @@ int main(void)
 			ssize_t w = write(sp[0], "x", 1);
 			(void)w;
 			got = -1;
-			ok(console_recv_master(sp[1], &got, &err) < 0 && strstr(err.msg, "no file descriptor"),
+			ok(console_recv_master(sp[1], &got, &err) < 0 &&
+			       strstr(err.msg, "no file descriptor"),
 			   "message without a pty is an error (%s)", err.msg);
 			close(sp[0]);
 			close(sp[1]);
@@ -258,7 +262,7 @@ int main(void)
 	{
 		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		ok(console_send_master("/nonexistent/console.sock", fd, &err) < 0 &&
-			   strstr(err.msg, "/nonexistent/console.sock"),
+		       strstr(err.msg, "/nonexistent/console.sock"),
 		   "send to a missing socket names it (%s)", err.msg);
 		close(fd);
 		int notsock = -1;

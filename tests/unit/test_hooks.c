@@ -64,7 +64,7 @@ static bool wait_dead(pid_t pid)
 /* A hook running "/bin/sh -c SCRIPT hookname"; SCRIPT sees $D = the test dir. */
 static struct oci_hook sh_hook(const char *script, char **env, int timeout)
 {
-	struct oci_hook h = { 0 };
+	struct oci_hook h = {0};
 	char **args = xmalloc0(5 * sizeof(char *));
 	args[0] = xstrdup("sh");
 	args[1] = xstrdup("-c");
@@ -89,8 +89,9 @@ static void hook_free(struct oci_hook *h)
 
 int main(void)
 {
-	struct hangar_error err = { 0 };
-	const char *state = "{\"ociVersion\":\"1.2.0\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":42,\"bundle\":\"/b\"}";
+	struct hangar_error err = {0};
+	const char *state =
+	    "{\"ociVersion\":\"1.2.0\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":42,\"bundle\":\"/b\"}";
 
 	if (mkdtemp(dir) == NULL) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
@@ -99,20 +100,25 @@ int main(void)
 
 	/* order */
 	{
-		struct oci_hook hooks[3] = { sh_hook("echo one >> $D/order", NULL, 0), sh_hook("echo two >> $D/order", NULL, 0),
-					     sh_hook("echo three >> $D/order", NULL, 0) };
+		struct oci_hook hooks[3] = {sh_hook("echo one >> $D/order", NULL, 0),
+					    sh_hook("echo two >> $D/order", NULL, 0),
+					    sh_hook("echo three >> $D/order", NULL, 0)};
 		int r = hooks_run(hooks, 3, "prestart", state, &err);
 		_cleanup_free_ char *got = slurp("order");
-		ok(r == 0 && strcmp(got, "one\ntwo\nthree\n") == 0, "hooks run in order (%s) %s", oneline(got), r ? err.msg : "");
+		ok(r == 0 && strcmp(got, "one\ntwo\nthree\n") == 0, "hooks run in order (%s) %s",
+		   oneline(got), r ? err.msg : "");
 		for (int i = 0; i < 3; i++)
 			hook_free(&hooks[i]);
 	}
 	/* a failing hook stops the list */
 	{
-		struct oci_hook hooks[2] = { sh_hook("echo first-line-of-stderr >&2; echo more >&2; exit 3", NULL, 0),
-					     sh_hook("touch $D/should-not-run", NULL, 0) };
+		struct oci_hook hooks[2] = {
+		    sh_hook("echo first-line-of-stderr >&2; echo more >&2; exit 3", NULL, 0),
+		    sh_hook("touch $D/should-not-run", NULL, 0)};
 		int r = hooks_run(hooks, 2, "createRuntime", state, &err);
-		ok(r < 0 && strcmp(err.msg, "createRuntime hook /bin/sh exited with status 3: first-line-of-stderr") == 0,
+		ok(r < 0 &&
+		       strcmp(err.msg,
+			      "createRuntime hook /bin/sh exited with status 3: first-line-of-stderr") == 0,
 		   "non-zero exit: error text with first stderr line (%s)", err.msg);
 		_cleanup_free_ char *p = path_in_dir("should-not-run");
 		ok(access(p, F_OK) < 0, "hooks after a failing one do not run");
@@ -123,17 +129,18 @@ int main(void)
 	{
 		struct oci_hook h = sh_hook("echo only-stdout; exit 1", NULL, 0);
 		int r = hooks_run(&h, 1, "poststop", state, &err);
-		ok(r < 0 && strstr(err.msg, "exited with status 1: only-stdout"), "stdout quoted when stderr is empty (%s)",
-		   err.msg);
+		ok(r < 0 && strstr(err.msg, "exited with status 1: only-stdout"),
+		   "stdout quoted when stderr is empty (%s)", err.msg);
 		hook_free(&h);
 	}
 	/* env is exactly hook->env */
 	{
-		static char *env[] = { "FOO=bar", "HANGAR_TEST=1", NULL };
+		static char *env[] = {"FOO=bar", "HANGAR_TEST=1", NULL};
 		struct oci_hook h = sh_hook("cat /proc/$$/environ | tr '\\0' '\\n' > $D/env", env, 0);
 		int r = hooks_run(&h, 1, "prestart", state, &err);
 		_cleanup_free_ char *got = slurp("env");
-		ok(r == 0 && strcmp(got, "FOO=bar\nHANGAR_TEST=1\n") == 0, "environment is exactly hook.env (%s)", oneline(got));
+		ok(r == 0 && strcmp(got, "FOO=bar\nHANGAR_TEST=1\n") == 0,
+		   "environment is exactly hook.env (%s)", oneline(got));
 		hook_free(&h);
 		struct oci_hook empty = sh_hook("cat /proc/$$/environ | wc -c > $D/envlen", NULL, 0);
 		r = hooks_run(&empty, 1, "prestart", state, &err);
@@ -159,7 +166,7 @@ int main(void)
 		_cleanup_free_ char *script = path_in_dir("argv0.sh");
 		_cleanup_free_ char *body = xasprintf("#!/bin/sh\necho \"$0 $#\" > %s/argv0\n", dir);
 		write_file_at(AT_FDCWD, script, body, strlen(body), O_CREAT | O_TRUNC, 0755, &err);
-		struct oci_hook h = { .path = script };
+		struct oci_hook h = {.path = script};
 		int r = hooks_run(&h, 1, "poststart", state, &err);
 		_cleanup_free_ char *got = slurp("argv0");
 		_cleanup_free_ char *want = xasprintf("%s 0\n", script);
@@ -180,7 +187,8 @@ int main(void)
 		struct oci_hook hb = sh_hook("wc -c > $D/bigcount", NULL, 10);
 		r = hooks_run(&hb, 1, "createContainer", big, &err);
 		_cleanup_free_ char *count = slurp("bigcount");
-		ok(r == 0 && (size_t)atol(count) == big_len, "1 MiB state fully delivered (%s)", oneline(count));
+		ok(r == 0 && (size_t)atol(count) == big_len, "1 MiB state fully delivered (%s)",
+		   oneline(count));
 		free(big);
 		hook_free(&hb);
 
@@ -203,8 +211,8 @@ int main(void)
 		   "timeout kills the hook after 1 s (%.2f s, %s)", secs, err.msg);
 		_cleanup_free_ char *sp = slurp("sleeppid");
 		int sleeper = atoi(sp);
-		ok(sleeper > 1 && wait_dead(sleeper),
-		   "the hook's own children are killed with it (pid %d)", sleeper);
+		ok(sleeper > 1 && wait_dead(sleeper), "the hook's own children are killed with it (pid %d)",
+		   sleeper);
 		if (sleeper > 1)
 			kill(sleeper, SIGKILL);
 		hook_free(&h);
@@ -225,17 +233,18 @@ int main(void)
 	{
 		struct oci_hook h = sh_hook("kill -9 $$", NULL, 0);
 		int r = hooks_run(&h, 1, "poststop", state, &err);
-		ok(r < 0 && strcmp(err.msg, "poststop hook /bin/sh killed by signal 9") == 0, "signal death reported (%s)",
-		   err.msg);
+		ok(r < 0 && strcmp(err.msg, "poststop hook /bin/sh killed by signal 9") == 0,
+		   "signal death reported (%s)", err.msg);
 		hook_free(&h);
 	}
 	/* exec failure */
 	{
-		struct oci_hook h = { .path = "/nonexistent/hook" };
+		struct oci_hook h = {.path = "/nonexistent/hook"};
 		int r = hooks_run(&h, 1, "prestart", state, &err);
-		ok(r < 0 && strstr(err.msg, "prestart hook /nonexistent/hook: exec failed: No such file or directory"),
+		ok(r < 0 && strstr(err.msg,
+				   "prestart hook /nonexistent/hook: exec failed: No such file or directory"),
 		   "missing hook binary (%s)", err.msg);
-		struct oci_hook rel = { .path = "relative/hook" };
+		struct oci_hook rel = {.path = "relative/hook"};
 		r = hooks_run(&rel, 1, "prestart", state, &err);
 		ok(r < 0 && strstr(err.msg, "must be absolute"), "relative hook path rejected (%s)", err.msg);
 	}
@@ -247,9 +256,10 @@ int main(void)
 		int r = hooks_run(&h, 1, "prestart", state, &err);
 		_cleanup_free_ char *got = slurp("fds");
 		/* 3 is ls' own handle on /proc/self/fd */
-		ok(r == 0 && strcmp(got, "0\n1\n2\n3\n") == 0, "hook sees only fds 0 1 2 (+ ls' dir fd 3): %s",
-		   oneline(got));
-		ok(fcntl(leaky2, F_GETFD) == 0, "the runtime's own fd 47 is still open and still inheritable");
+		ok(r == 0 && strcmp(got, "0\n1\n2\n3\n") == 0,
+		   "hook sees only fds 0 1 2 (+ ls' dir fd 3): %s", oneline(got));
+		ok(fcntl(leaky2, F_GETFD) == 0,
+		   "the runtime's own fd 47 is still open and still inheritable");
 		close(leaky);
 		close(leaky2);
 		hook_free(&h);

@@ -96,11 +96,11 @@ static void drop_effective(cap_value_t c)
 
 /* ---- capabilities ---- */
 
-static char *cap_chown_kill[] = { "CAP_CHOWN", "CAP_KILL", NULL };
-static char *cap_bnd[] = { "CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_NET_BIND_SERVICE", NULL };
-static char *cap_prm[] = { "CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL };
-static char *cap_nbs[] = { "CAP_NET_BIND_SERVICE", NULL };
-static gid_t extra_gids[] = { 10, 20 };
+static char *cap_chown_kill[] = {"CAP_CHOWN", "CAP_KILL", NULL};
+static char *cap_bnd[] = {"CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_NET_BIND_SERVICE", NULL};
+static char *cap_prm[] = {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL};
+static char *cap_nbs[] = {"CAP_NET_BIND_SERVICE", NULL};
+static gid_t extra_gids[] = {10, 20};
 
 static void set_caps(struct oci_process *p)
 {
@@ -134,7 +134,7 @@ static int check_mask(const char *field, uint64_t want, char *msg, size_t len)
 static int child_caps_nonroot(void *arg, char *msg, size_t len)
 {
 	struct oci_process p;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	set_caps(&p);
 	p.user.uid = 1000;
 	p.user.gid = 1000;
@@ -145,7 +145,8 @@ static int child_caps_nonroot(void *arg, char *msg, size_t len)
 	if (process_apply_user_and_caps(&p, &err) < 0)
 		return failf(msg, len, "apply: %s", err.msg);
 	uint64_t bnd = BIT(CAP_CHOWN) | BIT(CAP_KILL) | BIT(CAP_SETUID) | BIT(CAP_NET_BIND_SERVICE);
-	if (check_mask("CapBnd", bnd, msg, len) || check_mask("CapEff", BIT(CAP_CHOWN) | BIT(CAP_KILL), msg, len) ||
+	if (check_mask("CapBnd", bnd, msg, len) ||
+	    check_mask("CapEff", BIT(CAP_CHOWN) | BIT(CAP_KILL), msg, len) ||
 	    check_mask("CapPrm", BIT(CAP_CHOWN) | BIT(CAP_KILL) | BIT(CAP_NET_BIND_SERVICE), msg, len) ||
 	    check_mask("CapInh", BIT(CAP_NET_BIND_SERVICE), msg, len) ||
 	    check_mask("CapAmb", BIT(CAP_NET_BIND_SERVICE), msg, len))
@@ -170,7 +171,7 @@ static int child_caps_nonroot(void *arg, char *msg, size_t len)
 static int child_ambient_exec(void *arg, char *msg, size_t len)
 {
 	struct oci_process p;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int out[2];
 	set_caps(&p);
 	p.user.uid = 1000;
@@ -203,7 +204,7 @@ static int child_ambient_exec(void *arg, char *msg, size_t len)
 static int child_caps_root_minimal(void *arg, char *msg, size_t len)
 {
 	struct oci_process p;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	memset(&p, 0, sizeof(p));
 	p.caps.present = true; /* every set empty: a fully unprivileged root */
 	if (process_apply_user_and_caps(&p, &err) < 0)
@@ -218,9 +219,9 @@ static int child_caps_root_minimal(void *arg, char *msg, size_t len)
 
 static int child_caps_unknown(void *arg, char *msg, size_t len)
 {
-	static char *bad[] = { "CAP_CHOWN", "CAP_MAKE_COFFEE", NULL };
+	static char *bad[] = {"CAP_CHOWN", "CAP_MAKE_COFFEE", NULL};
 	struct oci_process p;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	uint64_t before = 0;
 	caps_read_status_mask("CapBnd", &before, NULL);
 	memset(&p, 0, sizeof(p));
@@ -230,7 +231,8 @@ static int child_caps_unknown(void *arg, char *msg, size_t len)
 	if (process_apply_user_and_caps(&p, &err) == 0)
 		return failf(msg, len, "unknown capability accepted");
 	snprintf(msg, len, "%s", err.msg);
-	if (strstr(err.msg, "process.capabilities.bounding") == NULL || strstr(err.msg, "CAP_MAKE_COFFEE") == NULL)
+	if (strstr(err.msg, "process.capabilities.bounding") == NULL ||
+	    strstr(err.msg, "CAP_MAKE_COFFEE") == NULL)
 		return 1;
 	/* Nothing may have been changed before the error. */
 	return check_mask("CapBnd", before, msg, len);
@@ -238,10 +240,10 @@ static int child_caps_unknown(void *arg, char *msg, size_t len)
 
 static int child_effective_not_permitted(void *arg, char *msg, size_t len)
 {
-	static char *eff[] = { "CAP_CHOWN", "CAP_KILL", NULL };
-	static char *prm[] = { "CAP_CHOWN", NULL };
+	static char *eff[] = {"CAP_CHOWN", "CAP_KILL", NULL};
+	static char *prm[] = {"CAP_CHOWN", NULL};
 	struct oci_process p;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	memset(&p, 0, sizeof(p));
 	p.caps.present = true;
 	p.caps.bounding = eff;
@@ -261,7 +263,7 @@ static int child_effective_not_permitted(void *arg, char *msg, size_t len)
 static int child_setgroups_denied(void *arg, char *msg, size_t len)
 {
 	struct oci_process p;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	if (unshare(CLONE_NEWUSER) < 0)
 		return failf(msg, len, "SKIP unshare(CLONE_NEWUSER): %s", strerror(errno));
 	if (write_string_at(AT_FDCWD, "/proc/self/setgroups", "deny", &err) < 0 ||
@@ -287,7 +289,7 @@ static int child_setgroups_denied(void *arg, char *msg, size_t len)
 static int child_no_new_privs(void *arg, char *msg, size_t len)
 {
 	struct oci_process p;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	memset(&p, 0, sizeof(p));
 	if (process_apply_no_new_privs(&p, &err) < 0)
 		return failf(msg, len, "apply(false): %s", err.msg);
@@ -320,10 +322,10 @@ static char *limits_line(const char *prefix)
 
 static int child_rlimit_lower(void *arg, char *msg, size_t len)
 {
-	struct oci_rlimit rl[] = { { .type = "RLIMIT_NOFILE", .soft = 512, .hard = 1024 },
-				   { .type = "RLIMIT_CORE", .soft = 0, .hard = 0 } };
-	struct oci_process p = { .rlimits = rl, .n_rlimits = 2 };
-	struct hangar_error err = { 0 };
+	struct oci_rlimit rl[] = {{.type = "RLIMIT_NOFILE", .soft = 512, .hard = 1024},
+				  {.type = "RLIMIT_CORE", .soft = 0, .hard = 0}};
+	struct oci_process p = {.rlimits = rl, .n_rlimits = 2};
+	struct hangar_error err = {0};
 	if (process_apply_rlimits(&p, &err) < 0)
 		return failf(msg, len, "apply: %s", err.msg);
 	char *l = limits_line("Max open files");
@@ -338,10 +340,10 @@ static int child_rlimit_lower(void *arg, char *msg, size_t len)
 
 static int child_rlimit_raise(void *arg, char *msg, size_t len)
 {
-	struct oci_rlimit lower[] = { { .type = "RLIMIT_NOFILE", .soft = 256, .hard = 1024 } };
-	struct oci_rlimit raise[] = { { .type = "RLIMIT_NOFILE", .soft = 4096, .hard = 4096 } };
-	struct oci_process p = { .rlimits = lower, .n_rlimits = 1 };
-	struct hangar_error err = { 0 };
+	struct oci_rlimit lower[] = {{.type = "RLIMIT_NOFILE", .soft = 256, .hard = 1024}};
+	struct oci_rlimit raise[] = {{.type = "RLIMIT_NOFILE", .soft = 4096, .hard = 4096}};
+	struct oci_process p = {.rlimits = lower, .n_rlimits = 1};
+	struct hangar_error err = {0};
 	drop_effective(CAP_SYS_RESOURCE);
 	if (process_apply_rlimits(&p, &err) < 0)
 		return failf(msg, len, "lower: %s", err.msg);
@@ -349,20 +351,21 @@ static int child_rlimit_raise(void *arg, char *msg, size_t len)
 	if (process_apply_rlimits(&p, &err) == 0)
 		return failf(msg, len, "raising the hard limit without CAP_SYS_RESOURCE succeeded");
 	snprintf(msg, len, "%s", err.msg);
-	if (!strstr(err.msg, "RLIMIT_NOFILE") || !strstr(err.msg, "hard=4096") || !strstr(err.msg, "CAP_SYS_RESOURCE") ||
-	    !strstr(err.msg, "1024"))
+	if (!strstr(err.msg, "RLIMIT_NOFILE") || !strstr(err.msg, "hard=4096") ||
+	    !strstr(err.msg, "CAP_SYS_RESOURCE") || !strstr(err.msg, "1024"))
 		return 1;
 	struct rlimit now;
 	getrlimit(RLIMIT_NOFILE, &now);
-	return now.rlim_cur == 256 && now.rlim_max == 1024 ? 0 : failf(msg, len, "limit changed after failure");
+	return now.rlim_cur == 256 && now.rlim_max == 1024 ? 0
+							   : failf(msg, len, "limit changed after failure");
 }
 
 /* ---- oom_score_adj, ioprio, scheduler, personality, LSM ---- */
 
 static int child_oom(void *arg, char *msg, size_t len)
 {
-	struct oci_process p = { .has_oom_score_adj = true, .oom_score_adj = 500 };
-	struct hangar_error err = { 0 };
+	struct oci_process p = {.has_oom_score_adj = true, .oom_score_adj = 500};
+	struct hangar_error err = {0};
 	char *v = NULL;
 	if (process_apply_oom_score_adj(&p, &err) < 0)
 		return failf(msg, len, "apply: %s", err.msg);
@@ -372,15 +375,16 @@ static int child_oom(void *arg, char *msg, size_t len)
 	drop_effective(CAP_SYS_RESOURCE);
 	p.oom_score_adj = -500;
 	if (process_apply_oom_score_adj(&p, &err) == 0)
-		return failf(msg, len, "lowering below the inherited value without CAP_SYS_RESOURCE succeeded");
+		return failf(msg, len,
+			     "lowering below the inherited value without CAP_SYS_RESOURCE succeeded");
 	snprintf(msg, len, "%s", err.msg);
 	return strstr(err.msg, "-500") && strstr(err.msg, "CAP_SYS_RESOURCE") ? 0 : 1;
 }
 
 static int child_ioprio(void *arg, char *msg, size_t len)
 {
-	struct oci_process p = { .io_priority = { .present = true, .class_ = 2, .priority = 6 } };
-	struct hangar_error err = { 0 };
+	struct oci_process p = {.io_priority = {.present = true, .class_ = 2, .priority = 6}};
+	struct hangar_error err = {0};
 	if (process_apply_io_priority(&p, &err) < 0)
 		return failf(msg, len, "apply: %s", err.msg);
 	long v = syscall(SYS_ioprio_get, 1, 0);
@@ -396,8 +400,8 @@ static int child_ioprio(void *arg, char *msg, size_t len)
 
 static int child_sched_batch(void *arg, char *msg, size_t len)
 {
-	struct oci_process p = { .scheduler = { .present = true, .policy = "SCHED_BATCH", .nice = 7 } };
-	struct hangar_error err = { 0 };
+	struct oci_process p = {.scheduler = {.present = true, .policy = "SCHED_BATCH", .nice = 7}};
+	struct hangar_error err = {0};
 	if (process_apply_scheduler(&p, &err) < 0)
 		return failf(msg, len, "apply: %s", err.msg);
 	int pol = sched_getscheduler(0);
@@ -408,10 +412,11 @@ static int child_sched_batch(void *arg, char *msg, size_t len)
 
 static int child_sched_fifo(void *arg, char *msg, size_t len)
 {
-	static char *flags[] = { "SCHED_FLAG_RESET_ON_FORK", NULL };
-	struct oci_process p = { .scheduler = { .present = true, .policy = "SCHED_FIFO", .priority = 3,
-						.flags = flags, .n_flags = 1 } };
-	struct hangar_error err = { 0 };
+	static char *flags[] = {"SCHED_FLAG_RESET_ON_FORK", NULL};
+	struct oci_process p = {
+	    .scheduler = {
+		.present = true, .policy = "SCHED_FIFO", .priority = 3, .flags = flags, .n_flags = 1}};
+	struct hangar_error err = {0};
 	if (process_apply_scheduler(&p, &err) < 0) {
 		/* RT group scheduling with no runtime for our cgroup. */
 		if (err.err_no == EPERM)
@@ -422,16 +427,20 @@ static int child_sched_fifo(void *arg, char *msg, size_t len)
 	sched_getparam(0, &sp);
 	/* RESET_ON_FORK shows up as a flag on the policy. */
 	int pol = sched_getscheduler(0);
-	if ((pol & ~SCHED_RESET_ON_FORK) != SCHED_FIFO || !(pol & SCHED_RESET_ON_FORK) || sp.sched_priority != 3)
+	if ((pol & ~SCHED_RESET_ON_FORK) != SCHED_FIFO || !(pol & SCHED_RESET_ON_FORK) ||
+	    sp.sched_priority != 3)
 		return failf(msg, len, "policy 0x%x priority %d", pol, sp.sched_priority);
 	return 0;
 }
 
 static int child_sched_bad(void *arg, char *msg, size_t len)
 {
-	struct oci_process p = { .scheduler = { .present = true, .policy = "SCHED_DEADLINE", .runtime = 20000000,
-						.deadline = 10000000, .period = 10000000 } };
-	struct hangar_error err = { 0 };
+	struct oci_process p = {.scheduler = {.present = true,
+					      .policy = "SCHED_DEADLINE",
+					      .runtime = 20000000,
+					      .deadline = 10000000,
+					      .period = 10000000}};
+	struct hangar_error err = {0};
 	if (process_apply_scheduler(&p, &err) == 0)
 		return failf(msg, len, "runtime > deadline accepted");
 	snprintf(msg, len, "%s", err.msg);
@@ -445,8 +454,8 @@ static int child_sched_bad(void *arg, char *msg, size_t len)
 
 static int child_personality(void *arg, char *msg, size_t len)
 {
-	struct oci_personality per = { .present = true, .domain = "LINUX32" };
-	struct hangar_error err = { 0 };
+	struct oci_personality per = {.present = true, .domain = "LINUX32"};
+	struct hangar_error err = {0};
 	struct utsname u;
 	if (process_apply_personality(&per, &err) < 0)
 		return failf(msg, len, "apply: %s", err.msg);
@@ -482,15 +491,18 @@ static int child_personality(void *arg, char *msg, size_t len)
 static int child_final(void *arg, char *msg, size_t len)
 {
 	bool nnp = arg != NULL;
-	static char *kill_only[] = { "CAP_KILL", NULL };
-	static char *getppid_name[] = { "getppid", NULL };
-	struct oci_seccomp_syscall rule = { .names = getppid_name, .n_names = 1, .action = "SCMP_ACT_ERRNO",
-					    .has_errno_ret = true, .errno_ret = 33 };
-	struct oci_seccomp sc = { .present = true, .default_action = "SCMP_ACT_ALLOW", .syscalls = &rule,
-				  .n_syscalls = 1 };
-	struct oci_process p = { .no_new_privileges = nnp };
+	static char *kill_only[] = {"CAP_KILL", NULL};
+	static char *getppid_name[] = {"getppid", NULL};
+	struct oci_seccomp_syscall rule = {.names = getppid_name,
+					   .n_names = 1,
+					   .action = "SCMP_ACT_ERRNO",
+					   .has_errno_ret = true,
+					   .errno_ret = 33};
+	struct oci_seccomp sc = {
+	    .present = true, .default_action = "SCMP_ACT_ALLOW", .syscalls = &rule, .n_syscalls = 1};
+	struct oci_process p = {.no_new_privileges = nnp};
 	struct seccomp_program *prog = NULL;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int notify_fd;
 	p.user.uid = 1000;
 	p.user.gid = 1000;
@@ -517,7 +529,7 @@ int main(void)
 {
 	char msg[2048];
 	int rc;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 
 	ok(caps_from_name("CAP_SYS_ADMIN") == CAP_SYS_ADMIN, "caps_from_name CAP_SYS_ADMIN");
 	ok(caps_from_name("cap_chown") == CAP_CHOWN, "caps_from_name is case-insensitive");
@@ -552,12 +564,14 @@ int main(void)
 	ok(rc == 0, "RLIMIT_NOFILE 512/1024 and RLIMIT_CORE 0 visible in /proc/self/limits %s", msg);
 	rc = run_in_child(child_rlimit_raise, NULL, msg, sizeof(msg));
 	ok(rc == 0, "raising the hard limit without CAP_SYS_RESOURCE fails clearly (%s)", msg);
-	ok(process_rlimit_from_name("RLIMIT_MSGQUEUE") == RLIMIT_MSGQUEUE && process_rlimit_from_name("RLIMIT_X") < 0,
+	ok(process_rlimit_from_name("RLIMIT_MSGQUEUE") == RLIMIT_MSGQUEUE &&
+	       process_rlimit_from_name("RLIMIT_X") < 0,
 	   "rlimit names");
 	{
-		struct oci_rlimit bad[] = { { .type = "RLIMIT_NOFILE", .soft = 10, .hard = 5 } };
-		struct oci_process p = { .rlimits = bad, .n_rlimits = 1 };
-		ok(process_apply_rlimits(&p, &err) < 0 && strstr(err.msg, "soft limit 10 is above hard limit 5"),
+		struct oci_rlimit bad[] = {{.type = "RLIMIT_NOFILE", .soft = 10, .hard = 5}};
+		struct oci_process p = {.rlimits = bad, .n_rlimits = 1};
+		ok(process_apply_rlimits(&p, &err) < 0 &&
+		       strstr(err.msg, "soft limit 10 is above hard limit 5"),
 		   "soft above hard rejected (%s)", err.msg);
 	}
 
@@ -577,34 +591,36 @@ int main(void)
 	rc = run_in_child(child_personality, NULL, msg, sizeof(msg));
 	ok(rc == 0, "personality LINUX32: uname -m is i686, also after exec %s", msg);
 	{
-		static char *flags[] = { "SOME_FLAG", NULL };
-		struct oci_personality per = { .present = true, .domain = "LINUX32", .flags = flags, .n_flags = 1 };
+		static char *flags[] = {"SOME_FLAG", NULL};
+		struct oci_personality per = {
+		    .present = true, .domain = "LINUX32", .flags = flags, .n_flags = 1};
 		ok(process_apply_personality(&per, &err) < 0 && strstr(err.msg, "SOME_FLAG"),
 		   "personality flags are refused (%s)", err.msg);
 		per.domain = "WINDOWS";
 		per.n_flags = 0;
-		ok(process_apply_personality(&per, &err) < 0 && strstr(err.msg, "WINDOWS"), "unknown domain (%s)",
-		   err.msg);
+		ok(process_apply_personality(&per, &err) < 0 && strstr(err.msg, "WINDOWS"),
+		   "unknown domain (%s)", err.msg);
 	}
 
 	{
-		struct oci_process p = { .apparmor_profile = "hangar-default" };
+		struct oci_process p = {.apparmor_profile = "hangar-default"};
 		if (access("/sys/module/apparmor/parameters/enabled", F_OK) == 0) {
-			skip("AppArmor is present on this host; the disabled-AppArmor message cannot be checked");
+			skip("AppArmor is present on this host; the disabled-AppArmor message cannot be "
+			     "checked");
 		} else {
 			int r = process_apply_lsm(&p, &err);
-			const char *want =
-				"apparmor profile hangar-default requested but AppArmor is not enabled on this host";
-			ok(r < 0 && strcmp(err.msg, want) == 0, "apparmor profile without AppArmor: exact error (%s)",
-			   err.msg);
+			const char *want = "apparmor profile hangar-default requested but AppArmor is not "
+					   "enabled on this host";
+			ok(r < 0 && strcmp(err.msg, want) == 0,
+			   "apparmor profile without AppArmor: exact error (%s)", err.msg);
 		}
-		struct oci_process q = { .selinux_label = "system_u:system_r:container_t:s0" };
+		struct oci_process q = {.selinux_label = "system_u:system_r:container_t:s0"};
 		if (access("/sys/fs/selinux/enforce", F_OK) == 0)
 			skip("SELinux is present on this host");
 		else
 			ok(process_apply_lsm(&q, &err) < 0 && strstr(err.msg, "SELinux is not enabled"),
 			   "selinux label without SELinux: clear error (%s)", err.msg);
-		struct oci_process none = { 0 };
+		struct oci_process none = {0};
 		ok(process_apply_lsm(&none, &err) == 0, "no LSM request: nothing to do");
 	}
 	return tap_done();

@@ -82,7 +82,8 @@ static void profile_init(struct test_profile *t, const char *default_action)
 	t->s.flags = t->flags;
 }
 
-static struct oci_seccomp_syscall *add_rule(struct test_profile *t, const char *name, const char *action, int errno_ret)
+static struct oci_seccomp_syscall *add_rule(struct test_profile *t, const char *name, const char *action,
+					    int errno_ret)
 {
 	size_t i = t->s.n_syscalls++;
 	struct oci_seccomp_syscall *r = &t->rules[i];
@@ -98,7 +99,8 @@ static struct oci_seccomp_syscall *add_rule(struct test_profile *t, const char *
 	return r;
 }
 
-static void add_arg(struct oci_seccomp_syscall *r, unsigned index, uint64_t value, uint64_t value_two, const char *op)
+static void add_arg(struct oci_seccomp_syscall *r, unsigned index, uint64_t value, uint64_t value_two,
+		    const char *op)
 {
 	struct oci_seccomp_arg *a = &r->args[r->n_args++];
 	a->index = index;
@@ -110,7 +112,7 @@ static void add_arg(struct oci_seccomp_syscall *r, unsigned index, uint64_t valu
 static int load_profile(const struct oci_seccomp *s, int *notify_fd, char *msg, size_t len)
 {
 	struct seccomp_program *prog = NULL;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int fd = -1;
 	if (seccomp_program_build(s, &prog, &err) < 0)
 		return failf(msg, len, "build: %s", err.msg);
@@ -223,8 +225,8 @@ static int child_masked_eq(void *arg, char *msg, size_t len)
 /* Default deny with an allowlist: what container configs look like. */
 static int child_default_errno(void *arg, char *msg, size_t len)
 {
-	static const char *allow[] = { "read", "write", "exit_group", "exit", "getpid", "rt_sigreturn", "brk",
-				       "mmap", "munmap", "close", "fstat", "newfstatat" };
+	static const char *allow[] = {"read", "write", "exit_group", "exit",  "getpid", "rt_sigreturn",
+				      "brk",  "mmap",  "munmap",     "close", "fstat",	"newfstatat"};
 	struct test_profile t;
 	profile_init(&t, "SCMP_ACT_ERRNO");
 	t.s.has_default_errno_ret = true;
@@ -277,7 +279,7 @@ static int child_no_nnp_no_admin(void *arg, char *msg, size_t len)
 {
 	struct test_profile t;
 	struct seccomp_program *prog = NULL;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int fd;
 	profile_init(&t, "SCMP_ACT_ALLOW");
 	add_rule(&t, "getppid", "SCMP_ACT_ERRNO", -1);
@@ -311,7 +313,7 @@ static int child_notify(void *arg, char *msg, size_t len)
 {
 	struct notify_case *nc = arg;
 	struct test_profile t;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int notify_fd = -1;
 	profile_init(&t, "SCMP_ACT_ALLOW");
 	add_rule(&t, "getppid", "SCMP_ACT_NOTIFY", -1);
@@ -327,7 +329,8 @@ static int child_notify(void *arg, char *msg, size_t len)
 		return failf(msg, len, "notify fd is not O_CLOEXEC");
 	char state[256];
 	snprintf(state, sizeof(state),
-		 "{\"ociVersion\":\"1.2.0\",\"id\":\"ctr-1\",\"status\":\"creating\",\"pid\":%d,\"bundle\":\"/b\"}",
+		 "{\"ociVersion\":\"1.2.0\",\"id\":\"ctr-1\",\"status\":\"creating\",\"pid\":%d,\"bundle\":"
+		 "\"/b\"}",
 		 (int)getpid());
 	if (seccomp_send_listener(nc->socket_path, notify_fd, state, "meta=1", &err) < 0)
 		return failf(msg, len, "send: %s", err.msg);
@@ -348,9 +351,11 @@ static int recv_fd_and_payload(int listen_fd, char *payload, size_t len, int *fd
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = { .iov_base = payload, .iov_len = len - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
+	struct iovec iov = {.iov_base = payload, .iov_len = len - 1};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
 	ssize_t n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
 	*fd_out = -1;
 	if (n > 0) {
@@ -380,13 +385,13 @@ static void test_notify(bool wait_killable)
 	}
 	snprintf(path, sizeof(path), "%s/listener.sock", dir);
 	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	strcpy(addr.sun_path, path);
 	if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(lfd, 1) < 0) {
 		ok(0, "listener socket");
 		return;
 	}
-	struct notify_case nc = { .socket_path = path, .wait_killable = wait_killable };
+	struct notify_case nc = {.socket_path = path, .wait_killable = wait_killable};
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return;
@@ -412,7 +417,8 @@ static void test_notify(bool wait_killable)
 		       strcmp(json_object_get_string(v), "meta=1") == 0;
 	bool pid_ok = obj && json_object_object_get_ex(obj, "pid", &v) && json_object_get_int(v) == pid;
 	bool state_ok = obj && json_object_object_get_ex(obj, "state", &st) &&
-			json_object_object_get_ex(st, "id", &v) && strcmp(json_object_get_string(v), "ctr-1") == 0;
+			json_object_object_get_ex(st, "id", &v) &&
+			strcmp(json_object_get_string(v), "ctr-1") == 0;
 	bool version_ok = obj && json_object_object_get_ex(obj, "ociVersion", &v) &&
 			  strcmp(json_object_get_string(v), "1.2.0") == 0;
 	ok(fds_ok && meta_ok && pid_ok && state_ok && version_ok,
@@ -424,14 +430,15 @@ static void test_notify(bool wait_killable)
 	if (notify_fd >= 0) {
 		struct seccomp_notif *req = NULL;
 		struct seccomp_notif_resp *resp = NULL;
-		struct pollfd pfd = { .fd = notify_fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = notify_fd, .events = POLLIN};
 		if (seccomp_notify_alloc(&req, &resp) == 0 && poll(&pfd, 1, 5000) == 1 &&
 		    seccomp_notify_receive(notify_fd, req) == 0) {
 			resp->id = req->id;
 			resp->val = 4242;
 			resp->error = 0;
 			resp->flags = 0;
-			answered = req->data.nr == SYS_getppid && seccomp_notify_respond(notify_fd, resp) == 0;
+			answered =
+			    req->data.nr == SYS_getppid && seccomp_notify_respond(notify_fd, resp) == 0;
 		}
 		seccomp_notify_free(req, resp);
 		close(notify_fd);
@@ -450,16 +457,27 @@ static void test_notify(bool wait_killable)
 
 /* ---- default profile ---- */
 
-static char *default_caps[] = { "CAP_CHOWN",	"CAP_DAC_OVERRIDE", "CAP_FSETID",	  "CAP_FOWNER",
-				"CAP_MKNOD",	"CAP_NET_RAW",	    "CAP_SETGID",	  "CAP_SETUID",
-				"CAP_SETFCAP",	"CAP_SETPCAP",	    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-				"CAP_KILL",	"CAP_AUDIT_WRITE",  NULL };
+static char *default_caps[] = {"CAP_CHOWN",
+			       "CAP_DAC_OVERRIDE",
+			       "CAP_FSETID",
+			       "CAP_FOWNER",
+			       "CAP_MKNOD",
+			       "CAP_NET_RAW",
+			       "CAP_SETGID",
+			       "CAP_SETUID",
+			       "CAP_SETFCAP",
+			       "CAP_SETPCAP",
+			       "CAP_NET_BIND_SERVICE",
+			       "CAP_SYS_CHROOT",
+			       "CAP_KILL",
+			       "CAP_AUDIT_WRITE",
+			       NULL};
 
 static int child_default_profile(void *arg, char *msg, size_t len)
 {
-	struct oci_capabilities caps = { .present = true, .bounding = default_caps, .n_bounding = 14 };
+	struct oci_capabilities caps = {.present = true, .bounding = default_caps, .n_bounding = 14};
 	struct oci_seccomp s;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	if (seccomp_default_profile(&caps, &s, &err) < 0)
 		return failf(msg, len, "profile: %s", err.msg);
 	int rc = load_profile(&s, NULL, msg, len);
@@ -500,7 +518,8 @@ static int child_default_profile(void *arg, char *msg, size_t len)
 	}
 	int status;
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return failf(msg, len, "sh -c ... && /bin/true failed under the default profile (status 0x%x)", status);
+		return failf(msg, len,
+			     "sh -c ... && /bin/true failed under the default profile (status 0x%x)", status);
 	char tmpl[] = "/tmp/hangar-seccomp-default-XXXXXX";
 	int fd = mkstemp(tmpl);
 	if (fd < 0 || write(fd, "x", 1) != 1)
@@ -512,10 +531,10 @@ static int child_default_profile(void *arg, char *msg, size_t len)
 
 static int child_default_profile_sys_admin(void *arg, char *msg, size_t len)
 {
-	static char *admin_caps[] = { "CAP_SYS_ADMIN", NULL };
-	struct oci_capabilities caps = { .present = true, .bounding = admin_caps, .n_bounding = 1 };
+	static char *admin_caps[] = {"CAP_SYS_ADMIN", NULL};
+	struct oci_capabilities caps = {.present = true, .bounding = admin_caps, .n_bounding = 1};
 	struct oci_seccomp s;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	if (seccomp_default_profile(&caps, &s, &err) < 0)
 		return failf(msg, len, "profile: %s", err.msg);
 	int rc = load_profile(&s, NULL, msg, len);
@@ -523,7 +542,8 @@ static int child_default_profile_sys_admin(void *arg, char *msg, size_t len)
 	if (rc)
 		return 1;
 	if (syscall(SYS_unshare, CLONE_NEWUTS) < 0)
-		return failf(msg, len, "unshare(CLONE_NEWUTS) blocked although CAP_SYS_ADMIN is in bounding: %s",
+		return failf(msg, len,
+			     "unshare(CLONE_NEWUTS) blocked although CAP_SYS_ADMIN is in bounding: %s",
 			     strerror(errno));
 	errno = 0;
 	if (syscall(SYS_keyctl, 0, -3, 0) != -1 || errno != EPERM)
@@ -535,14 +555,14 @@ int main(void)
 {
 	char msg[2048];
 	int rc;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct seccomp_program *prog = NULL;
 	uint32_t act;
 
 	ok(seccomp_action_from_name("SCMP_ACT_NOTIFY", &act) == 0 && act == SCMP_ACT_NOTIFY, "action names");
 	ok(seccomp_action_from_name("SCMP_ACT_MAYBE", &act) < 0, "unknown action name");
 	ok(seccomp_compare_from_name("SCMP_CMP_MASKED_EQ") == SCMP_CMP_MASKED_EQ &&
-		   seccomp_compare_from_name("SCMP_CMP_XX") < 0,
+	       seccomp_compare_from_name("SCMP_CMP_XX") < 0,
 	   "compare names");
 
 	rc = run_in_child(child_errno, NULL, msg, sizeof(msg));
@@ -578,25 +598,26 @@ int main(void)
 
 		profile_init(&t, "SCMP_ACT_ALLOW");
 		add_rule(&t, "getppid", "SCMP_ACT_PAUSE", -1);
-		ok(seccomp_program_build(&t.s, &prog, &err) < 0 && strstr(err.msg, "linux.seccomp.syscalls[0]") &&
-			   strstr(err.msg, "SCMP_ACT_PAUSE"),
+		ok(seccomp_program_build(&t.s, &prog, &err) < 0 &&
+		       strstr(err.msg, "linux.seccomp.syscalls[0]") && strstr(err.msg, "SCMP_ACT_PAUSE"),
 		   "unknown action: error names the rule (%s)", err.msg);
 
 		profile_init(&t, "SCMP_ACT_ALLOW");
 		t.flags[0] = "SECCOMP_FILTER_FLAG_FAST";
 		t.s.n_flags = 1;
-		ok(seccomp_program_build(&t.s, &prog, &err) < 0 && strstr(err.msg, "SECCOMP_FILTER_FLAG_FAST"),
+		ok(seccomp_program_build(&t.s, &prog, &err) < 0 &&
+		       strstr(err.msg, "SECCOMP_FILTER_FLAG_FAST"),
 		   "unknown flag rejected (%s)", err.msg);
 
 		profile_init(&t, "SCMP_ACT_ALLOW");
 		struct oci_seccomp_syscall *r = add_rule(&t, "personality", "SCMP_ACT_ERRNO", -1);
 		add_arg(r, 6, 0, 0, "SCMP_CMP_EQ");
 		ok(seccomp_program_build(&t.s, &prog, &err) < 0 && strstr(err.msg, "args[0]") &&
-			   strstr(err.msg, "index 6"),
+		       strstr(err.msg, "index 6"),
 		   "argument index above 5 rejected (%s)", err.msg);
 
 		profile_init(&t, "SCMP_ACT_ALLOW");
-		static char *arches[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL };
+		static char *arches[] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL};
 		t.s.architectures = arches;
 		t.s.n_architectures = 3;
 		add_rule(&t, "getppid", "SCMP_ACT_ERRNO", -1);
@@ -604,7 +625,7 @@ int main(void)
 		ok(rc == 0, "architectures x86_64, x86, x32 accepted (%s)", rc ? err.msg : "");
 		seccomp_program_free(prog);
 		prog = NULL;
-		static char *bad_arch[] = { "X86_64", NULL };
+		static char *bad_arch[] = {"X86_64", NULL};
 		t.s.architectures = bad_arch;
 		t.s.n_architectures = 1;
 		ok(seccomp_program_build(&t.s, &prog, &err) < 0 && strstr(err.msg, "X86_64"),
@@ -626,7 +647,7 @@ int main(void)
 	test_notify(true);
 
 	ok(seccomp_send_listener("/nonexistent/hangar.sock", 0, "{\"pid\":1}", NULL, &err) < 0 &&
-		   strstr(err.msg, "/nonexistent/hangar.sock"),
+	       strstr(err.msg, "/nonexistent/hangar.sock"),
 	   "listener connect failure names the path (%s)", err.msg);
 
 	{
@@ -642,7 +663,7 @@ int main(void)
 			}
 		}
 		ok(rc == 0 && n_names > 330 && has_read && !has_mount && s.has_default_errno_ret &&
-			   s.default_errno_ret == EPERM && s.n_architectures == 3,
+		       s.default_errno_ret == EPERM && s.n_architectures == 3,
 		   "default profile: %zu names, read allowed, mount not, EPERM default", n_names);
 		seccomp_profile_clear(&s);
 	}
