@@ -389,6 +389,7 @@ void cgroup_manager_free(struct cgroup_manager *m)
 	free(m->id);
 	free(m->warning);
 	free(m->dir);
+	free(m->base);
 	free(m);
 }
 

@@ -52,6 +52,7 @@ struct cgroup_manager {
 	char *warning;
 
 	/* v2 */
+	char *base;         /* rootless: our delegated cgroup, the parent of path */
 	char *dir;          /* root + path */
 	int dirfd;          /* O_PATH|O_DIRECTORY */
 	int created_depth;

@@ -24,7 +24,7 @@
 /* Controllers enabled for every container so that stats work even without
  * limits; the rest only when a limit needs them (enabling a controller in a
  * parent is visible to its other children). */
-static const char *const v2_base_controllers[] = { "cpu", "memory", "io", "pids" };
+static const char *const v2_base_controllers[] = { "cpu", "cpuset", "memory", "io", "pids" };
 
 static char *num_or_max(int64_t v)
 {
@@ -424,6 +424,7 @@ static int v2_rootless_base(struct cgroup_manager *m, char **base, struct hangar
 	char *nested = xasprintf("%s%s", own, m->path);
 	free(m->path);
 	m->path = nested;
+	m->base = xstrdup(own);
 	*base = steal_pointer(&own_dir);
 	(void)err;
 	return 0;
@@ -476,6 +477,11 @@ fail:;
 
 static int v2_update(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err)
 {
+	/* A limit the container was created without may need a controller
+	 * (hugetlb, rdma, misc) that is not enabled yet. */
+	_cleanup_free_ char *base = xasprintf("%s%s", m->root, m->base ? m->base : "");
+	if (v2_validate(r, err) < 0 || v2_enable_controllers(m, base, r, err) < 0)
+		return -1;
 	return v2_set(m, r, true, err);
 }
 
@@ -740,6 +746,8 @@ static int v2_stats(struct cgroup_manager *m, struct cgroup_stats *st, struct ha
 static void v2_serialize(struct cgroup_manager *m, json_object *obj)
 {
 	json_object_object_add(obj, "created_depth", json_object_new_int(m->created_depth));
+	if (m->base)
+		json_object_object_add(obj, "base", json_object_new_string(m->base));
 }
 
 static int v2_deserialize(struct cgroup_manager *m, json_object *obj, struct hangar_error *err)
@@ -747,6 +755,8 @@ static int v2_deserialize(struct cgroup_manager *m, json_object *obj, struct han
 	json_object *v;
 	if (json_object_object_get_ex(obj, "created_depth", &v))
 		m->created_depth = json_object_get_int(v);
+	if (json_object_object_get_ex(obj, "base", &v) && json_object_is_type(v, json_type_string))
+		m->base = xstrdup(json_object_get_string(v));
 	if (m->no_cgroup)
 		return 0;
 	m->dir = xasprintf("%s%s", m->root, m->path);

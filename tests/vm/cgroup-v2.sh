@@ -1,0 +1,63 @@
+#!/bin/bash
+# Guest side of tests/vm/cgroup-v2.t: runs inside the qemu guest (pure cgroup
+# v2 at /sys/fs/cgroup, every controller enabled in the root) and runs the
+# cgroup unit tests there, where the v2 limit checks (memory.max + OOM,
+# memory.reclaim before lowering, cpu.max, pids.max, cpuset, io.max on a
+# loop device, PSI, cgroup.kill, the BPF device filter) are not skipped.
+# Prints one TAP stream; exits with the number of failures.
+set -u
+BUILD=${BUILD:-$TOP/build}
+n=0
+failures=0
+emit() { # emit ok|not-ok DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" = ok ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failures=$((failures + 1)); fi
+}
+
+grep -q '^cgroup2 /sys/fs/cgroup cgroup2 ' /proc/mounts
+if [ $? = 0 ]; then emit ok "cgroup2 mounted at /sys/fs/cgroup"; else emit not-ok "cgroup2 mounted at /sys/fs/cgroup"; fi
+
+# memory.reclaim can only drop page cache of a block-backed filesystem (the
+# guest's root is a tmpfs): give the test an ext4 on the virtio disk.
+disk_dir=/mnt/cgroup-test-disk
+mkdir -p "$disk_dir"
+if [ -b /dev/vda ] && mke2fs -q -F /dev/vda >/dev/null 2>&1 && mount -t ext4 /dev/vda "$disk_dir"; then
+	export HANGAR_TEST_DISK_DIR=$disk_dir
+	emit ok "ext4 on /dev/vda for the page-cache reclaim test"
+else
+	echo "# no ext4 on /dev/vda: the reclaim test will skip"
+fi
+
+# run_tap NAME BINARY: run a TAP-printing binary and re-number its checks
+# into this stream.  A non-zero exit without a failing check counts as one.
+run_tap() {
+	local name=$1 bin=$2 line rc out f=0
+	if [ ! -x "$bin" ]; then
+		emit not-ok "$name: $bin is missing (build it into \$BUILD)"
+		return
+	fi
+	out=$(mktemp)
+	"$bin" >"$out" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) n=$((n + 1)); echo "ok $n - $name:${line#ok [0-9]* -}" ;;
+		"not ok "*) n=$((n + 1)); f=$((f + 1)); echo "not ok $n - $name:${line#not ok [0-9]* -}" ;;
+		"1.."*) ;;
+		"#"*) echo "$line" ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$out"
+	rm -f "$out"
+	failures=$((failures + f))
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		emit not-ok "$name exited $rc without a failing check"
+	fi
+}
+
+run_tap test_cgroup_v2 "$BUILD/tests/unit/test_cgroup_v2"
+run_tap test_cgroup_convert "$BUILD/tests/unit/test_cgroup_convert"
+grep -q " $disk_dir " /proc/mounts && umount "$disk_dir"
+echo "1..$n"
+[ "$failures" -gt 100 ] && failures=100
+exit "$failures"
