@@ -97,6 +97,19 @@ deps:
 test-deps:
 	scripts/install-deps --test
 
+# libFuzzer target for the config parser (needs clang): make fuzz [FUZZ_TIME=seconds]
+FUZZ_TIME ?= 60
+FUZZ_LIB_SRC := $(wildcard common/*.c config/*.c)
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $^ $(PKG_LIBS)
+
+fuzz: $(BUILD)/fuzz/fuzz_config
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_config -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/config.dict \
+		$(BUILD)/fuzz/corpus tests/fuzz/seeds
+
 demo: all
 	scripts/demo
 

@@ -86,6 +86,51 @@ static unsigned line_of_offset(const char *text, size_t offset)
 	return line;
 }
 
+/* json-c clamps integer literals that do not fit 64 bits to INT64_MIN or
+ * UINT64_MAX without telling anyone, which would turn a typo into
+ * "unlimited".  Scan the (already valid) text for such literals. */
+static bool integer_literal_fits(const char *digits, size_t len, bool negative)
+{
+	const char *limit = negative ? "9223372036854775808" : "18446744073709551615";
+	size_t limit_len = strlen(limit);
+	return len < limit_len || (len == limit_len && strncmp(digits, limit, len) <= 0);
+}
+
+static const char *find_oversized_integer(const char *text, size_t *offset, size_t *len)
+{
+	for (size_t i = 0; text[i];) {
+		if (text[i] == '"') {
+			for (i++; text[i] && text[i] != '"'; i++)
+				if (text[i] == '\\' && text[i + 1])
+					i++;
+			if (text[i])
+				i++;
+			continue;
+		}
+		if (text[i] != '-' && (text[i] < '0' || text[i] > '9')) {
+			i++;
+			continue;
+		}
+		size_t start = i;
+		bool negative = text[i] == '-';
+		if (negative)
+			i++;
+		size_t digits = i;
+		while (text[i] >= '0' && text[i] <= '9')
+			i++;
+		size_t n_digits = i - digits;
+		bool fraction = text[i] == '.' || text[i] == 'e' || text[i] == 'E';
+		while (text[i] && strchr("0123456789.eE+-", text[i]))
+			i++;
+		if (!fraction && !integer_literal_fits(text + digits, n_digits, negative)) {
+			*offset = start;
+			*len = i - start;
+			return text + start;
+		}
+	}
+	return NULL;
+}
+
 int json_parse_object_text(const char *text, const char *document, struct json_object **out,
 			   struct hangar_error *err)
 {
@@ -111,6 +156,14 @@ int json_parse_object_text(const char *text, const char *document, struct json_o
 		json_object_put(obj);
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: invalid JSON at line %u: %s", document,
 					line_of_offset(text, end), reason);
+	}
+	size_t big_offset, big_len;
+	const char *big = find_oversized_integer(text, &big_offset, &big_len);
+	if (big) {
+		json_object_put(obj);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"%s: integer %.*s at line %u does not fit in 64 bits", document,
+					(int)(big_len > 64 ? 64 : big_len), big, line_of_offset(text, big_offset));
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);

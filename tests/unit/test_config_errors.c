@@ -37,6 +37,10 @@ static const struct bad_case bad_cases[] = {
 	{ "[]", "config.json: expected a JSON object", false },
 	{ "\"string\"", "config.json: expected a JSON object", false },
 	{ "{}", "ociVersion: required", false },
+	{ PROC("\"rlimits\": [{\"type\": \"RLIMIT_CPU\", \"hard\": 18446744073709551616, \"soft\": 1}]"),
+	  "config.json: integer 18446744073709551616 at line 1 does not fit in 64 bits", false },
+	{ "{\"ociVersion\": \"1\",\n\"x\": [-9223372036854775809]}",
+	  "config.json: integer -9223372036854775809 at line 2 does not fit in 64 bits", false },
 	{ "{\"ociVersion\": 1}", "ociVersion: expected string, got integer", false },
 	{ DOC("\"hostname\": \"a\\u0000b\""), "hostname: string contains a NUL character", false },
 	{ DOC("\"hostname\": [\"x\"]"), "hostname: expected string, got array", false },
@@ -290,6 +294,7 @@ static void test_edge_values(void)
 			"\"SCMP_ARCH_MIPSEL64N32\", \"SCMP_ARCH_RISCV64\"]"),
 		LINUX("\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\", \"listenerPath\": \"/a\"}"),
 		DOC("\"mounts\": []"),
+		DOC("\"hostname\": \"a\\\" 99999999999999999999999\", \"x\": [-9223372036854775808, 1e400]"),
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		struct hangar_error err = { 0 };
