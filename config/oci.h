@@ -364,6 +364,9 @@ void oci_resources_clear(struct oci_resources *r);
 /* Serialise back to JSON (for the manager that generates configs, and for
  * `spec`).  Returns a malloc'ed string (pretty-printed). */
 char *oci_config_to_json(const struct oci_config *cfg);
+/* One section alone, as read by oci_process_parse / oci_resources_parse. */
+char *oci_process_to_json(const struct oci_process *p);
+char *oci_resources_to_json(const struct oci_resources *r);
 
 /* The default `spec` config (runc-compatible); rootless adds a user
  * namespace mapped to the calling user and drops network/cgroup bits that

@@ -518,6 +518,26 @@ struct json_object *oci_linux_to_json_object(const struct oci_linux *lx)
 	return obj;
 }
 
+/* Tabs like runc's `spec`; keep "/" unescaped so paths stay readable. */
+static char *json_text_and_put(struct json_object *root)
+{
+	char *text = xstrdup(json_object_to_json_string_ext(
+		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB | JSON_C_TO_STRING_SPACED |
+			      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return text;
+}
+
+char *oci_process_to_json(const struct oci_process *p)
+{
+	return json_text_and_put(oci_process_to_json_object(p));
+}
+
+char *oci_resources_to_json(const struct oci_resources *r)
+{
+	return json_text_and_put(oci_resources_to_json_object(r));
+}
+
 char *oci_config_to_json(const struct oci_config *cfg)
 {
 	struct json_object *root = json_object_new_object();
@@ -543,10 +563,5 @@ char *oci_config_to_json(const struct oci_config *cfg)
 	if (cfg->has_linux)
 		json_object_object_add(root, "linux", oci_linux_to_json_object(&cfg->linux_));
 
-	/* Tabs like runc's `spec`; keep "/" unescaped so paths stay readable. */
-	char *text = xstrdup(json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB | JSON_C_TO_STRING_SPACED |
-			  JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(root);
-	return text;
+	return json_text_and_put(root);
 }

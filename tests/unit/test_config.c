@@ -273,6 +273,41 @@ static void test_full_round_trip(const struct oci_config *cfg)
 	free(json);
 }
 
+/* process.json and resources.json written alone read back the same. */
+static void test_section_round_trips(const struct oci_config *cfg)
+{
+	struct hangar_error err = { 0 };
+	struct oci_process p;
+	struct oci_resources r;
+
+	char *json = oci_process_to_json(&cfg->process);
+	int rc = oci_process_parse(json, &p, &err);
+	ok(rc == 0, "process section round trip parses%s%s", rc ? ": " : "", rc ? err.msg : "");
+	if (rc == 0) {
+		check_process(&p);
+		char *again = oci_process_to_json(&p);
+		is_str(again, json, "process section serialises identically");
+		free(again);
+		oci_process_clear(&p);
+	}
+	free(json);
+
+	json = oci_resources_to_json(&cfg->linux_.resources);
+	rc = oci_resources_parse(json, &r, &err);
+	ok(rc == 0, "resources section round trip parses%s%s", rc ? ": " : "", rc ? err.msg : "");
+	if (rc == 0) {
+		ok(r.memory.limit == 536870912 && r.memory.swap == -1 && r.cpu.idle == 1 &&
+			   r.blkio.throttle_write_bps[0].rate == UINT64_MAX && r.n_rdma == 2 &&
+			   r.n_unified == 2 && r.n_devices == 3,
+		   "resources section fields survive");
+		char *again = oci_resources_to_json(&r);
+		is_str(again, json, "resources section serialises identically");
+		free(again);
+		oci_resources_clear(&r);
+	}
+	free(json);
+}
+
 static void test_default(bool rootless)
 {
 	struct hangar_error err = { 0 };
@@ -481,6 +516,7 @@ int main(void)
 		check_everything(cfg);
 		test_round_trip(cfg, "full fixture");
 		test_full_round_trip(cfg);
+		test_section_round_trips(cfg);
 		oci_config_free(cfg);
 	}
 	test_default(false);
