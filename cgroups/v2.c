@@ -554,8 +554,13 @@ static const char *v2_procs_dir(struct cgroup_manager *m)
 
 int cgroup_signal_all_frozen(struct cgroup_manager *m, int sig, bool can_freeze, struct hangar_error *err)
 {
-	/* Freezing first means no member can fork a child we would miss. */
-	bool frozen = can_freeze && m->ops->set_frozen(m, true, err) == 0;
+	/* Freezing first means no member can fork a child we would miss.  A
+	 * paused container stays paused (the signal is delivered on resume),
+	 * except for SIGKILL: v1 frozen tasks only die once thawed. */
+	bool was_frozen = false;
+	if (can_freeze && m->ops->is_frozen(m, &was_frozen, err) < 0)
+		return -1;
+	bool froze = can_freeze && !was_frozen && m->ops->set_frozen(m, true, err) == 0;
 	pid_t *pids = NULL;
 	size_t n = 0;
 	int ret = cgroup_collect_pids(m->ops->procs_dir(m), &pids, &n, err);
@@ -563,7 +568,7 @@ int cgroup_signal_all_frozen(struct cgroup_manager *m, int sig, bool can_freeze,
 		if (kill(pids[i], sig) < 0 && errno != ESRCH)
 			ret = hangar_sys_error(err, "kill %d", (int)pids[i]);
 	free(pids);
-	if (frozen) {
+	if (froze || (was_frozen && sig == SIGKILL)) {
 		struct hangar_error thaw_err;
 		if (m->ops->set_frozen(m, false, &thaw_err) < 0 && ret == 0) {
 			*err = thaw_err;

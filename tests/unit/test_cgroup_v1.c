@@ -358,6 +358,7 @@ static void test_freeze(void)
 	if (!m)
 		return;
 	struct hangar_error err = { 0 };
+	int st_first;
 	pid_t p = spawn_in(m, run_spin_forever, NULL);
 	msleep(100);
 	uint64_t t0 = now_ns();
@@ -376,6 +377,22 @@ static void test_freeze(void)
 	msleep(300);
 	uint64_t u3 = usage_of(m);
 	ok(u3 - u2 > 30000000ULL, "thawed child runs again (%.3f s in 300 ms)", (u3 - u2) / 1e9);
+
+	/* A paused container stays paused; the signal lands on resume. */
+	pid_t t = spawn_in(m, run_spin_forever, NULL);
+	ok(cgroup_manager_freeze(m, &err) == 0, "pause with a second child");
+	ok(cgroup_manager_kill_all(m, SIGTERM, &err) == 0 && cgroup_manager_is_frozen(m, &frozen, &err) == 0 && frozen,
+	   "kill_all SIGTERM leaves a paused container paused");
+	msleep(100);
+	int tst = 0;
+	ok(waitpid(t, &tst, WNOHANG) == 0, "frozen children have not died yet");
+	ok(cgroup_manager_thaw(m, &err) == 0, "resume");
+	tst = wait_status(t);
+	ok(WIFSIGNALED(tst) && WTERMSIG(tst) == SIGTERM, "second child got SIGTERM on resume");
+	/* the first child got it too: start another long-lived one */
+	st_first = wait_status(p);
+	ok(WIFSIGNALED(st_first) && WTERMSIG(st_first) == SIGTERM, "first child got SIGTERM on resume");
+	p = spawn_in(m, run_spin_forever, NULL);
 
 	/* Persist, reopen as a later CLI call would, and finish from there. */
 	char *state = cgroup_manager_serialize(m);

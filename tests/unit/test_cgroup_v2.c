@@ -291,6 +291,15 @@ static void test_lifecycle(void)
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "child got SIGTERM");
 		bool fz = true;
 		ok(cgroup_manager_is_frozen(m, &fz, &err) == 0 && !fz, "left thawed after kill_all");
+		/* A paused container stays paused.  (Unlike v1, the v2 freezer
+		 * lets a fatal signal through, so the child dies while frozen.) */
+		p = spawn_in(m, run_spin_forever, NULL);
+		ok(cgroup_manager_freeze(m, &err) == 0, "pause");
+		ok(cgroup_manager_kill_all(m, SIGTERM, &err) == 0 && cgroup_manager_is_frozen(m, &fz, &err) == 0 && fz,
+		   "kill_all SIGTERM leaves a paused container paused");
+		st = wait_status(p);
+		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "frozen child got the SIGTERM");
+		ok(cgroup_manager_thaw(m, &err) == 0, "resume");
 		/* destroy with a live member: kill + wait populated 0 */
 		p = spawn_in(m, run_spin_forever, NULL);
 		ok(cgroup_manager_destroy(m, &err) == 0, "destroy kills a live member");
