@@ -12,8 +12,7 @@
 #include "common/util.h"
 #include "config/oci.h"
 
-void json_path_init(struct json_path *jp, const char *document, const char *root,
-		    struct hangar_error *err)
+void json_path_init(struct json_path *jp, const char *document, const char *root, struct hangar_error *err)
 {
 	jp->err = err;
 	jp->document = document;
@@ -24,7 +23,7 @@ void json_path_init(struct json_path *jp, const char *document, const char *root
 }
 
 static size_t json_path_append(struct json_path *jp, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static size_t json_path_append(struct json_path *jp, const char *fmt, ...)
 {
@@ -151,8 +150,8 @@ int json_parse_object_text(const char *text, const char *document, struct json_o
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: document too large", document);
 	}
 	if (obj == NULL || jerr != json_tokener_success) {
-		const char *reason = jerr == json_tokener_continue ? "unexpected end of input"
-								    : json_tokener_error_desc(jerr);
+		const char *reason =
+		    jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr);
 		json_object_put(obj);
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: invalid JSON at line %u: %s", document,
 					line_of_offset(text, end), reason);
@@ -161,9 +160,9 @@ int json_parse_object_text(const char *text, const char *document, struct json_o
 	const char *big = find_oversized_integer(text, &big_offset, &big_len);
 	if (big) {
 		json_object_put(obj);
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-					"%s: integer %.*s at line %u does not fit in 64 bits", document,
-					(int)(big_len > 64 ? 64 : big_len), big, line_of_offset(text, big_offset));
+		return hangar_error_set(
+		    err, HANGAR_E_CONFIG, 0, "%s: integer %.*s at line %u does not fit in 64 bits", document,
+		    (int)(big_len > 64 ? 64 : big_len), big, line_of_offset(text, big_offset));
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
@@ -235,8 +234,8 @@ int json_value_string(struct json_path *jp, struct json_object *val, char **out)
 
 /* json-c keeps integers as int64 or uint64; read both views to know the
  * sign and the full unsigned magnitude. */
-static int value_integer(struct json_path *jp, struct json_object *val, bool *negative,
-			 int64_t *as_signed, uint64_t *as_unsigned)
+static int value_integer(struct json_path *jp, struct json_object *val, bool *negative, int64_t *as_signed,
+			 uint64_t *as_unsigned)
 {
 	if (expect_type(jp, val, json_type_int) < 0)
 		return -1;
@@ -246,8 +245,7 @@ static int value_integer(struct json_path *jp, struct json_object *val, bool *ne
 	return 0;
 }
 
-int json_value_int64(struct json_path *jp, struct json_object *val, int64_t min, int64_t max,
-		     int64_t *out)
+int json_value_int64(struct json_path *jp, struct json_object *val, int64_t min, int64_t max, int64_t *out)
 {
 	bool negative;
 	int64_t s;
@@ -350,8 +348,8 @@ int json_key_bool(struct json_path *jp, struct json_object *obj, const char *key
 	return 1;
 }
 
-int json_key_int64(struct json_path *jp, struct json_object *obj, const char *key, int64_t min,
-		   int64_t max, int64_t *out)
+int json_key_int64(struct json_path *jp, struct json_object *obj, const char *key, int64_t min, int64_t max,
+		   int64_t *out)
 {
 	struct json_object *val;
 	size_t mark;
@@ -387,8 +385,7 @@ int json_key_uint32(struct json_path *jp, struct json_object *obj, const char *k
 	return r;
 }
 
-int json_key_int(struct json_path *jp, struct json_object *obj, const char *key, int min, int max,
-		 int *out)
+int json_key_int(struct json_path *jp, struct json_object *obj, const char *key, int min, int max, int *out)
 {
 	int64_t v;
 	int r = json_key_int64(jp, obj, key, min, max, &v);
@@ -397,8 +394,7 @@ int json_key_int(struct json_path *jp, struct json_object *obj, const char *key,
 	return r;
 }
 
-int json_key_strv(struct json_path *jp, struct json_object *obj, const char *key, char ***out,
-		  size_t *n)
+int json_key_strv(struct json_path *jp, struct json_object *obj, const char *key, char ***out, size_t *n)
 {
 	struct json_object *val;
 	size_t mark;
@@ -423,8 +419,8 @@ int json_key_require(struct json_path *jp, struct json_object *obj, const char *
 	return -1;
 }
 
-int json_key_object_array(struct json_path *jp, struct json_object *obj, const char *key,
-			  size_t elem_size, json_elem_parser parse_elem, void **out, size_t *n)
+int json_key_object_array(struct json_path *jp, struct json_object *obj, const char *key, size_t elem_size,
+			  json_elem_parser parse_elem, void **out, size_t *n)
 {
 	struct json_object *val;
 	size_t mark;
@@ -450,8 +446,8 @@ int json_key_object_array(struct json_path *jp, struct json_object *obj, const c
 	return 1;
 }
 
-int json_key_string_map(struct json_path *jp, struct json_object *obj, const char *key,
-			struct oci_kv **out, size_t *n)
+int json_key_string_map(struct json_path *jp, struct json_object *obj, const char *key, struct oci_kv **out,
+			size_t *n)
 {
 	struct json_object *map;
 	size_t mark;

@@ -29,8 +29,7 @@ struct json_path {
 	char buf[1024];
 };
 
-void json_path_init(struct json_path *jp, const char *document, const char *root,
-		    struct hangar_error *err);
+void json_path_init(struct json_path *jp, const char *document, const char *root, struct hangar_error *err);
 /* Each push returns a mark to hand to json_path_pop. */
 size_t json_path_push_key(struct json_path *jp, const char *key);
 size_t json_path_push_index(struct json_path *jp, size_t index);
@@ -46,8 +45,7 @@ int json_parse_object_text(const char *text, const char *document, struct json_o
 
 /* Value accessors: the path must already point at val. */
 int json_value_string(struct json_path *jp, struct json_object *val, char **out);
-int json_value_int64(struct json_path *jp, struct json_object *val, int64_t min, int64_t max,
-		     int64_t *out);
+int json_value_int64(struct json_path *jp, struct json_object *val, int64_t min, int64_t max, int64_t *out);
 int json_value_uint64(struct json_path *jp, struct json_object *val, uint64_t max, uint64_t *out);
 int json_value_strv(struct json_path *jp, struct json_object *val, char ***out, size_t *n);
 
@@ -56,16 +54,14 @@ int json_key_get(struct json_path *jp, struct json_object *obj, const char *key,
 		 struct json_object **out);
 int json_key_string(struct json_path *jp, struct json_object *obj, const char *key, char **out);
 int json_key_bool(struct json_path *jp, struct json_object *obj, const char *key, bool *out);
-int json_key_int64(struct json_path *jp, struct json_object *obj, const char *key, int64_t min,
-		   int64_t max, int64_t *out);
+int json_key_int64(struct json_path *jp, struct json_object *obj, const char *key, int64_t min, int64_t max,
+		   int64_t *out);
 int json_key_uint64(struct json_path *jp, struct json_object *obj, const char *key, uint64_t max,
 		    uint64_t *out);
 int json_key_uint32(struct json_path *jp, struct json_object *obj, const char *key, uint32_t *out);
-int json_key_int(struct json_path *jp, struct json_object *obj, const char *key, int min, int max,
-		 int *out);
+int json_key_int(struct json_path *jp, struct json_object *obj, const char *key, int min, int max, int *out);
 /* Array of strings, stored NULL-terminated with its count. */
-int json_key_strv(struct json_path *jp, struct json_object *obj, const char *key, char ***out,
-		  size_t *n);
+int json_key_strv(struct json_path *jp, struct json_object *obj, const char *key, char ***out, size_t *n);
 /* Present-and-required variants report "<path>.<key>: required". */
 int json_key_require(struct json_path *jp, struct json_object *obj, const char *key);
 
@@ -75,12 +71,12 @@ int json_key_require(struct json_path *jp, struct json_object *obj, const char *
  * filled array that the owner's free function releases.
  */
 typedef int (*json_elem_parser)(struct json_path *jp, struct json_object *elem, void *dst);
-int json_key_object_array(struct json_path *jp, struct json_object *obj, const char *key,
-			  size_t elem_size, json_elem_parser parse_elem, void **out, size_t *n);
+int json_key_object_array(struct json_path *jp, struct json_object *obj, const char *key, size_t elem_size,
+			  json_elem_parser parse_elem, void **out, size_t *n);
 
 /* Object of string values (annotations, sysctl, unified). */
 struct oci_kv;
-int json_key_string_map(struct json_path *jp, struct json_object *obj, const char *key,
-			struct oci_kv **out, size_t *n);
+int json_key_string_map(struct json_path *jp, struct json_object *obj, const char *key, struct oci_kv **out,
+			size_t *n);
 
 #endif

@@ -50,41 +50,48 @@ struct default_mount {
 
 /* runc's `spec` mounts, in runc's order. */
 static const struct default_mount default_mounts[] = {
-	{ "/proc", "proc", "proc", { NULL } },
-	{ "/dev", "tmpfs", "tmpfs", { "nosuid", "strictatime", "mode=755", "size=65536k", NULL } },
-	{ "/dev/pts",
-	  "devpts",
-	  "devpts",
-	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL } },
-	{ "/dev/shm", "tmpfs", "shm", { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL } },
-	{ "/dev/mqueue", "mqueue", "mqueue", { "nosuid", "noexec", "nodev", NULL } },
-	{ "/sys", "sysfs", "sysfs", { "nosuid", "noexec", "nodev", "ro", NULL } },
-	{ "/sys/fs/cgroup", "cgroup", "cgroup", { "nosuid", "noexec", "nodev", "relatime", "ro", NULL } },
+    {"/proc", "proc", "proc", {NULL}},
+    {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k", NULL}},
+    {"/dev/pts",
+     "devpts",
+     "devpts",
+     {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL}},
+    {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL}},
+    {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev", NULL}},
+    {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro", NULL}},
+    {"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro", NULL}},
 };
 
 /* Without a user namespace of its own a rootless container cannot mount
  * sysfs; runc binds the host's /sys read-only instead. */
 static const struct default_mount rootless_sys_mount = {
-	"/sys", "none", "/sys", { "rbind", "nosuid", "noexec", "nodev", "ro", NULL }
-};
+    "/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro", NULL}};
 
 static const char *const default_masked_paths[] = {
-	"/proc/acpi",	     "/proc/asound",	    "/proc/kcore",     "/proc/keys",
-	"/proc/latency_stats", "/proc/timer_list",  "/proc/timer_stats", "/proc/sched_debug",
-	"/sys/firmware",     "/proc/scsi",	    "/sys/devices/virtual/tpm", NULL,
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/sys/firmware",
+    "/proc/scsi",
+    "/sys/devices/virtual/tpm",
+    NULL,
 };
 
 static const char *const default_readonly_paths[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
-static const char *const default_caps[] = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-					    NULL };
+static const char *const default_caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL};
 
 static const char *const default_env[] = {
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	"TERM=xterm",
-	NULL,
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "TERM=xterm",
+    NULL,
 };
 
 static void fill_mount(struct oci_mount *m, const struct default_mount *def, bool rootless)
@@ -134,7 +141,7 @@ int oci_config_default(bool rootless, struct oci_config **out, struct hangar_err
 
 	cfg->has_process = true;
 	p->terminal = true;
-	p->args = strv_from_list((const char *const[]){ "sh", NULL }, &p->n_args);
+	p->args = strv_from_list((const char *const[]){"sh", NULL}, &p->n_args);
 	p->env = strv_from_list(default_env, &p->n_env);
 	p->cwd = xstrdup("/");
 	p->no_new_privileges = true;
@@ -176,10 +183,10 @@ int oci_config_default(bool rootless, struct oci_config **out, struct hangar_err
 	if (rootless) {
 		add_namespace(lx, OCI_NS_USER);
 		lx->uid_mappings = xmalloc0(sizeof(*lx->uid_mappings));
-		lx->uid_mappings[0] = (struct oci_id_mapping){ 0, geteuid(), 1 };
+		lx->uid_mappings[0] = (struct oci_id_mapping){0, geteuid(), 1};
 		lx->n_uid_mappings = 1;
 		lx->gid_mappings = xmalloc0(sizeof(*lx->gid_mappings));
-		lx->gid_mappings[0] = (struct oci_id_mapping){ 0, getegid(), 1 };
+		lx->gid_mappings[0] = (struct oci_id_mapping){0, getegid(), 1};
 		lx->n_gid_mappings = 1;
 	} else {
 		/* Rootless drops resources: it may not own a cgroup to apply them to. */

@@ -34,42 +34,41 @@ struct name_value {
 };
 
 static const struct name_value rlimit_names[] = {
-	{ "RLIMIT_AS", RLIMIT_AS },
-	{ "RLIMIT_CORE", RLIMIT_CORE },
-	{ "RLIMIT_CPU", RLIMIT_CPU },
-	{ "RLIMIT_DATA", RLIMIT_DATA },
-	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },
-	{ "RLIMIT_LOCKS", RLIMIT_LOCKS },
-	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
-	{ "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-	{ "RLIMIT_NICE", RLIMIT_NICE },
-	{ "RLIMIT_NOFILE", RLIMIT_NOFILE },
-	{ "RLIMIT_NPROC", RLIMIT_NPROC },
-	{ "RLIMIT_RSS", RLIMIT_RSS },
-	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
-	{ "RLIMIT_RTTIME", RLIMIT_RTTIME },
-	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
-	{ "RLIMIT_STACK", RLIMIT_STACK },
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static const struct name_value sched_policy_names[] = {
-	{ "SCHED_OTHER", SCHED_OTHER }, { "SCHED_FIFO", SCHED_FIFO },
-	{ "SCHED_RR", SCHED_RR },	{ "SCHED_BATCH", SCHED_BATCH },
-	{ "SCHED_ISO", OCI_SCHED_ISO }, { "SCHED_IDLE", SCHED_IDLE },
-	{ "SCHED_DEADLINE", SCHED_DEADLINE },
+    {"SCHED_OTHER", SCHED_OTHER},	{"SCHED_FIFO", SCHED_FIFO},   {"SCHED_RR", SCHED_RR},
+    {"SCHED_BATCH", SCHED_BATCH},	{"SCHED_ISO", OCI_SCHED_ISO}, {"SCHED_IDLE", SCHED_IDLE},
+    {"SCHED_DEADLINE", SCHED_DEADLINE},
 };
 
 /* sched_setattr(2) flag names from the runtime-spec. */
 static const char *const sched_flag_names[] = {
-	"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",	  "SCHED_FLAG_DL_OVERRUN",
-	"SCHED_FLAG_KEEP_POLICY",   "SCHED_FLAG_KEEP_PARAMS",	  "SCHED_FLAG_UTIL_CLAMP_MIN",
-	"SCHED_FLAG_UTIL_CLAMP_MAX",
+    "SCHED_FLAG_RESET_ON_FORK",	 "SCHED_FLAG_RECLAIM",	   "SCHED_FLAG_DL_OVERRUN",
+    "SCHED_FLAG_KEEP_POLICY",	 "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN",
+    "SCHED_FLAG_UTIL_CLAMP_MAX",
 };
 
 static const struct name_value ioprio_class_names[] = {
-	{ "IOPRIO_CLASS_RT", OCI_IOPRIO_CLASS_RT },
-	{ "IOPRIO_CLASS_BE", OCI_IOPRIO_CLASS_BE },
-	{ "IOPRIO_CLASS_IDLE", OCI_IOPRIO_CLASS_IDLE },
+    {"IOPRIO_CLASS_RT", OCI_IOPRIO_CLASS_RT},
+    {"IOPRIO_CLASS_BE", OCI_IOPRIO_CLASS_BE},
+    {"IOPRIO_CLASS_IDLE", OCI_IOPRIO_CLASS_IDLE},
 };
 
 static int name_lookup(const struct name_value *table, size_t n, const char *name)
@@ -196,8 +195,7 @@ static int parse_cap_set(struct json_path *jp, struct json_object *caps, const c
 	return 1;
 }
 
-static int parse_capabilities(struct json_path *jp, struct json_object *obj,
-			      struct oci_capabilities *c)
+static int parse_capabilities(struct json_path *jp, struct json_object *obj, struct oci_capabilities *c)
 {
 	struct json_object *caps;
 	int r = json_key_get(jp, obj, "capabilities", json_type_object, &caps);
@@ -247,8 +245,7 @@ static int check_rlimits_unique(struct json_path *jp, const struct oci_process *
 	return 0;
 }
 
-static int parse_io_priority(struct json_path *jp, struct json_object *obj,
-			     struct oci_io_priority *io)
+static int parse_io_priority(struct json_path *jp, struct json_object *obj, struct oci_io_priority *io)
 {
 	struct json_object *prio;
 	int r = json_key_get(jp, obj, "ioPriority", json_type_object, &prio);
@@ -256,8 +253,7 @@ static int parse_io_priority(struct json_path *jp, struct json_object *obj,
 		return r;
 	size_t mark = json_path_push_key(jp, "ioPriority");
 	_cleanup_free_ char *class_name = NULL;
-	if (json_key_require(jp, prio, "class") < 0 ||
-	    json_key_string(jp, prio, "class", &class_name) < 0)
+	if (json_key_require(jp, prio, "class") < 0 || json_key_string(jp, prio, "class", &class_name) < 0)
 		return -1;
 	io->class_ = oci_ioprio_class_from_name(class_name);
 	if (io->class_ < 0) {
@@ -280,8 +276,7 @@ static int parse_scheduler(struct json_path *jp, struct json_object *obj, struct
 		return r;
 	size_t mark = json_path_push_key(jp, "scheduler");
 	s->present = true;
-	if (json_key_require(jp, sched, "policy") < 0 ||
-	    json_key_string(jp, sched, "policy", &s->policy) < 0)
+	if (json_key_require(jp, sched, "policy") < 0 || json_key_string(jp, sched, "policy", &s->policy) < 0)
 		return -1;
 	s->policy_num = oci_sched_policy_from_name(s->policy);
 	if (s->policy_num < 0) {
@@ -357,8 +352,7 @@ int oci_parse_process_object(struct json_path *jp, struct json_object *obj, stru
 	if (r < 0)
 		return -1;
 	p->has_oom_score_adj = r > 0;
-	if (parse_io_priority(jp, obj, &p->io_priority) < 0 ||
-	    parse_scheduler(jp, obj, &p->scheduler) < 0)
+	if (parse_io_priority(jp, obj, &p->io_priority) < 0 || parse_scheduler(jp, obj, &p->scheduler) < 0)
 		return -1;
 	return 0;
 }
@@ -397,10 +391,10 @@ static int parse_mount(struct json_path *jp, struct json_object *obj, void *dst)
 	if (json_key_string(jp, obj, "type", &m->type) < 0 ||
 	    json_key_string(jp, obj, "source", &m->source) < 0 ||
 	    json_key_strv(jp, obj, "options", &m->options, &m->n_options) < 0 ||
-	    json_key_object_array(jp, obj, "uidMappings", sizeof(struct oci_id_mapping),
-				  oci_parse_id_mapping, (void **)&m->uid_mappings, &m->n_uid_mappings) < 0 ||
-	    json_key_object_array(jp, obj, "gidMappings", sizeof(struct oci_id_mapping),
-				  oci_parse_id_mapping, (void **)&m->gid_mappings, &m->n_gid_mappings) < 0)
+	    json_key_object_array(jp, obj, "uidMappings", sizeof(struct oci_id_mapping), oci_parse_id_mapping,
+				  (void **)&m->uid_mappings, &m->n_uid_mappings) < 0 ||
+	    json_key_object_array(jp, obj, "gidMappings", sizeof(struct oci_id_mapping), oci_parse_id_mapping,
+				  (void **)&m->gid_mappings, &m->n_gid_mappings) < 0)
 		return -1;
 	return 0;
 }
@@ -440,10 +434,8 @@ static int parse_hooks(struct json_path *jp, struct json_object *obj, struct oci
 	size_t mark = json_path_push_key(jp, "hooks");
 	if (parse_hook_list(jp, hooks, "prestart", &h->prestart, &h->n_prestart) < 0 ||
 	    parse_hook_list(jp, hooks, "createRuntime", &h->create_runtime, &h->n_create_runtime) < 0 ||
-	    parse_hook_list(jp, hooks, "createContainer", &h->create_container,
-			    &h->n_create_container) < 0 ||
-	    parse_hook_list(jp, hooks, "startContainer", &h->start_container, &h->n_start_container) <
-		    0 ||
+	    parse_hook_list(jp, hooks, "createContainer", &h->create_container, &h->n_create_container) < 0 ||
+	    parse_hook_list(jp, hooks, "startContainer", &h->start_container, &h->n_start_container) < 0 ||
 	    parse_hook_list(jp, hooks, "poststart", &h->poststart, &h->n_poststart) < 0 ||
 	    parse_hook_list(jp, hooks, "poststop", &h->poststop, &h->n_poststop) < 0)
 		return -1;

@@ -9,9 +9,8 @@
 #include "config/oci_private.h"
 
 static const char *const ns_type_names[OCI_NS_COUNT] = {
-	[OCI_NS_PID] = "pid",	 [OCI_NS_NETWORK] = "network", [OCI_NS_MOUNT] = "mount",
-	[OCI_NS_IPC] = "ipc",	 [OCI_NS_UTS] = "uts",	       [OCI_NS_USER] = "user",
-	[OCI_NS_CGROUP] = "cgroup", [OCI_NS_TIME] = "time",
+    [OCI_NS_PID] = "pid", [OCI_NS_NETWORK] = "network", [OCI_NS_MOUNT] = "mount",   [OCI_NS_IPC] = "ipc",
+    [OCI_NS_UTS] = "uts", [OCI_NS_USER] = "user",	[OCI_NS_CGROUP] = "cgroup", [OCI_NS_TIME] = "time",
 };
 
 const char *oci_ns_type_name(enum oci_ns_type t)
@@ -166,8 +165,8 @@ static int parse_resources(struct json_path *jp, struct json_object *obj, struct
 	return 0;
 }
 
-static int check_in_list(struct json_path *jp, const char *key, const char *value,
-			 const char *const *allowed, size_t n, const char *what)
+static int check_in_list(struct json_path *jp, const char *key, const char *value, const char *const *allowed,
+			 size_t n, const char *what)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(value, allowed[i]) == 0)
@@ -179,7 +178,7 @@ static int check_in_list(struct json_path *jp, const char *key, const char *valu
 }
 
 static const char *const propagation_names[] = {
-	"private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
+    "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
 };
 
 /* ---- seccomp ---- */
@@ -192,32 +191,35 @@ struct seccomp_action_name {
 /* ERRNO and TRACE carry their data (errnoRet) in the low 16 bits; the
  * resolved number here has 0 there and the runtime ORs errnoRet in. */
 static const struct seccomp_action_name seccomp_action_names[] = {
-	{ "SCMP_ACT_KILL", SCMP_ACT_KILL },
-	{ "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS },
-	{ "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD },
-	{ "SCMP_ACT_TRAP", SCMP_ACT_TRAP },
-	{ "SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0) },
-	{ "SCMP_ACT_TRACE", SCMP_ACT_TRACE(0) },
-	{ "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW },
-	{ "SCMP_ACT_LOG", SCMP_ACT_LOG },
-	{ "SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY },
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0)},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0)},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG},
+    {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY},
 };
 
 static const struct {
 	const char *name;
 	enum scmp_compare op;
 } seccomp_op_names[] = {
-	{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
-	{ "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-	{ "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
-	{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
 static const char *const seccomp_flag_names[] = {
-	"SECCOMP_FILTER_FLAG_TSYNC",
-	"SECCOMP_FILTER_FLAG_LOG",
-	"SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-	"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 };
 
 /* seccomp(2) takes at most six syscall arguments. */
@@ -241,8 +243,8 @@ int oci_seccomp_op_from_name(const char *name)
 	return -1;
 }
 
-static int parse_seccomp_action(struct json_path *jp, struct json_object *obj, const char *key,
-				char **name, uint32_t *action)
+static int parse_seccomp_action(struct json_path *jp, struct json_object *obj, const char *key, char **name,
+				uint32_t *action)
 {
 	if (json_key_require(jp, obj, key) < 0 || json_key_string(jp, obj, key, name) < 0)
 		return -1;
@@ -347,8 +349,8 @@ static int parse_seccomp(struct json_path *jp, struct json_object *obj, struct o
 		return r;
 	size_t mark = json_path_push_key(jp, "seccomp");
 	s->present = true;
-	if (parse_seccomp_action(jp, seccomp, "defaultAction", &s->default_action,
-				 &s->default_action_num) < 0)
+	if (parse_seccomp_action(jp, seccomp, "defaultAction", &s->default_action, &s->default_action_num) <
+	    0)
 		return -1;
 	r = json_key_uint32(jp, seccomp, "defaultErrnoRet", &s->default_errno_ret);
 	if (r < 0)
@@ -387,8 +389,8 @@ static int parse_seccomp(struct json_path *jp, struct json_object *obj, struct o
 	return 0;
 }
 
-static int parse_path_list(struct json_path *jp, struct json_object *obj, const char *key,
-			   char ***paths, size_t *n, bool *has)
+static int parse_path_list(struct json_path *jp, struct json_object *obj, const char *key, char ***paths,
+			   size_t *n, bool *has)
 {
 	int r = json_key_strv(jp, obj, key, paths, n);
 	if (r <= 0)
@@ -421,10 +423,9 @@ static int parse_intel_rdt(struct json_path *jp, struct json_object *obj, struct
 	return 0;
 }
 
-static int parse_personality(struct json_path *jp, struct json_object *obj,
-			     struct oci_personality *pers)
+static int parse_personality(struct json_path *jp, struct json_object *obj, struct oci_personality *pers)
 {
-	static const char *const domains[] = { "LINUX", "LINUX32" };
+	static const char *const domains[] = {"LINUX", "LINUX32"};
 	struct json_object *val;
 	int r = json_key_get(jp, obj, "personality", json_type_object, &val);
 	if (r <= 0)
@@ -433,8 +434,8 @@ static int parse_personality(struct json_path *jp, struct json_object *obj,
 	pers->present = true;
 	if (json_key_require(jp, val, "domain") < 0 ||
 	    json_key_string(jp, val, "domain", &pers->domain) < 0 ||
-	    check_in_list(jp, "domain", pers->domain, domains, ARRAY_SIZE(domains),
-			  "personality domain") < 0 ||
+	    check_in_list(jp, "domain", pers->domain, domains, ARRAY_SIZE(domains), "personality domain") <
+		0 ||
 	    json_key_strv(jp, val, "flags", &pers->flags, &pers->n_flags) < 0)
 		return -1;
 	json_path_pop(jp, mark);
@@ -447,12 +448,10 @@ int oci_parse_linux_object(struct json_path *jp, struct json_object *obj, struct
 				  (void **)&lx->namespaces, &lx->n_namespaces) < 0 ||
 	    check_namespaces_unique(jp, lx) < 0)
 		return -1;
-	if (json_key_object_array(jp, obj, "uidMappings", sizeof(struct oci_id_mapping),
-				  oci_parse_id_mapping, (void **)&lx->uid_mappings,
-				  &lx->n_uid_mappings) < 0 ||
-	    json_key_object_array(jp, obj, "gidMappings", sizeof(struct oci_id_mapping),
-				  oci_parse_id_mapping, (void **)&lx->gid_mappings,
-				  &lx->n_gid_mappings) < 0 ||
+	if (json_key_object_array(jp, obj, "uidMappings", sizeof(struct oci_id_mapping), oci_parse_id_mapping,
+				  (void **)&lx->uid_mappings, &lx->n_uid_mappings) < 0 ||
+	    json_key_object_array(jp, obj, "gidMappings", sizeof(struct oci_id_mapping), oci_parse_id_mapping,
+				  (void **)&lx->gid_mappings, &lx->n_gid_mappings) < 0 ||
 	    parse_time_offsets(jp, obj, lx) < 0 ||
 	    json_key_object_array(jp, obj, "devices", sizeof(struct oci_device), parse_device,
 				  (void **)&lx->devices, &lx->n_devices) < 0 ||
@@ -472,8 +471,7 @@ int oci_parse_linux_object(struct json_path *jp, struct json_object *obj, struct
 	    parse_path_list(jp, obj, "readonlyPaths", &lx->readonly_paths, &lx->n_readonly_paths,
 			    &lx->has_readonly_paths) < 0 ||
 	    json_key_string(jp, obj, "mountLabel", &lx->mount_label) < 0 ||
-	    parse_intel_rdt(jp, obj, &lx->intel_rdt) < 0 ||
-	    parse_personality(jp, obj, &lx->personality) < 0)
+	    parse_intel_rdt(jp, obj, &lx->intel_rdt) < 0 || parse_personality(jp, obj, &lx->personality) < 0)
 		return -1;
 	return 0;
 }

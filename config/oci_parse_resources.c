@@ -43,8 +43,8 @@ static int parse_device_cgroup(struct json_path *jp, struct json_object *obj, vo
 	return 0;
 }
 
-static int key_flag_int64(struct json_path *jp, struct json_object *obj, const char *key,
-			  int64_t min, bool *has, int64_t *out)
+static int key_flag_int64(struct json_path *jp, struct json_object *obj, const char *key, int64_t min,
+			  bool *has, int64_t *out)
 {
 	int r = json_key_int64(jp, obj, key, min, INT64_MAX, out);
 	if (r > 0)
@@ -52,8 +52,8 @@ static int key_flag_int64(struct json_path *jp, struct json_object *obj, const c
 	return r;
 }
 
-static int key_flag_uint64(struct json_path *jp, struct json_object *obj, const char *key,
-			   uint64_t max, bool *has, uint64_t *out)
+static int key_flag_uint64(struct json_path *jp, struct json_object *obj, const char *key, uint64_t max,
+			   bool *has, uint64_t *out)
 {
 	int r = json_key_uint64(jp, obj, key, max, out);
 	if (r > 0)
@@ -61,8 +61,7 @@ static int key_flag_uint64(struct json_path *jp, struct json_object *obj, const 
 	return r;
 }
 
-static int key_flag_bool(struct json_path *jp, struct json_object *obj, const char *key, bool *has,
-			 bool *out)
+static int key_flag_bool(struct json_path *jp, struct json_object *obj, const char *key, bool *has, bool *out)
 {
 	int r = json_key_bool(jp, obj, key, out);
 	if (r > 0)
@@ -97,8 +96,8 @@ static int parse_memory(struct json_path *jp, struct json_object *obj, struct oc
 	    key_flag_int64(jp, mem, "kernel", -1, &m->has_kernel, &m->kernel) < 0 ||
 	    key_flag_int64(jp, mem, "kernelTCP", -1, &m->has_kernel_tcp, &m->kernel_tcp) < 0 ||
 	    key_flag_uint64(jp, mem, "swappiness", 100, &m->has_swappiness, &m->swappiness) < 0 ||
-	    key_flag_bool(jp, mem, "disableOOMKiller", &m->has_disable_oom_killer,
-			  &m->disable_oom_killer) < 0 ||
+	    key_flag_bool(jp, mem, "disableOOMKiller", &m->has_disable_oom_killer, &m->disable_oom_killer) <
+		0 ||
 	    key_flag_bool(jp, mem, "useHierarchy", &m->has_use_hierarchy, &m->use_hierarchy) < 0 ||
 	    key_flag_bool(jp, mem, "checkBeforeUpdate", &m->has_check_before_update,
 			  &m->check_before_update) < 0)
@@ -123,8 +122,7 @@ static int parse_cpu(struct json_path *jp, struct json_object *obj, struct oci_c
 			   &c->realtime_runtime) < 0 ||
 	    key_flag_uint64(jp, cpu, "realtimePeriod", UINT64_MAX, &c->has_realtime_period,
 			    &c->realtime_period) < 0 ||
-	    json_key_string(jp, cpu, "cpus", &c->cpus) < 0 ||
-	    json_key_string(jp, cpu, "mems", &c->mems) < 0)
+	    json_key_string(jp, cpu, "cpus", &c->cpus) < 0 || json_key_string(jp, cpu, "mems", &c->mems) < 0)
 		return -1;
 	/* cpu.idle takes 0 (normal) or 1 (SCHED_IDLE group). */
 	r = json_key_int64(jp, cpu, "idle", 0, 1, &c->idle);
@@ -177,8 +175,7 @@ static int parse_throttle_device(struct json_path *jp, struct json_object *obj, 
 static int parse_throttle_list(struct json_path *jp, struct json_object *obj, const char *key,
 			       struct oci_throttle_device **out, size_t *n)
 {
-	return json_key_object_array(jp, obj, key, sizeof(**out), parse_throttle_device, (void **)out,
-				     n);
+	return json_key_object_array(jp, obj, key, sizeof(**out), parse_throttle_device, (void **)out, n);
 }
 
 static int parse_blkio(struct json_path *jp, struct json_object *obj, struct oci_blkio *b)
@@ -192,8 +189,7 @@ static int parse_blkio(struct json_path *jp, struct json_object *obj, struct oci
 	if (key_flag_uint16(jp, blkio, "weight", &b->has_weight, &b->weight) < 0 ||
 	    key_flag_uint16(jp, blkio, "leafWeight", &b->has_leaf_weight, &b->leaf_weight) < 0 ||
 	    json_key_object_array(jp, blkio, "weightDevice", sizeof(struct oci_weight_device),
-				  parse_weight_device, (void **)&b->weight_device, &b->n_weight_device) <
-		    0 ||
+				  parse_weight_device, (void **)&b->weight_device, &b->n_weight_device) < 0 ||
 	    parse_throttle_list(jp, blkio, "throttleReadBpsDevice", &b->throttle_read_bps,
 				&b->n_throttle_read_bps) < 0 ||
 	    parse_throttle_list(jp, blkio, "throttleWriteBpsDevice", &b->throttle_write_bps,
@@ -239,9 +235,8 @@ static int parse_network(struct json_path *jp, struct json_object *obj, struct o
 	if (found < 0)
 		return -1;
 	r->has_class_id = found > 0;
-	if (json_key_object_array(jp, net, "priorities", sizeof(struct oci_net_priority),
-				  parse_net_priority, (void **)&r->net_priorities,
-				  &r->n_net_priorities) < 0)
+	if (json_key_object_array(jp, net, "priorities", sizeof(struct oci_net_priority), parse_net_priority,
+				  (void **)&r->net_priorities, &r->n_net_priorities) < 0)
 		return -1;
 	json_path_pop(jp, mark);
 	return 0;
@@ -280,8 +275,8 @@ static int parse_rdma(struct json_path *jp, struct json_object *obj, struct oci_
 int oci_parse_resources_object(struct json_path *jp, struct json_object *obj, struct oci_resources *r)
 {
 	r->present = true;
-	if (json_key_object_array(jp, obj, "devices", sizeof(struct oci_device_cgroup),
-				  parse_device_cgroup, (void **)&r->devices, &r->n_devices) < 0 ||
+	if (json_key_object_array(jp, obj, "devices", sizeof(struct oci_device_cgroup), parse_device_cgroup,
+				  (void **)&r->devices, &r->n_devices) < 0 ||
 	    parse_memory(jp, obj, &r->memory) < 0 || parse_cpu(jp, obj, &r->cpu) < 0 ||
 	    parse_pids(jp, obj, r) < 0 || parse_blkio(jp, obj, &r->blkio) < 0 ||
 	    json_key_object_array(jp, obj, "hugepageLimits", sizeof(struct oci_hugepage_limit),

@@ -12,8 +12,7 @@
 /* Section parsers: obj is the JSON object at the current path. */
 int oci_parse_process_object(struct json_path *jp, struct json_object *obj, struct oci_process *p);
 int oci_parse_linux_object(struct json_path *jp, struct json_object *obj, struct oci_linux *lx);
-int oci_parse_resources_object(struct json_path *jp, struct json_object *obj,
-			       struct oci_resources *r);
+int oci_parse_resources_object(struct json_path *jp, struct json_object *obj, struct oci_resources *r);
 int oci_parse_id_mapping(struct json_path *jp, struct json_object *obj, void *dst);
 
 /* Release what a struct owns without freeing the struct itself. */

@@ -41,8 +41,7 @@ static void add_bool(struct json_object *obj, const char *key, bool value)
 	json_object_object_add(obj, key, json_object_new_boolean(value));
 }
 
-static void add_string_map(struct json_object *obj, const char *key, const struct oci_kv *kv,
-			   size_t n)
+static void add_string_map(struct json_object *obj, const char *key, const struct oci_kv *kv, size_t n)
 {
 	if (kv == NULL)
 		return;
@@ -52,8 +51,8 @@ static void add_string_map(struct json_object *obj, const char *key, const struc
 	json_object_object_add(obj, key, map);
 }
 
-static void add_id_mappings(struct json_object *obj, const char *key,
-			    const struct oci_id_mapping *m, size_t n)
+static void add_id_mappings(struct json_object *obj, const char *key, const struct oci_id_mapping *m,
+			    size_t n)
 {
 	if (m == NULL)
 		return;
@@ -89,7 +88,7 @@ static struct json_object *user_to_json(const struct oci_user *u)
 
 static const char *ioprio_class_name(int class_)
 {
-	static const char *const names[] = { "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE" };
+	static const char *const names[] = {"IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (oci_ioprio_class_from_name(names[i]) == class_)
 			return names[i];
@@ -179,8 +178,7 @@ static struct json_object *mounts_to_json(const struct oci_mount *m, size_t n)
 	return arr;
 }
 
-static void add_hook_list(struct json_object *hooks, const char *key, const struct oci_hook *h,
-			  size_t n)
+static void add_hook_list(struct json_object *hooks, const char *key, const struct oci_hook *h, size_t n)
 {
 	if (h == NULL)
 		return;
@@ -260,8 +258,8 @@ static struct json_object *cpu_to_json(const struct oci_cpu *c)
 	return cpu;
 }
 
-static void add_throttle_list(struct json_object *obj, const char *key,
-			      const struct oci_throttle_device *t, size_t n)
+static void add_throttle_list(struct json_object *obj, const char *key, const struct oci_throttle_device *t,
+			      size_t n)
 {
 	if (t == NULL)
 		return;
@@ -299,12 +297,9 @@ static struct json_object *blkio_to_json(const struct oci_blkio *b)
 		json_object_object_add(blkio, "weightDevice", arr);
 	}
 	add_throttle_list(blkio, "throttleReadBpsDevice", b->throttle_read_bps, b->n_throttle_read_bps);
-	add_throttle_list(blkio, "throttleWriteBpsDevice", b->throttle_write_bps,
-			  b->n_throttle_write_bps);
-	add_throttle_list(blkio, "throttleReadIOPSDevice", b->throttle_read_iops,
-			  b->n_throttle_read_iops);
-	add_throttle_list(blkio, "throttleWriteIOPSDevice", b->throttle_write_iops,
-			  b->n_throttle_write_iops);
+	add_throttle_list(blkio, "throttleWriteBpsDevice", b->throttle_write_bps, b->n_throttle_write_bps);
+	add_throttle_list(blkio, "throttleReadIOPSDevice", b->throttle_read_iops, b->n_throttle_read_iops);
+	add_throttle_list(blkio, "throttleWriteIOPSDevice", b->throttle_write_iops, b->n_throttle_write_iops);
 	return blkio;
 }
 
@@ -315,7 +310,7 @@ static struct json_object *device_cgroups_to_json(const struct oci_device_cgroup
 		struct json_object *dev = json_object_new_object();
 		add_bool(dev, "allow", d[i].allow);
 		if (d[i].type) {
-			char type[2] = { d[i].type, '\0' };
+			char type[2] = {d[i].type, '\0'};
 			add_string(dev, "type", type);
 		}
 		if (d[i].has_major)
@@ -440,7 +435,7 @@ static struct json_object *devices_to_json(const struct oci_device *d, size_t n)
 	struct json_object *arr = json_object_new_array_ext((int)n);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *dev = json_object_new_object();
-		char type[2] = { d[i].type, '\0' };
+		char type[2] = {d[i].type, '\0'};
 		add_string(dev, "path", d[i].path);
 		add_string(dev, "type", type);
 		if (d[i].type != 'p') {
@@ -522,8 +517,8 @@ struct json_object *oci_linux_to_json_object(const struct oci_linux *lx)
 static char *json_text_and_put(struct json_object *root)
 {
 	char *text = xstrdup(json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB | JSON_C_TO_STRING_SPACED |
-			      JSON_C_TO_STRING_NOSLASHESCAPE));
+	    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB | JSON_C_TO_STRING_SPACED |
+		      JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 	return text;
 }

@@ -14,7 +14,7 @@
 
 static void check_round_trip(const struct oci_config *cfg)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_config *again = NULL;
 	char *json = oci_config_to_json(cfg);
 
@@ -34,7 +34,7 @@ static void check_round_trip(const struct oci_config *cfg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_config *cfg = NULL;
 	struct oci_process process;
 	struct oci_resources resources;

@@ -20,7 +20,7 @@ static char *fixture_path(const char *name)
 
 static struct oci_config *load_full(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_config *cfg = NULL;
 	char *path = fixture_path("config-full.json");
 	int r = oci_config_load(path, &cfg, &err);
@@ -46,9 +46,9 @@ static void check_process(const struct oci_process *p)
 	ok(p->user.uid == 1000 && p->user.gid == 1001, "process.user uid/gid");
 	ok(p->user.has_umask && p->user.umask == 022, "process.user.umask 022");
 	ok(p->user.n_additional_gids == 3 && p->user.additional_gids[0] == 5 &&
-		   p->user.additional_gids[2] == 4294967295u,
+	       p->user.additional_gids[2] == 4294967295u,
 	   "process.user.additionalGids incl. 2^32-1");
-	ok(strv_equals(p->args, p->n_args, (const char *const[]){ "/bin/sh", "-c", "echo hello", NULL }),
+	ok(strv_equals(p->args, p->n_args, (const char *const[]){"/bin/sh", "-c", "echo hello", NULL}),
 	   "process.args");
 	ok(p->n_env == 3 && strcmp(p->env[2], "EMPTY=") == 0 && p->env[3] == NULL,
 	   "process.env NULL-terminated");
@@ -62,11 +62,10 @@ static void check_process(const struct oci_process *p)
 	ok(p->caps.n_permitted == 3, "capabilities.permitted");
 	ok(p->caps.n_ambient == 1, "capabilities.ambient");
 	ok(p->n_rlimits == 2, "two rlimits");
-	ok(p->rlimits[0].resource == RLIMIT_NOFILE && p->rlimits[0].hard == 1024 &&
-		   p->rlimits[0].soft == 512,
+	ok(p->rlimits[0].resource == RLIMIT_NOFILE && p->rlimits[0].hard == 1024 && p->rlimits[0].soft == 512,
 	   "rlimits[0] RLIMIT_NOFILE resolved");
 	ok(p->rlimits[1].resource == RLIMIT_CORE && p->rlimits[1].hard == UINT64_MAX &&
-		   p->rlimits[1].soft == 0,
+	       p->rlimits[1].soft == 0,
 	   "rlimits[1] RLIMIT_CORE hard = 2^64-1");
 	ok(p->no_new_privileges, "noNewPrivileges");
 	is_str(p->apparmor_profile, "hangar-default", "apparmorProfile");
@@ -75,10 +74,10 @@ static void check_process(const struct oci_process *p)
 	ok(p->io_priority.present && p->io_priority.class_ == 2 && p->io_priority.priority == 4,
 	   "ioPriority BE/4");
 	ok(p->scheduler.present && p->scheduler.policy_num == 6 && p->scheduler.nice == -5 &&
-		   p->scheduler.priority == 10,
+	       p->scheduler.priority == 10,
 	   "scheduler SCHED_DEADLINE nice -5 prio 10");
 	ok(p->scheduler.n_flags == 2 && p->scheduler.runtime == 10000000 &&
-		   p->scheduler.deadline == 20000000 && p->scheduler.period == 30000000,
+	       p->scheduler.deadline == 20000000 && p->scheduler.period == 30000000,
 	   "scheduler flags/runtime/deadline/period");
 }
 
@@ -97,7 +96,7 @@ static void check_top(const struct oci_config *cfg)
 	is_str(cfg->mounts[2].source, "/srv/data", "mounts[2].source");
 	is_str(cfg->mounts[2].type, "bind", "mounts[2].type");
 	ok(cfg->mounts[2].n_uid_mappings == 1 && cfg->mounts[2].uid_mappings[0].host_id == 100000 &&
-		   cfg->mounts[2].uid_mappings[0].size == 65536,
+	       cfg->mounts[2].uid_mappings[0].size == 65536,
 	   "mounts[2].uidMappings (idmapped mount)");
 	ok(cfg->mounts[2].n_gid_mappings == 1 && cfg->mounts[2].gid_mappings[0].host_id == 200000,
 	   "mounts[2].gidMappings");
@@ -105,16 +104,14 @@ static void check_top(const struct oci_config *cfg)
 	const struct oci_hooks *h = &cfg->hooks;
 	ok(h->n_prestart == 1 && h->prestart[0].n_args == 2 && h->prestart[0].n_env == 1,
 	   "hooks.prestart args/env");
-	ok(h->n_create_runtime == 1 && h->create_runtime[0].has_timeout &&
-		   h->create_runtime[0].timeout == 5,
+	ok(h->n_create_runtime == 1 && h->create_runtime[0].has_timeout && h->create_runtime[0].timeout == 5,
 	   "hooks.createRuntime timeout");
 	ok(h->n_create_container == 1 && !h->create_container[0].has_timeout &&
-		   h->create_container[0].args == NULL,
+	       h->create_container[0].args == NULL,
 	   "hooks.createContainer without args");
 	ok(h->n_start_container == 1, "hooks.startContainer");
 	ok(h->n_poststart == 2, "hooks.poststart two entries");
-	ok(h->n_poststop == 1 && strcmp(h->poststop[0].path, "/usr/sbin/cleanup.sh") == 0,
-	   "hooks.poststop");
+	ok(h->n_poststop == 1 && strcmp(h->poststop[0].path, "/usr/sbin/cleanup.sh") == 0, "hooks.poststop");
 
 	ok(cfg->n_annotations == 2, "two annotations");
 	is_str(oci_config_annotation(cfg, "org.hangar.instance"), "web1", "annotation lookup");
@@ -131,18 +128,18 @@ static void check_linux(const struct oci_config *cfg)
 	ok(oci_config_namespace(cfg, OCI_NS_TIME) != NULL, "time namespace");
 	ok(oci_config_namespace(cfg, OCI_NS_PID)->path == NULL, "pid ns is new");
 	ok(lx->n_uid_mappings == 1 && lx->uid_mappings[0].host_id == 1000 &&
-		   lx->uid_mappings[0].size == 32000,
+	       lx->uid_mappings[0].size == 32000,
 	   "linux.uidMappings");
 	ok(lx->n_gid_mappings == 1, "linux.gidMappings");
 	ok(lx->time_offsets_monotonic.present && lx->time_offsets_monotonic.secs == 172800,
 	   "timeOffsets.monotonic");
 	ok(lx->time_offsets_boottime.present && lx->time_offsets_boottime.secs == -86400 &&
-		   lx->time_offsets_boottime.nanosecs == 500,
+	       lx->time_offsets_boottime.nanosecs == 500,
 	   "timeOffsets.boottime negative secs");
 	ok(lx->n_devices == 3, "three devices");
 	ok(lx->devices[0].type == 'c' && lx->devices[0].major == 10 && lx->devices[0].minor == 229 &&
-		   lx->devices[0].has_file_mode && lx->devices[0].file_mode == 0666 &&
-		   lx->devices[0].has_uid && lx->devices[0].has_gid,
+	       lx->devices[0].has_file_mode && lx->devices[0].file_mode == 0666 && lx->devices[0].has_uid &&
+	       lx->devices[0].has_gid,
 	   "devices[0] /dev/fuse");
 	ok(lx->devices[1].type == 'b' && !lx->devices[1].has_file_mode, "devices[1] block");
 	ok(lx->devices[2].type == 'p', "devices[2] fifo without numbers");
@@ -153,7 +150,7 @@ static void check_linux(const struct oci_config *cfg)
 	ok(!r->devices[0].allow && r->devices[0].type == 0 && !r->devices[0].has_major,
 	   "deny-all device rule");
 	ok(r->devices[2].allow && r->devices[2].type == 'b' && r->devices[2].has_minor &&
-		   r->devices[2].minor == -1,
+	       r->devices[2].minor == -1,
 	   "device rule with wildcard minor -1");
 	const struct oci_memory *m = &r->memory;
 	ok(m->present && m->has_limit && m->limit == 536870912, "memory.limit");
@@ -163,42 +160,37 @@ static void check_linux(const struct oci_config *cfg)
 	   "memory.kernel/kernelTCP");
 	ok(m->has_swappiness && m->swappiness == 60, "memory.swappiness");
 	ok(m->has_disable_oom_killer && !m->disable_oom_killer, "memory.disableOOMKiller false but set");
-	ok(m->has_use_hierarchy && m->use_hierarchy && m->has_check_before_update &&
-		   m->check_before_update,
+	ok(m->has_use_hierarchy && m->use_hierarchy && m->has_check_before_update && m->check_before_update,
 	   "memory.useHierarchy/checkBeforeUpdate");
 	const struct oci_cpu *c = &r->cpu;
-	ok(c->present && c->shares == 1024 && c->quota == 150000 && c->burst == 20000 &&
-		   c->period == 100000,
+	ok(c->present && c->shares == 1024 && c->quota == 150000 && c->burst == 20000 && c->period == 100000,
 	   "cpu shares/quota/burst/period");
 	ok(c->realtime_runtime == 950000 && c->realtime_period == 1000000, "cpu realtime");
-	ok(c->cpus && strcmp(c->cpus, "0-1") == 0 && c->mems && strcmp(c->mems, "0") == 0,
-	   "cpu cpus/mems");
+	ok(c->cpus && strcmp(c->cpus, "0-1") == 0 && c->mems && strcmp(c->mems, "0") == 0, "cpu cpus/mems");
 	ok(c->has_idle && c->idle == 1, "cpu.idle");
 	ok(r->has_pids_limit && r->pids_limit == 32771, "pids.limit");
 	const struct oci_blkio *b = &r->blkio;
 	ok(b->present && b->weight == 500 && b->leaf_weight == 300, "blockIO weight/leafWeight");
 	ok(b->n_weight_device == 2 && b->weight_device[0].weight == 700 &&
-		   b->weight_device[0].has_leaf_weight && !b->weight_device[1].has_leaf_weight,
+	       b->weight_device[0].has_leaf_weight && !b->weight_device[1].has_leaf_weight,
 	   "blockIO.weightDevice");
 	ok(b->n_throttle_read_bps == 1 && b->throttle_read_bps[0].rate == 600, "throttleReadBpsDevice");
 	ok(b->n_throttle_write_bps == 1 && b->throttle_write_bps[0].rate == UINT64_MAX &&
-		   b->throttle_write_bps[0].minor == 16,
+	       b->throttle_write_bps[0].minor == 16,
 	   "throttleWriteBpsDevice rate 2^64-1");
 	ok(b->n_throttle_read_iops == 1 && b->throttle_read_iops[0].rate == 300, "throttleReadIOPSDevice");
-	ok(b->n_throttle_write_iops == 1 && b->throttle_write_iops[0].rate == 400,
-	   "throttleWriteIOPSDevice");
+	ok(b->n_throttle_write_iops == 1 && b->throttle_write_iops[0].rate == 400, "throttleWriteIOPSDevice");
 	ok(r->n_hugepage_limits == 2 && strcmp(r->hugepage_limits[1].page_size, "1GB") == 0 &&
-		   r->hugepage_limits[1].limit == 1073741824,
+	       r->hugepage_limits[1].limit == 1073741824,
 	   "hugepageLimits");
 	ok(r->has_network && r->has_class_id && r->class_id == 1048577 && r->n_net_priorities == 2 &&
-		   r->net_priorities[1].priority == 1000,
+	       r->net_priorities[1].priority == 1000,
 	   "network classID/priorities");
 	ok(r->n_rdma == 2 && strcmp(r->rdma[0].device, "mlx5_1") == 0 && r->rdma[0].hca_handles == 3 &&
-		   r->rdma[0].hca_objects == 10000 && !r->rdma[1].has_hca_handles &&
-		   r->rdma[1].has_hca_objects,
+	       r->rdma[0].hca_objects == 10000 && !r->rdma[1].has_hca_handles && r->rdma[1].has_hca_objects,
 	   "rdma map");
 	ok(r->n_unified == 2 && strcmp(r->unified[1].key, "io.weight") == 0 &&
-		   strcmp(r->unified[1].value, "default 100") == 0,
+	       strcmp(r->unified[1].value, "default 100") == 0,
 	   "unified map");
 
 	is_str(lx->rootfs_propagation, "rslave", "rootfsPropagation");
@@ -212,11 +204,10 @@ static void check_linux(const struct oci_config *cfg)
 	ok(s->syscalls[0].n_names == 3 && s->syscalls[0].action_num == SCMP_ACT_ALLOW,
 	   "unknown syscall name accepted");
 	ok(s->syscalls[1].n_args == 1 && s->syscalls[1].args[0].op_num == SCMP_CMP_EQ &&
-		   s->syscalls[1].args[0].value == 8,
+	       s->syscalls[1].args[0].value == 8,
 	   "arg op EQ");
 	ok(s->syscalls[2].has_errno_ret && s->syscalls[2].errno_ret == 38 &&
-		   s->syscalls[2].args[0].index == 5 &&
-		   s->syscalls[2].args[0].op_num == SCMP_CMP_MASKED_EQ,
+	       s->syscalls[2].args[0].index == 5 && s->syscalls[2].args[0].op_num == SCMP_CMP_MASKED_EQ,
 	   "errnoRet and MASKED_EQ");
 	ok(s->syscalls[3].action_num == SCMP_ACT_NOTIFY, "action NOTIFY");
 	ok(s->syscalls[4].action_num == SCMP_ACT_KILL_PROCESS, "action KILL_PROCESS");
@@ -226,10 +217,10 @@ static void check_linux(const struct oci_config *cfg)
 	ok(lx->has_readonly_paths && lx->n_readonly_paths == 2, "readonlyPaths");
 	ok(lx->mount_label != NULL, "mountLabel");
 	ok(lx->intel_rdt.present && strcmp(lx->intel_rdt.clos_id, "guaranteed_group") == 0 &&
-		   lx->intel_rdt.enable_cmt && !lx->intel_rdt.enable_mbm,
+	       lx->intel_rdt.enable_cmt && !lx->intel_rdt.enable_mbm,
 	   "intelRdt");
 	ok(lx->personality.present && strcmp(lx->personality.domain, "LINUX32") == 0 &&
-		   lx->personality.n_flags == 0 && lx->personality.flags != NULL,
+	       lx->personality.n_flags == 0 && lx->personality.flags != NULL,
 	   "personality LINUX32 with empty flags");
 }
 
@@ -242,7 +233,7 @@ static void check_everything(const struct oci_config *cfg)
 
 static void test_round_trip(const struct oci_config *cfg, const char *what)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_config *again = NULL;
 	char *json = oci_config_to_json(cfg);
 	int r = oci_config_parse(json, &again, &err);
@@ -259,7 +250,7 @@ static void test_round_trip(const struct oci_config *cfg, const char *what)
 
 static void test_full_round_trip(const struct oci_config *cfg)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_config *again = NULL;
 	char *json = oci_config_to_json(cfg);
 	if (oci_config_parse(json, &again, &err) < 0) {
@@ -276,7 +267,7 @@ static void test_full_round_trip(const struct oci_config *cfg)
 /* process.json and resources.json written alone read back the same. */
 static void test_section_round_trips(const struct oci_config *cfg)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_process p;
 	struct oci_resources r;
 
@@ -297,8 +288,8 @@ static void test_section_round_trips(const struct oci_config *cfg)
 	ok(rc == 0, "resources section round trip parses%s%s", rc ? ": " : "", rc ? err.msg : "");
 	if (rc == 0) {
 		ok(r.memory.limit == 536870912 && r.memory.swap == -1 && r.cpu.idle == 1 &&
-			   r.blkio.throttle_write_bps[0].rate == UINT64_MAX && r.n_rdma == 2 &&
-			   r.n_unified == 2 && r.n_devices == 3,
+		       r.blkio.throttle_write_bps[0].rate == UINT64_MAX && r.n_rdma == 2 &&
+		       r.n_unified == 2 && r.n_devices == 3,
 		   "resources section fields survive");
 		char *again = oci_resources_to_json(&r);
 		is_str(again, json, "resources section serialises identically");
@@ -310,34 +301,34 @@ static void test_section_round_trips(const struct oci_config *cfg)
 
 static void test_default(bool rootless)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_config *cfg = NULL;
 	const char *tag = rootless ? "rootless default" : "default";
 
 	ok(oci_config_default(rootless, &cfg, &err) == 0, "%s: created", tag);
 	is_str(cfg->oci_version, OCI_RUNTIME_SPEC_VERSION, "%s: ociVersion", tag);
 	ok(cfg->process.terminal, "%s: terminal", tag);
-	ok(strv_equals(cfg->process.args, cfg->process.n_args, (const char *const[]){ "sh", NULL }),
+	ok(strv_equals(cfg->process.args, cfg->process.n_args, (const char *const[]){"sh", NULL}),
 	   "%s: args [sh]", tag);
 	ok(cfg->process.n_env == 2 && strcmp(cfg->process.env[1], "TERM=xterm") == 0, "%s: env", tag);
 	is_str(cfg->process.cwd, "/", "%s: cwd", tag);
-	const char *const caps[] = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL };
+	const char *const caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL};
 	ok(strv_equals(cfg->process.caps.bounding, cfg->process.caps.n_bounding, caps) &&
-		   strv_equals(cfg->process.caps.effective, cfg->process.caps.n_effective, caps) &&
-		   strv_equals(cfg->process.caps.permitted, cfg->process.caps.n_permitted, caps),
+	       strv_equals(cfg->process.caps.effective, cfg->process.caps.n_effective, caps) &&
+	       strv_equals(cfg->process.caps.permitted, cfg->process.caps.n_permitted, caps),
 	   "%s: bounding/effective/permitted caps", tag);
 	ok(cfg->process.caps.ambient == NULL && cfg->process.caps.inheritable == NULL,
 	   "%s: no ambient/inheritable (as runc)", tag);
 	ok(cfg->process.n_rlimits == 1 && cfg->process.rlimits[0].resource == RLIMIT_NOFILE &&
-		   cfg->process.rlimits[0].hard == 1024 && cfg->process.rlimits[0].soft == 1024,
+	       cfg->process.rlimits[0].hard == 1024 && cfg->process.rlimits[0].soft == 1024,
 	   "%s: RLIMIT_NOFILE 1024/1024", tag);
 	ok(cfg->process.no_new_privileges, "%s: noNewPrivileges", tag);
-	ok(cfg->has_root && cfg->root.readonly && strcmp(cfg->root.path, "rootfs") == 0,
-	   "%s: root rootfs ro", tag);
+	ok(cfg->has_root && cfg->root.readonly && strcmp(cfg->root.path, "rootfs") == 0, "%s: root rootfs ro",
+	   tag);
 	is_str(cfg->hostname, "hangar", "%s: hostname", tag);
 
-	const char *const dests[] = { "/proc",	  "/dev",    "/dev/pts",       "/dev/shm",
-				      "/dev/mqueue", "/sys", "/sys/fs/cgroup", NULL };
+	const char *const dests[] = {"/proc",	    "/dev", "/dev/pts",	      "/dev/shm",
+				     "/dev/mqueue", "/sys", "/sys/fs/cgroup", NULL};
 	bool dests_ok = cfg->n_mounts == 7;
 	for (size_t i = 0; dests_ok && dests[i]; i++)
 		dests_ok = strcmp(cfg->mounts[i].destination, dests[i]) == 0;
@@ -350,9 +341,8 @@ static void test_default(bool rootless)
 	const struct oci_mount *sys = &cfg->mounts[5];
 	if (rootless)
 		ok(strcmp(sys->type, "none") == 0 && strcmp(sys->source, "/sys") == 0 &&
-			   strv_equals(sys->options, sys->n_options,
-				       (const char *const[]){ "rbind", "nosuid", "noexec", "nodev", "ro",
-							      NULL }),
+		       strv_equals(sys->options, sys->n_options,
+				   (const char *const[]){"rbind", "nosuid", "noexec", "nodev", "ro", NULL}),
 		   "%s: /sys is a read-only rbind", tag);
 	else
 		ok(strcmp(sys->type, "sysfs") == 0 && sys->n_options == 4, "%s: /sys is sysfs ro", tag);
@@ -360,18 +350,18 @@ static void test_default(bool rootless)
 	struct statfs fs;
 	bool cgroup2 = statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == 0x63677270;
 	ok(oci_config_namespace(cfg, OCI_NS_PID) && oci_config_namespace(cfg, OCI_NS_IPC) &&
-		   oci_config_namespace(cfg, OCI_NS_UTS) && oci_config_namespace(cfg, OCI_NS_MOUNT),
+	       oci_config_namespace(cfg, OCI_NS_UTS) && oci_config_namespace(cfg, OCI_NS_MOUNT),
 	   "%s: pid ipc uts mount namespaces", tag);
 	ok((oci_config_namespace(cfg, OCI_NS_CGROUP) != NULL) == cgroup2,
 	   "%s: cgroup namespace iff the host is cgroup v2 (%s)", tag, cgroup2 ? "v2" : "not v2");
-	ok((oci_config_namespace(cfg, OCI_NS_NETWORK) != NULL) == !rootless, "%s: network namespace %s",
-	   tag, rootless ? "dropped" : "present");
+	ok((oci_config_namespace(cfg, OCI_NS_NETWORK) != NULL) == !rootless, "%s: network namespace %s", tag,
+	   rootless ? "dropped" : "present");
 	ok((oci_config_namespace(cfg, OCI_NS_USER) != NULL) == rootless, "%s: user namespace %s", tag,
 	   rootless ? "present" : "absent");
 	if (rootless) {
 		const struct oci_linux *lx = &cfg->linux_;
 		ok(lx->n_uid_mappings == 1 && lx->uid_mappings[0].container_id == 0 &&
-			   lx->uid_mappings[0].host_id == geteuid() && lx->uid_mappings[0].size == 1,
+		       lx->uid_mappings[0].host_id == geteuid() && lx->uid_mappings[0].size == 1,
 		   "%s: uid map 0 -> euid, size 1", tag);
 		ok(lx->n_gid_mappings == 1 && lx->gid_mappings[0].host_id == getegid(),
 		   "%s: gid map 0 -> egid", tag);
@@ -379,15 +369,14 @@ static void test_default(bool rootless)
 	} else {
 		const struct oci_resources *r = &cfg->linux_.resources;
 		ok(r->present && r->n_devices == 1 && !r->devices[0].allow &&
-			   strcmp(r->devices[0].access, "rwm") == 0,
+		       strcmp(r->devices[0].access, "rwm") == 0,
 		   "%s: device cgroup denies all", tag);
 		ok(cfg->linux_.uid_mappings == NULL, "%s: no uid mappings", tag);
 	}
-	ok(cfg->linux_.n_masked_paths == 11 &&
-		   strcmp(cfg->linux_.masked_paths[2], "/proc/kcore") == 0,
+	ok(cfg->linux_.n_masked_paths == 11 && strcmp(cfg->linux_.masked_paths[2], "/proc/kcore") == 0,
 	   "%s: runc's masked paths", tag);
 	ok(cfg->linux_.n_readonly_paths == 5 &&
-		   strcmp(cfg->linux_.readonly_paths[4], "/proc/sysrq-trigger") == 0,
+	       strcmp(cfg->linux_.readonly_paths[4], "/proc/sysrq-trigger") == 0,
 	   "%s: runc's read-only paths", tag);
 	test_round_trip(cfg, tag);
 	oci_config_free(cfg);
@@ -395,7 +384,7 @@ static void test_default(bool rootless)
 
 static void test_minimal(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_config *cfg = NULL;
 	ok(oci_config_parse("{\"ociVersion\": \"1.0.2\"}", &cfg, &err) == 0, "minimal config parses");
 	ok(cfg && !cfg->has_process && !cfg->has_root && !cfg->has_linux && cfg->n_mounts == 0,
@@ -413,7 +402,7 @@ static void test_minimal(void)
 			    &cfg, &err) == 0,
 	   "null values are treated as absent%s%s", err.msg[0] ? ": " : "", err.msg);
 	ok(cfg && cfg->hostname == NULL && cfg->linux_.resources.memory.present &&
-		   !cfg->linux_.resources.memory.has_limit,
+	       !cfg->linux_.resources.memory.has_limit,
 	   "null hostname and limit stay unset");
 	oci_config_free(cfg);
 
@@ -434,7 +423,7 @@ static void test_minimal(void)
 
 static void test_process_and_resources(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_process p;
 	struct oci_resources r;
 
@@ -451,7 +440,8 @@ static void test_process_and_resources(void)
 	ok(oci_process_parse("{\"args\": [], \"cwd\": \"/\"}", &p, &err) < 0, "process.json empty args");
 	is_str(err.msg, "process.args: must not be empty", "process.json error names process.args");
 	ok(p.args == NULL, "failed process parse leaves a cleared struct");
-	ok(oci_process_parse("[1]", &p, &err) < 0 && strcmp(err.msg, "process.json: expected a JSON object") == 0,
+	ok(oci_process_parse("[1]", &p, &err) < 0 &&
+	       strcmp(err.msg, "process.json: expected a JSON object") == 0,
 	   "process.json must be an object: %s", err.msg);
 
 	ok(oci_resources_parse("{\"memory\": {\"limit\": 1073741824, \"swap\": -1}, \"cpu\": {\"shares\": "
@@ -460,17 +450,16 @@ static void test_process_and_resources(void)
 			       &r, &err) == 0,
 	   "resources.json parses%s%s", err.msg[0] ? ": " : "", err.msg);
 	ok(r.present && r.memory.limit == 1073741824 && r.memory.swap == -1 && r.cpu.shares == 512 &&
-		   r.has_pids_limit && r.pids_limit == -1 && r.blkio.weight == 200 && r.n_unified == 1,
+	       r.has_pids_limit && r.pids_limit == -1 && r.blkio.weight == 200 && r.n_unified == 1,
 	   "resources.json fields");
 	ok(!r.cpu.has_quota && !r.memory.has_reservation, "unset resources stay unset");
 	oci_resources_clear(&r);
 	ok(r.memory.present == false && r.unified == NULL, "oci_resources_clear zeroes the struct");
 	ok(oci_resources_parse("{\"memory\": {\"limit\": \"1G\"}}", &r, &err) < 0,
 	   "resources.json string limit rejected");
-	is_str(err.msg, "resources.memory.limit: expected integer, got string",
-	       "resources.json error path");
+	is_str(err.msg, "resources.memory.limit: expected integer, got string", "resources.json error path");
 	ok(oci_resources_parse("{\"memory\": ", &r, &err) < 0 &&
-		   str_has_prefix(err.msg, "resources.json: invalid JSON at line 1:"),
+	       str_has_prefix(err.msg, "resources.json: invalid JSON at line 1:"),
 	   "resources.json malformed: %s", err.msg);
 }
 
@@ -486,12 +475,11 @@ static void test_names_and_load(void)
 		all = all && oci_ns_type_from_name(oci_ns_type_name(t)) == t;
 	ok(all, "ns names round trip for every type");
 
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct oci_config *cfg = NULL;
 	ok(oci_config_load("/nonexistent/hangar/config.json", &cfg, &err) < 0 && cfg == NULL,
 	   "load of a missing file fails");
-	ok(strstr(err.msg, "/nonexistent/hangar/config.json") != NULL, "error names the file: %s",
-	   err.msg);
+	ok(strstr(err.msg, "/nonexistent/hangar/config.json") != NULL, "error names the file: %s", err.msg);
 
 	char dir[] = "/tmp/hangar-test-config-XXXXXX";
 	if (mkdtemp(dir) == NULL) {
