@@ -55,10 +55,10 @@ ok $? "the panic is reported with the guest console"
 
 printf '#!/bin/sh\necho "1..1"\nsleep 300\n' >"$work/hang.sh"
 t0=$(date +%s)
-HANGAR_VM_TIMEOUT=20 "$run_in_vm" "$work/hang.sh" >"$work/out" 2>&1
+HANGAR_VM_TIMEOUT=12 "$run_in_vm" "$work/hang.sh" >"$work/out" 2>&1
 rc=$?
 t1=$(date +%s)
-[ "$rc" = 1 ] && [ $((t1 - t0)) -lt 40 ]
+[ "$rc" = 1 ] && [ $((t1 - t0)) -lt 30 ]
 ok $? "a hung guest is stopped by HANGAR_VM_TIMEOUT and fails (rc $rc after $((t1 - t0))s)"
-grep -q 'did not finish within 20s' "$work/out"
+grep -q 'did not finish within 12s' "$work/out"
 ok $? "the timeout is reported"
