@@ -462,8 +462,18 @@ static int v2_create(struct cgroup_manager *m, const struct oci_resources *r, st
 		m->warning = xasprintf("rootless: %s; resource limits ignored", err->msg);
 		hangar_error_clear(err);
 	}
-	if (v2_open_dirfd(m, err) < 0 || v2_set(m, r, false, err) < 0)
+	if (v2_open_dirfd(m, err) < 0)
 		goto fail;
+	if (v2_set(m, r, false, err) < 0) {
+		/* Rootless: a controller our delegated cgroup does not offer (or
+		 * a file we may not write) means no limits, not no container. */
+		bool permission_or_missing = err->err_no == ENOENT || err->err_no == EACCES || err->err_no == EPERM;
+		if (!m->rootless || !permission_or_missing || m->skip_limits)
+			goto fail;
+		m->skip_limits = true;
+		m->warning = xasprintf("rootless: %s; resource limits ignored", err->msg);
+		hangar_error_clear(err);
+	}
 	return 0;
 fail:;
 	struct hangar_error ignored;

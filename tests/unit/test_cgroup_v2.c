@@ -382,6 +382,133 @@ static void test_validation(void)
 	ok(!exists_cg("val"), "refused creates left nothing behind");
 }
 
+/* ---- rootless: a child drops to uid 65534 and uses the manager ---- */
+
+struct rootless_result {
+	int created, no_cgroup, has_dirfd, entered, left, destroyed, dir_gone;
+	char path[256], warning[1100], error[1100];
+};
+
+static void rootless_child(int out_fd, bool with_limits)
+{
+	struct rootless_result res = { 0 };
+	struct hangar_error err = { 0 };
+	if (setgid(65534) < 0 || setuid(65534) < 0) {
+		snprintf(res.error, sizeof(res.error), "setuid: %s", strerror(errno));
+		goto done;
+	}
+	struct oci_resources r = { .present = true, .has_pids_limit = true, .pids_limit = 10 };
+	struct cgroup_spec spec = { .id = "c", .rootless = true };
+	struct cgroup_manager *m = NULL;
+	if (cgroup_manager_create(&spec, with_limits ? &r : NULL, &m, &err) < 0) {
+		snprintf(res.error, sizeof(res.error), "%s", err.msg);
+		goto done;
+	}
+	res.created = 1;
+	snprintf(res.path, sizeof(res.path), "%s", cgroup_manager_path(m));
+	if (cgroup_manager_warning(m))
+		snprintf(res.warning, sizeof(res.warning), "%s", cgroup_manager_warning(m));
+	res.has_dirfd = cgroup_manager_dirfd(m) >= 0;
+	res.no_cgroup = !res.has_dirfd;
+	if (res.has_dirfd) {
+		char *own = xasprintf("%s%s/cgroup.procs", root, cgroup_manager_path(m));
+		char *back = xasprintf("%s/%s/rl/cgroup.procs", root, parent);
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		res.entered = cgroup_manager_enter(m, getpid(), &err) == 0;
+		char *text = NULL;
+		struct hangar_error rerr;
+		if (read_file_at(AT_FDCWD, own, &text, NULL, &rerr) == 0 && atoi(text) == getpid())
+			res.entered++;
+		free(text);
+		/* step out again so destroy does not kill us */
+		res.left = write_string_at(AT_FDCWD, back, pid, &err) == 0;
+		res.destroyed = cgroup_manager_destroy(m, &err) == 0;
+		char *dir = xasprintf("%s%s", root, cgroup_manager_path(m));
+		res.dir_gone = access(dir, F_OK) < 0;
+		free(dir);
+		free(own);
+		free(back);
+	}
+	if (!res.destroyed && err.msg[0])
+		snprintf(res.error, sizeof(res.error), "%s", err.msg);
+	cgroup_manager_free(m);
+done:
+	if (write(out_fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+		_exit(2);
+	_exit(0);
+}
+
+static bool run_rootless(bool delegate, bool with_limits, struct rootless_result *res)
+{
+	char *top = xasprintf("%s/%s", root, parent);
+	char *rl = xasprintf("%s/rl", top);
+	mkdir(top, 0755);
+	mkdir(rl, 0755);
+	if (delegate) {
+		/* What a delegating manager (systemd Delegate=yes) hands over. */
+		const char *files[] = { "", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads" };
+		for (size_t i = 0; i < 4; i++) {
+			char *f = xasprintf("%s%s", rl, files[i]);
+			if (chown(f, 65534, 65534) < 0)
+				diag("chown %s: %s", f, strerror(errno));
+			free(f);
+		}
+	}
+	int pfd[2], go[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
+		return false;
+	pid_t c = fork();
+	if (c == 0) {
+		char x;
+		close(pfd[0]);
+		close(go[1]);
+		if (read(go[0], &x, 1) != 1)
+			_exit(3);
+		rootless_child(pfd[1], with_limits);
+	}
+	close(pfd[1]);
+	close(go[0]);
+	/* root moves the child into the delegated cgroup (its "session") */
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)c);
+	char *procs = xasprintf("%s/cgroup.procs", rl);
+	struct hangar_error err;
+	if (write_string_at(AT_FDCWD, procs, pid, &err) < 0)
+		diag("%s", err.msg);
+	free(procs);
+	if (write(go[1], "x", 1) != 1)
+		diag("go: %s", strerror(errno));
+	close(go[1]);
+	memset(res, 0, sizeof(*res));
+	bool got = read(pfd[0], res, sizeof(*res)) == (ssize_t)sizeof(*res);
+	close(pfd[0]);
+	wait_status(c);
+	rmdir(rl);
+	rmdir(top);
+	free(rl);
+	free(top);
+	return got;
+}
+
+static void test_rootless(void)
+{
+	struct rootless_result res;
+	ok(run_rootless(true, true, &res) && res.created, "rootless create in a delegated cgroup%s%s",
+	   res.error[0] ? ": " : "", res.error);
+	char *want = xasprintf("/%s/rl/hangar/c", parent);
+	is_str(res.path, want, "nested below our own cgroup");
+	free(want);
+	ok(res.has_dirfd && res.warning[0], "cgroup made, limits skipped with a warning: %s", res.warning);
+	ok(res.entered == 2 && res.left, "enter moved the unprivileged process in (and it stepped out again)");
+	ok(res.destroyed && res.dir_gone, "destroy removed the nested cgroups%s%s", res.error[0] ? ": " : "",
+	   res.error);
+
+	ok(run_rootless(false, false, &res) && res.created && res.no_cgroup, "rootless without delegation: no cgroup%s%s",
+	   res.error[0] ? ": " : "", res.error);
+	ok(strstr(res.warning, "not delegated") != NULL, "warning says why: %s", res.warning);
+}
+
 /* ---- limits: need controllers ---- */
 
 static void test_memory(void)
@@ -693,6 +820,7 @@ int main(void)
 	test_lifecycle();
 	test_devices();
 	test_validation();
+	test_rootless();
 	if (have("memory") && have("cpu") && have("pids") && have("io") && have("cpuset")) {
 		test_memory();
 		test_reclaim();
