@@ -75,7 +75,12 @@ loop_pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | tr 
 # ns_pid PID: PID's number inside its innermost pid namespace.
 ns_pid() { awk '/^NSpid:/ { print $NF }' "/proc/$1/status" 2>/dev/null; }
 
-counter() { cat "$work/counter" 2>/dev/null || echo 0; }
+# A dump between the loop's truncate and write leaves the file empty: read 0.
+counter() {
+	local value
+	value=$(cat "$work/counter" 2>/dev/null)
+	echo "${value:-0}"
+}
 # wait_past VALUE: wait up to 5 s for the counter to exceed VALUE.
 wait_past() {
 	for _ in $(seq 50); do
