@@ -161,6 +161,11 @@ int oci_config_default(bool rootless, struct oci_config **out, struct hangar_err
 		const struct default_mount *def = &default_mounts[i];
 		if (rootless && strcmp(def->destination, "/sys") == 0)
 			def = &rootless_sys_mount;
+		/* runc keeps this mount, but an unprivileged user cannot mount
+		 * cgroup v1 at all, and the recursive /sys bind above already
+		 * brings the host's cgroup tree along. */
+		if (rootless && strcmp(def->destination, "/sys/fs/cgroup") == 0)
+			continue;
 		fill_mount(&cfg->mounts[cfg->n_mounts++], def, rootless);
 	}
 
