@@ -86,21 +86,28 @@ pids+=($!)
 # Published ports: servers inside inst1.
 ip netns exec "$I1" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo hello-tcp' &
 pids+=($!)
-ip netns exec "$I1" socat UDP-RECVFROM:53,reuseaddr,fork SYSTEM:'echo hello-udp' &
+ip netns exec "$I1" socat UDP-RECVFROM:53,reuseaddr,fork SYSTEM:'read -r x; echo hello-udp' &
 pids+=($!)
-sleep 0.5
+wait_listen() { # netns, ss flags, port
+	for _ in $(seq 100); do
+		ip netns exec "$1" ss "$2" | grep -q ":$3 " && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_listen "$C" -lnt 9000; wait_listen "$I1" -lnt 80; wait_listen "$I1" -lnu 53
 
-peer=$(ip netns exec "$I1" socat -T3 - TCP:198.18.7.2:9000 </dev/null 2>&1)
+peer=$(ip netns exec "$I1" socat -t3 -T3 - TCP:198.18.7.2:9000 </dev/null 2>&1)
 check "outbound NAT: server sees the host address ($peer)" [ "$peer" = "peer=198.18.7.1" ]
-got=$(ip netns exec "$C" socat -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
+got=$(ip netns exec "$C" socat -t3 -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "client reaches published TCP port 8080 ($got)" [ "$got" = hello-tcp ]
-got=$(echo ping | ip netns exec "$C" socat -T3 - UDP:198.18.7.1:5353 2>&1)
+got=$(echo ping | ip netns exec "$C" socat -t3 -T3 - UDP:198.18.7.1:5353 2>&1)
 check "client reaches published UDP port 5353 ($got)" [ "$got" = hello-udp ]
-got=$(inH socat -T3 - TCP:127.0.0.1:8080 </dev/null 2>&1)
+got=$(inH socat -t3 -T3 - TCP:127.0.0.1:8080 </dev/null 2>&1)
 check "host-side localhost reaches the published port ($got)" [ "$got" = hello-tcp ]
-got=$(inH socat -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
+got=$(inH socat -t3 -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "host-side own address reaches the published port ($got)" [ "$got" = hello-tcp ]
-got=$(nsenter -t "$I2PID" -n socat -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
+got=$(nsenter -t "$I2PID" -n socat -t3 -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "another instance reaches it through the host port (hairpin) ($got)" [ "$got" = hello-tcp ]
 
 # Bad input gives clear errors.
@@ -136,7 +143,7 @@ check "inst1's eth0 removed, eth1 kept" bash -c "! ip -n $I1 link show eth0 2>/d
 check "inst1's NAT chains removed" bash -c "! ip netns exec $H nft list table inet hangar | grep -q $host_if1"
 check "network NAT chain kept" bash -c "ip netns exec $H nft list table inet hangar | grep -q 'chain net-tnet-post'"
 check "inst1 lease released" bash -c "! grep -q '\"inst1\"' $STATE/tnet/leases.json"
-got=$(ip netns exec "$C" socat -T2 - TCP:198.18.7.1:8080 </dev/null 2>&1)
+got=$(ip netns exec "$C" socat -t2 -T2 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "published port no longer answers" [ "$got" != hello-tcp ]
 check "inst2 still reachable" ip netns exec "$H" busybox ping -c1 -W3 10.213.0.3
 check "port 8080 can be published again" tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 8080:80

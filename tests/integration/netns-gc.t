@@ -1,0 +1,153 @@
+#!/bin/bash
+# network_gc and crash leftovers, inside namespaces this script creates:
+#  - an attach killed with SIGKILL mid-way (after the veth was made, before
+#    the lease was bound) leaves no veth, lease or NAT chain after gc
+#  - an instance whose owner process died, or whose namespace died, is
+#    cleaned up; a live instance and a running attach are left alone
+#  - 20 concurrent attaches never share an address
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+TOOL="$BUILD/tests/unit/test_netns"
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+nok() { n=$((n + 1)); echo "not ok $n - $*"; }
+check() {
+	local d=$1 out; shift
+	if out=$("$@" 2>&1); then ok "$d"; else nok "$d"; sed 's/^/#   /' <<<"$out"; fi
+}
+skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+
+[ "$(id -u)" = 0 ] || skip_all "needs root for network namespaces"
+[ -x "$TOOL" ] || { echo "Bail out! $TOOL not built"; exit 1; }
+command -v ip >/dev/null || skip_all "iproute2 not installed"
+
+tag=$$
+H=hgg-h-$tag
+STATE=$(mktemp -d /tmp/hangar-netns-gc.XXXXXX)
+pids=()
+nsnames=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	for ns in "${nsnames[@]}" $H; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$STATE"
+}
+trap cleanup EXIT
+
+inH() { ip netns exec "$H" "$@"; }
+tool() { inH "$TOOL" tool "$@"; }
+lease_count() { grep -c '"instance"' "$STATE/gcnet/leases.json" 2>/dev/null || echo 0; }
+newns() { ip netns add "$1" && nsnames+=("$1"); }
+
+newns "$H" || skip_all "ip netns add failed"
+ip -n "$H" link set lo up
+check "create network" tool create "$STATE" gcnet --bridge hggcbr --subnet4 10.215.0.0/24 --subnet6 fd68:616e:6763::/64
+
+# --- SIGKILL in the middle of an attach -----------------------------------
+newns hgg-k-$tag
+fifo=$STATE/attach.out
+mkfifo "$fifo"
+ip netns exec "$H" "$TOOL" tool attach "$STATE" gcnet killed /run/netns/hgg-k-$tag --port 9090:90 --pause-at veth >"$fifo" 2>&1 &
+apid=$!
+pids+=("$apid")
+stage=$(timeout 10 grep -m1 '^paused=' "$fifo")
+check "attach stopped after creating the veth ($stage)" [ "$stage" = "paused=veth" ]
+killed_if=$(sed -n 's/.*"host_ifname":"\([^"]*\)".*/\1/p' <(tr -d ' \n' <"$STATE/gcnet/leases.json" | sed 's/},{/}\n{/g'))
+check "its host veth exists ($killed_if)" ip -n "$H" link show "$killed_if"
+check "its lease is pending" grep -q '"state":"pending"' "$STATE/gcnet/leases.json"
+out=$(tool gc "$STATE")
+check "gc leaves a running attach alone" bash -c "ip -n $H link show $killed_if && grep -q '\"killed\"' $STATE/gcnet/leases.json"
+kill -9 "$apid"
+wait "$apid" 2>/dev/null
+out=$(tool gc "$STATE")
+check "gc after kill -9 released one lease ($(tr '\n' ' ' <<<"$out"))" grep -q '^leases_released=1$' <<<"$out"
+check "no veth left" bash -c "! ip -n $H link show $killed_if 2>/dev/null"
+check "no eth0 left in the instance namespace" bash -c "! ip -n hgg-k-$tag link show eth0 2>/dev/null"
+check "no lease left" bash -c "! grep -q '\"killed\"' $STATE/gcnet/leases.json"
+check "no NAT chain left" bash -c "! ip netns exec $H nft list table inet hangar | grep -q $killed_if"
+check "the instance can attach again" tool attach "$STATE" gcnet killed /run/netns/hgg-k-$tag --port 9090:90
+
+# --- killed after the ports were published, before the lease was bound ----
+newns hgg-p-$tag
+ip netns exec "$H" "$TOOL" tool attach "$STATE" gcnet killed2 /run/netns/hgg-p-$tag --port 9191:91 --pause-at ports >"$STATE/p.out" 2>&1 &
+apid=$!
+pids+=("$apid")
+for _ in $(seq 100); do grep -q paused= "$STATE/p.out" && break; sleep 0.05; done
+check "second attach paused after publishing ports" grep -q '^paused=ports$' "$STATE/p.out"
+chains_before=$(inH nft list table inet hangar | grep -c 'chain hg')
+kill -9 "$apid"
+wait "$apid" 2>/dev/null
+out=$(tool gc "$STATE")
+chains_after=$(inH nft list table inet hangar | grep -c 'chain hg')
+check "its two NAT chains are removed ($chains_before -> $chains_after)" [ $((chains_before - chains_after)) = 2 ]
+check "port 9191 can be published by someone else" tool attach "$STATE" gcnet other /run/netns/hgg-p-$tag --port 9191:91
+
+# --- the owner process dies ---------------------------------------------------
+unshare -n sleep 600 &
+opid=$!
+pids+=("$opid")
+for _ in $(seq 50); do [ "$(readlink /proc/$opid/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break; sleep 0.05; done
+out=$(tool attach "$STATE" gcnet owned /proc/$opid/ns/net --owner $opid --port 9292:92)
+owned_if=$(sed -n 's/^host_ifname=//p' <<<"$out")
+check "owned instance attached ($owned_if)" ip -n "$H" link show "$owned_if"
+# keep the namespace alive without the owner: only the owner's death counts
+newns hgg-o-$tag
+mount --bind /proc/$opid/ns/net /run/netns/hgg-o-$tag
+kill -9 "$opid"
+wait "$opid" 2>/dev/null
+out=$(tool gc "$STATE")
+check "gc released the dead owner's lease" bash -c "! grep -q '\"owned\"' $STATE/gcnet/leases.json"
+check "and deleted its veth although the namespace lives on" bash -c "! ip -n $H link show $owned_if 2>/dev/null"
+check "and its NAT chains" bash -c "! ip netns exec $H nft list table inet hangar | grep -q $owned_if"
+
+# --- the namespace dies --------------------------------------------------------
+newns hgg-d-$tag
+out=$(tool attach "$STATE" gcnet doomed /run/netns/hgg-d-$tag)
+doomed_if=$(sed -n 's/^host_ifname=//p' <<<"$out")
+check "attach an instance whose namespace will die ($doomed_if)" ip -n "$H" link show "$doomed_if"
+ip netns del hgg-d-$tag
+# the kernel dismantles a dead namespace's devices asynchronously
+for _ in $(seq 100); do ip -n "$H" link show "$doomed_if" >/dev/null 2>&1 || break; sleep 0.05; done
+check "its veth went with the namespace" bash -c "! ip -n $H link show $doomed_if 2>/dev/null"
+out=$(tool gc "$STATE")
+check "gc released the lease of the dead namespace" bash -c "! grep -q '\"doomed\"' $STATE/gcnet/leases.json"
+
+# --- leftovers nobody knows ---------------------------------------------------
+ip -n "$H" link add hg0123456789ab type veth peer name stray0
+ip -n "$H" link set hg0123456789ab master hggcbr
+ip -n "$H" link add hgnotours type veth peer name stray1
+inH nft add chain inet hangar hgaaaaaaaaaaaa-pre '{ type nat hook prerouting priority dstnat; }'
+inH nft add chain inet hangar net-gone-post '{ type nat hook postrouting priority srcnat; }'
+inH nft add table inet othertable
+inH nft add chain inet othertable hgbbbbbbbbbbbb-pre '{ type nat hook prerouting priority dstnat; }'
+out=$(tool gc "$STATE")
+check "stray veth on the bridge removed" bash -c "! ip -n $H link show hg0123456789ab 2>/dev/null"
+check "a link not on a hangar bridge is left alone" ip -n "$H" link show hgnotours
+check "chain of an unknown instance removed" bash -c "! ip netns exec $H nft list table inet hangar | grep -q hgaaaaaaaaaaaa"
+check "chain of a removed network removed" bash -c "! ip netns exec $H nft list table inet hangar | grep -q net-gone-post"
+check "other tables are never touched" bash -c "ip netns exec $H nft list table inet othertable | grep -q hgbbbbbbbbbbbb"
+check "live instances survive gc" bash -c "grep -q '\"killed\"' $STATE/gcnet/leases.json && grep -q '\"other\"' $STATE/gcnet/leases.json"
+check "the live instance's chains survive" bash -c "[ \$(ip netns exec $H nft list table inet hangar | grep -c 'chain hg') = 4 ]"
+out=$(tool gc "$STATE")
+check "a second gc finds nothing ($(tr '\n' ' ' <<<"$out"))" grep -q 'leases_released=0' <<<"$out"
+
+# --- 20 concurrent attaches ----------------------------------------------------
+check "create a network for the race" tool create "$STATE" race --bridge hgracebr --subnet4 10.216.0.0/24 --no-ipv6
+for i in $(seq 20); do newns hgg-r$i-$tag; done
+for i in $(seq 20); do
+	tool attach "$STATE" race r$i /run/netns/hgg-r$i-$tag >"$STATE/r$i.out" 2>&1 &
+done
+wait
+fails=0
+for i in $(seq 20); do grep -q '^ipv4=' "$STATE/r$i.out" || { fails=$((fails + 1)); sed 's/^/#   /' "$STATE/r$i.out"; }; done
+check "20 concurrent attaches succeeded ($fails failed)" [ "$fails" = 0 ]
+dups=$(cat "$STATE"/r*.out | sed -n 's/^ipv4=//p' | sort | uniq -d | wc -l)
+distinct=$(cat "$STATE"/r*.out | sed -n 's/^ipv4=//p' | sort -u | wc -l)
+check "20 distinct addresses, none twice (distinct=$distinct dups=$dups)" [ "$distinct" = 20 -a "$dups" = 0 ]
+inside=$(for i in $(seq 20); do ip -n hgg-r$i-$tag -br addr show eth0 | awk '{print $3}'; done | sort -u | wc -l)
+check "the namespaces carry 20 distinct addresses" [ "$inside" = 20 ]
+check "r1 reaches r20 over the bridge" ip netns exec hgg-r1-$tag busybox ping -c1 -W3 "$(sed -n 's/^ipv4=\(.*\)\/24/\1/p' "$STATE/r20.out")"
+
+echo "1..$n"
