@@ -509,6 +509,84 @@ static void test_blkio(void)
 	unlink(img);
 }
 
+static void test_memory_knobs(void)
+{
+	struct oci_resources r = { .present = true };
+	r.memory.present = r.memory.has_limit = r.memory.has_swap = r.memory.has_reservation = true;
+	r.memory.limit = 32 << 20;
+	r.memory.swap = 48 << 20;
+	r.memory.reservation = 16 << 20;
+	r.memory.has_swappiness = true;
+	r.memory.swappiness = 10;
+	r.memory.has_disable_oom_killer = r.memory.disable_oom_killer = true;
+	r.memory.has_kernel = true;
+	r.memory.kernel = 1 << 20; /* deprecated: ignored without error */
+	struct cgroup_manager *m = make("knobs", &r);
+	ok(m != NULL, "create with limit, swap, reservation, swappiness, disableOOMKiller, kernel");
+	if (!m)
+		return;
+	char *v = read_cg("memory", "knobs", "memory.memsw.limit_in_bytes");
+	is_str(v, "50331648", "memory.memsw.limit_in_bytes = swap (memory+swap)");
+	free(v);
+	v = read_cg("memory", "knobs", "memory.soft_limit_in_bytes");
+	is_str(v, "16777216", "memory.soft_limit_in_bytes = reservation");
+	free(v);
+	v = read_cg("memory", "knobs", "memory.swappiness");
+	is_str(v, "10", "memory.swappiness");
+	free(v);
+	v = read_cg("memory", "knobs", "memory.oom_control");
+	ok(strstr(v, "oom_kill_disable 1") != NULL, "oom_control: oom_kill_disable 1");
+	free(v);
+	/* memsw must stay >= limit: raising both needs memsw first */
+	struct oci_resources up = { .present = true };
+	up.memory.present = up.memory.has_limit = up.memory.has_swap = true;
+	up.memory.limit = 96 << 20;
+	up.memory.swap = 128 << 20;
+	struct hangar_error err = { 0 };
+	ok(cgroup_manager_update(m, &up, &err) == 0, "raise limit and swap above the old memsw%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
+	v = read_cg("memory", "knobs", "memory.limit_in_bytes");
+	is_str(v, "100663296", "limit raised");
+	free(v);
+	up.memory.limit = 8 << 20;
+	up.memory.swap = 16 << 20;
+	ok(cgroup_manager_update(m, &up, &err) == 0, "lower both (limit first)%s%s", err.msg[0] ? ": " : "", err.msg);
+	v = read_cg("memory", "knobs", "memory.memsw.limit_in_bytes");
+	is_str(v, "16777216", "memsw lowered");
+	free(v);
+	up.memory.limit = -1;
+	up.memory.has_swap = false;
+	ok(cgroup_manager_update(m, &up, &err) == 0, "limit -1 = unlimited (memsw too)");
+	v = read_cg("memory", "knobs", "memory.limit_in_bytes");
+	is_str(v, "9223372036854771712", "memory.limit_in_bytes unlimited");
+	free(v);
+	struct oci_resources bad = { .present = true };
+	bad.memory.present = bad.memory.has_limit = bad.memory.has_swap = true;
+	bad.memory.limit = 64 << 20;
+	bad.memory.swap = 32 << 20;
+	ok(cgroup_manager_update(m, &bad, &err) < 0 && strstr(err.msg, "linux.resources.memory.swap"),
+	   "swap below limit refused: %s", err.msg);
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	cgroup_manager_free(m);
+}
+
+static void test_unavailable(void)
+{
+	struct hangar_error err = { 0 };
+	struct cgroup_manager *m = NULL;
+	char *p = path_of("na");
+	struct cgroup_spec spec = { .path = p, .id = "na" };
+	struct oci_resources net = { .present = true, .has_class_id = true, .class_id = 0x100001 };
+	ok(cgroup_manager_create(&spec, &net, &m, &err) < 0 && strstr(err.msg, "net_cls"),
+	   "classID without net_cls mounted refused: %s", err.msg);
+	struct oci_kv kv[] = { { (char *)"memory.high", (char *)"1" } };
+	struct oci_resources uni = { .present = true, .unified = kv, .n_unified = 1 };
+	ok(cgroup_manager_create(&spec, &uni, &m, &err) < 0 && strstr(err.msg, "requires cgroup v2"),
+	   "unified on v1 refused: %s", err.msg);
+	ok(!exists_cg("memory", "na") && !exists_cg("net_cls", "na"), "nothing left by the refusals");
+	free(p);
+}
+
 static void test_create_failure_unwinds(void)
 {
 	struct oci_resources r = { .present = true };
@@ -547,6 +625,8 @@ int main(void)
 	test_freeze();
 	test_devices();
 	test_blkio();
+	test_memory_knobs();
+	test_unavailable();
 	test_create_failure_unwinds();
 	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids" };
 	bool left = false;

@@ -690,6 +690,72 @@ static void test_pids_cpu(void)
 	cgroup_manager_free(m);
 }
 
+static void test_knobs(void)
+{
+	struct oci_resources r = { .present = true };
+	r.memory.present = r.memory.has_limit = r.memory.has_swap = true;
+	r.memory.limit = 32 << 20;
+	r.memory.swap = 96 << 20;
+	r.cpu.present = r.cpu.has_idle = true;
+	r.cpu.idle = 1;
+	r.blkio.present = r.blkio.has_weight = true;
+	r.blkio.weight = 500;
+	struct oci_hugepage_limit huge = { .page_size = (char *)"2MB", .limit = 4 << 20 };
+	if (have("hugetlb")) {
+		r.hugepage_limits = &huge;
+		r.n_hugepage_limits = 1;
+	}
+	struct hangar_error err = { 0 };
+	struct cgroup_manager *m = make_err("knobs", &r, &err);
+	ok(m != NULL, "create with swap, cpu.idle, io weight, hugetlb%s%s", m ? "" : ": ", m ? "" : err.msg);
+	if (!m)
+		return;
+	char *v = read_cg("knobs", "memory.swap.max");
+	is_str(v, "67108864", "memory.swap.max = swap - limit (runc)");
+	free(v);
+	v = read_cg("knobs", "cpu.idle");
+	is_str(v, "1", "cpu.idle");
+	free(v);
+	v = read_cg("knobs", "io.weight");
+	char *want = xasprintf("default %llu", (unsigned long long)cgroup_blkio_weight_to_io_weight(500));
+	is_str(v, want, "io.weight from blkio weight 500");
+	free(v);
+	free(want);
+	if (have("hugetlb")) {
+		v = read_cg("knobs", "hugetlb.2MB.max");
+		is_str(v, "4194304", "hugetlb.2MB.max");
+		free(v);
+		struct cgroup_stats s;
+		bool found = false;
+		if (cgroup_manager_stats(m, &s, &err) == 0)
+			for (size_t i = 0; i < s.n_hugetlb; i++)
+				found |= strcmp(s.hugetlb[i].page_size, "2MB") == 0 && s.hugetlb[i].max == 4u << 20;
+		cgroup_stats_clear(&s);
+		ok(found, "hugetlb stats for 2MB");
+	} else {
+		skip("no hugetlb controller");
+		skip("no hugetlb controller");
+	}
+	struct oci_resources same = { .present = true };
+	same.memory.present = same.memory.has_limit = same.memory.has_swap = true;
+	same.memory.limit = same.memory.swap = 16 << 20;
+	ok(cgroup_manager_update(m, &same, &err) == 0, "update swap == limit");
+	v = read_cg("knobs", "memory.swap.max");
+	is_str(v, "0", "memory.swap.max = 0 when swap == limit");
+	free(v);
+	struct oci_resources unl = { .present = true };
+	unl.memory.present = unl.memory.has_limit = true;
+	unl.memory.limit = -1;
+	ok(cgroup_manager_update(m, &unl, &err) == 0, "update limit -1");
+	v = read_cg("knobs", "memory.max");
+	char *sw = read_cg("knobs", "memory.swap.max");
+	ok(strcmp(v, "max") == 0 && strcmp(sw, "max") == 0, "memory.max and memory.swap.max are max (%s, %s)", v, sw);
+	free(v);
+	free(sw);
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	cgroup_manager_free(m);
+}
+
 static int loop_attach(const char *file, char *dev, size_t len)
 {
 	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
@@ -825,6 +891,7 @@ int main(void)
 		test_memory();
 		test_reclaim();
 		test_pids_cpu();
+		test_knobs();
 		test_io();
 	} else {
 		skip("memory/cpu/pids/io/cpuset controllers not available in this cgroup2 root (hybrid host): limit tests run in the VM (tests/vm/cgroup-v2.t)");
