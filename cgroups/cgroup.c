@@ -452,15 +452,18 @@ int cgroup_manager_open(const char *serialized, struct cgroup_manager **out, str
 	else if (strcmp(mode, "legacy") == 0)
 		cmode = CGROUP_MODE_LEGACY;
 	else {
+		/* The strings belong to obj: format before releasing it. */
+		hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: unknown mode '%s'", mode);
 		json_object_put(obj);
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: unknown mode '%s'", mode);
+		return -1;
 	}
 	struct cgroup_manager *m = manager_new(cmode);
 	if (strcmp(version, m->ops->name) != 0) {
+		hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: version %s does not match mode %s", version,
+				 mode);
 		json_object_put(obj);
 		cgroup_manager_free(m);
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: version %s does not match mode %s",
-					version, mode);
+		return -1;
 	}
 	free(m->root);
 	m->root = xstrdup(root);

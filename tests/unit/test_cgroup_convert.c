@@ -198,6 +198,10 @@ static void test_open_rejects(void)
 	ok(cgroup_manager_open("{\"version\":\"v9\",\"mode\":\"unified\",\"root\":\"/x\",\"path\":\"/a\",\"id\":\"a\"}",
 			       &m, &err) < 0,
 	   "open rejects version/mode mismatch: %s", err.msg);
+	ok(strstr(err.msg, "version v9 does not match mode unified") != NULL, "mismatch message names both");
+	ok(cgroup_manager_open("{\"version\":\"v2\",\"mode\":\"weird\",\"root\":\"/x\",\"path\":\"/a\",\"id\":\"a\"}",
+			       &m, &err) < 0 && strstr(err.msg, "unknown mode 'weird'"),
+	   "open rejects an unknown mode: %s", err.msg);
 	ok(cgroup_manager_open("{\"version\":\"v1\",\"mode\":\"legacy\",\"root\":\"/x\",\"path\":\"a\",\"id\":\"a\"}",
 			       &m, &err) < 0,
 	   "open rejects a relative path: %s", err.msg);
