@@ -22,6 +22,12 @@ static const struct oci_device default_devices[] = {
 	{ .path = "/dev/tty", .type = 'c', .major = 5, .minor = 0 },
 };
 
+const struct oci_device *rootfs_default_devices(size_t *n)
+{
+	*n = ARRAY_SIZE(default_devices);
+	return default_devices;
+}
+
 static int device_type_bits(const struct oci_device *d, mode_t *bits, struct hangar_error *err)
 {
 	switch (d->type) {

@@ -180,6 +180,19 @@ static int mount_bind_entry(int root_fd, const struct oci_config *cfg, const str
 	return apply_propagation_and_attrs(mnt, mo, dest, err);
 }
 
+static int bind_host_instead(int root_fd, const char *host_path, bool recursive, int target, const char *dest,
+			     const struct mount_options *mo, struct hangar_error *err)
+{
+	if (bind_mount_onto_fd(host_path, target, recursive, dest, err) < 0)
+		return -1;
+	_cleanup_close_ int mnt = open_in_root(root_fd, dest, O_PATH, 0);
+	if (mnt < 0)
+		return hangar_sys_error(err, "reopen mount %s", dest);
+	if (remount_bind_fd(mnt, mo->flags, mo->cleared, mo->atime_given, dest, err) < 0)
+		return -1;
+	return apply_propagation_and_attrs(mnt, mo, dest, err);
+}
+
 static int mount_fs_entry(int root_fd, const struct oci_config *cfg, const struct oci_mount *m, const char *dest,
 			  const struct mount_options *mo, struct hangar_error *err)
 {
@@ -222,18 +235,13 @@ static int mount_fs_entry(int root_fd, const struct oci_config *cfg, const struc
 	unsigned long flags = mo->flags & ~(unsigned long)(MS_PROPAGATION_MASK | MS_REC | MS_BIND | MS_REMOUNT);
 	if (mount(m->source ? m->source : type, target_path, type, flags, data) < 0) {
 		int saved = errno;
-		/* A user namespace that does not own the network namespace may
-		 * not mount sysfs; runc binds the host's /sys instead. */
-		if (strcmp(type, "sysfs") == 0 && (saved == EPERM || saved == EACCES)) {
-			if (bind_mount_onto_fd("/sys", target, true, dest, err) < 0)
-				return -1;
-			_cleanup_close_ int mnt = open_in_root(root_fd, dest, O_PATH, 0);
-			if (mnt < 0)
-				return hangar_sys_error(err, "reopen mount %s", dest);
-			if (remount_bind_fd(mnt, mo->flags, mo->cleared, mo->atime_given, dest, err) < 0)
-				return -1;
-			return apply_propagation_and_attrs(mnt, mo, dest, err);
-		}
+		/* A user namespace that does not own the network (IPC)
+		 * namespace may not mount sysfs (mqueue); runc binds the
+		 * host's instance instead. */
+		if ((saved == EPERM || saved == EACCES) && strcmp(type, "sysfs") == 0)
+			return bind_host_instead(root_fd, "/sys", true, target, dest, mo, err);
+		if ((saved == EPERM || saved == EACCES) && strcmp(type, "mqueue") == 0)
+			return bind_host_instead(root_fd, "/dev/mqueue", false, target, dest, mo, err);
 		return hangar_error_set(err, HANGAR_E_SYS, saved, "mount %s on %s (type %s, options %s)",
 					m->source ? m->source : type, dest, type, data ? data : "none");
 	}

@@ -40,4 +40,10 @@ int rootfs_finalize(const struct oci_config *cfg, struct hangar_error *err);
  * fails before anything is mounted; callers may run it earlier still. */
 int rootfs_validate_sysctl(const struct oci_config *cfg, struct hangar_error *err);
 
+/* The device nodes every container gets (/dev/null, zero, full, random,
+ * urandom, tty) unless linux.devices redefines the path.  The cgroup device
+ * controller must allow them (rwm), as runc's default rules do; otherwise
+ * the nodes exist but cannot be opened. */
+const struct oci_device *rootfs_default_devices(size_t *n);
+
 #endif

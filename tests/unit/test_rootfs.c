@@ -556,6 +556,88 @@ static void scenario_sysctl_apply(void *arg)
 	oci_config_free(cfg);
 }
 
+/* ---- cgroup filesystem ---- */
+
+/* Our path in the hierarchy mounted at host_mp, from /proc/self/cgroup. */
+static char *own_path_for(const char *name)
+{
+	_cleanup_free_ char *text = NULL;
+	struct hangar_error err;
+	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &text, NULL, &err) < 0)
+		return NULL;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		bool unified = strcmp(name, "unified") == 0;
+		if ((unified && c1[1] == '\0') || (!unified && strcmp(c1 + 1, name) == 0) ||
+		    (!unified && strcmp(name, "systemd") == 0 && strcmp(c1 + 1, "name=systemd") == 0))
+			return xstrdup(c2 + 1);
+	}
+	return NULL;
+}
+
+static void scenario_cgroup(void *arg)
+{
+	const char *root = arg;
+	bool cgroupns = access("/proc/self/ns/cgroup", F_OK) == 0 && getenv("HANGAR_TEST_CGROUPNS");
+	struct statfs host;
+	if (statfs("/sys/fs/cgroup", &host) == 0 && host.f_type == 0x63677270) {
+		skip("unified host: the cgroup2 layout is covered by the VM tests");
+		return;
+	}
+	_cleanup_free_ char *json = xasprintf(
+		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		"{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
+		"\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"relatime\",\"ro\"]}],"
+		"\"linux\":{\"namespaces\":[{\"type\":\"mount\"}%s]}}",
+		root, cgroupns ? ",{\"type\":\"cgroup\"}" : "");
+	const char *label = cgroupns ? "cgroup (cgroupns)" : "cgroup (bind own)";
+	struct oci_config *cfg = parse(json);
+	struct hangar_error err = { 0 };
+	struct rootfs_options o = { 0 };
+	int r = rootfs_prepare(cfg, root, &o, &err);
+	ok(r == 0, "%s: rootfs_prepare succeeds%s%s", label, r ? ": " : "", r ? err.msg : "");
+	if (r < 0)
+		return;
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/sys/fs/cgroup", root);
+	ok(fstype_at(p, "tmpfs"), "%s: hybrid host: tmpfs holds the hierarchies", label);
+	char newdir[4200];
+	snprintf(newdir, sizeof(newdir), "%s/newdir", p);
+	ok(mkdir(newdir, 0755) < 0 && errno == EROFS, "%s: tmpfs is read-only", label);
+	struct mountinfo host_mi = { 0 };
+	mountinfo_read("/proc/self/mountinfo", &host_mi, &err);
+	int checked = 0, good = 0, ro = 0;
+	for (size_t i = 0; i < host_mi.n; i++) {
+		const struct mountinfo_entry *e = &host_mi.entries[i];
+		if (!str_has_prefix(e->mount_point, "/sys/fs/cgroup/") ||
+		    (strcmp(e->fstype, "cgroup") && strcmp(e->fstype, "cgroup2")))
+			continue;
+		const char *name = e->mount_point + strlen("/sys/fs/cgroup/");
+		snprintf(p, sizeof(p), "%s/sys/fs/cgroup/%s", root, name);
+		const struct mountinfo_entry *c = mountinfo_find(&host_mi, p);
+		_cleanup_free_ char *own = own_path_for(name);
+		checked++;
+		/* With a cgroup namespace the root is the namespace's root. */
+		const char *want = cgroupns ? "/" : own;
+		if (c && want && strcmp(c->root, want) == 0 && strcmp(c->fstype, e->fstype) == 0)
+			good++;
+		else
+			diag("%s: %s root %s, want %s", label, p, c ? c->root : "(no mount)", want ? want : "?");
+		snprintf(p, sizeof(p), "%s/sys/fs/cgroup/%s/cgroup.procs", root, name);
+		if (write_errno(p) == EROFS)
+			ro++;
+	}
+	ok(checked > 0 && good == checked, "%s: each of %d hierarchies shows the container's own cgroup", label,
+	   checked);
+	ok(checked > 0 && ro == checked, "%s: each hierarchy is read-only (%d of %d)", label, ro, checked);
+	mountinfo_free(&host_mi);
+	oci_config_free(cfg);
+}
+
 /* ---- --no-pivot ---- */
 
 static void scenario_no_pivot(void *arg)
@@ -772,6 +854,13 @@ int main(void)
 	check_sysctl_allowed(r, "{\"type\":\"uts\"}", "kernel.domainname");
 	_cleanup_free_ char *sysroot = new_root("sysctl");
 	in_child("sysctl apply", scenario_sysctl_apply, sysroot, CLONE_NEWNET | CLONE_NEWIPC);
+
+	_cleanup_free_ char *cg = new_root("cgroup");
+	in_child("cgroup mount", scenario_cgroup, cg, 0);
+	_cleanup_free_ char *cgns = new_root("cgroupns");
+	setenv("HANGAR_TEST_CGROUPNS", "1", 1);
+	in_child("cgroup mount in a cgroup namespace", scenario_cgroup, cgns, CLONE_NEWCGROUP);
+	unsetenv("HANGAR_TEST_CGROUPNS");
 
 	_cleanup_free_ char *nopivot = new_root("nopivot");
 	in_child("no_pivot", scenario_no_pivot, nopivot, 0);
