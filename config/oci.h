@@ -368,6 +368,12 @@ char *oci_config_to_json(const struct oci_config *cfg);
 char *oci_process_to_json(const struct oci_process *p);
 char *oci_resources_to_json(const struct oci_resources *r);
 
+/* Deep equality; an absent array and an empty one differ (absent
+ * maskedPaths means the runtime's defaults, empty means none). */
+bool oci_config_equal(const struct oci_config *a, const struct oci_config *b);
+bool oci_process_equal(const struct oci_process *a, const struct oci_process *b);
+bool oci_resources_equal(const struct oci_resources *a, const struct oci_resources *b);
+
 /* The default `spec` config (runc-compatible); rootless adds a user
  * namespace mapped to the calling user and drops network/cgroup bits that
  * need root. */

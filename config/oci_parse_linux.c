@@ -2,6 +2,7 @@
 /* The "linux" section of config.json, including seccomp. */
 #include <ctype.h>
 #include <seccomp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -460,6 +461,11 @@ int oci_parse_linux_object(struct json_path *jp, struct json_object *obj, struct
 		return -1;
 	if (json_key_string(jp, obj, "rootfsPropagation", &lx->rootfs_propagation) < 0)
 		return -1;
+	/* Go runtimes write "" for "not set". */
+	if (lx->rootfs_propagation && lx->rootfs_propagation[0] == '\0') {
+		free(lx->rootfs_propagation);
+		lx->rootfs_propagation = NULL;
+	}
 	if (lx->rootfs_propagation &&
 	    check_in_list(jp, "rootfsPropagation", lx->rootfs_propagation, propagation_names,
 			  ARRAY_SIZE(propagation_names), "propagation") < 0)

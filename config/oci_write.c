@@ -438,7 +438,8 @@ static struct json_object *devices_to_json(const struct oci_device *d, size_t n)
 		char type[2] = {d[i].type, '\0'};
 		add_string(dev, "path", d[i].path);
 		add_string(dev, "type", type);
-		if (d[i].type != 'p') {
+		/* A FIFO has no device number; write one only if the config gave it. */
+		if (d[i].type != 'p' || d[i].major || d[i].minor) {
 			add_int64(dev, "major", d[i].major);
 			add_int64(dev, "minor", d[i].minor);
 		}

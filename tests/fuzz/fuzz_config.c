@@ -22,6 +22,10 @@ static void check_round_trip(const struct oci_config *cfg)
 		fprintf(stderr, "to_json output does not parse: %s\n%s\n", err.msg, json);
 		abort();
 	}
+	if (!oci_config_equal(cfg, again)) {
+		fprintf(stderr, "round trip changed the parsed struct:\n%s\n", json);
+		abort();
+	}
 	char *json2 = oci_config_to_json(again);
 	if (strcmp(json, json2) != 0) {
 		fprintf(stderr, "round trip changed the config:\n%s\n---\n%s\n", json, json2);

@@ -239,6 +239,7 @@ static void test_round_trip(const struct oci_config *cfg, const char *what)
 	int r = oci_config_parse(json, &again, &err);
 	ok(r == 0, "%s: to_json output parses%s%s", what, r ? ": " : "", r ? err.msg : "");
 	if (r == 0) {
+		ok(oci_config_equal(cfg, again), "%s: parse(to_json(x)) equals x", what);
 		char *json2 = oci_config_to_json(again);
 		is_str(json2, json, "%s: parse(to_json(x)) serialises identically", what);
 		free(json2);
@@ -276,6 +277,7 @@ static void test_section_round_trips(const struct oci_config *cfg)
 	ok(rc == 0, "process section round trip parses%s%s", rc ? ": " : "", rc ? err.msg : "");
 	if (rc == 0) {
 		check_process(&p);
+		ok(oci_process_equal(&p, &cfg->process), "process section equals the original");
 		char *again = oci_process_to_json(&p);
 		is_str(again, json, "process section serialises identically");
 		free(again);
@@ -291,12 +293,53 @@ static void test_section_round_trips(const struct oci_config *cfg)
 		       r.blkio.throttle_write_bps[0].rate == UINT64_MAX && r.n_rdma == 2 &&
 		       r.n_unified == 2 && r.n_devices == 3,
 		   "resources section fields survive");
+		ok(oci_resources_equal(&r, &cfg->linux_.resources), "resources section equals the original");
 		char *again = oci_resources_to_json(&r);
 		is_str(again, json, "resources section serialises identically");
 		free(again);
 		oci_resources_clear(&r);
 	}
 	free(json);
+}
+
+/* oci_config_equal must notice a change anywhere, including absent vs empty. */
+static void test_equal_detects_changes(void)
+{
+	struct hangar_error err = {0};
+	struct oci_config *a = NULL, *b = NULL;
+	char *path = fixture_path("config-full.json");
+	if (oci_config_load(path, &a, &err) < 0 || oci_config_load(path, &b, &err) < 0) {
+		ok(0, "load fixture twice: %s", err.msg);
+		free(path);
+		oci_config_free(a);
+		return;
+	}
+	free(path);
+	ok(oci_config_equal(a, b), "two parses of one file are equal");
+
+	b->linux_.resources.memory.limit++;
+	ok(!oci_config_equal(a, b), "a changed memory limit is noticed");
+	b->linux_.resources.memory.limit--;
+	b->linux_.seccomp.syscalls[2].args[0].value_two = 1;
+	ok(!oci_config_equal(a, b), "a changed seccomp valueTwo is noticed");
+	b->linux_.seccomp.syscalls[2].args[0].value_two = 0;
+	b->process.caps.n_ambient = 0;
+	ok(!oci_config_equal(a, b), "a shorter capability set is noticed");
+	b->process.caps.n_ambient = 1;
+	free(b->hooks.poststop[0].args[1]);
+	b->hooks.poststop[0].args[1] = xstrdup("-g");
+	ok(!oci_config_equal(a, b), "a changed hook argument is noticed");
+	free(b->hooks.poststop[0].args[1]);
+	b->hooks.poststop[0].args[1] = xstrdup("-f");
+	ok(oci_config_equal(a, b), "equal again after undoing the changes");
+	b->linux_.intel_rdt.enable_mbm = true;
+	ok(!oci_config_equal(a, b), "intelRdt.enableMBM is compared");
+	b->linux_.intel_rdt.enable_mbm = false;
+	strv_free(b->linux_.personality.flags);
+	b->linux_.personality.flags = NULL;
+	ok(!oci_config_equal(a, b), "absent and empty personality.flags differ");
+	oci_config_free(a);
+	oci_config_free(b);
 }
 
 static void test_default(bool rootless)
@@ -509,6 +552,7 @@ int main(void)
 		test_section_round_trips(cfg);
 		oci_config_free(cfg);
 	}
+	test_equal_detects_changes();
 	test_default(false);
 	test_default(true);
 	test_minimal();
