@@ -549,11 +549,14 @@ static int v2_set_frozen(struct cgroup_manager *m, bool frozen, struct hangar_er
 
 static int v2_is_frozen(struct cgroup_manager *m, bool *frozen, struct hangar_error *err)
 {
-	_cleanup_free_ char *events = NULL;
-	if (cgroup_read(m->dir, "cgroup.events", &events, err) < 0)
+	/* The requested state, not cgroup.events: a member that is dying from a
+	 * fatal signal leaves the freezer for a moment, and a paused container
+	 * must not look resumed because of that.  freeze() itself waits for
+	 * "frozen 1". */
+	_cleanup_free_ char *state = NULL;
+	if (cgroup_read(m->dir, "cgroup.freeze", &state, err) < 0)
 		return -1;
-	uint64_t v = 0;
-	*frozen = cgroup_keyed_u64(events, "frozen", &v) == 0 && v == 1;
+	*frozen = strcmp(state, "1") == 0;
 	return 0;
 }
 
