@@ -472,10 +472,187 @@ static void test_mutations(void)
 	json_object_put(doc);
 }
 
+/* ---- part 3: delete every key of the full fixture ---- */
+
+/* Paths with every index and map key replaced by [*]. */
+static char *normalised_path(const char *path)
+{
+	char *out = xmalloc0(strlen(path) + 1);
+	size_t n = 0;
+	for (const char *p = path; *p;) {
+		if (*p == '[') {
+			const char *close = p[1] == '"' ? strstr(p, "\"]") : strchr(p, ']');
+			if (close == NULL)
+				break;
+			memcpy(out + n, "[*]", 3);
+			n += 3;
+			p = close + (p[1] == '"' ? 2 : 1);
+			continue;
+		}
+		out[n++] = *p++;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static const char *const required_paths[] = {
+    "ociVersion",
+    "root.path",
+    "process.args",
+    "process.cwd",
+    "process.consoleSize.height",
+    "process.consoleSize.width",
+    "process.rlimits[*].type",
+    "process.rlimits[*].hard",
+    "process.rlimits[*].soft",
+    "process.ioPriority.class",
+    "process.scheduler.policy",
+    "mounts[*].destination",
+    "mounts[*].uidMappings[*].containerID",
+    "mounts[*].uidMappings[*].hostID",
+    "mounts[*].uidMappings[*].size",
+    "mounts[*].gidMappings[*].containerID",
+    "mounts[*].gidMappings[*].hostID",
+    "mounts[*].gidMappings[*].size",
+    "hooks.prestart[*].path",
+    "hooks.createRuntime[*].path",
+    "hooks.createContainer[*].path",
+    "hooks.startContainer[*].path",
+    "hooks.poststart[*].path",
+    "hooks.poststop[*].path",
+    "linux.namespaces[*].type",
+    "linux.uidMappings[*].containerID",
+    "linux.uidMappings[*].hostID",
+    "linux.uidMappings[*].size",
+    "linux.gidMappings[*].containerID",
+    "linux.gidMappings[*].hostID",
+    "linux.gidMappings[*].size",
+    "linux.devices[*].path",
+    "linux.devices[*].type",
+    "linux.devices[*].major",
+    "linux.devices[*].minor",
+    "linux.resources.devices[*].allow",
+    "linux.resources.pids.limit",
+    "linux.resources.blockIO.weightDevice[*].major",
+    "linux.resources.blockIO.weightDevice[*].minor",
+    "linux.resources.blockIO.throttleReadBpsDevice[*].major",
+    "linux.resources.blockIO.throttleReadBpsDevice[*].minor",
+    "linux.resources.blockIO.throttleReadBpsDevice[*].rate",
+    "linux.resources.blockIO.throttleWriteBpsDevice[*].major",
+    "linux.resources.blockIO.throttleWriteBpsDevice[*].minor",
+    "linux.resources.blockIO.throttleWriteBpsDevice[*].rate",
+    "linux.resources.blockIO.throttleReadIOPSDevice[*].major",
+    "linux.resources.blockIO.throttleReadIOPSDevice[*].minor",
+    "linux.resources.blockIO.throttleReadIOPSDevice[*].rate",
+    "linux.resources.blockIO.throttleWriteIOPSDevice[*].major",
+    "linux.resources.blockIO.throttleWriteIOPSDevice[*].minor",
+    "linux.resources.blockIO.throttleWriteIOPSDevice[*].rate",
+    "linux.resources.hugepageLimits[*].pageSize",
+    "linux.resources.hugepageLimits[*].limit",
+    "linux.resources.network.priorities[*].name",
+    "linux.resources.network.priorities[*].priority",
+    "linux.seccomp.defaultAction",
+    "linux.seccomp.syscalls[*].names",
+    "linux.seccomp.syscalls[*].action",
+    "linux.seccomp.syscalls[*].args[*].index",
+    "linux.seccomp.syscalls[*].args[*].value",
+    "linux.seccomp.syscalls[*].args[*].op",
+    "linux.personality.domain",
+};
+
+static const char *required_message(const char *path)
+{
+	/* The fixture uses SCMP_ACT_NOTIFY, which needs a listener. */
+	if (strcmp(path, "linux.seccomp.listenerPath") == 0)
+		return "required when SCMP_ACT_NOTIFY is used";
+	char *norm = normalised_path(path);
+	const char *msg = NULL;
+	for (size_t i = 0; i < sizeof(required_paths) / sizeof(required_paths[0]); i++)
+		if (strcmp(norm, required_paths[i]) == 0)
+			msg = "required";
+	free(norm);
+	return msg;
+}
+
+static void check_deletion(struct json_object *doc, const char *path, int *counts)
+{
+	struct hangar_error err = {0};
+	struct oci_config *cfg = NULL;
+	const char *want = required_message(path);
+	int r = oci_config_parse(json_object_to_json_string(doc), &cfg, &err);
+	if (want) {
+		char *expected = xasprintf("%s: %s", path, want);
+		ok(r < 0 && strcmp(err.msg, expected) == 0, "without %s: rejected as %s", path, want);
+		if (r == 0 || strcmp(err.msg, expected) != 0)
+			diag("got r=%d: '%s'", r, err.msg);
+		free(expected);
+		counts[0]++;
+	} else {
+		ok(r == 0, "without optional %s: accepted%s%s", path, r ? ": " : "", r ? err.msg : "");
+		counts[1]++;
+	}
+	oci_config_free(cfg);
+}
+
+static void delete_walk(struct json_object *doc, struct json_object *node, const char *path, int *counts)
+{
+	if (json_object_is_type(node, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(node); i++) {
+			char *child = xasprintf("%s[%zu]", path, i);
+			delete_walk(doc, json_object_array_get_idx(node, i), child, counts);
+			free(child);
+		}
+		return;
+	}
+	if (!json_object_is_type(node, json_type_object))
+		return;
+	/* Collect the keys first: deleting and re-adding while iterating
+	 * would invalidate the iterator. */
+	size_t n = (size_t)json_object_object_length(node), i = 0;
+	char **keys = xmalloc0((n + 1) * sizeof(char *));
+	json_object_object_foreach(node, key, val)
+	{
+		(void)val;
+		keys[i++] = xstrdup(key);
+	}
+	bool map = is_map_path(path);
+	for (i = 0; i < n; i++) {
+		char *child = map ? xasprintf("%s[\"%s\"]", path, keys[i])
+				  : (*path ? xasprintf("%s.%s", path, keys[i]) : xstrdup(keys[i]));
+		struct json_object *child_val = NULL;
+		json_object_object_get_ex(node, keys[i], &child_val);
+		json_object_get(child_val); /* keep it alive while deleted */
+		json_object_object_del(node, keys[i]);
+		check_deletion(doc, child, counts);
+		json_object_object_add(node, keys[i], child_val);
+		delete_walk(doc, child_val, child, counts);
+		free(child);
+	}
+	strv_free(keys);
+}
+
+static void test_deletions(void)
+{
+	const char *top = getenv("TOP");
+	char *path = xasprintf("%s/tests/unit/fixtures/config-full.json", top ? top : ".");
+	struct json_object *doc = json_object_from_file(path);
+	free(path);
+	if (doc == NULL) {
+		ok(0, "fixture loads with json-c");
+		return;
+	}
+	int counts[2] = {0, 0};
+	delete_walk(doc, doc, "", counts);
+	ok(counts[0] > 60 && counts[1] > 100, "deleted %d required and %d optional keys", counts[0],
+	   counts[1]);
+	json_object_put(doc);
+}
+
 int main(void)
 {
 	test_bad_cases();
 	test_edge_values();
 	test_mutations();
+	test_deletions();
 	return tap_done();
 }
