@@ -225,8 +225,12 @@ static int child_masked_eq(void *arg, char *msg, size_t len)
 /* Default deny with an allowlist: what container configs look like. */
 static int child_default_errno(void *arg, char *msg, size_t len)
 {
-	static const char *allow[] = {"read", "write", "exit_group", "exit",  "getpid", "rt_sigreturn",
-				      "brk",  "mmap",  "munmap",     "close", "fstat",	"newfstatat"};
+	/* the second line is for sanitizer runtimes */
+	static const char *allow[] = {
+	    "read",	   "write",	   "exit_group",     "exit",	"getpid",   "rt_sigreturn",
+	    "brk",	   "mmap",	   "munmap",	     "close",	"fstat",    "newfstatat",
+	    "sigaltstack", "rt_sigaction", "rt_sigprocmask", "madvise", "mprotect", "futex",
+	    "sched_yield", "prctl",	   "getrandom",	     "gettid",	"tgkill"};
 	struct test_profile t;
 	profile_init(&t, "SCMP_ACT_ERRNO");
 	t.s.has_default_errno_ret = true;
