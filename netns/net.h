@@ -188,6 +188,9 @@ enum rootless_net_helper {
 
 struct rootless_net_request {
 	pid_t target_pid; /* a process in the instance's user+network namespaces */
+	/* Alternatively a network namespace file (a bind mount like
+	 * /run/netns/NAME; target_pid 0), joined without its user namespace. */
+	const char *netns_path;
 	enum rootless_net_helper helper;
 	const struct port_mapping *ports;
 	size_t n_ports;
@@ -202,7 +205,9 @@ int rootless_net_find_helper(enum rootless_net_helper want, enum rootless_net_he
 			     struct hangar_error *err);
 /* Start the helper for the target's namespace and wait until the namespace
  * is configured.  The helper is our child; *helper_pid is for the caller
- * (the instance monitor) to own, signal and reap. */
+ * (the instance monitor) to own, signal and reap.  The helper gets SIGTERM
+ * when the calling thread exits (PR_SET_PDEATHSIG), so call this from the
+ * thread that lives as long as the instance. */
 int rootless_net_start(const struct rootless_net_request *req, pid_t *helper_pid,
 		       enum rootless_net_helper *used, struct hangar_error *err);
 

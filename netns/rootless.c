@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -90,18 +91,20 @@ static void argv_add(struct argv_builder *a, char *s)
 	a->v[a->n] = NULL;
 }
 
-/* The first line of the helper's log, for error messages. */
-static void log_first_line(const char *log, char *buf, size_t len)
+/* The last line of the helper's log, for error messages: helpers print
+ * warnings first and the reason they gave up last. */
+static void log_last_line(const char *log, char *buf, size_t len)
 {
 	_cleanup_free_ char *text = NULL;
 	struct hangar_error ignored = { 0 };
 	buf[0] = '\0';
 	if (read_file_at(AT_FDCWD, log, &text, NULL, &ignored) < 0)
 		return;
-	char *nl = strchr(text, '\n');
-	if (nl)
-		*nl = '\0';
-	snprintf(buf, len, "%s", text);
+	size_t n = strlen(text);
+	while (n > 0 && text[n - 1] == '\n')
+		text[--n] = '\0';
+	char *last = strrchr(text, '\n');
+	snprintf(buf, len, "%s", last ? last + 1 : text);
 }
 
 static pid_t spawn_helper(char **argv, const char *log, int keep_fd, struct hangar_error *err)
@@ -109,11 +112,16 @@ static pid_t spawn_helper(char **argv, const char *log, int keep_fd, struct hang
 	_cleanup_close_ int log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (log_fd < 0)
 		return hangar_sys_error(err, "create helper log %s", log);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
 		return hangar_sys_error(err, "fork %s", argv[0]);
 	if (pid == 0) {
-		/* child: only async-signal-safe calls until exec */
+		/* child: only async-signal-safe calls until exec.  The helper
+		 * must not outlive its owner (the monitor): it would keep
+		 * published ports bound forever. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(127);
 		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
 			_exit(127);
@@ -152,7 +160,7 @@ static int wait_ready(pid_t pid, const char *name, const char *log, bool (*ready
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			char first[256];
-			log_first_line(log, first, sizeof(first));
+			log_last_line(log, first, sizeof(first));
 			return hangar_error_set(err, HANGAR_E_CHILD, 0, "%s exited before the network was ready (status %d)%s%s",
 						name, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
 						first[0] ? ": " : "", first);
@@ -198,6 +206,9 @@ static int start_pasta(const char *bin, const struct rootless_net_request *req, 
 {
 	_cleanup_free_ char *pidfile = xasprintf("%s/pasta.pid", dir);
 	_cleanup_free_ char *log = xasprintf("%s/pasta.log", dir);
+	_cleanup_close_ int nsfd = -1;
+	char nspath[64];
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)req->target_pid);
 	unlink(pidfile);
 	struct argv_builder a = { 0 };
 	argv_add(&a, xstrdup(bin));
@@ -236,10 +247,28 @@ static int start_pasta(const char *bin, const struct rootless_net_request *req, 
 		/* as root pasta would drop to "nobody", which may not enter
 		 * the target's namespaces */
 		argv_add(&a, xstrdup("--runas"));
-		argv_add(&a, xstrdup("0"));
+		argv_add(&a, xstrdup("0:0"));
 	}
-	argv_add(&a, xasprintf("%d", (int)req->target_pid));
-	pid_t pid = spawn_helper(a.v, log, -1, err);
+	if (req->netns_path) {
+		argv_add(&a, xstrdup("--netns"));
+		argv_add(&a, xstrdup(req->netns_path));
+	} else if (same_userns(req->target_pid)) {
+		/* Given a PID, pasta also joins (as root: first creates) a user
+		 * namespace; a path joins just the netns.  It opens the path
+		 * after dropping capabilities, when /proc/PID/ns of a
+		 * privileged target is out of reach: hand it an open fd. */
+		nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0) {
+			int saved = errno;
+			strv_free(a.v);
+			return hangar_error_set(err, HANGAR_E_SYS, saved, "open %s", nspath);
+		}
+		argv_add(&a, xstrdup("--netns"));
+		argv_add(&a, xasprintf("/proc/self/fd/%d", nsfd));
+	} else {
+		argv_add(&a, xasprintf("%d", (int)req->target_pid));
+	}
+	pid_t pid = spawn_helper(a.v, log, nsfd, err);
 	strv_free(a.v);
 	if (pid < 0)
 		return -1;
@@ -318,9 +347,14 @@ static int start_slirp4netns(const char *bin, const struct rootless_net_request 
 	argv_add(&a, xasprintf("--mtu=%u", req->mtu ? req->mtu : 65520));
 	argv_add(&a, xasprintf("--ready-fd=%d", ready_w));
 	argv_add(&a, xasprintf("--api-socket=%s", api));
-	if (!same_userns(req->target_pid))
-		argv_add(&a, xasprintf("--userns-path=/proc/%d/ns/user", (int)req->target_pid));
-	argv_add(&a, xasprintf("%d", (int)req->target_pid));
+	if (req->netns_path) {
+		argv_add(&a, xstrdup("--netns-type=path"));
+		argv_add(&a, xstrdup(req->netns_path));
+	} else {
+		if (!same_userns(req->target_pid))
+			argv_add(&a, xasprintf("--userns-path=/proc/%d/ns/user", (int)req->target_pid));
+		argv_add(&a, xasprintf("%d", (int)req->target_pid));
+	}
 	argv_add(&a, xstrdup("tap0"));
 	pid_t pid = spawn_helper(a.v, log, ready_w, err);
 	strv_free(a.v);
@@ -343,12 +377,13 @@ static int start_slirp4netns(const char *bin, const struct rootless_net_request 
 int rootless_net_start(const struct rootless_net_request *req, pid_t *helper_pid, enum rootless_net_helper *used,
 		       struct hangar_error *err)
 {
-	if (req->target_pid <= 0)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "rootless networking: no target process");
 	char nspath[64];
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)req->target_pid);
-	if (access(nspath, F_OK) < 0)
-		return hangar_sys_error(err, "rootless networking: network namespace of pid %d", (int)req->target_pid);
+	const char *target = req->netns_path ? req->netns_path : nspath;
+	if (req->netns_path == NULL && req->target_pid <= 0)
+		return hangar_error_set(err, HANGAR_E_USAGE, 0, "rootless networking: no target process or namespace");
+	if (access(target, F_OK) < 0)
+		return hangar_sys_error(err, "rootless networking: network namespace %s", target);
 	_cleanup_free_ char *bin = NULL;
 	enum rootless_net_helper found;
 	if (rootless_net_find_helper(req->helper, &found, &bin, err) < 0)
@@ -367,7 +402,7 @@ int rootless_net_start(const struct rootless_net_request *req, pid_t *helper_pid
 	int r = found == ROOTLESS_NET_PASTA ? start_pasta(bin, req, dir, helper_pid, err)
 					    : start_slirp4netns(bin, req, dir, helper_pid, err);
 	if (r < 0)
-		return hangar_error_prefix(err, "rootless networking for pid %d", (int)req->target_pid);
+		return hangar_error_prefix(err, "rootless networking for %s", target);
 	if (used)
 		*used = found;
 	return 0;

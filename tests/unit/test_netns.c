@@ -178,6 +178,7 @@ static int tool_rootless(int argc, char **argv)
 	static const struct option opts[] = { { "helper", required_argument, 0, 'h' },
 					      { "port", required_argument, 0, 'p' },
 					      { "runtime-dir", required_argument, 0, 'r' },
+					      { "netns", required_argument, 0, 'n' },
 					      { 0 } };
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -195,11 +196,12 @@ static int tool_rootless(int argc, char **argv)
 			req.n_ports++;
 			break;
 		case 'r': req.runtime_dir = optarg; break;
+		case 'n': req.netns_path = optarg; break;
 		default: return 64;
 		}
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "usage: rootless PID [--helper pasta|slirp4netns] [--port SPEC]...\n");
+		fprintf(stderr, "usage: rootless PID|0 [--netns PATH] [--helper pasta|slirp4netns] [--port SPEC]...\n");
 		return 64;
 	}
 	req.target_pid = atoi(argv[optind]);
