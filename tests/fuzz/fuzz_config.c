@@ -56,10 +56,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "rejected without a config error message\n");
 		abort();
 	}
-	if (oci_process_parse(text, &process, &err) == 0)
+	if (oci_process_parse(text, &process, &err) == 0) {
+		struct oci_process again;
+		char *json = oci_process_to_json(&process);
+		if (oci_process_parse(json, &again, &err) < 0 || !oci_process_equal(&process, &again)) {
+			fprintf(stderr, "process round trip failed (%s):\n%s\n", err.msg, json);
+			abort();
+		}
+		free(json);
+		oci_process_clear(&again);
 		oci_process_clear(&process);
-	if (oci_resources_parse(text, &resources, &err) == 0)
+	}
+	if (oci_resources_parse(text, &resources, &err) == 0) {
+		struct oci_resources again;
+		char *json = oci_resources_to_json(&resources);
+		if (oci_resources_parse(json, &again, &err) < 0 || !oci_resources_equal(&resources, &again)) {
+			fprintf(stderr, "resources round trip failed (%s):\n%s\n", err.msg, json);
+			abort();
+		}
+		free(json);
+		oci_resources_clear(&again);
 		oci_resources_clear(&resources);
+	}
 	free(text);
 	return 0;
 }
