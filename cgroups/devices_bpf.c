@@ -2,9 +2,9 @@
 /*
  * cgroup v2 device access control: v2 has no devices.allow/deny files, the
  * kernel instead runs BPF_PROG_TYPE_CGROUP_DEVICE programs attached to the
- * cgroup.  We assemble one from linux.resources.devices with runc's
- * devicefilter semantics: rules are checked from the last to the first, the
- * first matching rule decides, and no match means deny.
+ * cgroup.  We assemble one from the normalized policy of
+ * cgroups/devices_rules.c (as runc's devicefilter does from its emulator):
+ * one block per exception, then the default verdict.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,59 +53,21 @@ static void emit(struct prog *p, struct bpf_insn i)
 	p->insns[p->n++] = i;
 }
 
-static int rule_access_bits(const char *access, int32_t *bits)
+/* One exception: guards that jump past the block on mismatch, then return
+ * the exception's verdict.  Registers (set up by the prologue):
+ * R2 = device type, R3 = requested access, R4 = major, R5 = minor. */
+static void emit_exception(struct prog *p, const struct cgroup_device_exception *e, bool allow)
 {
-	*bits = 0;
-	for (const char *c = access && *access ? access : "rwm"; *c; c++)
-		switch (*c) {
-		case 'r':
-			*bits |= BPF_DEVCG_ACC_READ;
-			break;
-		case 'w':
-			*bits |= BPF_DEVCG_ACC_WRITE;
-			break;
-		case 'm':
-			*bits |= BPF_DEVCG_ACC_MKNOD;
-			break;
-		default:
-			return -1;
-		}
-	return 0;
-}
-
-/* One rule: a block of guards that jump past the block on mismatch,
- * then "return allow".  Registers (set up by the prologue):
- * R2 = device type, R3 = requested access, R4 = major, R5 = minor.
- * Returns 1 when the rule has no guards: it decides every access, and the
- * verifier rejects the unreachable code that would follow it. */
-static int emit_rule(struct prog *p, const struct oci_device_cgroup *d, size_t idx, struct hangar_error *err)
-{
-	int32_t type = 0, access;
-	switch (d->type ? d->type : 'a') {
-	case 'a':
-		break;
-	case 'c':
-		type = BPF_DEVCG_DEV_CHAR;
-		break;
-	case 'b':
-		type = BPF_DEVCG_DEV_BLOCK;
-		break;
-	default:
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "[%zu]: invalid device type '%c'", idx, d->type);
-	}
-	if (rule_access_bits(d->access, &access) < 0)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "[%zu]: invalid access '%s'", idx, d->access);
-	bool all_access = access == (BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD);
-	bool has_major = d->has_major && d->major >= 0, has_minor = d->has_minor && d->minor >= 0;
-	/* Guards in order, each jumping over the rest of the block. */
-	int16_t guards = (int16_t)((type ? 1 : 0) + (all_access ? 0 : 3) + (has_major ? 1 : 0) + (has_minor ? 1 : 0));
-	int16_t left = guards + 2; /* + mov r0 + exit */
-	if (type) {
-		left--;
-		emit(p, JNE_IMM(BPF_REG_2, type, left));
-	}
+	int32_t type = e->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR;
+	int32_t access = (int32_t)e->access;
+	bool all_access = e->access == (CGROUP_DEV_READ | CGROUP_DEV_WRITE | CGROUP_DEV_MKNOD);
+	bool has_major = e->major >= 0, has_minor = e->minor >= 0;
+	int16_t guards = (int16_t)(1 + (all_access ? 0 : 3) + (has_major ? 1 : 0) + (has_minor ? 1 : 0));
+	int16_t left = guards + 2; /* instructions after the current one: guards + mov r0 + exit */
+	left--;
+	emit(p, JNE_IMM(BPF_REG_2, type, left));
 	if (!all_access) {
-		/* Allowed only when every requested bit is in the rule. */
+		/* Matches only when every requested bit is in the exception. */
 		left -= 3;
 		emit(p, MOV32_REG(BPF_REG_1, BPF_REG_3));
 		emit(p, ALU32_IMM(BPF_AND, BPF_REG_1, access));
@@ -113,18 +75,17 @@ static int emit_rule(struct prog *p, const struct oci_device_cgroup *d, size_t i
 	}
 	if (has_major) {
 		left--;
-		emit(p, JNE_IMM(BPF_REG_4, (int32_t)d->major, left));
+		emit(p, JNE_IMM(BPF_REG_4, (int32_t)e->major, left));
 	}
 	if (has_minor) {
 		left--;
-		emit(p, JNE_IMM(BPF_REG_5, (int32_t)d->minor, left));
+		emit(p, JNE_IMM(BPF_REG_5, (int32_t)e->minor, left));
 	}
-	emit(p, ALU32_IMM(BPF_MOV, BPF_REG_0, d->allow ? 1 : 0));
+	emit(p, ALU32_IMM(BPF_MOV, BPF_REG_0, allow ? 1 : 0));
 	emit(p, EXIT());
-	return guards == 0 ? 1 : 0;
 }
 
-static int build_program(const struct oci_device_cgroup *rules, size_t n, struct prog *p, struct hangar_error *err)
+static void build_program(const struct cgroup_device_policy *policy, struct prog *p)
 {
 	/* struct bpf_cgroup_dev_ctx { u32 access_type (access << 16 | type); u32 major; u32 minor; } */
 	emit(p, LDX_W(BPF_REG_2, BPF_REG_1, 0));
@@ -133,16 +94,11 @@ static int build_program(const struct oci_device_cgroup *rules, size_t n, struct
 	emit(p, ALU32_IMM(BPF_RSH, BPF_REG_3, 16));
 	emit(p, LDX_W(BPF_REG_4, BPF_REG_1, 4));
 	emit(p, LDX_W(BPF_REG_5, BPF_REG_1, 8));
-	for (size_t i = n; i-- > 0;) {
-		int r = emit_rule(p, &rules[i], i, err);
-		if (r < 0)
-			return -1;
-		if (r == 1)
-			return 0;
-	}
-	emit(p, ALU32_IMM(BPF_MOV, BPF_REG_0, 0));
+	/* Every exception has the same verdict, so their order is irrelevant. */
+	for (size_t i = 0; i < policy->n; i++)
+		emit_exception(p, &policy->ex[i], !policy->default_allow);
+	emit(p, ALU32_IMM(BPF_MOV, BPF_REG_0, policy->default_allow ? 1 : 0));
 	emit(p, EXIT());
-	return 0;
 }
 
 static int load_program(const struct prog *p, struct hangar_error *err)
@@ -198,14 +154,10 @@ static int query_attached(int cgfd, uint32_t *ids, uint32_t *n, struct hangar_er
 	return 0;
 }
 
-int cgroup_bpf_devices_apply(const char *dir, const struct oci_device_cgroup *rules, size_t n,
-			     struct hangar_error *err)
+static int attach_program(const char *dir, const struct cgroup_device_policy *policy, struct hangar_error *err)
 {
 	struct prog p = { 0 };
-	if (build_program(rules, n, &p, err) < 0) {
-		free(p.insns);
-		return -1;
-	}
+	build_program(policy, &p);
 	_cleanup_close_ int prog_fd = load_program(&p, err);
 	free(p.insns);
 	if (prog_fd < 0)
@@ -247,4 +199,15 @@ int cgroup_bpf_devices_apply(const char *dir, const struct oci_device_cgroup *ru
 			return hangar_sys_error(err, "detach old device filter (id %u) from %s", old_ids[i], dir);
 	}
 	return 0;
+}
+
+int cgroup_bpf_devices_apply(const char *dir, const struct oci_device_cgroup *rules, size_t n,
+			     struct hangar_error *err)
+{
+	struct cgroup_device_policy policy;
+	if (cgroup_device_policy_build(rules, n, &policy, err) < 0)
+		return -1;
+	int ret = attach_program(dir, &policy, err);
+	cgroup_device_policy_clear(&policy);
+	return ret < 0 ? hangar_error_prefix(err, "linux.resources.devices") : 0;
 }

@@ -308,16 +308,3 @@ void cgroup_backoff_sleep(unsigned *step)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
-
-char *cgroup_device_rule_string(const struct oci_device_cgroup *d)
-{
-	char type = d->type ? d->type : 'a';
-	if (type == 'a')
-		return xstrdup("a");
-	char major[24] = "*", minor[24] = "*";
-	if (d->has_major && d->major >= 0)
-		snprintf(major, sizeof(major), "%lld", (long long)d->major);
-	if (d->has_minor && d->minor >= 0)
-		snprintf(minor, sizeof(minor), "%lld", (long long)d->minor);
-	return xasprintf("%c %s:%s %s", type, major, minor, d->access && *d->access ? d->access : "rwm");
-}

@@ -101,8 +101,30 @@ void cgroup_backoff_sleep(unsigned *step);
  * cannot fork a child we would miss.  Used by both back-ends. */
 int cgroup_signal_all_frozen(struct cgroup_manager *m, int sig, bool can_freeze, struct hangar_error *err);
 
-/* "linux.resources.devices" rule to the v1 string "c 1:3 rwm". */
-char *cgroup_device_rule_string(const struct oci_device_cgroup *d);
+/* Device rules normalized to a default and exceptions (cgroups/devices_rules.c),
+ * shared by the v1 files and the v2 BPF program.  Access bits equal the
+ * kernel's BPF_DEVCG_ACC_* values. */
+#define CGROUP_DEV_MKNOD 1u
+#define CGROUP_DEV_READ 2u
+#define CGROUP_DEV_WRITE 4u
+
+struct cgroup_device_exception {
+	char type;           /* 'c' or 'b' */
+	int64_t major, minor; /* -1 = any */
+	unsigned access;     /* CGROUP_DEV_* */
+};
+
+struct cgroup_device_policy {
+	bool default_allow;
+	struct cgroup_device_exception *ex; /* all with action !default_allow */
+	size_t n;
+};
+
+int cgroup_device_policy_build(const struct oci_device_cgroup *rules, size_t n, struct cgroup_device_policy *out,
+			       struct hangar_error *err);
+void cgroup_device_policy_clear(struct cgroup_device_policy *p);
+/* v1 syntax: "c 1:3 rw", "b *:* m". */
+char *cgroup_device_exception_string(const struct cgroup_device_exception *e);
 
 /* v2 device filter (cgroups/devices_bpf.c): load a BPF_PROG_TYPE_CGROUP_DEVICE
  * program for the rules, attach it to the cgroup with BPF_F_ALLOW_MULTI and

@@ -342,17 +342,20 @@ static int v1_set_devices(struct cgroup_manager *m, const struct oci_resources *
 	const char *dir;
 	if (v1_need(m, "devices", "linux.resources.devices", &dir, err) < 0)
 		return -1;
-	/* Start from "deny everything" so the list means the same as on v2
-	 * (no match = deny), then replay the rules in order. */
-	if (cgroup_write(dir, "devices.deny", "a", "linux.resources.devices", err) < 0)
+	struct cgroup_device_policy policy;
+	if (cgroup_device_policy_build(r->devices, r->n_devices, &policy, err) < 0)
 		return -1;
-	for (size_t i = 0; i < r->n_devices; i++) {
-		_cleanup_free_ char *rule = cgroup_device_rule_string(&r->devices[i]);
-		_cleanup_free_ char *res = xasprintf("linux.resources.devices[%zu]", i);
-		if (cgroup_write(dir, r->devices[i].allow ? "devices.allow" : "devices.deny", rule, res, err) < 0)
-			return -1;
+	/* The reset rule first ("deny a" for the usual allow-list), then the
+	 * exceptions: the same policy the v2 BPF program enforces. */
+	const char *reset_file = policy.default_allow ? "devices.allow" : "devices.deny";
+	const char *exception_file = policy.default_allow ? "devices.deny" : "devices.allow";
+	int ret = cgroup_write(dir, reset_file, "a", "linux.resources.devices", err);
+	for (size_t i = 0; ret == 0 && i < policy.n; i++) {
+		_cleanup_free_ char *rule = cgroup_device_exception_string(&policy.ex[i]);
+		ret = cgroup_write(dir, exception_file, rule, "linux.resources.devices", err);
 	}
-	return 0;
+	cgroup_device_policy_clear(&policy);
+	return ret;
 }
 
 static int v1_set_misc(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err)

@@ -377,7 +377,7 @@ static int v2_set(struct cgroup_manager *m, const struct oci_resources *r, bool 
 	    v2_set_misc(m->dir, r, err) < 0)
 		return -1;
 	if (r->n_devices > 0 && cgroup_bpf_devices_apply(m->dir, r->devices, r->n_devices, err) < 0)
-		return hangar_error_prefix(err, "linux.resources.devices");
+		return -1;
 	return 0;
 }
 

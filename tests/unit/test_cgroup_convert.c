@@ -105,21 +105,78 @@ static void test_parsing(void)
 	for (size_t i = 0; i < n; i++)
 		free(kv[i].key);
 	free(kv);
+}
 
-	struct oci_device_cgroup d = { .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true,
-				       .minor = 3, .access = (char *)"rw" };
-	char *s = cgroup_device_rule_string(&d);
-	is_str(s, "c 1:3 rw", "device rule c 1:3 rw");
+#define DEV(al, t, ma, mi, acc)                                                                       \
+	{ .allow = (al), .type = (t), .has_major = (ma) >= 0, .major = (ma), .has_minor = (mi) >= 0, \
+	  .minor = (mi), .access = (char *)(acc) }
+
+/* Render a policy as "default:allow|deny;ex1;ex2" for comparison. */
+static char *policy_of(const struct oci_device_cgroup *rules, size_t n, struct hangar_error *err)
+{
+	struct cgroup_device_policy p;
+	if (cgroup_device_policy_build(rules, n, &p, err) < 0)
+		return NULL;
+	char *out = xstrdup(p.default_allow ? "allow" : "deny");
+	for (size_t i = 0; i < p.n; i++) {
+		char *ex = cgroup_device_exception_string(&p.ex[i]);
+		char *joined = xasprintf("%s;%s", out, ex);
+		free(out);
+		free(ex);
+		out = joined;
+	}
+	cgroup_device_policy_clear(&p);
+	return out;
+}
+
+static void test_device_policy(void)
+{
+	struct hangar_error err = { 0 };
+	char *s;
+	struct oci_device_cgroup usual[] = { DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', 1, 3, "rwm"),
+					     DEV(true, 'c', -1, -1, "m"), DEV(true, 'c', 1, 3, NULL) };
+	s = policy_of(usual, 4, &err);
+	is_str(s, "deny;c 1:3 rwm;c *:* m", "deny all + allow list; same device merges");
 	free(s);
-	d.has_minor = false;
-	d.access = NULL;
-	s = cgroup_device_rule_string(&d);
-	is_str(s, "c 1:* rwm", "device rule with wildcard minor and default access");
+
+	struct oci_device_cgroup black[] = { DEV(true, 'a', -1, -1, "rwm"), DEV(false, 'c', 1, 3, "w"),
+					     DEV(false, 'b', 8, -1, "rw") };
+	s = policy_of(black, 3, &err);
+	is_str(s, "allow;c 1:3 w;b 8:* rw", "allow all + deny exceptions");
 	free(s);
-	d.type = 0;
-	s = cgroup_device_rule_string(&d);
-	is_str(s, "a", "type absent = all devices");
+
+	struct oci_device_cgroup none[] = { DEV(true, 'c', 1, 5, "r") };
+	s = policy_of(none, 1, &err);
+	is_str(s, "deny;c 1:5 r", "no leading 'a': deny by default");
 	free(s);
+
+	struct oci_device_cgroup reset[] = { DEV(true, 'c', 1, 5, "rwm"), DEV(true, 0, -1, -1, "m") };
+	s = policy_of(reset, 2, &err);
+	is_str(s, "allow", "a later 'a' rule resets (whatever its access)");
+	free(s);
+
+	struct oci_device_cgroup sub[] = { DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', 1, 3, "rwm"),
+					   DEV(false, 'c', 1, 3, "w"), DEV(true, 'c', 1, 9, "r"), DEV(false, 'c', 1, 9, "r") };
+	s = policy_of(sub, 5, &err);
+	is_str(s, "deny;c 1:3 rm", "deny removes access bits; empty exceptions vanish");
+	free(s);
+
+	struct oci_device_cgroup hole[] = { DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', -1, -1, "rwm"),
+					    DEV(false, 'c', 1, 3, "w") };
+	s = policy_of(hole, 3, &err);
+	ok(s == NULL && strstr(err.msg, "devices[2]") && strstr(err.msg, "c *:* rwm"),
+	   "punching a hole in a wildcard is refused: %s", err.msg);
+	free(s);
+	struct oci_device_cgroup hole_ok[] = { DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', -1, -1, "m"),
+					       DEV(false, 'c', 1, 3, "w") };
+	s = policy_of(hole_ok, 3, &err);
+	is_str(s, "deny;c *:* m", "no overlap with the wildcard's access: fine");
+	free(s);
+
+	struct oci_device_cgroup bad[] = { DEV(true, 'x', 1, 1, "r") };
+	ok(policy_of(bad, 1, &err) == NULL && strstr(err.msg, "invalid type"), "bad type refused: %s", err.msg);
+	struct oci_device_cgroup bad_access[] = { DEV(true, 'c', 1, 1, "rx") };
+	ok(policy_of(bad_access, 1, &err) == NULL && strstr(err.msg, "invalid access"), "bad access refused");
 }
 
 static uint64_t json_u64_at(json_object *root, const char *a, const char *b, const char *c)
@@ -216,6 +273,7 @@ int main(void)
 	test_swap();
 	test_paths();
 	test_parsing();
+	test_device_policy();
 	test_runc_json();
 	test_open_rejects();
 	return tap_done();

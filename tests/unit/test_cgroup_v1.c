@@ -439,7 +439,31 @@ static void test_devices(void)
 	int st = wait_status(p);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null denied (EPERM), /dev/zero allowed (rc %d)",
 	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	struct hangar_error err;
+	struct hangar_error err = { 0 };
+	/* allow-by-default with one exception, as on v2 */
+	struct oci_device_cgroup black[] = {
+		{ .allow = true, .access = (char *)"rwm" },
+		{ .allow = false, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
+		  .access = (char *)"w" },
+	};
+	struct oci_resources deny_w = { .present = true, .devices = black, .n_devices = 2 };
+	ok(cgroup_manager_update(m, &deny_w, &err) == 0, "update: allow all but writing /dev/null%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
+	v = read_cg("devices", "dev", "devices.list");
+	is_str(v, "a *:* rwm", "devices.list shows allow-all mode");
+	free(v);
+	p = spawn_in(m, run_devices, NULL);
+	st = wait_status(p);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null for writing denied, /dev/zero allowed");
+	struct oci_device_cgroup hole[] = {
+		{ .allow = false, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .access = (char *)"rwm" },
+		{ .allow = false, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
+		  .access = (char *)"w" },
+	};
+	struct oci_resources holes = { .present = true, .devices = hole, .n_devices = 3 };
+	ok(cgroup_manager_update(m, &holes, &err) < 0 && strstr(err.msg, "wildcard"),
+	   "a hole in a wildcard rule is refused (v1 would ignore it): %s", err.msg);
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
 	cgroup_manager_free(m);
 }
