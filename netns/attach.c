@@ -166,6 +166,32 @@ static int check_ports_free(const char *state_dir, const struct network_attach_r
 	return r;
 }
 
+/* Under the state lock: host interface names are a 48-bit hash of
+ * (network, instance); make sure no saved lease anywhere has the same one
+ * (the new lease is not saved yet), which lets attach treat an existing
+ * link of that name as its own leftover. */
+static int check_host_ifname_unique(const char *state_dir, const char *host_ifname, struct hangar_error *err)
+{
+	char **names = NULL;
+	if (network_list_locked(state_dir, &names, err) < 0)
+		return -1;
+	int r = 0;
+	for (char **n = names; *n && r == 0; n++) {
+		_cleanup_lease_table_ struct lease_table t = { 0 };
+		if (lease_table_load(state_dir, *n, &t, err) < 0) {
+			r = -1;
+			break;
+		}
+		for (size_t i = 0; i < t.n && r == 0; i++)
+			if (strcmp(t.leases[i].host_ifname, host_ifname) == 0)
+				r = hangar_error_set(err, HANGAR_E_EXISTS, 0,
+						     "host interface %s: name collision with instance '%s' on network '%s'",
+						     host_ifname, t.leases[i].instance, *n);
+	}
+	strv_free(names);
+	return r;
+}
+
 static int lease_reserve(const char *state_dir, const struct network *net, const struct network_attach_request *req,
 			 const char *ifname, const struct stat *ns_stat, struct lease *out, struct hangar_error *err)
 {
@@ -184,6 +210,8 @@ static int lease_reserve(const char *state_dir, const struct network *net, const
 		return -1;
 	struct lease *l;
 	if (ipam_allocate(net, &t, req->instance, &l, err) < 0)
+		return -1;
+	if (check_host_ifname_unique(state_dir, l->host_ifname, err) < 0)
 		return -1;
 	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
 	l->owner_pid = req->owner_pid;
@@ -323,6 +351,11 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 		r = nl_route_socket(-1, &host_sk, err);
 	if (r == 0 && mtu == 0)
 		r = link_get_mtu(host_sk, net->bridge, &mtu, err);
+	/* A link with our name can only be a leftover of an attach of this
+	 * very instance that died before gc ran (names are unique per lease,
+	 * checked above). */
+	if (r == 0)
+		r = link_delete(host_sk, l.host_ifname, true, err);
 	if (r == 0)
 		r = veth_create(host_sk, l.host_ifname, net->bridge, nsfd, l.ifname, mtu, err);
 	if (r == 0) {
