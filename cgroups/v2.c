@@ -227,7 +227,9 @@ static int v2_reclaim_for_limit(const char *dir, uint64_t limit, struct hangar_e
 	uint64_t current;
 	if (cgroup_read_u64(dir, "memory.current", &current, err) < 0)
 		return -1;
-	for (int round = 0; current > limit && round < 3; round++) {
+	/* memory.reclaim may stop short (EAGAIN); a few rounds catch pages
+	 * that finished writeback meanwhile. */
+	for (int round = 0; current > limit && round < 5; round++) {
 		_cleanup_free_ char *amount = xasprintf("%" PRIu64, current - limit);
 		struct hangar_error reclaim_err;
 		/* EAGAIN means "could not reclaim all of it": judged below. */

@@ -571,10 +571,15 @@ static void test_memory(void)
 	cgroup_manager_free(m);
 }
 
+struct page_cache_job {
+	const char *file;
+	int done_fd; /* gets a byte once the data is written back (clean) */
+};
+
 static int run_page_cache(void *arg)
 {
-	const char *file = arg;
-	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	const struct page_cache_job *job = arg;
+	int fd = open(job->file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return 1;
 	static char buf[1 << 20];
@@ -584,6 +589,8 @@ static int run_page_cache(void *arg)
 			return 2;
 	fsync(fd); /* clean pages are what memory.reclaim can drop */
 	close(fd);
+	if (write(job->done_fd, "x", 1) != 1)
+		return 3;
 	pause();
 	return 0;
 }
@@ -600,16 +607,21 @@ static void test_reclaim(void)
 	if (!m)
 		return;
 	char *file = xasprintf("%s/hangar-cache-%d", dir, (int)getpid());
-	pid_t p = spawn_in(m, run_page_cache, file);
+	int done[2];
+	if (pipe2(done, O_CLOEXEC) < 0)
+		return;
+	struct page_cache_job job = { .file = file, .done_fd = done[1] };
+	pid_t p = spawn_in(m, run_page_cache, &job);
+	close(done[1]);
+	struct pollfd pfd = { .fd = done[0], .events = POLLIN };
+	ok(poll(&pfd, 1, 30000) == 1, "writer filled and synced 24 MiB of page cache");
+	close(done[0]);
 	struct cgroup_stats s;
 	struct hangar_error err = { 0 };
 	uint64_t cur = 0;
-	for (int i = 0; i < 100 && cur < (20u << 20); i++) {
-		msleep(50);
-		if (cgroup_manager_stats(m, &s, &err) == 0)
-			cur = s.mem_usage;
-		cgroup_stats_clear(&s);
-	}
+	if (cgroup_manager_stats(m, &s, &err) == 0)
+		cur = s.mem_usage;
+	cgroup_stats_clear(&s);
 	ok(cur >= (20u << 20), "page cache charged: memory.current %llu", (unsigned long long)cur);
 	/* 12 MiB below usage: only reclaimable page cache has to go (the
 	 * writer's own anon memory differs with ASan and the like). */
