@@ -92,7 +92,8 @@ int network_setup_host(const struct network *net, struct hangar_error *err)
 	 * manager, a throwaway namespace in the tests. */
 	if (net->has_subnet4) {
 		_cleanup_free_ char *localnet = xasprintf("ipv4/conf/%s/route_localnet", net->bridge);
-		if (net_sysctl_write("ipv4/ip_forward", "1", err) < 0 || net_sysctl_write(localnet, "1", err) < 0)
+		if (net_sysctl_write("ipv4/ip_forward", "1", err) < 0 ||
+		    net_sysctl_write(localnet, "1", err) < 0)
 			return hangar_error_prefix(err, "network '%s'", net->name);
 	}
 	if (net->has_subnet6 && net_sysctl_write("ipv6/conf/all/forwarding", "1", err) < 0)
@@ -109,8 +110,8 @@ static int open_target_netns(const struct network_attach_request *req, struct ha
 		return fd;
 	}
 	if (req->netns_path == NULL)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "attach instance '%s': no network namespace given",
-					req->instance);
+		return hangar_error_set(err, HANGAR_E_USAGE, 0,
+					"attach instance '%s': no network namespace given", req->instance);
 	int fd = open(req->netns_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return hangar_sys_error(err, "open network namespace %s", req->netns_path);
@@ -139,7 +140,8 @@ static int check_ports_free(const char *state_dir, const struct network_attach_r
 	for (size_t i = 0; i < req->n_ports; i++)
 		for (size_t j = 0; j < i; j++)
 			if (ports_clash(&req->ports[i], &req->ports[j]))
-				return hangar_error_set(err, HANGAR_E_CONFIG, 0, "port %s: published twice in one request",
+				return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+							"port %s: published twice in one request",
 							port_text(&req->ports[i], b, sizeof(b)));
 	if (req->n_ports == 0)
 		return 0;
@@ -148,7 +150,7 @@ static int check_ports_free(const char *state_dir, const struct network_attach_r
 		return -1;
 	int r = 0;
 	for (char **n = names; *n && r == 0; n++) {
-		_cleanup_lease_table_ struct lease_table t = { 0 };
+		_cleanup_lease_table_ struct lease_table t = {0};
 		if (lease_table_load(state_dir, *n, &t, err) < 0) {
 			r = -1;
 			break;
@@ -158,7 +160,8 @@ static int check_ports_free(const char *state_dir, const struct network_attach_r
 				for (size_t qi = 0; qi < req->n_ports && r == 0; qi++)
 					if (ports_clash(&t.leases[li].ports[pi], &req->ports[qi]))
 						r = hangar_error_set(err, HANGAR_E_EXISTS, 0,
-								     "port %s: already published by instance '%s' on network '%s'",
+								     "port %s: already published by instance "
+								     "'%s' on network '%s'",
 								     port_text(&req->ports[qi], b, sizeof(b)),
 								     t.leases[li].instance, *n);
 	}
@@ -177,35 +180,38 @@ static int check_host_ifname_unique(const char *state_dir, const char *host_ifna
 		return -1;
 	int r = 0;
 	for (char **n = names; *n && r == 0; n++) {
-		_cleanup_lease_table_ struct lease_table t = { 0 };
+		_cleanup_lease_table_ struct lease_table t = {0};
 		if (lease_table_load(state_dir, *n, &t, err) < 0) {
 			r = -1;
 			break;
 		}
 		for (size_t i = 0; i < t.n && r == 0; i++)
 			if (strcmp(t.leases[i].host_ifname, host_ifname) == 0)
-				r = hangar_error_set(err, HANGAR_E_EXISTS, 0,
-						     "host interface %s: name collision with instance '%s' on network '%s'",
-						     host_ifname, t.leases[i].instance, *n);
+				r = hangar_error_set(
+				    err, HANGAR_E_EXISTS, 0,
+				    "host interface %s: name collision with instance '%s' on network '%s'",
+				    host_ifname, t.leases[i].instance, *n);
 	}
 	strv_free(names);
 	return r;
 }
 
-static int lease_reserve(const char *state_dir, const struct network *net, const struct network_attach_request *req,
-			 const char *ifname, const struct stat *ns_stat, struct lease *out, struct hangar_error *err)
+static int lease_reserve(const char *state_dir, const struct network *net,
+			 const struct network_attach_request *req, const char *ifname,
+			 const struct stat *ns_stat, struct lease *out, struct hangar_error *err)
 {
 	_cleanup_close_ int lock = network_state_lock(state_dir, err);
 	if (lock < 0)
 		return -1;
-	_cleanup_lease_table_ struct lease_table t = { 0 };
+	_cleanup_lease_table_ struct lease_table t = {0};
 	if (lease_table_load(state_dir, net->name, &t, err) < 0)
 		return -1;
 	struct lease *existing = lease_table_find(&t, req->instance);
 	if (existing)
-		return hangar_error_set(err, HANGAR_E_EXISTS, 0, "instance '%s': already attached to network '%s'%s",
-					req->instance, net->name,
-					existing->state == LEASE_PENDING ? " (attach in progress or interrupted)" : "");
+		return hangar_error_set(
+		    err, HANGAR_E_EXISTS, 0, "instance '%s': already attached to network '%s'%s",
+		    req->instance, net->name,
+		    existing->state == LEASE_PENDING ? " (attach in progress or interrupted)" : "");
 	if (check_ports_free(state_dir, req, err) < 0)
 		return -1;
 	struct lease *l;
@@ -241,14 +247,15 @@ static int lease_update(const char *state_dir, const char *network, const char *
 	_cleanup_close_ int lock = network_state_lock(state_dir, err);
 	if (lock < 0)
 		return -1;
-	_cleanup_lease_table_ struct lease_table t = { 0 };
+	_cleanup_lease_table_ struct lease_table t = {0};
 	if (lease_table_load(state_dir, network, &t, err) < 0)
 		return -1;
 	struct lease *l = lease_table_find(&t, instance);
 	if (l == NULL) {
 		if (drop)
 			return 0;
-		return hangar_error_set(err, HANGAR_E_STATE, 0, "instance '%s': lease on network '%s' vanished during attach",
+		return hangar_error_set(err, HANGAR_E_STATE, 0,
+					"instance '%s': lease on network '%s' vanished during attach",
 					instance, network);
 	}
 	if (drop)
@@ -310,7 +317,8 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 		return 0;
 	for (size_t i = 0; i < req->n_ports; i++)
 		if (req->ports[i].protocol != IPPROTO_TCP && req->ports[i].protocol != IPPROTO_UDP)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "port %u: protocol must be tcp or udp",
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"port %u: protocol must be tcp or udp",
 						req->ports[i].host_port);
 
 	_cleanup_close_ int nsfd = open_target_netns(req, err);
@@ -319,8 +327,8 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 	if (net->mode == NETWORK_MODE_NONE)
 		return attach_none(nsfd, req, out, err);
 	if (req->n_ports && !net->has_subnet4 && !net->has_subnet6)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "network '%s': no addresses to publish ports to",
-					net->name);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"network '%s': no addresses to publish ports to", net->name);
 	struct stat ns_stat;
 	if (fstat(nsfd, &ns_stat) < 0)
 		return hangar_sys_error(err, "stat network namespace of instance '%s'", req->instance);
@@ -331,14 +339,15 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 	char ifname[IF_NAMESIZE];
 	if (req->ifname) {
 		if (strlen(req->ifname) == 0 || strlen(req->ifname) >= IF_NAMESIZE)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "interface name '%s': must be 1-%d characters",
-						req->ifname, IF_NAMESIZE - 1);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"interface name '%s': must be 1-%d characters", req->ifname,
+						IF_NAMESIZE - 1);
 		snprintf(ifname, sizeof(ifname), "%s", req->ifname);
 	} else if (link_free_ethname(ns_sk, ifname, err) < 0) {
 		return hangar_error_prefix(err, "attach instance '%s'", req->instance);
 	}
 
-	struct lease l = { 0 };
+	struct lease l = {0};
 	if (lease_reserve(state_dir, net, req, ifname, &ns_stat, &l, err) < 0)
 		return -1;
 	stage(req, "leased");
@@ -374,14 +383,15 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 	}
 	if (r < 0) {
 		/* Unwind in reverse; keep the first error, which says why. */
-		struct hangar_error ignored = { 0 };
+		struct hangar_error ignored = {0};
 		if (ports_made)
 			nat_remove_instance(l.host_ifname, &ignored);
 		if (veth_made && host_sk)
 			link_delete(host_sk, l.host_ifname, true, &ignored);
 		lease_update(state_dir, net->name, l.instance, true, &ignored);
 		lease_clear(&l);
-		return hangar_error_prefix(err, "attach instance '%s' to network '%s'", req->instance, net->name);
+		return hangar_error_prefix(err, "attach instance '%s' to network '%s'", req->instance,
+					   net->name);
 	}
 	attachment_from_lease(net, &l, mtu, out);
 	lease_clear(&l);
@@ -393,12 +403,13 @@ static int lease_teardown(struct nl_sock *host_sk, const struct lease *l, struct
 {
 	int r = nat_remove_instance(l->host_ifname, err);
 	/* Deleting the host end takes the namespace end with it. */
-	if (link_delete(host_sk, l->host_ifname, true, r < 0 ? &(struct hangar_error){ 0 } : err) < 0 && r == 0)
+	if (link_delete(host_sk, l->host_ifname, true, r < 0 ? &(struct hangar_error){0} : err) < 0 && r == 0)
 		r = -1;
 	return r;
 }
 
-int network_detach(const char *state_dir, const char *network_name, const char *instance, struct hangar_error *err)
+int network_detach(const char *state_dir, const char *network_name, const char *instance,
+		   struct hangar_error *err)
 {
 	if (network_validate_instance_name(instance, err) < 0)
 		return -1;
@@ -410,7 +421,7 @@ int network_detach(const char *state_dir, const char *network_name, const char *
 		return -1;
 	if (net->mode != NETWORK_MODE_BRIDGE)
 		return 0;
-	_cleanup_lease_table_ struct lease_table t = { 0 };
+	_cleanup_lease_table_ struct lease_table t = {0};
 	if (lease_table_load(state_dir, net->name, &t, err) < 0)
 		return -1;
 	struct lease *l = lease_table_find(&t, instance);
@@ -421,10 +432,11 @@ int network_detach(const char *state_dir, const char *network_name, const char *
 		return -1;
 	/* Without a lease there may still be leftovers of a crashed attach
 	 * under the deterministic names: remove those too. */
-	struct lease fallback = { 0 };
+	struct lease fallback = {0};
 	snprintf(fallback.host_ifname, sizeof(fallback.host_ifname), "%s", host_ifname);
 	if (lease_teardown(host_sk, l ? l : &fallback, err) < 0)
-		return hangar_error_prefix(err, "detach instance '%s' from network '%s'", instance, net->name);
+		return hangar_error_prefix(err, "detach instance '%s' from network '%s'", instance,
+					   net->name);
 	if (l == NULL)
 		return 0;
 	lease_table_remove(&t, l);
@@ -438,7 +450,7 @@ int network_detach_all(const char *state_dir, const char *instance, struct hanga
 		return -1;
 	int r = 0;
 	for (char **n = names; *n; n++) {
-		struct hangar_error one = { 0 };
+		struct hangar_error one = {0};
 		if (network_detach(state_dir, *n, instance, &one) < 0 && r == 0) {
 			*err = one;
 			r = -1;
@@ -464,7 +476,7 @@ int network_get_attachments(const char *state_dir, const char *instance, struct 
 	int r = 0;
 	for (char **name = names; *name && r == 0; name++) {
 		_cleanup_network_ struct network *net = NULL;
-		_cleanup_lease_table_ struct lease_table t = { 0 };
+		_cleanup_lease_table_ struct lease_table t = {0};
 		if (network_load_locked(state_dir, *name, &net, err) < 0 ||
 		    lease_table_load(state_dir, *name, &t, err) < 0) {
 			r = -1;
@@ -497,14 +509,16 @@ int network_remove(const char *state_dir, const char *name, struct hangar_error 
 	if (network_load_locked(state_dir, name, &net, err) < 0)
 		return -1;
 	if (net->mode != NETWORK_MODE_BRIDGE)
-		return hangar_error_set(err, HANGAR_E_STATE, 0, "network '%s': built-in, cannot be removed", name);
-	_cleanup_lease_table_ struct lease_table t = { 0 };
+		return hangar_error_set(err, HANGAR_E_STATE, 0, "network '%s': built-in, cannot be removed",
+					name);
+	_cleanup_lease_table_ struct lease_table t = {0};
 	if (lease_table_load(state_dir, name, &t, err) < 0)
 		return -1;
 	if (t.n > 0)
-		return hangar_error_set(err, HANGAR_E_STATE, 0,
-					"network '%s': %zu instance(s) still attached (first: '%s'); detach them or run gc",
-					name, t.n, t.leases[0].instance);
+		return hangar_error_set(
+		    err, HANGAR_E_STATE, 0,
+		    "network '%s': %zu instance(s) still attached (first: '%s'); detach them or run gc", name,
+		    t.n, t.leases[0].instance);
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	if (nl_route_socket(-1, &sk, err) < 0 || link_delete(sk, net->bridge, true, err) < 0 ||
 	    nat_remove_network(name, err) < 0)

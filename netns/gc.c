@@ -52,13 +52,13 @@ static void strv_append(char ***v, size_t *n, const char *s)
 
 /* One network: drop stale leases, delete their veths and chains, and
  * collect the host ifnames that stay in use. */
-static int gc_network(const char *state_dir, struct nl_sock *sk, const char *name, char ***live, size_t *n_live,
-		      struct network_gc_stats *stats, struct hangar_error *err)
+static int gc_network(const char *state_dir, struct nl_sock *sk, const char *name, char ***live,
+		      size_t *n_live, struct network_gc_stats *stats, struct hangar_error *err)
 {
 	struct network *net = NULL;
 	if (network_load_locked(state_dir, name, &net, err) < 0)
 		return -1;
-	struct lease_table t = { 0 };
+	struct lease_table t = {0};
 	int r = lease_table_load(state_dir, name, &t, err);
 	bool changed = false;
 	for (size_t i = 0; r == 0 && i < t.n;) {
@@ -69,7 +69,8 @@ static int gc_network(const char *state_dir, struct nl_sock *sk, const char *nam
 			continue;
 		}
 		bool had_link = false;
-		if (link_exists(sk, l->host_ifname, &had_link, err) < 0 || nat_remove_instance(l->host_ifname, err) < 0 ||
+		if (link_exists(sk, l->host_ifname, &had_link, err) < 0 ||
+		    nat_remove_instance(l->host_ifname, err) < 0 ||
 		    link_delete(sk, l->host_ifname, true, err) < 0) {
 			r = -1;
 			break;
@@ -84,7 +85,8 @@ static int gc_network(const char *state_dir, struct nl_sock *sk, const char *nam
 
 	/* veths of this network's bridge that no lease knows */
 	bool bridge_exists = false;
-	if (r == 0 && net->mode == NETWORK_MODE_BRIDGE && link_exists(sk, net->bridge, &bridge_exists, err) < 0)
+	if (r == 0 && net->mode == NETWORK_MODE_BRIDGE &&
+	    link_exists(sk, net->bridge, &bridge_exists, err) < 0)
 		r = -1;
 	if (r == 0 && bridge_exists) {
 		char **ports = NULL;
@@ -110,8 +112,9 @@ static int gc_chains(char **networks, char **live, struct network_gc_stats *stat
 	int r = 0;
 	for (char **c = chains; r == 0 && *c; c++) {
 		size_t len = strlen(*c);
-		bool instance_chain = str_has_prefix(*c, "hg") && len > 4 &&
-				      (strcmp(*c + len - 4, "-pre") == 0 || strcmp(*c + len - 4, "-out") == 0);
+		bool instance_chain =
+		    str_has_prefix(*c, "hg") && len > 4 &&
+		    (strcmp(*c + len - 4, "-pre") == 0 || strcmp(*c + len - 4, "-out") == 0);
 		if (instance_chain) {
 			_cleanup_free_ char *prefix = xstrdup(*c);
 			prefix[len - 4] = '\0';
@@ -137,7 +140,7 @@ static int gc_chains(char **networks, char **live, struct network_gc_stats *stat
 
 int network_gc(const char *state_dir, struct network_gc_stats *stats, struct hangar_error *err)
 {
-	struct network_gc_stats local = { 0 };
+	struct network_gc_stats local = {0};
 	if (stats == NULL)
 		stats = &local;
 	memset(stats, 0, sizeof(*stats));

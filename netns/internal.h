@@ -74,8 +74,8 @@ struct lease *lease_table_find(struct lease_table *t, const char *instance);
 void lease_table_remove(struct lease_table *t, struct lease *l);
 /* Pick the lowest free addresses in the network's subnets and append a
  * pending lease for the instance. */
-int ipam_allocate(const struct network *net, struct lease_table *t, const char *instance,
-		  struct lease **out, struct hangar_error *err);
+int ipam_allocate(const struct network *net, struct lease_table *t, const char *instance, struct lease **out,
+		  struct hangar_error *err);
 bool process_alive(pid_t pid, unsigned long long start_time);
 
 /* ---- netlink (link.c) ---- */
@@ -93,8 +93,8 @@ int bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu, const stru
 		  size_t n_addrs, struct hangar_error *err);
 /* veth pair: host end enslaved to bridge, peer created directly inside the
  * namespace nsfd under peer_name. */
-int veth_create(struct nl_sock *sk, const char *host_name, const char *bridge, int nsfd, const char *peer_name,
-		unsigned mtu, struct hangar_error *err);
+int veth_create(struct nl_sock *sk, const char *host_name, const char *bridge, int nsfd,
+		const char *peer_name, unsigned mtu, struct hangar_error *err);
 int addr_add(struct nl_sock *sk, const char *ifname, const struct net_prefix *addr, struct hangar_error *err);
 /* Default route via gw on ifname; *existed is set when one was there. */
 int route_add_default(struct nl_sock *sk, const char *ifname, const struct net_prefix *gw, bool *existed,

@@ -74,13 +74,14 @@ static struct json_object *lease_to_json(const struct lease *l)
 	json_object_object_add(o, "instance", json_object_new_string(l->instance));
 	json_object_object_add(o, "ifname", json_object_new_string(l->ifname));
 	json_object_object_add(o, "host_ifname", json_object_new_string(l->host_ifname));
-	json_object_object_add(o, "state", json_object_new_string(l->state == LEASE_BOUND ? "bound" : "pending"));
+	json_object_object_add(o, "state",
+			       json_object_new_string(l->state == LEASE_BOUND ? "bound" : "pending"));
 	if (l->has_ipv4)
-		json_object_object_add(o, "ipv4",
-				       json_object_new_string(net_prefix_format(&l->ipv4, true, buf, sizeof(buf))));
+		json_object_object_add(
+		    o, "ipv4", json_object_new_string(net_prefix_format(&l->ipv4, true, buf, sizeof(buf))));
 	if (l->has_ipv6)
-		json_object_object_add(o, "ipv6",
-				       json_object_new_string(net_prefix_format(&l->ipv6, true, buf, sizeof(buf))));
+		json_object_object_add(
+		    o, "ipv6", json_object_new_string(net_prefix_format(&l->ipv6, true, buf, sizeof(buf))));
 	json_object_object_add(o, "allocator_pid", json_object_new_int64(l->allocator_pid));
 	json_object_object_add(o, "allocator_start", json_object_new_uint64(l->allocator_start));
 	json_object_object_add(o, "owner_pid", json_object_new_int64(l->owner_pid));
@@ -159,7 +160,8 @@ static int lease_from_json(struct json_object *o, struct lease *l, struct hangar
 	return 0;
 }
 
-int lease_table_load(const char *state_dir, const char *network, struct lease_table *t, struct hangar_error *err)
+int lease_table_load(const char *state_dir, const char *network, struct lease_table *t,
+		     struct hangar_error *err)
 {
 	memset(t, 0, sizeof(*t));
 	_cleanup_free_ char *path = xasprintf("%s/%s/leases.json", state_dir, network);
@@ -173,7 +175,8 @@ int lease_table_load(const char *state_dir, const char *network, struct lease_ta
 	}
 	struct json_object *o = json_tokener_parse(text);
 	struct json_object *arr;
-	if (o == NULL || !json_object_object_get_ex(o, "leases", &arr) || !json_object_is_type(arr, json_type_array)) {
+	if (o == NULL || !json_object_object_get_ex(o, "leases", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
 		json_object_put(o);
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: not a lease table", path);
 	}
@@ -217,8 +220,8 @@ static bool address_taken(const struct lease_table *t, const struct net_prefix *
 	return false;
 }
 
-static int pick_free(const struct net_prefix *subnet, const struct net_prefix *gateway, const struct lease_table *t,
-		     struct net_prefix *out)
+static int pick_free(const struct net_prefix *subnet, const struct net_prefix *gateway,
+		     const struct lease_table *t, struct net_prefix *out)
 {
 	uint64_t count = net_prefix_host_count(subnet);
 	for (uint64_t i = 1; i <= count; i++) {
@@ -237,17 +240,19 @@ static int pick_free(const struct net_prefix *subnet, const struct net_prefix *g
 int ipam_allocate(const struct network *net, struct lease_table *t, const char *instance, struct lease **out,
 		  struct hangar_error *err)
 {
-	struct lease l = { 0 };
+	struct lease l = {0};
 	char b[64];
 	if (net->has_subnet4) {
 		if (pick_free(&net->subnet4, &net->gateway4, t, &l.ipv4) < 0)
-			return hangar_error_set(err, HANGAR_E_STATE, 0, "network '%s': subnet %s is exhausted", net->name,
+			return hangar_error_set(err, HANGAR_E_STATE, 0,
+						"network '%s': subnet %s is exhausted", net->name,
 						net_prefix_format(&net->subnet4, true, b, sizeof(b)));
 		l.has_ipv4 = true;
 	}
 	if (net->has_subnet6) {
 		if (pick_free(&net->subnet6, &net->gateway6, t, &l.ipv6) < 0)
-			return hangar_error_set(err, HANGAR_E_STATE, 0, "network '%s': subnet %s is exhausted", net->name,
+			return hangar_error_set(err, HANGAR_E_STATE, 0,
+						"network '%s': subnet %s is exhausted", net->name,
 						net_prefix_format(&net->subnet6, true, b, sizeof(b)));
 		l.has_ipv6 = true;
 	}

@@ -44,7 +44,8 @@ static void nladdr_putp(struct nl_addr **a)
 }
 #define _cleanup_nladdr_ __attribute__((cleanup(nladdr_putp)))
 
-static int nl_error(struct hangar_error *err, int nlerr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int nl_error(struct hangar_error *err, int nlerr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int nl_error(struct hangar_error *err, int nlerr, const char *fmt, ...)
 {
 	char what[512];
@@ -52,9 +53,9 @@ static int nl_error(struct hangar_error *err, int nlerr, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	int code = nlerr == -NLE_EXIST ? HANGAR_E_EXISTS : nlerr == -NLE_OBJ_NOTFOUND || nlerr == -NLE_NODEV
-									? HANGAR_E_NOTFOUND
-									: HANGAR_E_SYS;
+	int code = nlerr == -NLE_EXIST				       ? HANGAR_E_EXISTS
+		   : nlerr == -NLE_OBJ_NOTFOUND || nlerr == -NLE_NODEV ? HANGAR_E_NOTFOUND
+								       : HANGAR_E_SYS;
 	return hangar_error_set(err, code, 0, "%s: %s", what, nl_geterror(nlerr));
 }
 
@@ -79,7 +80,7 @@ static void *socket_in_netns_thread(void *arg)
 		s->err_no = errno;
 		return NULL;
 	}
-	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl local = {.nl_family = AF_NETLINK};
 	if (bind(s->fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
 		s->err_no = errno;
 		close(s->fd);
@@ -101,17 +102,19 @@ int nl_route_socket(int nsfd, struct nl_sock **out, struct hangar_error *err)
 			return nl_error(err, r, "open rtnetlink socket");
 		}
 	} else {
-		struct socket_in_netns s = { .nsfd = nsfd, .fd = -1 };
+		struct socket_in_netns s = {.nsfd = nsfd, .fd = -1};
 		pthread_t t;
 		r = pthread_create(&t, NULL, socket_in_netns_thread, &s);
 		if (r != 0) {
 			nl_socket_free(sk);
-			return hangar_error_set(err, HANGAR_E_SYS, r, "start thread to enter network namespace");
+			return hangar_error_set(err, HANGAR_E_SYS, r,
+						"start thread to enter network namespace");
 		}
 		pthread_join(t, NULL);
 		if (s.fd < 0) {
 			nl_socket_free(sk);
-			return hangar_error_set(err, HANGAR_E_SYS, s.err_no, "open rtnetlink socket in network namespace");
+			return hangar_error_set(err, HANGAR_E_SYS, s.err_no,
+						"open rtnetlink socket in network namespace");
 		}
 		r = nl_socket_set_fd(sk, NETLINK_ROUTE, s.fd);
 		if (r < 0) {
@@ -235,7 +238,8 @@ static int addr_add_index(struct nl_sock *sk, int ifindex, const char *ifname, c
 	rtnl_addr_put(a);
 	if (r < 0) {
 		char b[64];
-		return nl_error(err, r, "add address %s to %s", net_prefix_format(p, true, b, sizeof(b)), ifname);
+		return nl_error(err, r, "add address %s to %s", net_prefix_format(p, true, b, sizeof(b)),
+				ifname);
 	}
 	return 0;
 }
@@ -266,7 +270,7 @@ int bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu, const stru
 		 * name keeps the gateway's MAC stable. */
 		char h[IF_NAMESIZE];
 		network_host_ifname(name, "bridge", h);
-		unsigned char mac[6] = { 0x02 };
+		unsigned char mac[6] = {0x02};
 		for (int i = 1; i < 6; i++)
 			sscanf(h + 2 + 2 * (i - 1), "%2hhx", &mac[i]);
 		_cleanup_nladdr_ struct nl_addr *lladdr = nl_addr_build(AF_LLC, mac, sizeof(mac));
@@ -285,8 +289,9 @@ int bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu, const stru
 			return -1;
 		const char *type = rtnl_link_get_type(cur);
 		if (type == NULL || strcmp(type, "bridge") != 0)
-			return hangar_error_set(err, HANGAR_E_EXISTS, 0, "bridge %s: a %s link of that name exists",
-						name, type ? type : "non-bridge");
+			return hangar_error_set(err, HANGAR_E_EXISTS, 0,
+						"bridge %s: a %s link of that name exists", name,
+						type ? type : "non-bridge");
 	}
 	if (link_change(sk, name, mtu, false, err) < 0)
 		return -1;
@@ -299,8 +304,8 @@ int bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu, const stru
 	return link_set_up(sk, name, err);
 }
 
-int veth_create(struct nl_sock *sk, const char *host_name, const char *bridge, int nsfd, const char *peer_name,
-		unsigned mtu, struct hangar_error *err)
+int veth_create(struct nl_sock *sk, const char *host_name, const char *bridge, int nsfd,
+		const char *peer_name, unsigned mtu, struct hangar_error *err)
 {
 	int bridge_index;
 	if (link_ifindex(sk, bridge, &bridge_index, err) < 0)
@@ -336,7 +341,7 @@ int route_add_default(struct nl_sock *sk, const char *ifname, const struct net_p
 	struct rtnl_route *route = rtnl_route_alloc();
 	if (route == NULL)
 		abort();
-	struct net_prefix any = { .family = gw->family, .prefixlen = 0 };
+	struct net_prefix any = {.family = gw->family, .prefixlen = 0};
 	_cleanup_nladdr_ struct nl_addr *dst = prefix_to_nladdr(&any);
 	struct net_prefix gwaddr = *gw;
 	gwaddr.prefixlen = gw->family == AF_INET ? 32 : 128;
@@ -362,8 +367,8 @@ int route_add_default(struct nl_sock *sk, const char *ifname, const struct net_p
 	}
 	if (r < 0) {
 		char b[64];
-		return nl_error(err, r, "add default route via %s dev %s", net_prefix_format(gw, false, b, sizeof(b)),
-				ifname);
+		return nl_error(err, r, "add default route via %s dev %s",
+				net_prefix_format(gw, false, b, sizeof(b)), ifname);
 	}
 	return 0;
 }

@@ -33,7 +33,8 @@ static void nft_ctx_freep(struct nft_ctx **c)
 #define _cleanup_nft_ __attribute__((cleanup(nft_ctx_freep)))
 
 /* Run a batch; on failure copy nft's first error line into err. */
-static int nft_run(const char *what, const char *cmds, bool json_output, char **output, struct hangar_error *err)
+static int nft_run(const char *what, const char *cmds, bool json_output, char **output,
+		   struct hangar_error *err)
 {
 	_cleanup_nft_ struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (ctx == NULL)
@@ -83,38 +84,45 @@ static void cmd_add(struct cmdbuf *b, const char *fmt, ...)
 
 int nat_setup_network(const struct network *net, struct hangar_error *err)
 {
-	struct cmdbuf b = { 0 };
+	struct cmdbuf b = {0};
 	char s4[64], s6[64];
 	const char *chain = net->name;
 	cmd_add(&b, "add table " NFT_TABLE);
-	cmd_add(&b, "add chain " NFT_TABLE " net-%s-post { type nat hook postrouting priority srcnat; policy accept; }",
+	cmd_add(&b,
+		"add chain " NFT_TABLE
+		" net-%s-post { type nat hook postrouting priority srcnat; policy accept; }",
 		chain);
 	cmd_add(&b, "flush chain " NFT_TABLE " net-%s-post", chain);
 	if (net->has_subnet4) {
 		net_prefix_format(&net->subnet4, true, s4, sizeof(s4));
 		if (net->masquerade)
 			cmd_add(&b,
-				"add rule " NFT_TABLE " net-%s-post ip saddr %s ip daddr != %s masquerade comment \"hangar:%s outbound\"",
+				"add rule " NFT_TABLE " net-%s-post ip saddr %s ip daddr != %s masquerade "
+						      "comment \"hangar:%s outbound\"",
 				chain, s4, s4, net->name);
 		/* Published ports reached from the host's own 127.0.0.1: the
 		 * reply must come back to a routable source. */
 		cmd_add(&b,
-			"add rule " NFT_TABLE " net-%s-post oifname \"%s\" ip saddr 127.0.0.0/8 masquerade comment \"hangar:%s localhost\"",
+			"add rule " NFT_TABLE " net-%s-post oifname \"%s\" ip saddr 127.0.0.0/8 masquerade "
+					      "comment \"hangar:%s localhost\"",
 			chain, net->bridge, net->name);
 		/* Hairpin: an instance reaching another one through a published
 		 * host port must see replies from the host address too. */
 		cmd_add(&b,
-			"add rule " NFT_TABLE " net-%s-post oifname \"%s\" ip saddr %s ct status dnat masquerade comment \"hangar:%s hairpin\"",
+			"add rule " NFT_TABLE " net-%s-post oifname \"%s\" ip saddr %s ct status dnat "
+					      "masquerade comment \"hangar:%s hairpin\"",
 			chain, net->bridge, s4, net->name);
 	}
 	if (net->has_subnet6) {
 		net_prefix_format(&net->subnet6, true, s6, sizeof(s6));
 		if (net->masquerade)
 			cmd_add(&b,
-				"add rule " NFT_TABLE " net-%s-post ip6 saddr %s ip6 daddr != %s masquerade comment \"hangar:%s outbound\"",
+				"add rule " NFT_TABLE " net-%s-post ip6 saddr %s ip6 daddr != %s masquerade "
+						      "comment \"hangar:%s outbound\"",
 				chain, s6, s6, net->name);
 		cmd_add(&b,
-			"add rule " NFT_TABLE " net-%s-post oifname \"%s\" ip6 saddr %s ct status dnat masquerade comment \"hangar:%s hairpin\"",
+			"add rule " NFT_TABLE " net-%s-post oifname \"%s\" ip6 saddr %s ct status dnat "
+					      "masquerade comment \"hangar:%s hairpin\"",
 			chain, net->bridge, s6, net->name);
 	}
 	_cleanup_free_ char *what = xasprintf("network '%s' NAT", net->name);
@@ -126,7 +134,7 @@ int nat_setup_network(const struct network *net, struct hangar_error *err)
 /* Delete chains that may or may not exist, in one transaction. */
 static int delete_chains(const char *what, const char *const *chains, size_t n, struct hangar_error *err)
 {
-	struct cmdbuf b = { 0 };
+	struct cmdbuf b = {0};
 	cmd_add(&b, "add table " NFT_TABLE);
 	for (size_t i = 0; i < n; i++) {
 		/* "add" makes a missing chain exist so that delete cannot fail;
@@ -144,7 +152,7 @@ int nat_remove_network(const char *network, struct hangar_error *err)
 {
 	_cleanup_free_ char *chain = xasprintf("net-%s-post", network);
 	_cleanup_free_ char *what = xasprintf("remove NAT of network '%s'", network);
-	const char *chains[] = { chain };
+	const char *chains[] = {chain};
 	return delete_chains(what, chains, 1, err);
 }
 
@@ -153,12 +161,12 @@ int nat_remove_instance(const char *chain_prefix, struct hangar_error *err)
 	_cleanup_free_ char *pre = xasprintf("%s-pre", chain_prefix);
 	_cleanup_free_ char *out = xasprintf("%s-out", chain_prefix);
 	_cleanup_free_ char *what = xasprintf("remove published ports %s", chain_prefix);
-	const char *chains[] = { pre, out };
+	const char *chains[] = {pre, out};
 	return delete_chains(what, chains, 2, err);
 }
 
-static void add_port_rules(struct cmdbuf *b, const char *chain, const struct network *net, const struct lease *l,
-			   const struct port_mapping *p)
+static void add_port_rules(struct cmdbuf *b, const char *chain, const struct network *net,
+			   const struct lease *l, const struct port_mapping *p)
 {
 	const char *proto = p->protocol == IPPROTO_UDP ? "udp" : "tcp";
 	char a4[64], a6[64];
@@ -170,15 +178,18 @@ static void add_port_rules(struct cmdbuf *b, const char *chain, const struct net
 	if (l->has_ipv4 && !host_v6) {
 		_cleanup_free_ char *match = host_v4 ? xasprintf("ip daddr %s", p->host_ip)
 						     : xstrdup("meta nfproto ipv4 fib daddr type local");
-		cmd_add(b, "add rule " NFT_TABLE " %s %s %s dport %u dnat ip to %s:%u comment \"hangar:%s/%s\"", chain,
-			match, proto, p->host_port, net_prefix_format(&l->ipv4, false, a4, sizeof(a4)),
+		cmd_add(b,
+			"add rule " NFT_TABLE " %s %s %s dport %u dnat ip to %s:%u comment \"hangar:%s/%s\"",
+			chain, match, proto, p->host_port, net_prefix_format(&l->ipv4, false, a4, sizeof(a4)),
 			p->container_port, net->name, l->instance);
 	}
 	if (l->has_ipv6 && !host_v4) {
 		_cleanup_free_ char *match = host_v6 ? xasprintf("ip6 daddr %s", p->host_ip)
 						     : xstrdup("meta nfproto ipv6 fib daddr type local");
-		cmd_add(b, "add rule " NFT_TABLE " %s %s %s dport %u dnat ip6 to [%s]:%u comment \"hangar:%s/%s\"", chain,
-			match, proto, p->host_port, net_prefix_format(&l->ipv6, false, a6, sizeof(a6)),
+		cmd_add(b,
+			"add rule " NFT_TABLE
+			" %s %s %s dport %u dnat ip6 to [%s]:%u comment \"hangar:%s/%s\"",
+			chain, match, proto, p->host_port, net_prefix_format(&l->ipv6, false, a6, sizeof(a6)),
 			p->container_port, net->name, l->instance);
 	}
 }
@@ -188,11 +199,12 @@ int nat_add_instance_ports(const struct network *net, const char *chain_prefix, 
 {
 	if (l->n_ports == 0)
 		return 0;
-	struct cmdbuf b = { 0 };
+	struct cmdbuf b = {0};
 	_cleanup_free_ char *pre = xasprintf("%s-pre", chain_prefix);
 	_cleanup_free_ char *out = xasprintf("%s-out", chain_prefix);
 	cmd_add(&b, "add table " NFT_TABLE);
-	cmd_add(&b, "add chain " NFT_TABLE " %s { type nat hook prerouting priority dstnat; policy accept; }", pre);
+	cmd_add(&b, "add chain " NFT_TABLE " %s { type nat hook prerouting priority dstnat; policy accept; }",
+		pre);
 	cmd_add(&b, "add chain " NFT_TABLE " %s { type nat hook output priority -100; policy accept; }", out);
 	cmd_add(&b, "flush chain " NFT_TABLE " %s", pre);
 	cmd_add(&b, "flush chain " NFT_TABLE " %s", out);
@@ -209,7 +221,7 @@ int nat_add_instance_ports(const struct network *net, const char *chain_prefix, 
 int nat_list_chains(char ***names, struct hangar_error *err)
 {
 	_cleanup_free_ char *out = NULL;
-	struct hangar_error list_err = { 0 };
+	struct hangar_error list_err = {0};
 	size_t n = 0;
 	char **v = xmalloc0(sizeof(char *));
 	if (nft_run("list hangar chains", "list table " NFT_TABLE, true, &out, &list_err) < 0) {
@@ -227,11 +239,13 @@ int nat_list_chains(char ***names, struct hangar_error *err)
 	    !json_object_is_type(arr, json_type_array)) {
 		json_object_put(root);
 		free(v);
-		return hangar_error_set(err, HANGAR_E_SYS, 0, "list hangar chains: unexpected nftables JSON output");
+		return hangar_error_set(err, HANGAR_E_SYS, 0,
+					"list hangar chains: unexpected nftables JSON output");
 	}
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *item = json_object_array_get_idx(arr, i), *chain, *name;
-		if (!json_object_object_get_ex(item, "chain", &chain) || !json_object_object_get_ex(chain, "name", &name))
+		if (!json_object_object_get_ex(item, "chain", &chain) ||
+		    !json_object_object_get_ex(chain, "name", &name))
 			continue;
 		v = realloc(v, (n + 2) * sizeof(char *));
 		if (v == NULL)
@@ -246,7 +260,7 @@ int nat_list_chains(char ***names, struct hangar_error *err)
 
 int port_mapping_parse(const char *spec, struct port_mapping *out, struct hangar_error *err)
 {
-	struct port_mapping p = { .protocol = IPPROTO_TCP };
+	struct port_mapping p = {.protocol = IPPROTO_TCP};
 	_cleanup_free_ char *s = xstrdup(spec ? spec : "");
 	char *slash = strrchr(s, '/');
 	if (slash) {
@@ -256,13 +270,15 @@ int port_mapping_parse(const char *spec, struct port_mapping *out, struct hangar
 		else if (strcmp(slash, "udp") == 0)
 			p.protocol = IPPROTO_UDP;
 		else
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "port '%s': protocol must be tcp or udp", spec);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"port '%s': protocol must be tcp or udp", spec);
 	}
 	char *rest = s;
 	if (*rest == '[') {
 		char *close = strchr(rest, ']');
 		if (close == NULL || close[1] != ':')
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "port '%s': unterminated [IPv6 address]", spec);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"port '%s': unterminated [IPv6 address]", spec);
 		*close = '\0';
 		snprintf(p.host_ip, sizeof(p.host_ip), "%s", rest + 1);
 		rest = close + 2;
@@ -277,21 +293,22 @@ int port_mapping_parse(const char *spec, struct port_mapping *out, struct hangar
 	if (p.host_ip[0]) {
 		unsigned char buf[16];
 		if (inet_pton(AF_INET, p.host_ip, buf) != 1 && inet_pton(AF_INET6, p.host_ip, buf) != 1)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "port '%s': '%s' is not an IP address", spec,
-						p.host_ip);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"port '%s': '%s' is not an IP address", spec, p.host_ip);
 	}
 	char *colon = strchr(rest, ':');
 	if (colon == NULL)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 					"port '%s': expected [HOSTIP:]HOSTPORT:PORT[/tcp|udp]", spec);
 	*colon = '\0';
-	const char *parts[2] = { rest, colon + 1 };
-	uint16_t *dst[2] = { &p.host_port, &p.container_port };
+	const char *parts[2] = {rest, colon + 1};
+	uint16_t *dst[2] = {&p.host_port, &p.container_port};
 	for (int i = 0; i < 2; i++) {
 		uint64_t v;
 		if (parse_u64(parts[i], &v) < 0 || v == 0 || v > 65535)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "port '%s': '%s' is not a port number (1-65535)",
-						spec, parts[i]);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"port '%s': '%s' is not a port number (1-65535)", spec,
+						parts[i]);
 		*dst[i] = (uint16_t)v;
 	}
 	*out = p;

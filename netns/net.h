@@ -62,16 +62,16 @@ struct network {
 	bool has_subnet4, has_subnet6;
 	struct net_prefix subnet4, subnet6;
 	struct net_prefix gateway4, gateway6; /* prefixlen = the subnet's */
-	unsigned mtu; /* 0: kernel default */
-	bool masquerade; /* outbound NAT for the subnet(s) */
-	char **dns; /* NULL-terminated nameservers for resolv.conf; may be NULL */
+	unsigned mtu;			      /* 0: kernel default */
+	bool masquerade;		      /* outbound NAT for the subnet(s) */
+	char **dns;			      /* NULL-terminated nameservers for resolv.conf; may be NULL */
 };
 
 struct network_options {
-	const char *subnet4; /* NULL: default (when ipv4 is wanted) */
-	const char *subnet6; /* NULL: default (when ipv6 is wanted) */
+	const char *subnet4;		 /* NULL: default (when ipv4 is wanted) */
+	const char *subnet6;		 /* NULL: default (when ipv6 is wanted) */
 	const char *gateway4, *gateway6; /* NULL: first address of the subnet */
-	const char *bridge; /* NULL: the network name, or hgbr<hash> if too long */
+	const char *bridge;		 /* NULL: the network name, or hgbr<hash> if too long */
 	unsigned mtu;
 	bool no_ipv4, no_ipv6;
 	bool no_masquerade;
@@ -108,11 +108,11 @@ struct port_mapping {
 int port_mapping_parse(const char *spec, struct port_mapping *out, struct hangar_error *err);
 
 struct network_attach_request {
-	const char *instance; /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 chars */
-	int netns_fd; /* target namespace; -1 to use netns_path */
+	const char *instance;	/* [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 chars */
+	int netns_fd;		/* target namespace; -1 to use netns_path */
 	const char *netns_path; /* e.g. /proc/PID/ns/net or /run/netns/X */
-	const char *ifname; /* NULL: first free ethN in the namespace */
-	pid_t owner_pid; /* instance process; 0 = none (liveness by veth only) */
+	const char *ifname;	/* NULL: first free ethN in the namespace */
+	pid_t owner_pid;	/* instance process; 0 = none (liveness by veth only) */
 	const struct port_mapping *ports;
 	size_t n_ports;
 	/* Called after each step ("leased", "veth", "configured", "ports");
@@ -124,7 +124,7 @@ struct network_attach_request {
 struct network_attachment {
 	char network[NETWORK_NAME_MAX + 1];
 	char instance[65];
-	char ifname[IF_NAMESIZE]; /* inside the instance */
+	char ifname[IF_NAMESIZE];      /* inside the instance */
 	char host_ifname[IF_NAMESIZE]; /* host end of the veth */
 	bool has_ipv4, has_ipv6;
 	struct net_prefix ipv4, ipv6; /* address/prefixlen */

@@ -47,12 +47,13 @@ int network_validate_name(const char *name, struct hangar_error *err)
 					name ? name : "", NETWORK_NAME_MAX);
 	/* The name becomes part of nftables chain names and file names. */
 	if (!isalpha((unsigned char)name[0]))
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "network name '%s': must start with a letter",
-					name);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"network name '%s': must start with a letter", name);
 	for (const char *c = name; *c; c++)
 		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"network name '%s': only letters, digits, '_' and '-' allowed", name);
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "network name '%s': only letters, digits, '_' and '-' allowed", name);
 	return 0;
 }
 
@@ -60,16 +61,16 @@ int network_validate_instance_name(const char *name, struct hangar_error *err)
 {
 	size_t len = name ? strlen(name) : 0;
 	if (len == 0 || len > 64)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "instance name '%s': must be 1-64 characters",
-					name ? name : "");
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"instance name '%s': must be 1-64 characters", name ? name : "");
 	if (!isalnum((unsigned char)name[0]))
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 					"instance name '%s': must start with a letter or digit", name);
 	for (const char *c = name; *c; c++)
 		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"instance name '%s': only letters, digits, '_', '-' and '.' allowed",
-						name);
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "instance name '%s': only letters, digits, '_', '-' and '.' allowed", name);
 	return 0;
 }
 
@@ -121,16 +122,20 @@ static struct json_object *network_to_json(const struct network *net)
 	json_object_object_add(o, "mode", json_object_new_string("bridge"));
 	json_object_object_add(o, "bridge", json_object_new_string(net->bridge));
 	if (net->has_subnet4) {
-		json_object_object_add(o, "subnet4",
-				       json_object_new_string(net_prefix_format(&net->subnet4, true, buf, sizeof(buf))));
-		json_object_object_add(o, "gateway4",
-				       json_object_new_string(net_prefix_format(&net->gateway4, false, buf, sizeof(buf))));
+		json_object_object_add(
+		    o, "subnet4",
+		    json_object_new_string(net_prefix_format(&net->subnet4, true, buf, sizeof(buf))));
+		json_object_object_add(
+		    o, "gateway4",
+		    json_object_new_string(net_prefix_format(&net->gateway4, false, buf, sizeof(buf))));
 	}
 	if (net->has_subnet6) {
-		json_object_object_add(o, "subnet6",
-				       json_object_new_string(net_prefix_format(&net->subnet6, true, buf, sizeof(buf))));
-		json_object_object_add(o, "gateway6",
-				       json_object_new_string(net_prefix_format(&net->gateway6, false, buf, sizeof(buf))));
+		json_object_object_add(
+		    o, "subnet6",
+		    json_object_new_string(net_prefix_format(&net->subnet6, true, buf, sizeof(buf))));
+		json_object_object_add(
+		    o, "gateway6",
+		    json_object_new_string(net_prefix_format(&net->gateway6, false, buf, sizeof(buf))));
 	}
 	json_object_object_add(o, "mtu", json_object_new_int64(net->mtu));
 	json_object_object_add(o, "masquerade", json_object_new_boolean(net->masquerade));
@@ -165,10 +170,10 @@ static int network_from_json(struct json_object *o, const char *path, struct net
 		const char *subnet, *gateway;
 		size_t has_off, subnet_off, gw_off;
 	} fams[] = {
-		{ "subnet4", "gateway4", offsetof(struct network, has_subnet4), offsetof(struct network, subnet4),
-		  offsetof(struct network, gateway4) },
-		{ "subnet6", "gateway6", offsetof(struct network, has_subnet6), offsetof(struct network, subnet6),
-		  offsetof(struct network, gateway6) },
+	    {"subnet4", "gateway4", offsetof(struct network, has_subnet4), offsetof(struct network, subnet4),
+	     offsetof(struct network, gateway4)},
+	    {"subnet6", "gateway6", offsetof(struct network, has_subnet6), offsetof(struct network, subnet6),
+	     offsetof(struct network, gateway6)},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fams); i++) {
 		const char *s = json_get_string(o, fams[i].subnet), *g = json_get_string(o, fams[i].gateway);
@@ -203,7 +208,8 @@ static int network_from_json(struct json_object *o, const char *path, struct net
 	return 0;
 }
 
-int network_load_locked(const char *state_dir, const char *name, struct network **out, struct hangar_error *err)
+int network_load_locked(const char *state_dir, const char *name, struct network **out,
+			struct hangar_error *err)
 {
 	if (is_builtin(name)) {
 		*out = builtin_network(name);
@@ -279,16 +285,19 @@ static int parse_subnet(const char *text, int family, unsigned max_prefix, struc
 	if (net_prefix_parse(text, out, err) < 0)
 		return -1;
 	if (out->family != family)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "invalid CIDR '%s': expected an %s subnet", text,
-					family == AF_INET ? "IPv4" : "IPv6");
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "invalid CIDR '%s': expected an %s subnet",
+					text, family == AF_INET ? "IPv4" : "IPv6");
 	if (strchr(text, '/') == NULL)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "invalid CIDR '%s': missing /prefix length", text);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "invalid CIDR '%s': missing /prefix length",
+					text);
 	if (out->prefixlen > max_prefix)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-					"subnet %s: prefix too small (/%u leaves no room for instances; use /%u or shorter)",
-					text, out->prefixlen, max_prefix);
+		return hangar_error_set(
+		    err, HANGAR_E_CONFIG, 0,
+		    "subnet %s: prefix too small (/%u leaves no room for instances; use /%u or shorter)",
+		    text, out->prefixlen, max_prefix);
 	if (!net_prefix_is_network(out))
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "invalid CIDR '%s': host bits are set", text);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "invalid CIDR '%s': host bits are set",
+					text);
 	return 0;
 }
 
@@ -302,13 +311,15 @@ static int pick_gateway(const struct net_prefix *subnet, const char *text, struc
 			return -1;
 		struct net_prefix bcast;
 		uint64_t last = subnet->family == AF_INET ? (1ull << (32 - subnet->prefixlen)) - 1 : 0;
-		bool is_bcast = last && net_prefix_nth(subnet, last, &bcast) == 0 && net_prefix_equal_addr(gw, &bcast);
+		bool is_bcast =
+		    last && net_prefix_nth(subnet, last, &bcast) == 0 && net_prefix_equal_addr(gw, &bcast);
 		struct net_prefix netaddr;
 		net_prefix_nth(subnet, 0, &netaddr);
 		if (!net_prefix_contains(subnet, gw) || net_prefix_equal_addr(gw, &netaddr) || is_bcast) {
 			char b[INET6_ADDRSTRLEN + 8];
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "gateway %s: not a host address of subnet %s",
-						text, net_prefix_format(subnet, true, b, sizeof(b)));
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"gateway %s: not a host address of subnet %s", text,
+						net_prefix_format(subnet, true, b, sizeof(b)));
 		}
 	}
 	gw->prefixlen = subnet->prefixlen;
@@ -323,26 +334,30 @@ static int check_overlap(const char *state_dir, const struct network *net, struc
 	int r = 0;
 	for (char **n = names; *n && r == 0; n++) {
 		struct network *other = NULL;
-		struct hangar_error ignored = { 0 };
+		struct hangar_error ignored = {0};
 		/* a broken neighbour must not block creating new networks */
 		if (network_load_locked(state_dir, *n, &other, &ignored) < 0)
 			continue;
 		char a[64], b[64];
 		if (strcmp(other->name, net->name) == 0)
-			r = hangar_error_set(err, HANGAR_E_EXISTS, 0, "network '%s': already exists", net->name);
+			r = hangar_error_set(err, HANGAR_E_EXISTS, 0, "network '%s': already exists",
+					     net->name);
 		else if (strcmp(other->bridge, net->bridge) == 0)
-			r = hangar_error_set(err, HANGAR_E_EXISTS, 0, "network '%s': bridge %s is used by network '%s'",
-					     net->name, net->bridge, other->name);
-		else if (net->has_subnet4 && other->has_subnet4 && net_prefix_overlaps(&net->subnet4, &other->subnet4))
-			r = hangar_error_set(err, HANGAR_E_CONFIG, 0,
-					     "subnet %s overlaps subnet %s of network '%s'",
-					     net_prefix_format(&net->subnet4, true, a, sizeof(a)),
-					     net_prefix_format(&other->subnet4, true, b, sizeof(b)), other->name);
-		else if (net->has_subnet6 && other->has_subnet6 && net_prefix_overlaps(&net->subnet6, &other->subnet6))
-			r = hangar_error_set(err, HANGAR_E_CONFIG, 0,
-					     "subnet %s overlaps subnet %s of network '%s'",
-					     net_prefix_format(&net->subnet6, true, a, sizeof(a)),
-					     net_prefix_format(&other->subnet6, true, b, sizeof(b)), other->name);
+			r = hangar_error_set(err, HANGAR_E_EXISTS, 0,
+					     "network '%s': bridge %s is used by network '%s'", net->name,
+					     net->bridge, other->name);
+		else if (net->has_subnet4 && other->has_subnet4 &&
+			 net_prefix_overlaps(&net->subnet4, &other->subnet4))
+			r = hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0, "subnet %s overlaps subnet %s of network '%s'",
+			    net_prefix_format(&net->subnet4, true, a, sizeof(a)),
+			    net_prefix_format(&other->subnet4, true, b, sizeof(b)), other->name);
+		else if (net->has_subnet6 && other->has_subnet6 &&
+			 net_prefix_overlaps(&net->subnet6, &other->subnet6))
+			r = hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0, "subnet %s overlaps subnet %s of network '%s'",
+			    net_prefix_format(&net->subnet6, true, a, sizeof(a)),
+			    net_prefix_format(&other->subnet6, true, b, sizeof(b)), other->name);
 		network_free(other);
 	}
 	strv_free(names);
@@ -353,18 +368,19 @@ static int validate_ifname(const char *name, struct hangar_error *err)
 {
 	size_t len = strlen(name);
 	if (len == 0 || len >= IF_NAMESIZE)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "bridge name '%s': must be 1-%d characters", name,
-					IF_NAMESIZE - 1);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "bridge name '%s': must be 1-%d characters",
+					name, IF_NAMESIZE - 1);
 	for (const char *c = name; *c; c++)
 		if (*c == '/' || *c == ':' || isspace((unsigned char)*c))
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "bridge name '%s': invalid character", name);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"bridge name '%s': invalid character", name);
 	return 0;
 }
 
 static int network_build(const char *name, const struct network_options *opts, struct network **out,
 			 struct hangar_error *err)
 {
-	static const struct network_options no_opts = { 0 };
+	static const struct network_options no_opts = {0};
 	if (opts == NULL)
 		opts = &no_opts;
 	if (network_validate_name(name, err) < 0)
@@ -392,25 +408,26 @@ static int network_build(const char *name, const struct network_options *opts, s
 	int r = validate_ifname(net->bridge, err);
 	if (r == 0 && !opts->no_ipv4) {
 		net->has_subnet4 = true;
-		r = parse_subnet(opts->subnet4 ? opts->subnet4 : NETWORK_DEFAULT_SUBNET4, AF_INET, 30, &net->subnet4,
-				 err);
+		r = parse_subnet(opts->subnet4 ? opts->subnet4 : NETWORK_DEFAULT_SUBNET4, AF_INET, 30,
+				 &net->subnet4, err);
 		if (r == 0)
 			r = pick_gateway(&net->subnet4, opts->gateway4, &net->gateway4, err);
 	}
 	if (r == 0 && !opts->no_ipv6) {
 		net->has_subnet6 = true;
-		r = parse_subnet(opts->subnet6 ? opts->subnet6 : NETWORK_DEFAULT_SUBNET6, AF_INET6, 126, &net->subnet6,
-				 err);
+		r = parse_subnet(opts->subnet6 ? opts->subnet6 : NETWORK_DEFAULT_SUBNET6, AF_INET6, 126,
+				 &net->subnet6, err);
 		if (r == 0)
 			r = pick_gateway(&net->subnet6, opts->gateway6, &net->gateway6, err);
 	}
 	if (r == 0 && opts->mtu && (opts->mtu < 1280 || opts->mtu > 65535))
-		r = hangar_error_set(err, HANGAR_E_CONFIG, 0, "network '%s': mtu %u out of range 1280-65535", name,
-				     opts->mtu);
+		r = hangar_error_set(err, HANGAR_E_CONFIG, 0, "network '%s': mtu %u out of range 1280-65535",
+				     name, opts->mtu);
 	for (char *const *d = opts->dns; r == 0 && d && *d; d++) {
 		struct net_prefix p;
 		if (net_prefix_parse(*d, &p, err) < 0 || strchr(*d, '/'))
-			r = hangar_error_set(err, HANGAR_E_CONFIG, 0, "dns server '%s': not an IP address", *d);
+			r = hangar_error_set(err, HANGAR_E_CONFIG, 0, "dns server '%s': not an IP address",
+					     *d);
 	}
 	if (r < 0) {
 		network_free(net);

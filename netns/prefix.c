@@ -26,14 +26,14 @@ int net_prefix_parse(const char *text, struct net_prefix *out, struct hangar_err
 	if (slash)
 		*slash++ = '\0';
 
-	struct net_prefix p = { 0 };
+	struct net_prefix p = {0};
 	if (inet_pton(AF_INET, copy, p.addr) == 1)
 		p.family = AF_INET;
 	else if (inet_pton(AF_INET6, copy, p.addr) == 1)
 		p.family = AF_INET6;
 	else
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "invalid CIDR '%s': '%s' is not an IP address",
-					text, copy);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"invalid CIDR '%s': '%s' is not an IP address", text, copy);
 
 	unsigned max = (unsigned)family_len(p.family) * 8;
 	p.prefixlen = max;

@@ -32,7 +32,8 @@
 static char *find_in_path(const char *name)
 {
 	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+	_cleanup_free_ char *copy =
+	    xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
 	char *save = NULL;
 	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 		char *cand = xasprintf("%s/%s", dir, name);
@@ -53,8 +54,9 @@ int rootless_net_find_helper(enum rootless_net_helper want, enum rootless_net_he
 			return 0;
 		}
 		if (want == ROOTLESS_NET_PASTA)
-			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-						"rootless networking: pasta not found in PATH (install package passt)");
+			return hangar_error_set(
+			    err, HANGAR_E_UNSUPPORTED, 0,
+			    "rootless networking: pasta not found in PATH (install package passt)");
 	}
 	*path = find_in_path("slirp4netns");
 	if (*path) {
@@ -62,10 +64,12 @@ int rootless_net_find_helper(enum rootless_net_helper want, enum rootless_net_he
 		return 0;
 	}
 	if (want == ROOTLESS_NET_SLIRP4NETNS)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"rootless networking: slirp4netns not found in PATH (install package slirp4netns)");
-	return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-				"rootless networking needs pasta (package passt) or slirp4netns; neither is in PATH");
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "rootless networking: slirp4netns not found in PATH (install package slirp4netns)");
+	return hangar_error_set(
+	    err, HANGAR_E_UNSUPPORTED, 0,
+	    "rootless networking needs pasta (package passt) or slirp4netns; neither is in PATH");
 }
 
 static bool same_userns(pid_t pid)
@@ -73,8 +77,8 @@ static bool same_userns(pid_t pid)
 	struct stat mine, theirs;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	return stat("/proc/self/ns/user", &mine) == 0 && stat(path, &theirs) == 0 && mine.st_ino == theirs.st_ino &&
-	       mine.st_dev == theirs.st_dev;
+	return stat("/proc/self/ns/user", &mine) == 0 && stat(path, &theirs) == 0 &&
+	       mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
 }
 
 struct argv_builder {
@@ -96,7 +100,7 @@ static void argv_add(struct argv_builder *a, char *s)
 static void log_last_line(const char *log, char *buf, size_t len)
 {
 	_cleanup_free_ char *text = NULL;
-	struct hangar_error ignored = { 0 };
+	struct hangar_error ignored = {0};
 	buf[0] = '\0';
 	if (read_file_at(AT_FDCWD, log, &text, NULL, &ignored) < 0)
 		return;
@@ -161,14 +165,15 @@ static int wait_ready(pid_t pid, const char *name, const char *log, bool (*ready
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			char first[256];
 			log_last_line(log, first, sizeof(first));
-			return hangar_error_set(err, HANGAR_E_CHILD, 0, "%s exited before the network was ready (status %d)%s%s",
-						name, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-						first[0] ? ": " : "", first);
+			return hangar_error_set(
+			    err, HANGAR_E_CHILD, 0, "%s exited before the network was ready (status %d)%s%s",
+			    name, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+			    first[0] ? ": " : "", first);
 		}
 		if (now_ns() > deadline) {
 			stop_helper(pid);
-			return hangar_error_set(err, HANGAR_E_CHILD, 0, "%s: network not ready after %d ms", name,
-						HELPER_READY_TIMEOUT_MS);
+			return hangar_error_set(err, HANGAR_E_CHILD, 0, "%s: network not ready after %d ms",
+						name, HELPER_READY_TIMEOUT_MS);
 		}
 		usleep(10000);
 	}
@@ -187,7 +192,7 @@ struct ready_pipe {
 static bool ready_pipe_signalled(void *data)
 {
 	struct ready_pipe *p = data;
-	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
 	if (poll(&pfd, 1, 0) <= 0)
 		return false;
 	char c;
@@ -210,7 +215,7 @@ static int start_pasta(const char *bin, const struct rootless_net_request *req, 
 	char nspath[64];
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)req->target_pid);
 	unlink(pidfile);
-	struct argv_builder a = { 0 };
+	struct argv_builder a = {0};
 	argv_add(&a, xstrdup(bin));
 	argv_add(&a, xstrdup("--foreground"));
 	argv_add(&a, xstrdup("--quiet"));
@@ -283,9 +288,10 @@ static int slirp_api_call(const char *sock_path, struct json_object *request, st
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return hangar_sys_error(err, "slirp4netns API socket");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(sock_path) >= sizeof(sa.sun_path))
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "slirp4netns API socket path too long: %s", sock_path);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "slirp4netns API socket path too long: %s",
+					sock_path);
 	strcpy(sa.sun_path, sock_path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return hangar_sys_error(err, "connect to slirp4netns API %s", sock_path);
@@ -301,7 +307,8 @@ static int slirp_api_call(const char *sock_path, struct json_object *request, st
 	reply[n] = '\0';
 	struct json_object *o = json_tokener_parse(reply), *e;
 	if (o == NULL)
-		return hangar_error_set(err, HANGAR_E_CHILD, 0, "slirp4netns API: unparsable reply '%s'", reply);
+		return hangar_error_set(err, HANGAR_E_CHILD, 0, "slirp4netns API: unparsable reply '%s'",
+					reply);
 	int r = 0;
 	if (json_object_object_get_ex(o, "error", &e)) {
 		struct json_object *desc;
@@ -317,8 +324,10 @@ static int slirp_add_port(const char *sock_path, const struct port_mapping *p, s
 {
 	struct json_object *req = json_object_new_object(), *args = json_object_new_object();
 	json_object_object_add(req, "execute", json_object_new_string("add_hostfwd"));
-	json_object_object_add(args, "proto", json_object_new_string(p->protocol == IPPROTO_UDP ? "udp" : "tcp"));
-	json_object_object_add(args, "host_addr", json_object_new_string(p->host_ip[0] ? p->host_ip : "0.0.0.0"));
+	json_object_object_add(args, "proto",
+			       json_object_new_string(p->protocol == IPPROTO_UDP ? "udp" : "tcp"));
+	json_object_object_add(args, "host_addr",
+			       json_object_new_string(p->host_ip[0] ? p->host_ip : "0.0.0.0"));
 	json_object_object_add(args, "host_port", json_object_new_int(p->host_port));
 	json_object_object_add(args, "guest_port", json_object_new_int(p->container_port));
 	json_object_object_add(req, "arguments", args);
@@ -329,8 +338,8 @@ static int slirp_add_port(const char *sock_path, const struct port_mapping *p, s
 	return 0;
 }
 
-static int start_slirp4netns(const char *bin, const struct rootless_net_request *req, const char *dir, pid_t *out,
-			     struct hangar_error *err)
+static int start_slirp4netns(const char *bin, const struct rootless_net_request *req, const char *dir,
+			     pid_t *out, struct hangar_error *err)
 {
 	_cleanup_free_ char *log = xasprintf("%s/slirp4netns.log", dir);
 	_cleanup_free_ char *api = xasprintf("%s/slirp4netns.sock", dir);
@@ -340,7 +349,7 @@ static int start_slirp4netns(const char *bin, const struct rootless_net_request 
 		return hangar_sys_error(err, "pipe for slirp4netns");
 	_cleanup_close_ int ready_r = ready[0];
 	_cleanup_close_ int ready_w = ready[1];
-	struct argv_builder a = { 0 };
+	struct argv_builder a = {0};
 	argv_add(&a, xstrdup(bin));
 	argv_add(&a, xstrdup("--configure"));
 	argv_add(&a, xstrdup("--disable-host-loopback"));
@@ -361,7 +370,7 @@ static int start_slirp4netns(const char *bin, const struct rootless_net_request 
 	if (pid < 0)
 		return -1;
 	close(steal_fd(&ready_w));
-	struct ready_pipe rp = { .fd = ready_r };
+	struct ready_pipe rp = {.fd = ready_r};
 	if (wait_ready(pid, "slirp4netns", log, ready_pipe_signalled, &rp, err) < 0)
 		return -1;
 	for (size_t i = 0; i < req->n_ports; i++) {
@@ -374,14 +383,15 @@ static int start_slirp4netns(const char *bin, const struct rootless_net_request 
 	return 0;
 }
 
-int rootless_net_start(const struct rootless_net_request *req, pid_t *helper_pid, enum rootless_net_helper *used,
-		       struct hangar_error *err)
+int rootless_net_start(const struct rootless_net_request *req, pid_t *helper_pid,
+		       enum rootless_net_helper *used, struct hangar_error *err)
 {
 	char nspath[64];
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)req->target_pid);
 	const char *target = req->netns_path ? req->netns_path : nspath;
 	if (req->netns_path == NULL && req->target_pid <= 0)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "rootless networking: no target process or namespace");
+		return hangar_error_set(err, HANGAR_E_USAGE, 0,
+					"rootless networking: no target process or namespace");
 	if (access(target, F_OK) < 0)
 		return hangar_sys_error(err, "rootless networking: network namespace %s", target);
 	_cleanup_free_ char *bin = NULL;

@@ -68,32 +68,48 @@ static void pause_at(const char *stage, void *data)
 
 static int tool_create(int argc, char **argv)
 {
-	struct network_options o = { 0 };
-	char *dns[8] = { 0 };
+	struct network_options o = {0};
+	char *dns[8] = {0};
 	size_t n_dns = 0;
 	static const struct option opts[] = {
-		{ "subnet4", required_argument, 0, '4' }, { "subnet6", required_argument, 0, '6' },
-		{ "gateway4", required_argument, 0, 'g' }, { "bridge", required_argument, 0, 'b' },
-		{ "mtu", required_argument, 0, 'm' },	  { "no-ipv6", no_argument, 0, 'N' },
-		{ "no-ipv4", no_argument, 0, 'n' },	  { "no-masquerade", no_argument, 0, 'M' },
-		{ "dns", required_argument, 0, 'd' },	  { 0 }
-	};
+	    {"subnet4", required_argument, 0, '4'},  {"subnet6", required_argument, 0, '6'},
+	    {"gateway4", required_argument, 0, 'g'}, {"bridge", required_argument, 0, 'b'},
+	    {"mtu", required_argument, 0, 'm'},	     {"no-ipv6", no_argument, 0, 'N'},
+	    {"no-ipv4", no_argument, 0, 'n'},	     {"no-masquerade", no_argument, 0, 'M'},
+	    {"dns", required_argument, 0, 'd'},	     {0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case '4': o.subnet4 = optarg; break;
-		case '6': o.subnet6 = optarg; break;
-		case 'g': o.gateway4 = optarg; break;
-		case 'b': o.bridge = optarg; break;
-		case 'm': o.mtu = (unsigned)atoi(optarg); break;
-		case 'N': o.no_ipv6 = true; break;
-		case 'n': o.no_ipv4 = true; break;
-		case 'M': o.no_masquerade = true; break;
+		case '4':
+			o.subnet4 = optarg;
+			break;
+		case '6':
+			o.subnet6 = optarg;
+			break;
+		case 'g':
+			o.gateway4 = optarg;
+			break;
+		case 'b':
+			o.bridge = optarg;
+			break;
+		case 'm':
+			o.mtu = (unsigned)atoi(optarg);
+			break;
+		case 'N':
+			o.no_ipv6 = true;
+			break;
+		case 'n':
+			o.no_ipv4 = true;
+			break;
+		case 'M':
+			o.no_masquerade = true;
+			break;
 		case 'd':
 			if (n_dns < ARRAY_SIZE(dns) - 1)
 				dns[n_dns++] = optarg;
 			break;
-		default: return 64;
+		default:
+			return 64;
 		}
 	}
 	o.dns = n_dns ? dns : NULL;
@@ -101,7 +117,7 @@ static int tool_create(int argc, char **argv)
 		fprintf(stderr, "usage: create STATE NAME [options]\n");
 		return 64;
 	}
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct network *net = NULL;
 	if (network_create(argv[optind], argv[optind + 1], &o, &net, &err) < 0)
 		return die(&err);
@@ -111,19 +127,23 @@ static int tool_create(int argc, char **argv)
 
 static int tool_attach(int argc, char **argv)
 {
-	struct network_attach_request req = { .netns_fd = -1, .on_stage = pause_at };
+	struct network_attach_request req = {.netns_fd = -1, .on_stage = pause_at};
 	struct port_mapping ports[16];
-	static const struct option opts[] = { { "ifname", required_argument, 0, 'i' },
-					      { "owner", required_argument, 0, 'o' },
-					      { "port", required_argument, 0, 'p' },
-					      { "pause-at", required_argument, 0, 'P' },
-					      { 0 } };
-	struct hangar_error err = { 0 };
+	static const struct option opts[] = {{"ifname", required_argument, 0, 'i'},
+					     {"owner", required_argument, 0, 'o'},
+					     {"port", required_argument, 0, 'p'},
+					     {"pause-at", required_argument, 0, 'P'},
+					     {0}};
+	struct hangar_error err = {0};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': req.ifname = optarg; break;
-		case 'o': req.owner_pid = atoi(optarg); break;
+		case 'i':
+			req.ifname = optarg;
+			break;
+		case 'o':
+			req.owner_pid = atoi(optarg);
+			break;
 		case 'p':
 			if (req.n_ports == ARRAY_SIZE(ports))
 				return 64;
@@ -131,8 +151,11 @@ static int tool_attach(int argc, char **argv)
 				return die(&err);
 			req.n_ports++;
 			break;
-		case 'P': pause_stage = optarg; break;
-		default: return 64;
+		case 'P':
+			pause_stage = optarg;
+			break;
+		default:
+			return 64;
 		}
 	}
 	if (argc - optind != 4) {
@@ -156,7 +179,7 @@ static int tool_etc(int argc, char **argv)
 		fprintf(stderr, "usage: etc STATE INSTANCE HOSTNAME ROOTFS\n");
 		return 64;
 	}
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct network_attachment *att = NULL;
 	size_t n = 0;
 	if (network_get_attachments(argv[1], argv[2], &att, &n, &err) < 0)
@@ -172,21 +195,21 @@ static int tool_etc(int argc, char **argv)
 
 static int tool_rootless(int argc, char **argv)
 {
-	struct rootless_net_request req = { 0 };
+	struct rootless_net_request req = {0};
 	struct port_mapping ports[16];
-	struct hangar_error err = { 0 };
-	static const struct option opts[] = { { "helper", required_argument, 0, 'h' },
-					      { "port", required_argument, 0, 'p' },
-					      { "runtime-dir", required_argument, 0, 'r' },
-					      { "netns", required_argument, 0, 'n' },
-					      { 0 } };
+	struct hangar_error err = {0};
+	static const struct option opts[] = {{"helper", required_argument, 0, 'h'},
+					     {"port", required_argument, 0, 'p'},
+					     {"runtime-dir", required_argument, 0, 'r'},
+					     {"netns", required_argument, 0, 'n'},
+					     {0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			req.helper = strcmp(optarg, "pasta") == 0	    ? ROOTLESS_NET_PASTA
+			req.helper = strcmp(optarg, "pasta") == 0	  ? ROOTLESS_NET_PASTA
 				     : strcmp(optarg, "slirp4netns") == 0 ? ROOTLESS_NET_SLIRP4NETNS
-									    : ROOTLESS_NET_AUTO;
+									  : ROOTLESS_NET_AUTO;
 			break;
 		case 'p':
 			if (req.n_ports == ARRAY_SIZE(ports))
@@ -195,13 +218,20 @@ static int tool_rootless(int argc, char **argv)
 				return die(&err);
 			req.n_ports++;
 			break;
-		case 'r': req.runtime_dir = optarg; break;
-		case 'n': req.netns_path = optarg; break;
-		default: return 64;
+		case 'r':
+			req.runtime_dir = optarg;
+			break;
+		case 'n':
+			req.netns_path = optarg;
+			break;
+		default:
+			return 64;
 		}
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "usage: rootless PID|0 [--netns PATH] [--helper pasta|slirp4netns] [--port SPEC]...\n");
+		fprintf(
+		    stderr,
+		    "usage: rootless PID|0 [--netns PATH] [--helper pasta|slirp4netns] [--port SPEC]...\n");
 		return 64;
 	}
 	req.target_pid = atoi(argv[optind]);
@@ -210,7 +240,8 @@ static int tool_rootless(int argc, char **argv)
 	enum rootless_net_helper used;
 	if (rootless_net_start(&req, &helper, &used, &err) < 0)
 		return die(&err);
-	printf("helper=%s\nhelper_pid=%d\n", used == ROOTLESS_NET_PASTA ? "pasta" : "slirp4netns", (int)helper);
+	printf("helper=%s\nhelper_pid=%d\n", used == ROOTLESS_NET_PASTA ? "pasta" : "slirp4netns",
+	       (int)helper);
 	fflush(stdout);
 	/* stay the helper's parent (as the monitor would) until told to stop */
 	int status;
@@ -220,9 +251,10 @@ static int tool_rootless(int argc, char **argv)
 
 static int tool_main(int argc, char **argv)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	if (argc < 2) {
-		fprintf(stderr, "usage: test_netns tool create|remove|attach|detach|detach-all|gc|list|etc|rootless ...\n");
+		fprintf(stderr, "usage: test_netns tool "
+				"create|remove|attach|detach|detach-all|gc|list|etc|rootless ...\n");
 		return 64;
 	}
 	const char *cmd = argv[1];
@@ -275,24 +307,26 @@ static char *make_tempdir(void)
 
 static void test_prefix(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct net_prefix p, q, a;
 	char b[64];
 	ok(net_prefix_parse("10.213.0.0/24", &p, &err) == 0 && p.family == AF_INET && p.prefixlen == 24,
 	   "parse IPv4 CIDR");
 	is_str(net_prefix_format(&p, true, b, sizeof(b)), "10.213.0.0/24", "format IPv4 CIDR");
-	ok(net_prefix_parse("fd68:616e:6761::/64", &q, &err) == 0 && q.family == AF_INET6 && q.prefixlen == 64,
+	ok(net_prefix_parse("fd68:616e:6761::/64", &q, &err) == 0 && q.family == AF_INET6 &&
+	       q.prefixlen == 64,
 	   "parse IPv6 CIDR");
 	ok(net_prefix_parse("10.0.0.0/33", &a, &err) < 0 && strstr(err.msg, "prefix length"),
 	   "prefix length 33 refused: %s", err.msg);
 	ok(net_prefix_parse("10.0.0/8", &a, &err) < 0 && strstr(err.msg, "not an IP address"),
 	   "bad address refused: %s", err.msg);
 	ok(net_prefix_parse("10.0.0.0/x", &a, &err) < 0, "non-numeric prefix refused");
-	ok(net_prefix_nth(&p, 5, &a) == 0 && strcmp(net_prefix_format(&a, false, b, sizeof(b)), "10.213.0.5") == 0,
+	ok(net_prefix_nth(&p, 5, &a) == 0 &&
+	       strcmp(net_prefix_format(&a, false, b, sizeof(b)), "10.213.0.5") == 0,
 	   "5th address of 10.213.0.0/24 is %s", b);
 	ok(net_prefix_nth(&p, 256, &a) < 0, "256th address of a /24 does not exist");
 	ok(net_prefix_nth(&q, 0x1234, &a) == 0 &&
-		   strcmp(net_prefix_format(&a, false, b, sizeof(b)), "fd68:616e:6761::1234") == 0,
+	       strcmp(net_prefix_format(&a, false, b, sizeof(b)), "fd68:616e:6761::1234") == 0,
 	   "IPv6 nth address %s", b);
 	struct net_prefix big, small, other;
 	net_prefix_parse("10.0.0.0/8", &big, &err);
@@ -306,21 +340,21 @@ static void test_prefix(void)
 
 static void test_ports(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct port_mapping p;
 	ok(port_mapping_parse("8080:80", &p, &err) == 0 && p.host_port == 8080 && p.container_port == 80 &&
-		   p.protocol == IPPROTO_TCP && p.host_ip[0] == '\0',
+	       p.protocol == IPPROTO_TCP && p.host_ip[0] == '\0',
 	   "HOSTPORT:PORT defaults to tcp on every address");
 	ok(port_mapping_parse("127.0.0.1:5353:53/udp", &p, &err) == 0 && p.protocol == IPPROTO_UDP &&
-		   strcmp(p.host_ip, "127.0.0.1") == 0 && p.host_port == 5353 && p.container_port == 53,
+	       strcmp(p.host_ip, "127.0.0.1") == 0 && p.host_port == 5353 && p.container_port == 53,
 	   "HOSTIP:HOSTPORT:PORT/udp");
 	ok(port_mapping_parse("[::1]:8443:443/tcp", &p, &err) == 0 && strcmp(p.host_ip, "::1") == 0 &&
-		   p.host_port == 8443,
+	       p.host_port == 8443,
 	   "[IPv6]:HOSTPORT:PORT");
-	ok(port_mapping_parse("8080:80/sctp", &p, &err) < 0 && strstr(err.msg, "tcp or udp"), "sctp refused: %s",
-	   err.msg);
-	ok(port_mapping_parse("70000:80", &p, &err) < 0 && strstr(err.msg, "port number"), "port 70000 refused: %s",
-	   err.msg);
+	ok(port_mapping_parse("8080:80/sctp", &p, &err) < 0 && strstr(err.msg, "tcp or udp"),
+	   "sctp refused: %s", err.msg);
+	ok(port_mapping_parse("70000:80", &p, &err) < 0 && strstr(err.msg, "port number"),
+	   "port 70000 refused: %s", err.msg);
 	ok(port_mapping_parse("80", &p, &err) < 0, "a single port is refused");
 	ok(port_mapping_parse("1.2.3:80:80", &p, &err) < 0 && strstr(err.msg, "not an IP address"),
 	   "bad host address refused: %s", err.msg);
@@ -328,15 +362,17 @@ static void test_ports(void)
 
 static void test_network_definitions(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	_cleanup_free_ char *dir = make_tempdir();
 	struct network *net = NULL;
 	ok(network_ensure_default(dir, &net, &err) == 0, "default network created");
 	if (net) {
 		char b[64];
 		is_str(net->name, NETWORK_DEFAULT_NAME, "default network name");
-		is_str(net_prefix_format(&net->subnet4, true, b, sizeof(b)), NETWORK_DEFAULT_SUBNET4, "default subnet");
-		is_str(net_prefix_format(&net->gateway4, false, b, sizeof(b)), "10.213.0.1", "default gateway");
+		is_str(net_prefix_format(&net->subnet4, true, b, sizeof(b)), NETWORK_DEFAULT_SUBNET4,
+		       "default subnet");
+		is_str(net_prefix_format(&net->gateway4, false, b, sizeof(b)), "10.213.0.1",
+		       "default gateway");
 		ok(net->has_subnet6 && net->masquerade, "default has IPv6 and masquerade");
 		network_free(net);
 		net = NULL;
@@ -345,9 +381,9 @@ static void test_network_definitions(void)
 	network_free(net);
 	net = NULL;
 
-	struct network_options o = { .subnet4 = "10.213.0.128/25", .no_ipv6 = true };
+	struct network_options o = {.subnet4 = "10.213.0.128/25", .no_ipv6 = true};
 	ok(network_create(dir, "other", &o, NULL, &err) < 0 && strstr(err.msg, "overlaps") &&
-		   strstr(err.msg, NETWORK_DEFAULT_NAME),
+	       strstr(err.msg, NETWORK_DEFAULT_NAME),
 	   "overlapping subnet refused: %s", err.msg);
 	o.subnet4 = "10.214.0.0/16";
 	o.no_ipv6 = false;
@@ -357,7 +393,7 @@ static void test_network_definitions(void)
 	ok(network_create(dir, "other", &o, NULL, &err) == 0, "non-overlapping network created");
 	ok(network_create(dir, "other", &o, NULL, &err) < 0 && err.code == HANGAR_E_EXISTS, "name taken: %s",
 	   err.msg);
-	struct network_options bad = { .subnet4 = "10.300.0.0/24", .no_ipv6 = true };
+	struct network_options bad = {.subnet4 = "10.300.0.0/24", .no_ipv6 = true};
 	ok(network_create(dir, "bad1", &bad, NULL, &err) < 0 && strstr(err.msg, "invalid CIDR"),
 	   "invalid CIDR refused: %s", err.msg);
 	bad.subnet4 = "10.99.0.0/31";
@@ -377,15 +413,17 @@ static void test_network_definitions(void)
 	ok(network_create(dir, "1bad", &bad, NULL, &err) < 0 && strstr(err.msg, "letter"),
 	   "name starting with a digit refused: %s", err.msg);
 	ok(network_create(dir, "none", &bad, NULL, &err) < 0, "built-in name refused");
-	ok(network_load(dir, "none", &net, &err) == 0 && net->mode == NETWORK_MODE_NONE, "'none' is built in");
+	ok(network_load(dir, "none", &net, &err) == 0 && net->mode == NETWORK_MODE_NONE,
+	   "'none' is built in");
 	network_free(net);
 	net = NULL;
-	ok(network_load(dir, "nosuch", &net, &err) < 0 && err.code == HANGAR_E_NOTFOUND, "missing network: %s",
-	   err.msg);
+	ok(network_load(dir, "nosuch", &net, &err) < 0 && err.code == HANGAR_E_NOTFOUND,
+	   "missing network: %s", err.msg);
 	char **names = NULL;
 	ok(network_list(dir, &names, &err) == 0 && strv_len(names) == 2, "two networks listed");
 	strv_free(names);
-	ok(network_remove(dir, "nosuch", &err) < 0 && err.code == HANGAR_E_NOTFOUND, "removing a missing network fails");
+	ok(network_remove(dir, "nosuch", &err) < 0 && err.code == HANGAR_E_NOTFOUND,
+	   "removing a missing network fails");
 	struct hangar_error ignored;
 	rm_rf(dir, &ignored);
 }
@@ -393,9 +431,9 @@ static void test_network_definitions(void)
 /* 20 processes allocate at once; every address must be distinct. */
 static void test_ipam_concurrent(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	_cleanup_free_ char *dir = make_tempdir();
-	struct network_options o = { .subnet4 = "10.77.0.0/24", .subnet6 = "fd68:616e:6799::/64" };
+	struct network_options o = {.subnet4 = "10.77.0.0/24", .subnet6 = "fd68:616e:6799::/64"};
 	struct network *net = NULL;
 	ok(network_create(dir, "ipam", &o, &net, &err) == 0, "network for IPAM test");
 	if (net == NULL)
@@ -405,7 +443,7 @@ static void test_ipam_concurrent(void)
 	for (int i = 0; i < N; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
-			struct hangar_error e = { 0 };
+			struct hangar_error e = {0};
 			char name[32];
 			snprintf(name, sizeof(name), "inst%d", i);
 			int lock = network_state_lock(dir, &e);
@@ -413,7 +451,8 @@ static void test_ipam_concurrent(void)
 				_exit(1);
 			struct lease_table t;
 			struct lease *l;
-			if (lease_table_load(dir, "ipam", &t, &e) < 0 || ipam_allocate(net, &t, name, &l, &e) < 0)
+			if (lease_table_load(dir, "ipam", &t, &e) < 0 ||
+			    ipam_allocate(net, &t, name, &l, &e) < 0)
 				_exit(2);
 			/* widen the window a concurrent writer would need */
 			usleep(1000);
@@ -429,7 +468,7 @@ static void test_ipam_concurrent(void)
 		failures += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
 	ok(failures == 0, "20 concurrent allocations succeeded (%d failed)", failures);
-	struct lease_table t = { 0 };
+	struct lease_table t = {0};
 	ok(lease_table_load(dir, "ipam", &t, &err) == 0 && t.n == N, "20 leases recorded (%zu)", t.n);
 	int dup4 = 0, dup6 = 0, gw = 0;
 	for (size_t i = 0; i < t.n; i++) {
@@ -449,14 +488,14 @@ static void test_ipam_concurrent(void)
 
 static void test_ipam_exhaustion(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	_cleanup_free_ char *dir = make_tempdir();
-	struct network_options o = { .subnet4 = "10.78.0.0/29", .no_ipv6 = true };
+	struct network_options o = {.subnet4 = "10.78.0.0/29", .no_ipv6 = true};
 	struct network *net = NULL;
 	ok(network_create(dir, "tiny", &o, &net, &err) == 0, "a /29 network");
 	if (net == NULL)
 		return;
-	struct lease_table t = { 0 };
+	struct lease_table t = {0};
 	struct lease *l;
 	int got = 0;
 	char name[16];
@@ -481,32 +520,33 @@ static void test_ipam_exhaustion(void)
 
 static void test_etc_files(void)
 {
-	struct hangar_error err = { 0 };
-	struct network_attachment att = { 0 };
+	struct hangar_error err = {0};
+	struct network_attachment att = {0};
 	net_prefix_parse("10.213.0.7/24", &att.ipv4, &err);
 	net_prefix_parse("fd68:616e:6761::7/64", &att.ipv6, &err);
 	att.has_ipv4 = att.has_ipv6 = true;
 	_cleanup_free_ char *hosts = network_hosts_content("web1", &att, 1);
 	ok(strstr(hosts, "127.0.0.1\tlocalhost") && strstr(hosts, "10.213.0.7\tweb1") &&
-		   strstr(hosts, "fd68:616e:6761::7\tweb1"),
+	       strstr(hosts, "fd68:616e:6761::7\tweb1"),
 	   "hosts file names localhost and the instance addresses");
 
 	_cleanup_free_ char *dir = make_tempdir();
 	_cleanup_free_ char *host_resolv = xasprintf("%s/resolv.conf", dir);
-	const char *text = "# host file\nnameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch example.test\noptions edns0\n";
+	const char *text =
+	    "# host file\nnameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch example.test\noptions edns0\n";
 	write_file_at(AT_FDCWD, host_resolv, text, strlen(text), O_CREAT | O_TRUNC, 0644, &err);
 	char *resolv = NULL;
 	ok(network_resolv_conf_content(NULL, host_resolv, &resolv, &err) == 0 && resolv &&
-		   !strstr(resolv, "127.0.0.53") && strstr(resolv, "nameserver 192.0.2.53") &&
-		   strstr(resolv, "search example.test"),
+	       !strstr(resolv, "127.0.0.53") && strstr(resolv, "nameserver 192.0.2.53") &&
+	       strstr(resolv, "search example.test"),
 	   "host resolv.conf copied without loopback nameservers");
 	free(resolv);
 	resolv = NULL;
-	char *dns[] = { "198.51.100.1", NULL };
-	struct network net = { .name = "x", .dns = dns };
+	char *dns[] = {"198.51.100.1", NULL};
+	struct network net = {.name = "x", .dns = dns};
 	ok(network_resolv_conf_content(&net, host_resolv, &resolv, &err) == 0 && resolv &&
-		   strstr(resolv, "nameserver 198.51.100.1") && !strstr(resolv, "192.0.2.53") &&
-		   strstr(resolv, "search example.test"),
+	       strstr(resolv, "nameserver 198.51.100.1") && !strstr(resolv, "192.0.2.53") &&
+	       strstr(resolv, "search example.test"),
 	   "network dns servers replace the host's");
 	free(resolv);
 
@@ -523,8 +563,8 @@ static void test_etc_files(void)
 	_cleanup_free_ char *decoy = xasprintf("%s/decoy", dir);
 	if (symlink(decoy, resolv_path) == 0) {
 		struct stat st;
-		ok(network_write_etc_files(rootfs, "web1", &net, &att, 1, &err) == 0 && access(decoy, F_OK) != 0 &&
-			   lstat(resolv_path, &st) == 0 && S_ISREG(st.st_mode),
+		ok(network_write_etc_files(rootfs, "web1", &net, &att, 1, &err) == 0 &&
+		       access(decoy, F_OK) != 0 && lstat(resolv_path, &st) == 0 && S_ISREG(st.st_mode),
 		   "a symlinked resolv.conf is replaced, its target never written");
 	}
 	struct hangar_error ignored;
@@ -581,17 +621,18 @@ struct attach_case {
 static int attach_case_body(void *arg)
 {
 	struct attach_case *c = arg;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int failures = 0;
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			failures++;                                       \
-			printf("#   inner check failed: " __VA_ARGS__); \
-			printf(" (%s)\n", err.msg);                      \
-		}                                                         \
+#define CHECK(cond, ...)                                                                                     \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			failures++;                                                                          \
+			printf("#   inner check failed: " __VA_ARGS__);                                      \
+			printf(" (%s)\n", err.msg);                                                          \
+		}                                                                                            \
 	} while (0)
-	struct network_options o = { .subnet4 = "10.79.0.0/24", .subnet6 = "fd68:616e:6779::/64", .bridge = "hgtestbr0" };
+	struct network_options o = {
+	    .subnet4 = "10.79.0.0/24", .subnet6 = "fd68:616e:6779::/64", .bridge = "hgtestbr0"};
 	CHECK(network_create(c->dir, "unit", &o, NULL, &err) == 0, "create network");
 	pid_t inst = spawn_sleeper_netns();
 	CHECK(inst > 0, "instance namespace");
@@ -600,19 +641,25 @@ static int attach_case_body(void *arg)
 	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)inst);
 	struct port_mapping port;
 	port_mapping_parse("18080:80", &port, &err);
-	struct network_attach_request req = { .instance = "unit1", .netns_fd = -1, .netns_path = nspath,
-					      .owner_pid = inst, .ports = &port, .n_ports = 1 };
+	struct network_attach_request req = {.instance = "unit1",
+					     .netns_fd = -1,
+					     .netns_path = nspath,
+					     .owner_pid = inst,
+					     .ports = &port,
+					     .n_ports = 1};
 	struct network_attachment att;
 	CHECK(network_attach(c->dir, "unit", &req, &att, &err) == 0, "attach");
 	char b[64];
 	CHECK(strcmp(att.ifname, "eth0") == 0, "ifname eth0 (%s)", att.ifname);
-	CHECK(strcmp(net_prefix_format(&att.ipv4, true, b, sizeof(b)), "10.79.0.2/24") == 0, "first address (%s)", b);
+	CHECK(strcmp(net_prefix_format(&att.ipv4, true, b, sizeof(b)), "10.79.0.2/24") == 0,
+	      "first address (%s)", b);
 
 	struct nl_sock *host = NULL, *ns = NULL;
 	int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
 	CHECK(nl_route_socket(-1, &host, &err) == 0 && nl_route_socket(nsfd, &ns, &err) == 0, "sockets");
 	bool exists = false;
-	CHECK(link_exists(host, att.host_ifname, &exists, &err) == 0 && exists, "host veth %s exists", att.host_ifname);
+	CHECK(link_exists(host, att.host_ifname, &exists, &err) == 0 && exists, "host veth %s exists",
+	      att.host_ifname);
 	CHECK(link_exists(ns, "eth0", &exists, &err) == 0 && exists, "eth0 in instance namespace");
 	CHECK(link_exists(host, "eth0", &exists, &err) == 0 && !exists, "no eth0 on the host side");
 
@@ -621,12 +668,13 @@ static int attach_case_body(void *arg)
 	      "second attach of the same instance refused");
 	struct network_attach_request req2 = req;
 	req2.instance = "unit2";
-	CHECK(network_attach(c->dir, "unit", &req2, &att2, &err) < 0 && strstr(err.msg, "already published") &&
-		      strstr(err.msg, "unit1"),
+	CHECK(network_attach(c->dir, "unit", &req2, &att2, &err) < 0 &&
+		  strstr(err.msg, "already published") && strstr(err.msg, "unit1"),
 	      "port clash names the holder");
 	CHECK(link_exists(ns, "eth1", &exists, &err) == 0 && !exists, "failed attach left no eth1 behind");
-	struct lease_table t = { 0 };
-	CHECK(lease_table_load(c->dir, "unit", &t, &err) == 0 && t.n == 1, "failed attach left no lease (%zu)", t.n);
+	struct lease_table t = {0};
+	CHECK(lease_table_load(c->dir, "unit", &t, &err) == 0 && t.n == 1,
+	      "failed attach left no lease (%zu)", t.n);
 	lease_table_clear(&t);
 
 	CHECK(network_detach(c->dir, "unit", "unit1", &err) == 0, "detach");
@@ -653,7 +701,7 @@ static void test_attach_detach(void)
 		skip("attach/detach needs root for network namespaces");
 		return;
 	}
-	struct attach_case c = { .dir = make_tempdir() };
+	struct attach_case c = {.dir = make_tempdir()};
 	fflush(stdout);
 	int r = run_in_new_netns(attach_case_body, &c);
 	if (r == 77)
