@@ -6,6 +6,7 @@
  * others; a lease is "pending" until the attach finished, which tells
  * network_gc that a dead allocator left work half done.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -73,6 +74,38 @@ static void attachment_from_lease(const struct network *net, const struct lease 
 	}
 }
 
+/* With forwarding on, an interface with accept_ra=1 stops accepting router
+ * advertisements, and a host configured by SLAAC would lose its IPv6
+ * default route when it expires.  accept_ra=2 keeps accepting them while
+ * forwarding, so switch those interfaces first (only the first time). */
+static int ipv6_enable_forwarding(struct hangar_error *err)
+{
+	_cleanup_free_ char *cur = NULL;
+	if (read_file_at(AT_FDCWD, "/proc/sys/net/ipv6/conf/all/forwarding", &cur, NULL, err) < 0)
+		return -1;
+	if (cur[0] == '1')
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir("/proc/sys/net/ipv6/conf");
+	if (d == NULL)
+		return hangar_sys_error(err, "open /proc/sys/net/ipv6/conf");
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "all") == 0 ||
+		    strcmp(de->d_name, "default") == 0 || strcmp(de->d_name, "lo") == 0)
+			continue;
+		_cleanup_free_ char *key = xasprintf("ipv6/conf/%s/accept_ra", de->d_name);
+		_cleanup_free_ char *path = xasprintf("/proc/sys/net/%s", key);
+		_cleanup_free_ char *ra = NULL;
+		struct hangar_error ignored = {0};
+		/* interfaces may vanish while we look: skip those */
+		if (read_file_at(AT_FDCWD, path, &ra, NULL, &ignored) < 0 || ra[0] != '1')
+			continue;
+		if (net_sysctl_write(key, "2", err) < 0)
+			return -1;
+	}
+	return net_sysctl_write("ipv6/conf/all/forwarding", "1", err);
+}
+
 int network_setup_host(const struct network *net, struct hangar_error *err)
 {
 	if (net->mode != NETWORK_MODE_BRIDGE)
@@ -96,7 +129,7 @@ int network_setup_host(const struct network *net, struct hangar_error *err)
 		    net_sysctl_write(localnet, "1", err) < 0)
 			return hangar_error_prefix(err, "network '%s'", net->name);
 	}
-	if (net->has_subnet6 && net_sysctl_write("ipv6/conf/all/forwarding", "1", err) < 0)
+	if (net->has_subnet6 && ipv6_enable_forwarding(err) < 0)
 		return hangar_error_prefix(err, "network '%s'", net->name);
 	return nat_setup_network(net, err);
 }

@@ -40,6 +40,7 @@ inH() { ip netns exec "$H" "$@"; }
 tool() { inH "$TOOL" tool "$@"; }
 
 host_forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
+host_forward6_before=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
 
 for ns in $H $C $I1 $I3; do ip netns add "$ns" || skip_all "ip netns add failed"; done
 ip -n "$H" link set lo up
@@ -59,6 +60,10 @@ for _ in $(seq 50); do
 	sleep 0.05
 done
 
+# an "uplink" configured by router advertisements must keep accepting them
+ip -n "$H" link add ra0 type veth peer name ra1
+ip netns exec "$H" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/ra0/accept_ra; echo 0 >/proc/sys/net/ipv6/conf/ra1/accept_ra'
+
 check "create network" tool create "$STATE" tnet --bridge hgtbr0 --subnet4 10.213.0.0/24
 
 out=$(tool attach "$STATE" tnet inst1 /run/netns/$I1 --port 8080:80 --port 5353:53/udp 2>&1)
@@ -74,7 +79,11 @@ check "inst1 IPv6 default route" bash -c "ip -n $I1 -6 route show default | grep
 check "host end $host_if1 is enslaved to the bridge" bash -c "ip -n $H link show $host_if1 | grep -q 'master hgtbr0'"
 check "no eth0 on the host side" bash -c "! ip -n $H link show eth0 2>/dev/null"
 check "forwarding enabled in the test host namespace" bash -c "[ \$(ip netns exec $H cat /proc/sys/net/ipv4/ip_forward) = 1 ]"
+check "IPv6 forwarding enabled in the test host namespace" bash -c "[ \$(ip netns exec $H cat /proc/sys/net/ipv6/conf/all/forwarding) = 1 ]"
+check "an interface taking RAs keeps taking them (accept_ra 1 -> 2)" bash -c "[ \$(ip netns exec $H cat /proc/sys/net/ipv6/conf/ra0/accept_ra) = 2 ]"
+check "an interface ignoring RAs is left alone" bash -c "[ \$(ip netns exec $H cat /proc/sys/net/ipv6/conf/ra1/accept_ra) = 0 ]"
 check "the machine's own ip_forward is untouched" bash -c "[ \$(cat /proc/sys/net/ipv4/ip_forward) = $host_forward_before ]"
+check "the machine's own IPv6 forwarding is untouched" bash -c "[ \$(cat /proc/sys/net/ipv6/conf/all/forwarding) = $host_forward6_before ]"
 
 check "inst1 pings inst2 over the bridge" ip netns exec "$I1" busybox ping -c1 -W3 10.213.0.3
 check "inst1 pings inst2 over IPv6" ip netns exec "$I1" busybox ping -c1 -W3 fd68:616e:6761::3
