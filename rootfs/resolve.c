@@ -74,13 +74,38 @@ char *path_clean(const char *path)
 	return out;
 }
 
+/* Where a dangling symlink named by the first prefix_len bytes of clean
+ * points, with the rest of the path appended; the kernel will resolve the
+ * result inside the root again. */
+static char *follow_dangling(int parent, const char *name, const char *clean, size_t prefix_len,
+			     const char *rest)
+{
+	char target[4096];
+	ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
+	if (n <= 0)
+		return NULL;
+	target[n] = '\0';
+	if (target[0] == '/')
+		return xasprintf("%s%s", target, rest);
+	/* Relative to the directory holding the link. */
+	size_t dir_len = prefix_len;
+	while (dir_len > 0 && clean[dir_len - 1] != '/')
+		dir_len--;
+	return xasprintf("%.*s%s%s", (int)dir_len, clean, target, rest);
+}
+
+/* Symlinks followed while creating, like the kernel's own limit. */
+#define MAX_DANGLING_LINKS 40
+
 /*
  * Walk the path one component at a time.  Each prefix is resolved again from
  * root_fd (not from the previous component's fd): a component that is a
  * symlink such as "etc -> /" must be resolved against the container root,
- * and RESOLVE_IN_ROOT treats the dirfd itself as the root.
+ * and RESOLVE_IN_ROOT treats the dirfd itself as the root.  A dangling
+ * symlink (common in images: /etc/resolv.conf -> /run/...) is followed and
+ * its target created inside the root, as runc's MkdirAllInRoot does.
  */
-int mkdir_p_in_root(int root_fd, const char *path, mode_t mode, struct hangar_error *err)
+static int mkdir_p_walk(int root_fd, const char *path, mode_t mode, int links, struct hangar_error *err)
 {
 	_cleanup_free_ char *clean = path_clean(path);
 	size_t len = strlen(clean);
@@ -105,6 +130,18 @@ int mkdir_p_in_root(int root_fd, const char *path, mode_t mode, struct hangar_er
 		if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
 			return hangar_sys_error(err, "mkdir %s in container root", prefix);
 		int next = open_in_root(root_fd, prefix, O_PATH | O_DIRECTORY, 0);
+		if (next < 0 && errno == ENOENT) {
+			_cleanup_free_ char *redirected = follow_dangling(parent, name, clean, (size_t)(end - clean), end);
+			if (redirected == NULL) {
+				errno = ENOENT;
+				return hangar_sys_error(err, "open %s in container root", prefix);
+			}
+			if (links >= MAX_DANGLING_LINKS) {
+				errno = ELOOP;
+				return hangar_sys_error(err, "create %s in container root", path);
+			}
+			return mkdir_p_walk(root_fd, redirected, mode, links + 1, err);
+		}
 		if (next < 0)
 			return hangar_sys_error(err, "open %s in container root", prefix);
 		close(parent);
@@ -112,6 +149,11 @@ int mkdir_p_in_root(int root_fd, const char *path, mode_t mode, struct hangar_er
 		p = end;
 	}
 	return 0;
+}
+
+int mkdir_p_in_root(int root_fd, const char *path, mode_t mode, struct hangar_error *err)
+{
+	return mkdir_p_walk(root_fd, path, mode, 0, err);
 }
 
 int open_parent_in_root(int root_fd, const char *path, bool create_parents, char **base,
@@ -137,7 +179,7 @@ int open_parent_in_root(int root_fd, const char *path, bool create_parents, char
 	return dir;
 }
 
-int mkfile_in_root(int root_fd, const char *path, mode_t mode, struct hangar_error *err)
+static int mkfile_walk(int root_fd, const char *path, mode_t mode, int links, struct hangar_error *err)
 {
 	_cleanup_free_ char *name = NULL;
 	_cleanup_close_ int dir = open_parent_in_root(root_fd, path, true, &name, err);
@@ -146,7 +188,26 @@ int mkfile_in_root(int root_fd, const char *path, mode_t mode, struct hangar_err
 	/* mknodat never follows a symlink in the last component, unlike
 	 * open(O_CREAT); an existing entry of any kind is accepted here and
 	 * the caller's later open decides whether it is usable. */
-	if (mknodat(dir, name, S_IFREG | (mode & 07777), 0) < 0 && errno != EEXIST)
+	if (mknodat(dir, name, S_IFREG | (mode & 07777), 0) == 0)
+		return 0;
+	if (errno != EEXIST)
 		return hangar_sys_error(err, "create file %s in container root", path);
-	return 0;
+	_cleanup_close_ int existing = open_in_root(root_fd, path, O_PATH, 0);
+	if (existing >= 0 || errno != ENOENT)
+		return 0;
+	/* A dangling symlink: create what it points to, inside the root. */
+	_cleanup_free_ char *clean = path_clean(path);
+	_cleanup_free_ char *redirected = follow_dangling(dir, name, clean, strlen(clean), "");
+	if (redirected == NULL)
+		return 0;
+	if (links >= MAX_DANGLING_LINKS) {
+		errno = ELOOP;
+		return hangar_sys_error(err, "create file %s in container root", path);
+	}
+	return mkfile_walk(root_fd, redirected, mode, links + 1, err);
+}
+
+int mkfile_in_root(int root_fd, const char *path, mode_t mode, struct hangar_error *err)
+{
+	return mkfile_walk(root_fd, path, mode, 0, err);
 }

@@ -295,10 +295,11 @@ static void scenario_escape(void *arg)
 	struct escape_case *c = arg;
 	_cleanup_free_ char *json = xasprintf(
 		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		"{\"destination\":\"/abs/y\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		"{\"destination\":\"/rel/z\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
 		"{\"destination\":\"/etc/x\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
 		"{\"destination\":\"/../../../..%s/dotdot\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
-		"{\"destination\":\"/abs/y\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
-		"{\"destination\":\"/rel/z\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}"
+		"{\"destination\":\"/dangling-file\",\"type\":\"bind\",\"source\":\"/etc/hostname\",\"options\":[\"bind\"]}"
 		"]}",
 		c->root, c->outside);
 	struct oci_config *cfg = parse(json);
@@ -316,6 +317,12 @@ static void scenario_escape(void *arg)
 	ok(fstype_at(p, "tmpfs"), "escape: ../../ destination clamped inside the root");
 	snprintf(p, sizeof(p), "%s/y", c->outside);
 	ok(access(p, F_OK) < 0, "escape: absolute symlink abs -> %s did not reach the host", c->outside);
+	snprintf(p, sizeof(p), "%s%s/y", c->root, c->outside);
+	ok(fstype_at(p, "tmpfs"), "escape: dangling absolute symlink followed and created inside the root");
+	snprintf(p, sizeof(p), "%s/run/target-of-dangling", c->root);
+	struct stat st;
+	ok(stat(p, &st) == 0 && S_ISREG(st.st_mode), "escape: file bind onto a dangling symlink creates its target inside the root");
+	ok(access("/run/target-of-dangling", F_OK) < 0, "escape: ... and not on the host");
 	snprintf(p, sizeof(p), "%s/z", c->outside);
 	ok(access(p, F_OK) < 0, "escape: relative symlink rel -> ../../.. did not reach the host");
 	struct mountinfo mi = { 0 };
@@ -813,8 +820,8 @@ int main(void)
 	snprintf(outside, sizeof(outside), "%s/outside", scratch);
 	esc.outside = outside;
 	sh("mkdir -p '%s' && rm -rf '%s/etc' && ln -s / '%s/etc' && ln -s '%s' '%s/abs' && "
-	   "ln -s ../../../../../../../../../..%s '%s/rel'",
-	   outside, esc.root, esc.root, outside, esc.root, outside, esc.root);
+	   "ln -s ../../../../../../../../../..%s '%s/rel' && ln -s /run/target-of-dangling '%s/dangling-file'",
+	   outside, esc.root, esc.root, outside, esc.root, outside, esc.root, esc.root);
 	in_child("malicious image", scenario_escape, &esc, 0);
 
 	_cleanup_free_ char *procsym = new_root("procsym");
