@@ -51,6 +51,11 @@ char *network_hosts_content(const char *hostname, const struct network_attachmen
 	}
 	if (n == 0)
 		text_add(&t, "127.0.1.1\t%s\n", hostname);
+	/* the gateway is the host side: services there are reachable under
+	 * a fixed name (podman calls it host.containers.internal) */
+	if (n > 0 && att[0].has_ipv4)
+		text_add(&t, "%s\thost.hangar.internal\n",
+			 net_prefix_format(&att[0].gateway4, false, b, sizeof(b)));
 	return t.s;
 }
 

@@ -29,6 +29,7 @@ H=hgt-h-$tag C=hgt-c-$tag I1=hgt-i1-$tag I2=hgt-i2-$tag I3=hgt-i3-$tag
 STATE=$(mktemp -d /tmp/hangar-netns-t.XXXXXX)
 pids=()
 cleanup() {
+	exec 2>/dev/null # no job-control chatter about the servers we kill
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	for ns in $H $C $I1 $I2 $I3; do ip netns del "$ns" 2>/dev/null; done
@@ -48,6 +49,8 @@ ip -n "$C" link set lo up
 ip -n "$H" link add vh type veth peer name vc netns "$C"
 ip -n "$H" addr add 198.18.7.1/24 dev vh
 ip -n "$C" addr add 198.18.7.2/24 dev vc
+ip -n "$H" addr add 2001:db8:7::1/64 dev vh nodad
+ip -n "$C" addr add 2001:db8:7::2/64 dev vc nodad
 ip -n "$H" link set vh up
 ip -n "$C" link set vc up
 
@@ -66,7 +69,7 @@ ip netns exec "$H" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/ra0/accept_ra; echo 0 
 
 check "create network" tool create "$STATE" tnet --bridge hgtbr0 --subnet4 10.213.0.0/24
 
-out=$(tool attach "$STATE" tnet inst1 /run/netns/$I1 --port 8080:80 --port 5353:53/udp 2>&1)
+out=$(tool attach "$STATE" tnet inst1 /run/netns/$I1 --port 8080:80 --port 5353:53/udp --port 127.0.0.1:8090:80 2>&1)
 check "attach inst1 with published ports" grep -q '^ipv4=10.213.0.2/24$' <<<"$out"
 out2=$(tool attach "$STATE" tnet inst2 /proc/$I2PID/ns/net --owner $I2PID 2>&1)
 check "attach inst2 through /proc/PID/ns/net" grep -q '^ipv4=10.213.0.3/24$' <<<"$out2"
@@ -92,8 +95,10 @@ check "inst2 pings the gateway" nsenter -t "$I2PID" -n busybox ping -c1 -W3 10.2
 # Outbound NAT: the server in C sees the host namespace's address.
 ip netns exec "$C" socat TCP-LISTEN:9000,reuseaddr,fork SYSTEM:'echo peer=$SOCAT_PEERADDR' &
 pids+=($!)
+ip netns exec "$C" socat TCP6-LISTEN:9001,reuseaddr,fork SYSTEM:'echo peer=$SOCAT_PEERADDR' &
+pids+=($!)
 # Published ports: servers inside inst1.
-ip netns exec "$I1" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo hello-tcp' &
+ip netns exec "$I1" socat TCP6-LISTEN:80,ipv6only=0,reuseaddr,fork SYSTEM:'echo hello-tcp' &
 pids+=($!)
 ip netns exec "$I1" socat UDP-RECVFROM:53,reuseaddr,fork SYSTEM:'read -r x; echo hello-udp' &
 pids+=($!)
@@ -104,12 +109,20 @@ wait_listen() { # netns, ss flags, port
 	done
 	return 1
 }
-wait_listen "$C" -lnt 9000; wait_listen "$I1" -lnt 80; wait_listen "$I1" -lnu 53
+wait_listen "$C" -lnt 9000; wait_listen "$C" -lnt 9001; wait_listen "$I1" -lnt 80; wait_listen "$I1" -lnu 53
 
 peer=$(ip netns exec "$I1" socat -t3 -T3 - TCP:198.18.7.2:9000 </dev/null 2>&1)
 check "outbound NAT: server sees the host address ($peer)" [ "$peer" = "peer=198.18.7.1" ]
 got=$(ip netns exec "$C" socat -t3 -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "client reaches published TCP port 8080 ($got)" [ "$got" = hello-tcp ]
+peer=$(ip netns exec "$I1" socat -t3 -T3 - TCP6:[2001:db8:7::2]:9001 </dev/null 2>&1)
+check "outbound NAT66: server sees the host address ($peer)" grep -Eq '^peer=\[(2001:db8:7::1|2001:0db8:0007:0000:0000:0000:0000:0001)\]$' <<<"$peer"
+got=$(ip netns exec "$C" socat -t3 -T3 - TCP6:[2001:db8:7::1]:8080 </dev/null 2>&1)
+check "client reaches published TCP port 8080 over IPv6 ($got)" [ "$got" = hello-tcp ]
+got=$(inH socat -t3 -T3 - TCP:127.0.0.1:8090 </dev/null 2>&1)
+check "port published on 127.0.0.1 answers there ($got)" [ "$got" = hello-tcp ]
+got=$(ip netns exec "$C" socat -t2 -T2 - TCP:198.18.7.1:8090 </dev/null 2>&1)
+check "port published on 127.0.0.1 is not reachable from outside" [ "$got" != hello-tcp ]
 got=$(echo ping | ip netns exec "$C" socat -t3 -T3 - UDP:198.18.7.1:5353 2>&1)
 check "client reaches published UDP port 5353 ($got)" [ "$got" = hello-udp ]
 got=$(inH socat -t3 -T3 - TCP:127.0.0.1:8080 </dev/null 2>&1)
@@ -132,16 +145,19 @@ err=$(tool attach "$STATE" tnet inst1 /run/netns/$I3 2>&1)
 check "attaching the same instance twice is refused ($err)" grep -q "already attached" <<<"$err"
 
 # A second network: inst1 gets eth1 and keeps its default route on eth0.
-check "create a second network" tool create "$STATE" tnet2 --bridge hgtbr1 --subnet4 10.214.0.0/24 --subnet6 fd68:616e:6762::/64
+check "create a second network with MTU 1400" tool create "$STATE" tnet2 --bridge hgtbr1 --subnet4 10.214.0.0/24 --subnet6 fd68:616e:6762::/64 --mtu 1400
 out=$(tool attach "$STATE" tnet2 inst1 /run/netns/$I1 2>&1)
 check "second attachment is eth1" grep -q '^ifname=eth1$' <<<"$out"
 check "eth1 has the second network's address" bash -c "ip -n $I1 -br addr show eth1 | grep -q 10.214.0.2/24"
+check "eth1 has the network's MTU" bash -c "ip -n $I1 link show eth1 | grep -q 'mtu 1400'"
+check "the second bridge has it too" bash -c "ip -n $H link show hgtbr1 | grep -q 'mtu 1400'"
 check "default route stays on eth0" bash -c "[ \$(ip -n $I1 route show default | wc -l) = 1 ] && ip -n $I1 route show default | grep -q eth0"
 
 # /etc files for the instance.
 mkdir -p "$STATE/rootfs/etc"
 check "etc files written" tool etc "$STATE" inst1 web1 "$STATE/rootfs"
 check "/etc/hosts names both addresses" bash -c "grep -q '^10.213.0.2	web1' $STATE/rootfs/etc/hosts && grep -q '^10.214.0.2	web1' $STATE/rootfs/etc/hosts"
+check "/etc/hosts names the host side" grep -Eq '^10.21[34].0.1	host.hangar.internal' "$STATE/rootfs/etc/hosts"
 check "/etc/resolv.conf generated" grep -q "generated by hangar" "$STATE/rootfs/etc/resolv.conf"
 
 # Detach inst1 from tnet: its veth, rules and lease go, inst2's stay.

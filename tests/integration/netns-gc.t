@@ -29,6 +29,7 @@ STATE=$(mktemp -d /tmp/hangar-netns-gc.XXXXXX)
 pids=()
 nsnames=()
 cleanup() {
+	exec 2>/dev/null # no job-control chatter about the servers we kill
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	for ns in "${nsnames[@]}" $H; do ip netns del "$ns" 2>/dev/null; done

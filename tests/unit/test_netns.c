@@ -524,11 +524,12 @@ static void test_etc_files(void)
 	struct network_attachment att = {0};
 	net_prefix_parse("10.213.0.7/24", &att.ipv4, &err);
 	net_prefix_parse("fd68:616e:6761::7/64", &att.ipv6, &err);
+	net_prefix_parse("10.213.0.1", &att.gateway4, &err);
 	att.has_ipv4 = att.has_ipv6 = true;
 	_cleanup_free_ char *hosts = network_hosts_content("web1", &att, 1);
 	ok(strstr(hosts, "127.0.0.1\tlocalhost") && strstr(hosts, "10.213.0.7\tweb1") &&
-	       strstr(hosts, "fd68:616e:6761::7\tweb1"),
-	   "hosts file names localhost and the instance addresses");
+	       strstr(hosts, "fd68:616e:6761::7\tweb1") && strstr(hosts, "10.213.0.1\thost.hangar.internal"),
+	   "hosts file names localhost, the instance addresses and the host side");
 
 	_cleanup_free_ char *dir = make_tempdir();
 	_cleanup_free_ char *host_resolv = xasprintf("%s/resolv.conf", dir);
