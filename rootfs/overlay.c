@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -121,8 +122,10 @@ static int set_lowerdirs(int fs, const char *const *lowerdirs, size_t n_lower, c
 		_cleanup_free_ char *what = xasprintf("add lower layer %s", lowerdirs[0]);
 		return overlay_config_error(fs, what, target, err);
 	}
-	char reasons[512];
-	fs_context_messages(fs, reasons, sizeof(reasons));
+	/* Drain the message the failed probe left in the context, so later
+	 * errors do not quote it. */
+	char stale[512];
+	fs_context_messages(fs, stale, sizeof(stale));
 	/* Older kernels: one colon-separated value; only ':' and '\' need
 	 * escaping (no comma splitting happens in fsconfig). */
 	char *joined = NULL;
@@ -144,9 +147,15 @@ static int set_lowerdirs(int fs, const char *const *lowerdirs, size_t n_lower, c
 	}
 	int r = fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", joined, 0);
 	free(joined);
-	if (r < 0)
-		return overlay_config_error(fs, "set lower layers", target, err);
-	return 0;
+	if (r == 0)
+		return 0;
+	/* Before Linux 6.5 overlayfs had no fs_context of its own: fsconfig
+	 * goes through the "legacy" adapter, which refuses commas in values
+	 * that overlayfs's own parser would accept escaped.  mount(2) with
+	 * the escaped option string is the way on those kernels. */
+	if (errno == EINVAL)
+		return 1;
+	return overlay_config_error(fs, "set lower layers", target, err);
 }
 
 static int overlay_mount_legacy(const char *const *lowerdirs, size_t n_lower, const char *upperdir,
@@ -163,6 +172,16 @@ static int overlay_mount_legacy(const char *const *lowerdirs, size_t n_lower, co
 	return 0;
 }
 
+static int check_layer_dir(const char *path, const char *role, const char *target, struct hangar_error *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return hangar_sys_error(err, "overlay on %s: %s %s", target, role, path);
+	if (!S_ISDIR(st.st_mode))
+		return hangar_error_set(err, HANGAR_E_USAGE, ENOTDIR, "overlay on %s: %s %s", target, role, path);
+	return 0;
+}
+
 int overlay_mount(const char *const *lowerdirs, size_t n_lower, const char *upperdir, const char *workdir,
 		  const char *target, struct hangar_error *err)
 {
@@ -175,6 +194,13 @@ int overlay_mount(const char *const *lowerdirs, size_t n_lower, const char *uppe
 		if (lowerdirs[i] == NULL || lowerdirs[i][0] == '\0')
 			return hangar_error_set(err, HANGAR_E_USAGE, 0, "overlay on %s: empty lower layer path",
 						target);
+	/* Checked here so that every kernel path names the missing layer. */
+	for (size_t i = 0; i < n_lower; i++)
+		if (check_layer_dir(lowerdirs[i], "lower layer", target, err) < 0)
+			return -1;
+	if (upperdir && (check_layer_dir(upperdir, "upperdir", target, err) < 0 ||
+			 check_layer_dir(workdir, "workdir", target, err) < 0))
+		return -1;
 	bool userxattr = in_nested_user_namespace();
 
 	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
@@ -186,8 +212,11 @@ int overlay_mount(const char *const *lowerdirs, size_t n_lower, const char *uppe
 						"overlay on %s: the kernel has no overlay filesystem", target);
 		return hangar_sys_error(err, "overlay on %s: fsopen", target);
 	}
-	if (set_lowerdirs(fs, lowerdirs, n_lower, target, err) < 0)
+	int lower = set_lowerdirs(fs, lowerdirs, n_lower, target, err);
+	if (lower < 0)
 		return -1;
+	if (lower > 0)
+		return overlay_mount_legacy(lowerdirs, n_lower, upperdir, workdir, target, userxattr, err);
 	if (upperdir && (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upperdir, 0) < 0 ||
 			 fsconfig(fs, FSCONFIG_SET_STRING, "workdir", workdir, 0) < 0))
 		return overlay_config_error(fs, "set upperdir/workdir", target, err);
