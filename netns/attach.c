@@ -248,7 +248,7 @@ static int lease_reserve(const char *state_dir, const struct network *net,
 	if (check_ports_free(state_dir, req, err) < 0)
 		return -1;
 	struct lease *l;
-	if (ipam_allocate(net, &t, req->instance, &l, err) < 0)
+	if (ipam_allocate(net, &t, req->instance, req->ipv4, req->ipv6, &l, err) < 0)
 		return -1;
 	if (check_host_ifname_unique(state_dir, l->host_ifname, err) < 0)
 		return -1;

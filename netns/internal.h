@@ -72,10 +72,10 @@ int lease_table_save(const char *state_dir, const char *network, const struct le
 		     struct hangar_error *err);
 struct lease *lease_table_find(struct lease_table *t, const char *instance);
 void lease_table_remove(struct lease_table *t, struct lease *l);
-/* Pick the lowest free addresses in the network's subnets and append a
- * pending lease for the instance. */
-int ipam_allocate(const struct network *net, struct lease_table *t, const char *instance, struct lease **out,
-		  struct hangar_error *err);
+/* Append a pending lease for the instance: the requested addresses
+ * (want4/want6, NULL = any) or the lowest free ones of the subnets. */
+int ipam_allocate(const struct network *net, struct lease_table *t, const char *instance, const char *want4,
+		  const char *want6, struct lease **out, struct hangar_error *err);
 bool process_alive(pid_t pid, unsigned long long start_time);
 
 /* ---- netlink (link.c) ---- */

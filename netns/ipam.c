@@ -237,23 +237,71 @@ static int pick_free(const struct net_prefix *subnet, const struct net_prefix *g
 	return -1;
 }
 
-int ipam_allocate(const struct network *net, struct lease_table *t, const char *instance, struct lease **out,
-		  struct hangar_error *err)
+/* A requested static address: inside the subnet, not the network,
+ * broadcast or gateway address, and not leased to anyone else. */
+static int take_requested(const struct network *net, const struct net_prefix *subnet,
+			  const struct net_prefix *gateway, const struct lease_table *t, const char *text,
+			  struct net_prefix *out, struct hangar_error *err)
+{
+	struct net_prefix want;
+	char b[64];
+	if (net_prefix_parse(text, &want, err) < 0)
+		return -1;
+	if (strchr(text, '/'))
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"address '%s': give the address without a prefix length", text);
+	want.prefixlen = subnet->prefixlen;
+	struct net_prefix netaddr, bcast;
+	net_prefix_nth(subnet, 0, &netaddr);
+	bool is_bcast = subnet->family == AF_INET &&
+			net_prefix_nth(subnet, (1ull << (32 - subnet->prefixlen)) - 1, &bcast) == 0 &&
+			net_prefix_equal_addr(&want, &bcast);
+	if (!net_prefix_contains(subnet, &want) || net_prefix_equal_addr(&want, &netaddr) || is_bcast ||
+	    net_prefix_equal_addr(&want, gateway))
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"address %s: not an instance address of network '%s' (subnet %s)",
+					text, net->name, net_prefix_format(subnet, true, b, sizeof(b)));
+	for (size_t i = 0; i < t->n; i++) {
+		const struct lease *l = &t->leases[i];
+		if ((l->has_ipv4 && net_prefix_equal_addr(&l->ipv4, &want)) ||
+		    (l->has_ipv6 && net_prefix_equal_addr(&l->ipv6, &want)))
+			return hangar_error_set(err, HANGAR_E_EXISTS, 0,
+						"address %s: already leased to instance '%s' on network '%s'",
+						text, l->instance, net->name);
+	}
+	*out = want;
+	return 0;
+}
+
+int ipam_allocate(const struct network *net, struct lease_table *t, const char *instance, const char *want4,
+		  const char *want6, struct lease **out, struct hangar_error *err)
 {
 	struct lease l = {0};
 	char b[64];
+	if ((want4 && !net->has_subnet4) || (want6 && !net->has_subnet6))
+		return hangar_error_set(
+		    err, HANGAR_E_CONFIG, 0, "network '%s': has no IPv%c subnet for address %s", net->name,
+		    want4 && !net->has_subnet4 ? '4' : '6', want4 && !net->has_subnet4 ? want4 : want6);
 	if (net->has_subnet4) {
-		if (pick_free(&net->subnet4, &net->gateway4, t, &l.ipv4) < 0)
+		if (want4) {
+			if (take_requested(net, &net->subnet4, &net->gateway4, t, want4, &l.ipv4, err) < 0)
+				return -1;
+		} else if (pick_free(&net->subnet4, &net->gateway4, t, &l.ipv4) < 0) {
 			return hangar_error_set(err, HANGAR_E_STATE, 0,
 						"network '%s': subnet %s is exhausted", net->name,
 						net_prefix_format(&net->subnet4, true, b, sizeof(b)));
+		}
 		l.has_ipv4 = true;
 	}
 	if (net->has_subnet6) {
-		if (pick_free(&net->subnet6, &net->gateway6, t, &l.ipv6) < 0)
+		if (want6) {
+			if (take_requested(net, &net->subnet6, &net->gateway6, t, want6, &l.ipv6, err) < 0)
+				return -1;
+		} else if (pick_free(&net->subnet6, &net->gateway6, t, &l.ipv6) < 0) {
 			return hangar_error_set(err, HANGAR_E_STATE, 0,
 						"network '%s': subnet %s is exhausted", net->name,
 						net_prefix_format(&net->subnet6, true, b, sizeof(b)));
+		}
 		l.has_ipv6 = true;
 	}
 	snprintf(l.instance, sizeof(l.instance), "%s", instance);

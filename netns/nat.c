@@ -98,19 +98,19 @@ int nat_setup_network(const struct network *net, struct hangar_error *err)
 		if (net->masquerade)
 			cmd_add(&b,
 				"add rule " NFT_TABLE " net-%s-post ip saddr %s ip daddr != %s masquerade "
-						      "comment \"hangar:%s outbound\"",
+				"comment \"hangar:%s outbound\"",
 				chain, s4, s4, net->name);
 		/* Published ports reached from the host's own 127.0.0.1: the
 		 * reply must come back to a routable source. */
 		cmd_add(&b,
 			"add rule " NFT_TABLE " net-%s-post oifname \"%s\" ip saddr 127.0.0.0/8 masquerade "
-					      "comment \"hangar:%s localhost\"",
+			"comment \"hangar:%s localhost\"",
 			chain, net->bridge, net->name);
 		/* Hairpin: an instance reaching another one through a published
 		 * host port must see replies from the host address too. */
 		cmd_add(&b,
 			"add rule " NFT_TABLE " net-%s-post oifname \"%s\" ip saddr %s ct status dnat "
-					      "masquerade comment \"hangar:%s hairpin\"",
+			"masquerade comment \"hangar:%s hairpin\"",
 			chain, net->bridge, s4, net->name);
 	}
 	if (net->has_subnet6) {
@@ -118,11 +118,11 @@ int nat_setup_network(const struct network *net, struct hangar_error *err)
 		if (net->masquerade)
 			cmd_add(&b,
 				"add rule " NFT_TABLE " net-%s-post ip6 saddr %s ip6 daddr != %s masquerade "
-						      "comment \"hangar:%s outbound\"",
+				"comment \"hangar:%s outbound\"",
 				chain, s6, s6, net->name);
 		cmd_add(&b,
 			"add rule " NFT_TABLE " net-%s-post oifname \"%s\" ip6 saddr %s ct status dnat "
-					      "masquerade comment \"hangar:%s hairpin\"",
+			"masquerade comment \"hangar:%s hairpin\"",
 			chain, net->bridge, s6, net->name);
 	}
 	_cleanup_free_ char *what = xasprintf("network '%s' NAT", net->name);

@@ -113,6 +113,11 @@ struct network_attach_request {
 	const char *netns_path; /* e.g. /proc/PID/ns/net or /run/netns/X */
 	const char *ifname;	/* NULL: first free ethN in the namespace */
 	pid_t owner_pid;	/* instance process; 0 = none (liveness by veth only) */
+	/* Static addresses ("10.213.0.50", no prefix length); NULL = any
+	 * free one.  Lets an instance keep its address across restarts,
+	 * restores and migrations. */
+	const char *ipv4;
+	const char *ipv6;
 	const struct port_mapping *ports;
 	size_t n_ports;
 	/* Called after each step ("leased", "veth", "configured", "ports");

@@ -171,7 +171,11 @@ check "inst1 lease released" bash -c "! grep -q '\"inst1\"' $STATE/tnet/leases.j
 got=$(ip netns exec "$C" socat -t2 -T2 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "published port no longer answers" [ "$got" != hello-tcp ]
 check "inst2 still reachable" ip netns exec "$H" busybox ping -c1 -W3 10.213.0.3
-check "port 8080 can be published again" tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 8080:80
+err=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --ip 10.213.0.3 2>&1)
+check "a static address already leased is refused ($err)" grep -q "10.213.0.3: already leased to instance 'inst2'" <<<"$err"
+out=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 8080:80 --ip 10.213.0.50 2>&1)
+check "port 8080 can be published again, with a static address" grep -q '^ipv4=10.213.0.50/24$' <<<"$out"
+check "the static address is configured" bash -c "ip -n $I3 -br addr show eth0 | grep -q 10.213.0.50/24"
 
 # 'none' and 'host' pseudo networks.
 ip netns add "$I1-n" 2>/dev/null

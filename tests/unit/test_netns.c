@@ -133,6 +133,8 @@ static int tool_attach(int argc, char **argv)
 					     {"owner", required_argument, 0, 'o'},
 					     {"port", required_argument, 0, 'p'},
 					     {"pause-at", required_argument, 0, 'P'},
+					     {"ip", required_argument, 0, '4'},
+					     {"ip6", required_argument, 0, '6'},
 					     {0}};
 	struct hangar_error err = {0};
 	int c;
@@ -150,6 +152,12 @@ static int tool_attach(int argc, char **argv)
 			if (port_mapping_parse(optarg, &ports[req.n_ports], &err) < 0)
 				return die(&err);
 			req.n_ports++;
+			break;
+		case '4':
+			req.ipv4 = optarg;
+			break;
+		case '6':
+			req.ipv6 = optarg;
 			break;
 		case 'P':
 			pause_stage = optarg;
@@ -452,7 +460,7 @@ static void test_ipam_concurrent(void)
 			struct lease_table t;
 			struct lease *l;
 			if (lease_table_load(dir, "ipam", &t, &e) < 0 ||
-			    ipam_allocate(net, &t, name, &l, &e) < 0)
+			    ipam_allocate(net, &t, name, NULL, NULL, &l, &e) < 0)
 				_exit(2);
 			/* widen the window a concurrent writer would need */
 			usleep(1000);
@@ -501,7 +509,7 @@ static void test_ipam_exhaustion(void)
 	char name[16];
 	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "i%d", i);
-		if (ipam_allocate(net, &t, name, &l, &err) < 0)
+		if (ipam_allocate(net, &t, name, NULL, NULL, &l, &err) < 0)
 			break;
 		got++;
 	}
@@ -510,8 +518,29 @@ static void test_ipam_exhaustion(void)
 	struct lease *first = lease_table_find(&t, "i2");
 	struct net_prefix freed = first->ipv4;
 	lease_table_remove(&t, first);
-	ok(ipam_allocate(net, &t, "again", &l, &err) == 0 && net_prefix_equal_addr(&l->ipv4, &freed),
+	ok(ipam_allocate(net, &t, "again", NULL, NULL, &l, &err) == 0 &&
+	       net_prefix_equal_addr(&l->ipv4, &freed),
 	   "a released address is reused");
+	lease_table_clear(&t);
+	char b[64];
+	ok(ipam_allocate(net, &t, "static", "10.78.0.5", NULL, &l, &err) == 0 &&
+	       strcmp(net_prefix_format(&l->ipv4, true, b, sizeof(b)), "10.78.0.5/29") == 0,
+	   "a requested static address is given (%s)", b);
+	ok(ipam_allocate(net, &t, "dyn", NULL, NULL, &l, &err) == 0 &&
+	       strcmp(net_prefix_format(&l->ipv4, false, b, sizeof(b)), "10.78.0.2") == 0,
+	   "dynamic allocation skips around it (%s)", b);
+	ok(ipam_allocate(net, &t, "clash", "10.78.0.5", NULL, &l, &err) < 0 && err.code == HANGAR_E_EXISTS &&
+	       strstr(err.msg, "already leased to instance 'static'"),
+	   "a taken static address is refused: %s", err.msg);
+	ok(ipam_allocate(net, &t, "gw", "10.78.0.1", NULL, &l, &err) < 0 &&
+	       strstr(err.msg, "not an instance address"),
+	   "the gateway cannot be requested: %s", err.msg);
+	ok(ipam_allocate(net, &t, "bc", "10.78.0.7", NULL, &l, &err) < 0,
+	   "the broadcast address cannot be requested");
+	ok(ipam_allocate(net, &t, "out", "10.79.0.3", NULL, &l, &err) < 0,
+	   "an address outside the subnet is refused");
+	ok(ipam_allocate(net, &t, "v6", NULL, "fd00::5", &l, &err) < 0 && strstr(err.msg, "no IPv6 subnet"),
+	   "IPv6 on an IPv4-only network is refused: %s", err.msg);
 	lease_table_clear(&t);
 	network_free(net);
 	struct hangar_error ignored;
