@@ -53,6 +53,9 @@ static int validate_key(const struct oci_config *cfg, const char *raw_key, struc
 						raw_key);
 		return 0;
 	}
+	if (strcmp(key, "kernel.hostname") == 0 && cfg->hostname)
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"linux.sysctl: %s conflicts with the \"hostname\" field; set only one", raw_key);
 	if (strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0) {
 		if (!has_namespace(cfg, OCI_NS_UTS))
 			return hangar_error_set(err, HANGAR_E_CONFIG, 0,

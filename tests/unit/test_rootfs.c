@@ -726,7 +726,6 @@ static void scenario_idmap(void *arg)
 	ok(stat(p, &st) == 0 && st.st_uid == 0, "idmap: the source itself is unchanged");
 	oci_config_free(cfg);
 
-	json = NULL;
 	_cleanup_free_ char *json2 = xasprintf(
 		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
 		"{\"destination\":\"/idm2\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"],"
@@ -905,5 +904,9 @@ int main(void)
 	in_child("user namespace", scenario_userns, &uc, 0);
 
 	sh("rm -rf '%s'", scratch);
+	free((char *)esc.root);
+	free((char *)bc.root);
+	free((char *)ic.root);
+	free((char *)uc.root);
 	return tap_done();
 }
