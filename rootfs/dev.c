@@ -75,15 +75,16 @@ static int create_device(int root_fd, const struct oci_device *d, bool userns, s
 		return -1;
 	mode_t perm = d->has_file_mode ? (d->file_mode & 07777) : 0666;
 	dev_t devnum = makedev((unsigned)d->major, (unsigned)d->minor);
-	/* Replace whatever the image or an earlier entry put there. */
-	if (unlinkat(dir, name, 0) < 0 && errno != ENOENT)
-		return hangar_sys_error(err, "remove old %s before creating the device", d->path);
 	/* The umask must not eat the configured mode; it is restored at once. */
 	mode_t old_umask = umask(0);
 	int r = mknodat(dir, name, type_bits | perm, type_bits == S_IFIFO ? 0 : devnum);
 	int saved = errno;
 	umask(old_umask);
 	if (r < 0) {
+		/* Like runc: an existing entry (a bind mount from the config,
+		 * or a node in a configured /dev) is left as it is. */
+		if (saved == EEXIST)
+			return 0;
 		if (saved == EPERM)
 			return bind_host_device(root_fd, d, err);
 		return hangar_error_set(err, HANGAR_E_SYS, saved, "mknod %s", d->path);

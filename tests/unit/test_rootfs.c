@@ -421,9 +421,10 @@ static void scenario_binds(void *arg)
 		"{\"destination\":\"/mnt/rw\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"shared\"]},"
 		"{\"destination\":\"/mnt/priv\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"rprivate\",\"noatime\"]},"
 		"{\"destination\":\"/new/dir/file.conf\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\"]},"
-		"{\"destination\":\"/data\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"mode=700\",\"size=1024k\",\"uid=12\"]}"
+		"{\"destination\":\"/data\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"mode=700\",\"size=1024k\",\"uid=12\"]},"
+		"{\"destination\":\"/dev/full\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"]}"
 		"]}",
-		c->root, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostfile);
+		c->root, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostfile, c->hostfile);
 	struct oci_config *cfg = parse(json);
 	struct hangar_error err = { 0 };
 	struct rootfs_options o = { 0 };
@@ -471,6 +472,8 @@ static void scenario_binds(void *arg)
 	e = find_mount(&mi, p);
 	ok(e != NULL, "file bind: the file is a mount point");
 	ok(write_errno(p) == EROFS, "file bind,ro: write gets EROFS");
+	snprintf(p, sizeof(p), "%s/dev/full", c->root);
+	ok(stat(p, &st) == 0 && S_ISREG(st.st_mode), "a configured bind over /dev/full is kept, not replaced by the node");
 	mountinfo_free(&mi);
 	oci_config_free(cfg);
 }
