@@ -304,10 +304,21 @@ static void stage(const struct network_attach_request *req, const char *name)
 		req->on_stage(name, req->stage_data);
 }
 
-static int configure_inside(struct nl_sock *ns_sk, const struct network *net, const struct lease *l,
+static int configure_inside(int nsfd, struct nl_sock *ns_sk, const struct network *net, const struct lease *l,
 			    struct hangar_error *err)
 {
 	if (link_set_up(ns_sk, "lo", err) < 0)
+		return -1;
+	/* Announce the address when the link comes up (gratuitous ARP,
+	 * unsolicited neighbour advertisement): after a restart, restore or
+	 * migration the address may sit behind a new MAC, and neighbours
+	 * would otherwise keep sending to the old one until their entry
+	 * times out. */
+	_cleanup_free_ char *arp_notify = xasprintf("ipv4/conf/%s/arp_notify", l->ifname);
+	_cleanup_free_ char *ndisc_notify = xasprintf("ipv6/conf/%s/ndisc_notify", l->ifname);
+	if (l->has_ipv4 && net_sysctl_write_in(nsfd, arp_notify, "1", err) < 0)
+		return -1;
+	if (l->has_ipv6 && net_sysctl_write_in(nsfd, ndisc_notify, "1", err) < 0)
 		return -1;
 	if (l->has_ipv4 && addr_add(ns_sk, l->ifname, &l->ipv4, err) < 0)
 		return -1;
@@ -403,7 +414,7 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 	if (r == 0) {
 		veth_made = true;
 		stage(req, "veth");
-		r = configure_inside(ns_sk, net, &l, err);
+		r = configure_inside(nsfd, ns_sk, net, &l, err);
 	}
 	if (r == 0) {
 		stage(req, "configured");

@@ -104,8 +104,10 @@ int link_free_ethname(struct nl_sock *sk, char out[IF_NAMESIZE], struct hangar_e
 /* Names of the ports of a bridge that start with prefix (strv). */
 int bridge_list_ports(struct nl_sock *sk, const char *bridge, const char *prefix, char ***names,
 		      struct hangar_error *err);
-/* Write a sysctl of the calling thread's network namespace. */
+/* Write a sysctl (path below /proc/sys/net) of the calling thread's network
+ * namespace, or of the namespace nsfd. */
 int net_sysctl_write(const char *path, const char *value, struct hangar_error *err);
+int net_sysctl_write_in(int nsfd, const char *path, const char *value, struct hangar_error *err);
 
 /* ---- nftables (nat.c) ---- */
 int nat_setup_network(const struct network *net, struct hangar_error *err);

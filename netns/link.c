@@ -419,6 +419,35 @@ int bridge_list_ports(struct nl_sock *sk, const char *bridge, const char *prefix
 	return 0;
 }
 
+struct sysctl_in_netns {
+	int nsfd;
+	const char *path, *value;
+	struct hangar_error *err;
+	int result;
+};
+
+static void *sysctl_in_netns_thread(void *arg)
+{
+	struct sysctl_in_netns *s = arg;
+	/* /proc/sys/net shows the namespace of the thread that opens it */
+	if (setns(s->nsfd, CLONE_NEWNET) < 0)
+		s->result = hangar_sys_error(s->err, "enter network namespace to set %s", s->path);
+	else
+		s->result = net_sysctl_write(s->path, s->value, s->err);
+	return NULL;
+}
+
+int net_sysctl_write_in(int nsfd, const char *path, const char *value, struct hangar_error *err)
+{
+	struct sysctl_in_netns s = {.nsfd = nsfd, .path = path, .value = value, .err = err, .result = -1};
+	pthread_t t;
+	int r = pthread_create(&t, NULL, sysctl_in_netns_thread, &s);
+	if (r != 0)
+		return hangar_error_set(err, HANGAR_E_SYS, r, "start thread to enter network namespace");
+	pthread_join(t, NULL);
+	return s.result;
+}
+
 int net_sysctl_write(const char *path, const char *value, struct hangar_error *err)
 {
 	_cleanup_free_ char *full = xasprintf("/proc/sys/net/%s", path);

@@ -177,6 +177,19 @@ out=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 8080:80 --ip 10.213.
 check "port 8080 can be published again, with a static address" grep -q '^ipv4=10.213.0.50/24$' <<<"$out"
 check "the static address is configured" bash -c "ip -n $I3 -br addr show eth0 | grep -q 10.213.0.50/24"
 
+# The address moves to another namespace (a restore or migration): the
+# attach announces it, so the host side's neighbour entry follows at once.
+inH busybox ping -c1 -W3 10.213.0.50 >/dev/null 2>&1
+old_mac=$(ip -n "$I3" link show eth0 | awk '/link\/ether/ {print $2}')
+check "host side learned inst3's MAC" bash -c "ip -n $H neigh show 10.213.0.50 | grep -q $old_mac"
+check "detach inst3" tool detach "$STATE" tnet inst3
+check "inst1 takes over 10.213.0.50" tool attach "$STATE" tnet inst1 /run/netns/$I1 --ip 10.213.0.50 --ifname eth0
+new_mac=$(ip -n "$I1" link show eth0 | awk '/link\/ether/ {print $2}')
+for _ in $(seq 40); do ip -n "$H" neigh show 10.213.0.50 | grep -q "$new_mac" && break; sleep 0.05; done
+check "the gratuitous ARP moved the host's entry to the new MAC without traffic" \
+	bash -c "ip -n $H neigh show 10.213.0.50 | grep -q $new_mac"
+check "detach inst1 again" tool detach "$STATE" tnet inst1
+
 # 'none' and 'host' pseudo networks.
 ip netns add "$I1-n" 2>/dev/null
 check "attach to none" tool attach "$STATE" none inst9 /run/netns/$I1-n
