@@ -610,7 +610,9 @@ static int run_in_new_netns(int (*fn)(void *), void *arg)
 	if (pid == 0) {
 		if (unshare(CLONE_NEWNET) < 0)
 			_exit(77);
-		_exit(fn(arg));
+		int failures = fn(arg);
+		fflush(stdout); /* _exit skips stdio: keep the inner diagnostics */
+		_exit(failures);
 	}
 	int st;
 	if (waitpid(pid, &st, 0) < 0)
@@ -715,6 +717,31 @@ static int attach_case_body(void *arg)
 	lease_table_clear(&t);
 	CHECK(network_remove(c->dir, "unit", &err) == 0, "remove network");
 	CHECK(link_exists(host, "hgtestbr0", &exists, &err) == 0 && !exists, "bridge removed");
+
+	/* IPv6-only network, namespace passed as an fd, chosen ifname */
+	struct network_options o6 = {
+	    .no_ipv4 = true, .subnet6 = "fd68:616e:6780::/64", .bridge = "hgtestbr6"};
+	CHECK(network_create(c->dir, "six", &o6, NULL, &err) == 0, "create IPv6-only network");
+	struct network_attach_request r6 = {.instance = "v6only", .netns_fd = nsfd, .ifname = "net6"};
+	struct network_attachment a6;
+	CHECK(network_attach(c->dir, "six", &r6, &a6, &err) == 0, "attach by fd");
+	CHECK(!a6.has_ipv4 && a6.has_ipv6 &&
+		  strcmp(net_prefix_format(&a6.ipv6, true, b, sizeof(b)), "fd68:616e:6780::2/64") == 0,
+	      "IPv6-only attachment (%s)", b);
+	CHECK(link_exists(ns, "net6", &exists, &err) == 0 && exists, "requested interface name used");
+	struct network_attachment *list = NULL;
+	size_t n_list = 0;
+	CHECK(network_get_attachments(c->dir, "v6only", &list, &n_list, &err) == 0 && n_list == 1 &&
+		  strcmp(list[0].network, "six") == 0 && strcmp(list[0].ifname, "net6") == 0,
+	      "get_attachments reports it");
+	network_attachments_free(list, n_list);
+	struct network_gc_stats st;
+	CHECK(network_gc(c->dir, &st, &err) == 0 && st.leases_released == 0 && st.links_deleted == 0,
+	      "gc leaves a live attachment alone");
+	CHECK(network_detach_all(c->dir, "v6only", &err) == 0, "detach_all");
+	CHECK(link_exists(ns, "net6", &exists, &err) == 0 && !exists, "interface gone");
+	CHECK(network_remove(c->dir, "six", &err) == 0, "remove IPv6-only network");
+	network_attachment_clear(&a6);
 	network_attachment_clear(&att);
 	nl_route_socket_free(host);
 	nl_route_socket_free(ns);
