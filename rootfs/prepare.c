@@ -33,11 +33,13 @@ int remount_bind_fd(int mnt_fd, unsigned long set, unsigned long cleared, bool a
 	unsigned long current = 0;
 	if (mount_flags_of_fd(mnt_fd, &current) < 0)
 		return hangar_sys_error(err, "statfs %s", what);
-	/* In a user namespace the kernel locks nosuid/nodev/noexec/atime of a
-	 * mount that came from a more privileged namespace: a remount that
-	 * does not repeat them fails with EPERM.  Repeat whatever is set now
-	 * unless the config asked for the opposite. */
-	unsigned long keep = current & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_ATIME_MASK | MS_NOSYMFOLLOW);
+	/* In a user namespace the kernel locks ro/nosuid/nodev/noexec/atime
+	 * of a mount that came from a more privileged namespace: a remount
+	 * that does not repeat them fails with EPERM.  Repeat whatever is set
+	 * now unless the config asked for the opposite ("rw", "suid", ...);
+	 * that also keeps a bind of a read-only source read-only when only
+	 * "nosuid" was asked for. */
+	unsigned long keep = current & per_mount;
 	keep &= ~cleared;
 	if (atime_given)
 		keep &= ~(unsigned long)MS_ATIME_MASK;

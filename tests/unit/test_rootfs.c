@@ -413,8 +413,18 @@ static void scenario_binds(void *arg)
 		ok(0, "binds: set up submount: %s", strerror(errno));
 		return;
 	}
+	/* A read-only source: binding it with only "nosuid" must not make it
+	 * writable; "rw" must. */
+	char rosrc[4096];
+	snprintf(rosrc, sizeof(rosrc), "%s/rosrc", c->hostdir);
+	if (mkdir(rosrc, 0755) < 0 || mount("tmpfs", rosrc, "tmpfs", 0, "size=1m") < 0 ||
+	    sh("echo r > '%s/r'", rosrc) != 0 || mount(NULL, rosrc, NULL, MS_REMOUNT | MS_RDONLY, "size=1m") < 0) {
+		ok(0, "binds: set up read-only source: %s", strerror(errno));
+		return;
+	}
 	_cleanup_free_ char *json = xasprintf(
 		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		"{\"destination\":\"/mnt/ro-nosuid\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"nosuid\"]},"
 		"{\"destination\":\"/mnt/ro\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\",\"nosuid\"]},"
 		"{\"destination\":\"/mnt/rbind-ro\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]},"
 		"{\"destination\":\"/mnt/rro\",\"type\":\"none\",\"source\":\"%s\",\"options\":[\"rbind\",\"rro\",\"rnoexec\"]},"
@@ -424,7 +434,7 @@ static void scenario_binds(void *arg)
 		"{\"destination\":\"/data\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"mode=700\",\"size=1024k\",\"uid=12\"]},"
 		"{\"destination\":\"/dev/full\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"]}"
 		"]}",
-		c->root, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostfile, c->hostfile);
+		c->root, rosrc, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostfile, c->hostfile);
 	struct oci_config *cfg = parse(json);
 	struct hangar_error err = { 0 };
 	struct rootfs_options o = { 0 };
@@ -474,6 +484,9 @@ static void scenario_binds(void *arg)
 	ok(write_errno(p) == EROFS, "file bind,ro: write gets EROFS");
 	snprintf(p, sizeof(p), "%s/dev/full", c->root);
 	ok(stat(p, &st) == 0 && S_ISREG(st.st_mode), "a configured bind over /dev/full is kept, not replaced by the node");
+	snprintf(p, sizeof(p), "%s/mnt/ro-nosuid/r", c->root);
+	ok(write_errno(p) == EROFS && statvfs(p, &vfs) == 0 && (vfs.f_flag & ST_NOSUID),
+	   "bind,nosuid of a read-only source: nosuid added, still read-only");
 	mountinfo_free(&mi);
 	oci_config_free(cfg);
 }
