@@ -411,8 +411,15 @@ int rootless_net_start(const struct rootless_net_request *req, pid_t *helper_pid
 	}
 	int r = found == ROOTLESS_NET_PASTA ? start_pasta(bin, req, dir, helper_pid, err)
 					    : start_slirp4netns(bin, req, dir, helper_pid, err);
-	if (r < 0)
-		return hangar_error_prefix(err, "rootless networking for %s", target);
+	if (r < 0) {
+		hangar_error_prefix(err, "rootless networking for %s", target);
+		/* a directory we made for nothing goes again (the caller's
+		 * runtime_dir keeps the helper's log for inspection) */
+		struct hangar_error ignored = {0};
+		if (tmpdir)
+			rm_rf(tmpdir, &ignored);
+		return -1;
+	}
 	if (used)
 		*used = found;
 	return 0;
