@@ -417,8 +417,11 @@ static void scenario_binds(void *arg)
 	 * writable; "rw" must. */
 	char rosrc[4096];
 	snprintf(rosrc, sizeof(rosrc), "%s/rosrc", c->hostdir);
-	if (mkdir(rosrc, 0755) < 0 || mount("tmpfs", rosrc, "tmpfs", 0, "size=1m") < 0 ||
-	    sh("echo r > '%s/r'", rosrc) != 0 || mount(NULL, rosrc, NULL, MS_REMOUNT | MS_RDONLY, "size=1m") < 0) {
+	/* Read-only as a mount (not as a filesystem): the flag a remount
+	 * could drop. */
+	if (mkdir(rosrc, 0755) < 0 || sh("echo r > '%s/r'", rosrc) != 0 ||
+	    mount(rosrc, rosrc, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, rosrc, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
 		ok(0, "binds: set up read-only source: %s", strerror(errno));
 		return;
 	}
