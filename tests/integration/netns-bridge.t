@@ -44,6 +44,13 @@ host_forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 host_forward6_before=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
 
 for ns in $H $C $I1 $I3; do ip netns add "$ns" || skip_all "ip netns add failed"; done
+# kernel features the test needs, probed inside the test's own namespace
+ip -n "$H" link add hgprobe0 type veth peer name hgprobe1 2>/dev/null || skip_all "kernel lacks veth"
+ip -n "$H" link del hgprobe0
+ip -n "$H" link add hgprobe0 type bridge 2>/dev/null || skip_all "kernel lacks bridge support"
+ip -n "$H" link del hgprobe0
+ip netns exec "$H" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"
+ip netns exec "$H" nft delete table inet hgprobe
 ip -n "$H" link set lo up
 ip -n "$C" link set lo up
 ip -n "$H" link add vh type veth peer name vc netns "$C"

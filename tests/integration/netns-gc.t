@@ -43,6 +43,13 @@ lease_count() { grep -c '"instance"' "$STATE/gcnet/leases.json" 2>/dev/null || e
 newns() { ip netns add "$1" && nsnames+=("$1"); }
 
 newns "$H" || skip_all "ip netns add failed"
+# kernel features the test needs, probed inside the test's own namespace
+ip -n "$H" link add hgprobe0 type veth peer name hgprobe1 2>/dev/null || skip_all "kernel lacks veth"
+ip -n "$H" link del hgprobe0
+ip -n "$H" link add hgprobe0 type bridge 2>/dev/null || skip_all "kernel lacks bridge support"
+ip -n "$H" link del hgprobe0
+ip netns exec "$H" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"
+ip netns exec "$H" nft delete table inet hgprobe
 ip -n "$H" link set lo up
 check "create network" tool create "$STATE" gcnet --bridge hggcbr --subnet4 10.215.0.0/24 --subnet6 fd68:616e:6763::/64
 
