@@ -101,8 +101,7 @@ out=$(tool attach "$STATE" gcnet owned /proc/$opid/ns/net --owner $opid --port 9
 owned_if=$(sed -n 's/^host_ifname=//p' <<<"$out")
 check "owned instance attached ($owned_if)" ip -n "$H" link show "$owned_if"
 # keep the namespace alive without the owner: only the owner's death counts
-newns hgg-o-$tag
-mount --bind /proc/$opid/ns/net /run/netns/hgg-o-$tag
+ip netns attach hgg-o-$tag "$opid" && nsnames+=(hgg-o-$tag)
 kill -9 "$opid"
 wait "$opid" 2>/dev/null
 out=$(tool gc "$STATE")
