@@ -51,6 +51,7 @@ ip -n "$H" link set up0 up
 ip -n "$H" link set up1 up
 ip -n "$H" route add default via 198.18.9.254
 
+h_ns=$(ip netns exec "$H" readlink /proc/self/ns/net)
 port=18100
 run_case() { # helper, pid|path
 	local helper=$1 mode=$2 target enter nsname spid
@@ -59,8 +60,11 @@ run_case() { # helper, pid|path
 		ip netns exec "$H" unshare -n sleep 600 &
 		spid=$!
 		pids+=("$spid")
-		for _ in $(seq 50); do
-			[ "$(readlink /proc/$spid/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+		# first ip netns exec moves it into H, then unshare into its own
+		for _ in $(seq 100); do
+			local cur
+			cur=$(readlink /proc/$spid/ns/net)
+			[ -n "$cur" ] && [ "$cur" != "$(readlink /proc/self/ns/net)" ] && [ "$cur" != "$h_ns" ] && break
 			sleep 0.05
 		done
 		target=$spid
