@@ -22,6 +22,7 @@
 #include "namespaces/namespaces.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
+#include "runtime/devices_default.h"
 #include "runtime/hooks.h"
 #include "runtime/init_private.h"
 #include "runtime/seccomp.h"
@@ -335,6 +336,10 @@ int container_create(const struct container_create_opts *o, struct container_cre
 				 .id = o->id,
 				 .rootless = geteuid() != 0,
 				 .systemd = o->systemd_cgroup};
+	/* Only a privileged container gets device rules: an unprivileged
+	 * one cannot open host devices it is not allowed to anyway. */
+	if (geteuid() == 0)
+		oci_resources_add_default_devices(&r.cfg->linux_.resources, &r.cfg->linux_);
 	const struct oci_resources *res = r.cfg->linux_.resources.present ? &r.cfg->linux_.resources : NULL;
 	if (cgroup_manager_create(&cs, res, &r.cg, err) < 0)
 		goto fail;

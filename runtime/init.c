@@ -182,6 +182,8 @@ void process_launch_final(const struct process_launch *pl)
 		hangar_sys_error(&err, "close_range");
 		init_fail(pl->sync_fd, &err);
 	}
+	/* From here the process must outlive the runtime (create exits). */
+	prctl(PR_SET_PDEATHSIG, 0);
 	if (sync_send(pl->sync_fd, SYNC_READY, (int)getpid(), -1, &err) < 0)
 		_exit(1);
 	close(pl->sync_fd);

@@ -175,6 +175,14 @@ int cli_wait_and_forward(pid_t pid, int tty_master)
 				pfd[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 			}
 		}
+		/* The process may have exited before the signalfd existed. */
+		if (exit_code < 0) {
+			int status;
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			if (exit_code >= 0 && tty_done)
+				break;
+		}
 		/* After the process exited, drain the pty briefly then stop. */
 		int timeout = exit_code >= 0 ? 200 : -1;
 		int r = poll(pfd, (nfds_t)n, timeout);

@@ -58,7 +58,8 @@ _rootfs_cache() {
 	echo "$cache"
 }
 
-# make_bundle DIR [CMD...]: bundle with the default spec running CMD (no tty).
+# make_bundle DIR [CMD...]: bundle with the default spec running CMD (no tty,
+# writable root; tests that need runc's read-only default set it back).
 make_bundle() {
 	local dir=$1; shift
 	mkdir -p "$dir"
@@ -66,7 +67,7 @@ make_bundle() {
 	(cd "$dir" && "$OCI" spec) || return 1
 	local args='["sh","-c","true"]'
 	if [ $# -gt 0 ]; then args=$(printf '%s\n' "$@" | jq -R . | jq -s -c .); fi
-	cfg_edit "$dir" ".process.terminal = false | .process.args = $args"
+	cfg_edit "$dir" ".process.terminal = false | .process.args = $args | .root.readonly = false"
 }
 
 # cfg_edit DIR JQ_FILTER: edit DIR/config.json in place.
