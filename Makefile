@@ -24,7 +24,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CFLAGS += -DHANGAR_COMMIT=\"$(COMMIT)\"
 
-LIB_DIRS := common config namespaces rootfs cgroups netns checkpoint runtime
+LIB_DIRS := common config namespaces rootfs cgroups netns checkpoint runtime manager
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 OCI_SRC := $(wildcard cli/hangar-oci/*.c)
