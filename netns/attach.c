@@ -504,8 +504,9 @@ int network_detach_all(const char *state_dir, const char *instance, struct hanga
 	return r;
 }
 
-int network_get_attachments(const char *state_dir, const char *instance, struct network_attachment **out,
-			    size_t *n_out, struct hangar_error *err)
+/* Bound leases as attachments, filtered by network and/or instance. */
+static int collect_attachments(const char *state_dir, const char *network, const char *instance,
+			       struct network_attachment **out, size_t *n_out, struct hangar_error *err)
 {
 	*out = NULL;
 	*n_out = 0;
@@ -513,8 +514,16 @@ int network_get_attachments(const char *state_dir, const char *instance, struct 
 	if (lock < 0)
 		return -1;
 	char **names = NULL;
-	if (network_list_locked(state_dir, &names, err) < 0)
+	if (network) {
+		/* a named network must exist: "not found" beats an empty list */
+		_cleanup_network_ struct network *check = NULL;
+		if (network_load_locked(state_dir, network, &check, err) < 0)
+			return -1;
+		names = xmalloc0(2 * sizeof(char *));
+		names[0] = xstrdup(network);
+	} else if (network_list_locked(state_dir, &names, err) < 0) {
 		return -1;
+	}
 	struct network_attachment *v = NULL;
 	size_t n = 0;
 	int r = 0;
@@ -526,13 +535,15 @@ int network_get_attachments(const char *state_dir, const char *instance, struct 
 			r = -1;
 			break;
 		}
-		struct lease *l = lease_table_find(&t, instance);
-		if (l == NULL || l->state != LEASE_BOUND)
-			continue;
-		v = realloc(v, (n + 1) * sizeof(*v));
-		if (v == NULL)
-			abort();
-		attachment_from_lease(net, l, net->mtu, &v[n++]);
+		for (size_t i = 0; i < t.n; i++) {
+			const struct lease *l = &t.leases[i];
+			if (l->state != LEASE_BOUND || (instance && strcmp(l->instance, instance) != 0))
+				continue;
+			v = realloc(v, (n + 1) * sizeof(*v));
+			if (v == NULL)
+				abort();
+			attachment_from_lease(net, l, net->mtu, &v[n++]);
+		}
 	}
 	strv_free(names);
 	if (r < 0) {
@@ -542,6 +553,18 @@ int network_get_attachments(const char *state_dir, const char *instance, struct 
 	*out = v;
 	*n_out = n;
 	return 0;
+}
+
+int network_get_attachments(const char *state_dir, const char *instance, struct network_attachment **out,
+			    size_t *n_out, struct hangar_error *err)
+{
+	return collect_attachments(state_dir, NULL, instance, out, n_out, err);
+}
+
+int network_list_attachments(const char *state_dir, const char *network, struct network_attachment **out,
+			     size_t *n_out, struct hangar_error *err)
+{
+	return collect_attachments(state_dir, network, NULL, out, n_out, err);
 }
 
 int network_remove(const char *state_dir, const char *name, struct hangar_error *err)

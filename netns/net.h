@@ -158,6 +158,10 @@ int network_detach_all(const char *state_dir, const char *instance, struct hanga
 /* The current attachments of an instance (all networks). */
 int network_get_attachments(const char *state_dir, const char *instance, struct network_attachment **out,
 			    size_t *n_out, struct hangar_error *err);
+/* Every instance attached to a network (NULL: all networks); pending
+ * (unfinished) attaches are not listed. */
+int network_list_attachments(const char *state_dir, const char *network, struct network_attachment **out,
+			     size_t *n_out, struct hangar_error *err);
 void network_attachments_free(struct network_attachment *att, size_t n);
 
 struct network_gc_stats {

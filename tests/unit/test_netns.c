@@ -735,6 +735,13 @@ static int attach_case_body(void *arg)
 		  strcmp(list[0].network, "six") == 0 && strcmp(list[0].ifname, "net6") == 0,
 	      "get_attachments reports it");
 	network_attachments_free(list, n_list);
+	CHECK(network_list_attachments(c->dir, "six", &list, &n_list, &err) == 0 && n_list == 1 &&
+		  strcmp(list[0].instance, "v6only") == 0,
+	      "list_attachments of the network reports it");
+	network_attachments_free(list, n_list);
+	CHECK(network_list_attachments(c->dir, "nosuch", &list, &n_list, &err) < 0 &&
+		  err.code == HANGAR_E_NOTFOUND,
+	      "list_attachments of a missing network fails");
 	struct network_gc_stats st;
 	CHECK(network_gc(c->dir, &st, &err) == 0 && st.leases_released == 0 && st.links_deleted == 0,
 	      "gc leaves a live attachment alone");
