@@ -39,7 +39,9 @@ cfg_edit "$B" ".linux.cgroupsPath = \"$cgpath\" |
 	.linux.resources.pids = {limit: 32} |
 	.linux.resources.cpu = {shares: 512, quota: 50000, period: 100000}"
 
-out=$(oci run -d --bundle "$B" c1 2>&1); ok $? "run -d with memory/pids/cpu limits ($out)"
+# The container inherits stdio: a command substitution would wait for it.
+oci run -d --bundle "$B" c1 >"$TEST_TMP/run.out" 2>&1
+ok $? "run -d with memory/pids/cpu limits ($(cat "$TEST_TMP/run.out"))"
 pid=$(oci state c1 | jq -r .pid)
 if [ $v = 2 ]; then
 	grep -qx "0::$cgpath" /proc/$pid/cgroup; ok $? "init is in $cgpath"
@@ -88,7 +90,7 @@ if [ $v = 2 ]; then
 	is "$(echo "$stats" | jq -r '.data.memory.raw.oom_kill // empty')" "" "memory.raw is memory.stat"
 fi
 
-oci exec -d c1 sleep 100; oci exec -d c1 sleep 100
+oci exec -d c1 sleep 100 >/dev/null 2>&1; oci exec -d c1 sleep 100 >/dev/null 2>&1
 wait_for "[ \$(oci ps --format json c1 | jq length) -ge 3 ]"; ok $? "ps lists init and two exec'd processes"
 oci kill --all c1 KILL; ok $? "kill --all"
 wait_for "[ \"\$(oci state c1 | jq -r .status)\" = stopped ]"; ok $? "container stopped"
@@ -97,7 +99,8 @@ oci delete c1; ok $? "delete"
 
 # A value the kernel refuses: clear error, nothing left behind.
 cfg_edit "$B" '.linux.resources = {cpu: {cpus: "99"}}'
-err=$(oci run -d --bundle "$B" c2 2>&1); [ $? != 0 ]; ok $? "run with cpus 99 fails"
+oci run -d --bundle "$B" c2 >"$TEST_TMP/run2.out" 2>&1; [ $? != 0 ]; ok $? "run with cpus 99 fails"
+err=$(cat "$TEST_TMP/run2.out")
 like "$err" 'linux\.resources\.cpu\.cpus: .*write 99 to cpuset\.cpus' "error names the resource and the file"
 oci delete --force c2 >/dev/null 2>&1
 [ -z "$(leftovers)" ]; ok $? "failed create left no cgroup"
