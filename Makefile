@@ -88,8 +88,8 @@ unit: all
 	tests/run-all unit
 
 sanitize:
-	$(MAKE) BUILD=build-sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		LDFLAGS="-fsanitize=address,undefined" all
+	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" $(MAKE) BUILD=build-sanitize all
 
 deps:
 	scripts/install-deps
