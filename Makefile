@@ -110,7 +110,8 @@ fuzz: $(BUILD)/fuzz/fuzz_config
 	$(BUILD)/fuzz/fuzz_config -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/config.dict \
 		$(BUILD)/fuzz/corpus tests/fuzz/seeds
 
-demo: all
+# The README's first command: install, build, start an instance.
+demo:
 	scripts/demo
 
 bench: all
