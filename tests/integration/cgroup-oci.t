@@ -11,7 +11,7 @@
 command -v jq >/dev/null || skip_all "jq is not installed"
 
 root=${HANGAR_CGROUP_ROOT:-/sys/fs/cgroup}
-if [ "$(stat -f -c %T "$root")" = cgroup2fs ]; then
+if [ -f "$root/cgroup.controllers" ]; then
 	v=2
 	for c in memory pids cpu; do
 		grep -qw "$c" "$root/cgroup.controllers" || skip_all "cgroup2 without the $c controller"
@@ -86,9 +86,8 @@ is "$(echo "$stats" | jq -r .data.memory.usage.limit)" 134217728 "stats memory l
 [ "$(echo "$stats" | jq -r .data.memory.usage.failcnt)" -gt 0 ]; ok $? "stats memory failcnt counts the OOM"
 [ "$(echo "$stats" | jq -r '.data.pids.current // 0')" -ge 1 ]; ok $? "stats pids.current"
 [ "$(echo "$stats" | jq -r '.data.cpu.usage.total // 0')" -gt 0 ]; ok $? "stats cpu usage"
-if [ $v = 2 ]; then
-	is "$(echo "$stats" | jq -r '.data.memory.raw.oom_kill // empty')" "" "memory.raw is memory.stat"
-fi
+if [ $v = 2 ]; then raw_key=anon; else raw_key=total_rss; fi
+echo "$stats" | jq -e ".data.memory.raw.$raw_key != null" >/dev/null; ok $? "stats memory.raw carries memory.stat ($raw_key)"
 
 oci exec -d c1 sleep 100 >/dev/null 2>&1; oci exec -d c1 sleep 100 >/dev/null 2>&1
 wait_for "[ \$(oci ps --format json c1 | jq length) -ge 3 ]"; ok $? "ps lists init and two exec'd processes"
