@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HANGAR_MANAGER_IMAGE_H
+#define HANGAR_MANAGER_IMAGE_H
+
+/*
+ * Images: read-only root trees under DATA/images/NAME/rootfs, used as the
+ * overlayfs lower dir of instances (creating an instance copies nothing).
+ * "default" is built on first use from the host's static busybox.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "manager/paths.h"
+
+#define IMAGE_DEFAULT_NAME "default"
+
+struct image_info {
+	char *name;
+	char *created; /* RFC 3339 */
+	char *source;  /* "busybox", a tarball or directory path, "debootstrap SUITE" */
+	uint64_t size; /* bytes in regular files (hard links once) */
+	char **users;  /* instances using it (NULL-terminated) */
+};
+
+/* [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64. */
+int image_validate_name(const char *name, struct hangar_error *err);
+/* DATA/images/NAME/rootfs (malloc'ed; not checked). */
+char *image_rootfs_path(const struct hangar_paths *p, const char *name);
+/* Make sure the image exists: "default" is built when missing; any other
+ * missing name is HANGAR_E_NOTFOUND "no such image: NAME". */
+int image_ensure(const struct hangar_paths *p, const char *name, struct hangar_error *err);
+/* Build the busybox image from busybox (NULL: $HANGAR_BUSYBOX or /bin/busybox)
+ * into rootfs_dir, which must not exist.  Mirrors scripts/mkrootfs-busybox. */
+int image_build_busybox(const char *busybox, const char *rootfs_dir, struct hangar_error *err);
+/* Import a tarball (extracted by tar(1)) or copy a directory (owners,
+ * modes, times, xattrs, hard links, device nodes preserved). */
+int image_import(const struct hangar_paths *p, const char *name, const char *source, struct hangar_error *err);
+/* debootstrap SUITE (default "stable") into a new image; HANGAR_E_UNSUPPORTED
+ * when debootstrap is not installed. */
+int image_debootstrap(const struct hangar_paths *p, const char *name, const char *suite, struct hangar_error *err);
+/* Refused (HANGAR_E_STATE, naming the users) while an instance uses it. */
+int image_remove(const struct hangar_paths *p, const char *name, struct hangar_error *err);
+int image_list(const struct hangar_paths *p, struct image_info **out, size_t *n, struct hangar_error *err);
+void image_infos_free(struct image_info *infos, size_t n);
+
+/* Copy a directory tree preserving owners, modes, times, xattrs, hard
+ * links and special files; dst must not exist. */
+int image_copy_tree(const char *src, const char *dst, struct hangar_error *err);
+
+#endif
