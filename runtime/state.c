@@ -38,6 +38,57 @@ char *state_default_root(const char *name)
 	return xasprintf("/tmp/%s-%u", name, (unsigned)geteuid());
 }
 
+/* A state root decides which processes we signal and which directories we
+ * remove, so one that another user can write (or swap for a symlink) is a
+ * way to make us act on their behalf.  /tmp is shared, so the fallback is
+ * only used when it is ours alone. */
+static int check_private_dir(const char *path, const char *what, struct hangar_error *err)
+{
+	struct stat sb;
+	if (lstat(path, &sb) < 0)
+		return hangar_error_set(err, HANGAR_E_SYS, errno, "%s %s", what, path);
+	if (!S_ISDIR(sb.st_mode))
+		return hangar_error_set(err, HANGAR_E_STATE, 0, "%s %s is not a directory (a symlink?): refusing it",
+					what, path);
+	if (sb.st_uid != geteuid())
+		return hangar_error_set(err, HANGAR_E_STATE, 0,
+					"%s %s is owned by uid %u, not by us (uid %u): refusing it", what, path,
+					(unsigned)sb.st_uid, (unsigned)geteuid());
+	if (sb.st_mode & 022)
+		return hangar_error_set(err, HANGAR_E_STATE, 0,
+					"%s %s has mode %04o (writable by others): refusing it", what, path,
+					(unsigned)(sb.st_mode & 07777));
+	return 0;
+}
+
+int state_default_root_checked(const char *name, char **out, struct hangar_error *err)
+{
+	if (geteuid() == 0) {
+		*out = state_default_root(name);
+		return 0;
+	}
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (xdg && *xdg) {
+		if (check_private_dir(xdg, "XDG_RUNTIME_DIR", err) < 0)
+			return -1;
+		*out = state_default_root(name);
+		return 0;
+	}
+	_cleanup_free_ char *tmp = xasprintf("/tmp/%s-%u", name, (unsigned)geteuid());
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return hangar_error_set(err, HANGAR_E_SYS, errno, "XDG_RUNTIME_DIR is not set; fallback state root %s",
+					tmp);
+	struct stat sb;
+	if (check_private_dir(tmp, "XDG_RUNTIME_DIR is not set and the fallback state root", err) < 0)
+		return hangar_error_prefix(err, "no safe state root (set XDG_RUNTIME_DIR or pass --root)");
+	/* Owned by us but readable by others: tighten rather than refuse, since
+	 * only we can have made it so. */
+	if (lstat(tmp, &sb) == 0 && (sb.st_mode & 077) && chmod(tmp, 0700) < 0)
+		return hangar_error_set(err, HANGAR_E_SYS, errno, "chmod 0700 %s", tmp);
+	*out = steal_pointer(&tmp);
+	return 0;
+}
+
 int state_validate_id(const char *id, struct hangar_error *err)
 {
 	if (id == NULL || *id == '\0')

@@ -44,6 +44,11 @@ const char *container_status_name(enum container_status s);
 
 /* Default --root: /run/hangar-oci as root, $XDG_RUNTIME_DIR/hangar-oci otherwise. */
 char *state_default_root(const char *name);
+/* The same root, checked for an unprivileged caller: $XDG_RUNTIME_DIR must be
+ * ours and not writable by others; without it /tmp/NAME-UID is created 0700
+ * and refused when it exists with another owner, as a symlink, or writable
+ * by others.  Use this, not state_default_root, before acting on the root. */
+int state_default_root_checked(const char *name, char **out, struct hangar_error *err);
 
 /* Validate a container id (no '/', not "." or "..", printable, <= 1024). */
 int state_validate_id(const char *id, struct hangar_error *err);

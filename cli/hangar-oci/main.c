@@ -64,8 +64,13 @@ static void print_version(void)
 
 const char *oci_root(void)
 {
-	if (cli.root == NULL)
-		cli.root = state_default_root("hangar-oci");
+	if (cli.root == NULL) {
+		struct hangar_error err;
+		char *root;
+		if (state_default_root_checked("hangar-oci", &root, &err) < 0)
+			exit(cli_fail(&err));
+		cli.root = root;
+	}
 	return cli.root;
 }
 
