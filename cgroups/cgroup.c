@@ -352,6 +352,8 @@ int cgroup_manager_stats(struct cgroup_manager *m, struct cgroup_stats *st, stru
 void cgroup_stats_clear(struct cgroup_stats *st)
 {
 	free(st->cpu_percpu_ns);
+	free(st->cpu_percpu_user_ns);
+	free(st->cpu_percpu_system_ns);
 	for (size_t i = 0; i < st->n_mem_raw; i++)
 		free(st->mem_raw[i].key);
 	free(st->mem_raw);

@@ -99,8 +99,8 @@ struct cgroup_stat_kv {
 struct cgroup_stats {
 	/* cpu, nanoseconds */
 	uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns;
-	uint64_t *cpu_percpu_ns; /* v1 only */
-	size_t n_cpu_percpu;
+	uint64_t *cpu_percpu_ns, *cpu_percpu_user_ns, *cpu_percpu_system_ns; /* v1 only */
+	size_t n_cpu_percpu, n_cpu_percpu_user, n_cpu_percpu_system;
 	uint64_t cpu_nr_periods, cpu_nr_throttled, cpu_throttled_ns;
 	/* memory, bytes; limits are CGROUP_STAT_UNLIMITED when unset */
 	uint64_t mem_usage, mem_peak, mem_limit;

@@ -21,6 +21,16 @@ static void add_nonzero(json_object *obj, const char *key, uint64_t v)
 		json_object_object_add(obj, key, u64(v));
 }
 
+static void add_array(json_object *obj, const char *key, const uint64_t *v, size_t n)
+{
+	if (n == 0)
+		return;
+	json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, u64(v[i]));
+	json_object_object_add(obj, key, arr);
+}
+
 static json_object *psi_line(const struct cgroup_psi_line *l)
 {
 	json_object *o = json_object_new_object();
@@ -83,12 +93,9 @@ char *cgroup_stats_to_runc_json(const struct cgroup_stats *st)
 
 	json_object *cpu = json_object_new_object(), *usage = json_object_new_object();
 	add_nonzero(usage, "total", st->cpu_usage_ns);
-	if (st->n_cpu_percpu) {
-		json_object *percpu = json_object_new_array();
-		for (size_t i = 0; i < st->n_cpu_percpu; i++)
-			json_object_array_add(percpu, u64(st->cpu_percpu_ns[i]));
-		json_object_object_add(usage, "percpu", percpu);
-	}
+	add_array(usage, "percpu", st->cpu_percpu_ns, st->n_cpu_percpu);
+	add_array(usage, "percpu_kernel", st->cpu_percpu_system_ns, st->n_cpu_percpu_system);
+	add_array(usage, "percpu_user", st->cpu_percpu_user_ns, st->n_cpu_percpu_user);
 	json_object_object_add(usage, "kernel", u64(st->cpu_system_ns));
 	json_object_object_add(usage, "user", u64(st->cpu_user_ns));
 	json_object_object_add(cpu, "usage", usage);

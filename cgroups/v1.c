@@ -638,6 +638,25 @@ static uint64_t v1_limit(uint64_t v)
 	return v >= CGROUP_V1_UNLIMITED_FLOOR ? CGROUP_STAT_UNLIMITED : v;
 }
 
+static void v1_read_percpu(const char *dir, const char *file, uint64_t **out, size_t *n)
+{
+	_cleanup_free_ char *text = NULL;
+	struct hangar_error ignored;
+	if (cgroup_read(dir, file, &text, &ignored) < 0)
+		return;
+	char *save = NULL;
+	for (char *tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		uint64_t v;
+		if (parse_u64(tok, &v) < 0)
+			continue;
+		uint64_t *grown = realloc(*out, (*n + 1) * sizeof(*grown));
+		if (grown == NULL)
+			abort();
+		*out = grown;
+		(*out)[(*n)++] = v;
+	}
+}
+
 static void v1_stats_cpu(struct cgroup_manager *m, struct cgroup_stats *st)
 {
 	struct hangar_error ignored;
@@ -646,20 +665,9 @@ static void v1_stats_cpu(struct cgroup_manager *m, struct cgroup_stats *st)
 		cgroup_read_u64(dir, "cpuacct.usage", &st->cpu_usage_ns, &ignored);
 		cgroup_read_u64(dir, "cpuacct.usage_user", &st->cpu_user_ns, &ignored);
 		cgroup_read_u64(dir, "cpuacct.usage_sys", &st->cpu_system_ns, &ignored);
-		_cleanup_free_ char *percpu = NULL;
-		if (cgroup_read(dir, "cpuacct.usage_percpu", &percpu, &ignored) == 0) {
-			char *save = NULL;
-			for (char *tok = strtok_r(percpu, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
-				uint64_t v;
-				if (parse_u64(tok, &v) < 0)
-					continue;
-				uint64_t *grown = realloc(st->cpu_percpu_ns, (st->n_cpu_percpu + 1) * sizeof(*grown));
-				if (grown == NULL)
-					abort();
-				st->cpu_percpu_ns = grown;
-				st->cpu_percpu_ns[st->n_cpu_percpu++] = v;
-			}
-		}
+		v1_read_percpu(dir, "cpuacct.usage_percpu", &st->cpu_percpu_ns, &st->n_cpu_percpu);
+		v1_read_percpu(dir, "cpuacct.usage_percpu_user", &st->cpu_percpu_user_ns, &st->n_cpu_percpu_user);
+		v1_read_percpu(dir, "cpuacct.usage_percpu_sys", &st->cpu_percpu_system_ns, &st->n_cpu_percpu_system);
 	}
 	dir = v1_dir(m, "cpu");
 	_cleanup_free_ char *stat = NULL;

@@ -312,11 +312,15 @@ static void test_cpu(void)
 	ok(s.cpu_usage_ns > 100000000ULL && s.cpu_usage_ns < 400000000ULL,
 	   "1 s busy loop used about 20%% cpu: %.3f s", s.cpu_usage_ns / 1e9);
 	ok(s.cpu_throttled_ns > 0 && s.n_cpu_percpu >= 1, "throttled time and per-cpu usage reported");
+	ok(s.n_cpu_percpu_user == s.n_cpu_percpu && s.n_cpu_percpu_system == s.n_cpu_percpu,
+	   "per-cpu user/system usage for %zu cpus", s.n_cpu_percpu);
 	char *json = cgroup_stats_to_runc_json(&s);
 	json_object *o = json_tokener_parse(json), *c, *u, *t;
 	ok(o && json_object_object_get_ex(o, "cpu", &c) && json_object_object_get_ex(c, "usage", &u) &&
 		   json_object_object_get_ex(u, "total", &t) && json_object_get_uint64(t) == s.cpu_usage_ns,
 	   "runc JSON carries the real usage");
+	ok(o && json_object_object_get_ex(u, "percpu_kernel", &t) && json_object_array_length(t) == s.n_cpu_percpu,
+	   "runc JSON has percpu_kernel");
 	json_object_put(o);
 	free(json);
 	cgroup_stats_clear(&s);
@@ -377,6 +381,20 @@ static void test_freeze(void)
 	msleep(300);
 	uint64_t u3 = usage_of(m);
 	ok(u3 - u2 > 30000000ULL, "thawed child runs again (%.3f s in 300 ms)", (u3 - u2) / 1e9);
+
+	/* Repeated pause/resume (CRIU and `pause` in loops do this). */
+	uint64_t worst = 0;
+	int cycles_ok = 0;
+	for (int i = 0; i < 20; i++) {
+		uint64_t c0 = now_ns();
+		bool fz = false;
+		if (cgroup_manager_freeze(m, &err) == 0 && cgroup_manager_is_frozen(m, &fz, &err) == 0 && fz &&
+		    cgroup_manager_thaw(m, &err) == 0)
+			cycles_ok++;
+		if (now_ns() - c0 > worst)
+			worst = now_ns() - c0;
+	}
+	ok(cycles_ok == 20, "20 freeze/thaw cycles (slowest %.1f ms)", worst / 1e6);
 
 	/* A paused container stays paused; the signal lands on resume. */
 	pid_t t = spawn_in(m, run_spin_forever, NULL);

@@ -264,6 +264,20 @@ static void test_lifecycle(void)
 	msleep(300);
 	ok(usage_of(m) - u2 > 30000000ULL, "thawed child runs again");
 
+	/* Repeated pause/resume (CRIU and `pause` in loops do this). */
+	uint64_t worst = 0;
+	int cycles_ok = 0;
+	for (int i = 0; i < 20; i++) {
+		uint64_t c0 = now_ns();
+		bool fz = false;
+		if (cgroup_manager_freeze(m, &err) == 0 && cgroup_manager_is_frozen(m, &fz, &err) == 0 && fz &&
+		    cgroup_manager_thaw(m, &err) == 0)
+			cycles_ok++;
+		if (now_ns() - c0 > worst)
+			worst = now_ns() - c0;
+	}
+	ok(cycles_ok == 20, "20 freeze/thaw cycles (slowest %.1f ms)", worst / 1e6);
+
 	char *state = cgroup_manager_serialize(m);
 	struct cgroup_manager *again = NULL;
 	ok(cgroup_manager_open(state, &again, &err) == 0 && cgroup_manager_dirfd(again) >= 0,
