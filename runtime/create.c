@@ -425,6 +425,10 @@ int container_create(const struct container_create_opts *o, struct container_cre
 		if (write_file_atomic(o->pid_file, buf, (size_t)n, 0644, err) < 0)
 			goto fail;
 	}
+	/* Limits the config asked for but the cgroup code had to drop (rootless
+	 * without a delegated cgroup) must not vanish silently: one warning. */
+	if (r.cfg->linux_.resources.present && cgroup_manager_warning(r.cg))
+		hangar_error_set(err, HANGAR_OK, 0, "warning: %s", cgroup_manager_warning(r.cg));
 	if (out) {
 		out->pid = r.pid;
 		out->tty_master = r.tty_master;

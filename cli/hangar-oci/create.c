@@ -128,5 +128,6 @@ int cmd_create(int argc, char **argv)
 	hangar_error_clear(&err);
 	if (container_create(&o, NULL, &err) < 0)
 		return cli_fail(&err);
+	cli_print_warning(&err);
 	return 0;
 }

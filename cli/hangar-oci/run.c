@@ -41,6 +41,8 @@ int cmd_run(int argc, char **argv)
 	hangar_error_clear(&err);
 	if (container_create(&o, &created, &err) < 0)
 		return cli_fail(&err);
+	cli_print_warning(&err);
+	hangar_error_clear(&err);
 	if (container_start(o.root, f.id, &err) < 0) {
 		int code = cli_fail(&err);
 		struct hangar_error ignored;
