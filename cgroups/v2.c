@@ -127,8 +127,9 @@ static char **v2_wanted_controllers(const struct oci_resources *r)
 }
 
 /* Enable the wanted controllers (those the parent offers) in every ancestor
- * of the leaf, top down.  required=true makes a refusal an error; otherwise
- * (rootless) the caller falls back to no limits. */
+ * of the leaf from base down; the leaf itself stays without subtree
+ * controllers so that it may hold processes.  A refusal is an error; the
+ * rootless caller turns it into "no limits". */
 static int v2_enable_controllers(struct cgroup_manager *m, const char *base, const struct oci_resources *r,
 				 struct hangar_error *err)
 {
