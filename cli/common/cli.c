@@ -61,6 +61,12 @@ static void vreport(const char *level, const char *fmt, va_list ap)
 {
 	char buf[2048];
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* Clients (podman, containerd's shim) take the last stderr line or one
+	 * log record as the reason: a message quoting file contents (uid_map
+	 * lines, hook output) must stay on one line. */
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
 	if (strcmp(level, "debug") != 0 || cli.debug)
 		fprintf(stderr, "%s: %s%s\n", cli.prog, strcmp(level, "warning") == 0 ? "warning: " : "", buf);
 	log_record(level, buf);
