@@ -196,8 +196,9 @@ static int drive_child(struct create_run *r, struct hangar_error *err)
 	struct sync_msg m;
 	for (;;) {
 		int fd = -1;
-		if (sync_recv(r->sync[0], &m, &fd, err) < 0)
-			return -1;
+		int recv_rc = sync_recv(r->sync[0], &m, &fd, err);
+		if (recv_rc < 0)
+			return recv_rc;
 		switch (m.type) {
 		case SYNC_ERROR:
 			err->code = m.err_code ? m.err_code : HANGAR_E_CHILD;
@@ -252,6 +253,44 @@ static int drive_child(struct create_run *r, struct hangar_error *err)
 			return hangar_error_set(err, HANGAR_E_CHILD, 0, "sync: unexpected message %d", m.type);
 		}
 	}
+}
+
+/* The init vanished without reporting an error: say how it died, since
+ * "connection reset" or "exited" alone gives the user nothing to fix.  A
+ * SIGKILL during setup is almost always the memory cgroup's OOM killer
+ * (runc #1980: a limit below what the runtime's own init needs). */
+static void explain_init_death(struct create_run *r, struct hangar_error *err)
+{
+	pid_t pid = r->pid > 0 ? r->pid : r->stage1;
+	int status = 0;
+	pid_t w = 0;
+	/* Bounded: the sync socket closes as the process exits, so it is
+	 * normally reapable at once. */
+	for (int i = 0; i < 400 && pid > 0; i++) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w != 0)
+			break;
+		usleep(5000);
+	}
+	if (w != pid)
+		return;
+	if (pid == r->pid)
+		r->pid = -1;
+	else
+		r->stage1 = -1;
+	const struct oci_memory *mem = &r->cfg->linux_.resources.memory;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && mem->has_limit && mem->limit > 0)
+		hangar_error_set(err, HANGAR_E_CHILD, 0,
+				 "container init was killed by SIGKILL during setup: "
+				 "linux.resources.memory.limit %lld bytes is probably too low (OOM)",
+				 (long long)mem->limit);
+	else if (WIFSIGNALED(status))
+		hangar_error_set(err, HANGAR_E_CHILD, 0, "container init was killed by signal %d (%s) during setup",
+				 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status))
+		hangar_error_set(err, HANGAR_E_CHILD, 0,
+				 "container init exited with status %d during setup without reporting an error",
+				 WEXITSTATUS(status));
 }
 
 static void cleanup_failed(struct create_run *r)
@@ -396,7 +435,10 @@ int container_create(const struct container_create_opts *o, struct container_cre
 		goto fail;
 	if (sync_send(r.sync[0], SYNC_GO, 0, -1, err) < 0)
 		goto fail;
-	if (drive_child(&r, err) < 0)
+	int drc = drive_child(&r, err);
+	if (drc == SYNC_PEER_GONE)
+		explain_init_death(&r, err);
+	if (drc < 0)
 		goto fail;
 
 	struct container_state st;

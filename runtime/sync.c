@@ -67,10 +67,15 @@ int sync_recv(int sock, struct sync_msg *m, int *fd_out, struct hangar_error *er
 	do
 		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (r < 0 && errno == EINTR);
+	/* ECONNRESET: the peer died with our last message still unread in
+	 * its queue (e.g. killed by the OOM killer right after SYNC_GO);
+	 * that is the same event as EOF. */
+	if (r == 0 || (r < 0 && errno == ECONNRESET)) {
+		hangar_error_set(err, HANGAR_E_CHILD, 0, "container process exited during setup");
+		return SYNC_PEER_GONE;
+	}
 	if (r < 0)
 		return hangar_sys_error(err, "sync: receive");
-	if (r == 0)
-		return hangar_error_set(err, HANGAR_E_CHILD, 0, "container process exited during setup");
 	if ((size_t)r != sizeof(*m))
 		return hangar_error_set(err, HANGAR_E_CHILD, 0, "sync: short message");
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
@@ -88,8 +93,9 @@ int sync_recv(int sock, struct sync_msg *m, int *fd_out, struct hangar_error *er
 
 int sync_expect(int sock, int type, struct sync_msg *m, int *fd_out, struct hangar_error *err)
 {
-	if (sync_recv(sock, m, fd_out, err) < 0)
-		return -1;
+	int r = sync_recv(sock, m, fd_out, err);
+	if (r < 0)
+		return r;
 	if (m->type == SYNC_ERROR) {
 		err->code = m->err_code ? m->err_code : HANGAR_E_CHILD;
 		err->err_no = m->err_no;

@@ -27,8 +27,12 @@ struct sync_msg {
 
 int sync_send(int sock, int type, int value, int fd, struct hangar_error *err);
 int sync_send_error(int sock, const struct hangar_error *e);
+/* Returned by sync_recv/sync_expect when the other side went away without a
+ * message (EOF or ECONNRESET): the caller can look at how it died. */
+#define SYNC_PEER_GONE (-2)
+
 /* Receive one message; *fd_out gets an attached fd or -1.  EOF => error
- * "container process exited during setup". */
+ * "container process exited during setup" and SYNC_PEER_GONE. */
 int sync_recv(int sock, struct sync_msg *m, int *fd_out, struct hangar_error *err);
 /* Receive and require a given type; a SYNC_ERROR is turned into err. */
 int sync_expect(int sock, int type, struct sync_msg *m, int *fd_out, struct hangar_error *err);
