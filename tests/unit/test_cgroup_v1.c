@@ -520,12 +520,16 @@ static void test_blkio(void)
 	stat(dev, &sb);
 	struct oci_throttle_device rbps = { .major = major(sb.st_rdev), .minor = minor(sb.st_rdev), .rate = 1 << 20 };
 	struct oci_resources r = { .present = true };
-	r.blkio.present = true;
+	r.blkio.present = r.blkio.has_weight = true;
+	r.blkio.weight = 300;
 	r.blkio.throttle_read_bps = &rbps;
 	r.blkio.n_throttle_read_bps = 1;
 	struct cgroup_manager *m = make("blk", &r);
-	ok(m != NULL, "create with 1 MiB/s read throttle on %s", dev);
+	ok(m != NULL, "create with 1 MiB/s read throttle on %s and weight 300", dev);
 	if (m) {
+		char *w = read_cg("blkio", "blk", "blkio.bfq.weight");
+		ok(strstr(w, "300") != NULL, "blkio.bfq.weight: %s", w);
+		free(w);
 		uint64_t t0 = now_ns();
 		pid_t p = spawn_in(m, run_dd_read, dev);
 		int st = wait_status(p);
