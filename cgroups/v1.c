@@ -335,6 +335,101 @@ static int v1_set_blkio(struct cgroup_manager *m, const struct oci_blkio *io, st
 	return 0;
 }
 
+/* The policy a v1 devices cgroup enforces now, from devices.list.  An
+ * allow-by-default cgroup lists only "a *:* rwm": its deny exceptions cannot
+ * be read back, so *known is false for it. */
+static int v1_devices_current(const char *dir, struct cgroup_device_policy *cur, bool *known,
+			      struct hangar_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	if (cgroup_read(dir, "devices.list", &text, err) < 0)
+		return -1;
+	*cur = (struct cgroup_device_policy){ .default_allow = false };
+	*known = true;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char type, major[16], minor[16], access[8];
+		if (sscanf(line, "%c %15[^:]:%15s %7s", &type, major, minor, access) != 4)
+			continue;
+		if (type == 'a') {
+			cur->default_allow = true;
+			*known = false;
+			continue;
+		}
+		struct oci_device_cgroup rule = { .allow = true, .type = type, .access = access };
+		int64_t v;
+		rule.has_major = parse_i64(major, &v) == 0;
+		rule.major = rule.has_major ? v : -1;
+		rule.has_minor = parse_i64(minor, &v) == 0;
+		rule.minor = rule.has_minor ? v : -1;
+		struct cgroup_device_policy one;
+		if (cgroup_device_policy_build(&rule, 1, &one, err) < 0) {
+			cgroup_device_policy_clear(cur);
+			return -1;
+		}
+		struct cgroup_device_exception *grown = realloc(cur->ex, (cur->n + one.n) * sizeof(*grown));
+		if (grown == NULL)
+			abort();
+		cur->ex = grown;
+		memcpy(&cur->ex[cur->n], one.ex, one.n * sizeof(*one.ex));
+		cur->n += one.n;
+		cgroup_device_policy_clear(&one);
+	}
+	return 0;
+}
+
+static unsigned exception_access(const struct cgroup_device_policy *p, const struct cgroup_device_exception *like)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ex[i].type == like->type && p->ex[i].major == like->major && p->ex[i].minor == like->minor)
+			return p->ex[i].access;
+	return 0;
+}
+
+static int v1_write_exception(const char *dir, const char *file, const struct cgroup_device_exception *e,
+			      unsigned access, struct hangar_error *err)
+{
+	struct cgroup_device_exception part = *e;
+	part.access = access;
+	_cleanup_free_ char *rule = cgroup_device_exception_string(&part);
+	return cgroup_write(dir, file, rule, "linux.resources.devices", err);
+}
+
+/* Move the cgroup to the target policy.  Going through "deny a" would deny
+ * even the devices that stay allowed for a moment, and a running container
+ * notices (an open of /dev/null fails), so between two allow lists only the
+ * differences are written, as runc does.  Otherwise: the reset rule, then
+ * the exceptions. */
+static int v1_devices_transition(const char *dir, const struct cgroup_device_policy *target,
+				 struct hangar_error *err)
+{
+	struct cgroup_device_policy cur;
+	bool known;
+	if (v1_devices_current(dir, &cur, &known, err) < 0)
+		return -1;
+	int ret = 0;
+	if (!known || cur.default_allow || target->default_allow) {
+		const char *reset_file = target->default_allow ? "devices.allow" : "devices.deny";
+		const char *exception_file = target->default_allow ? "devices.deny" : "devices.allow";
+		ret = cgroup_write(dir, reset_file, "a", "linux.resources.devices", err);
+		for (size_t i = 0; ret == 0 && i < target->n; i++)
+			ret = v1_write_exception(dir, exception_file, &target->ex[i], target->ex[i].access, err);
+	} else {
+		for (size_t i = 0; ret == 0 && i < target->n; i++) {
+			unsigned gained = target->ex[i].access & ~exception_access(&cur, &target->ex[i]);
+			if (gained)
+				ret = v1_write_exception(dir, "devices.allow", &target->ex[i], gained, err);
+		}
+		for (size_t i = 0; ret == 0 && i < cur.n; i++) {
+			unsigned dropped = cur.ex[i].access & ~exception_access(target, &cur.ex[i]);
+			if (dropped)
+				ret = v1_write_exception(dir, "devices.deny", &cur.ex[i], dropped, err);
+		}
+	}
+	cgroup_device_policy_clear(&cur);
+	return ret;
+}
+
 static int v1_set_devices(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err)
 {
 	if (r->n_devices == 0)
@@ -345,15 +440,7 @@ static int v1_set_devices(struct cgroup_manager *m, const struct oci_resources *
 	struct cgroup_device_policy policy;
 	if (cgroup_device_policy_build(r->devices, r->n_devices, &policy, err) < 0)
 		return -1;
-	/* The reset rule first ("deny a" for the usual allow-list), then the
-	 * exceptions: the same policy the v2 BPF program enforces. */
-	const char *reset_file = policy.default_allow ? "devices.allow" : "devices.deny";
-	const char *exception_file = policy.default_allow ? "devices.deny" : "devices.allow";
-	int ret = cgroup_write(dir, reset_file, "a", "linux.resources.devices", err);
-	for (size_t i = 0; ret == 0 && i < policy.n; i++) {
-		_cleanup_free_ char *rule = cgroup_device_exception_string(&policy.ex[i]);
-		ret = cgroup_write(dir, exception_file, rule, "linux.resources.devices", err);
-	}
+	int ret = v1_devices_transition(dir, &policy, err);
 	cgroup_device_policy_clear(&policy);
 	return ret;
 }

@@ -486,6 +486,69 @@ static void test_devices(void)
 	cgroup_manager_free(m);
 }
 
+static int run_open_null_loop(void *arg)
+{
+	(void)arg;
+	int failures = 0;
+	uint64_t until = now_ns() + 1500000000ULL;
+	while (now_ns() < until) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			failures++;
+		else
+			close(fd);
+	}
+	return failures > 250 ? 250 : failures;
+}
+
+/* Updating the device list of a running container must not deny what
+ * stays allowed, not even for an instant (runc computes a transition). */
+static void test_devices_update_no_gap(void)
+{
+	struct oci_device_cgroup a[] = {
+		{ .allow = false, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
+		  .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
+		  .access = (char *)"rwm" },
+	};
+	struct oci_device_cgroup b[] = {
+		{ .allow = false, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
+		  .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 9,
+		  .access = (char *)"r" },
+	};
+	struct oci_resources ra = { .present = true, .devices = a, .n_devices = 3 };
+	struct oci_resources rb = { .present = true, .devices = b, .n_devices = 3 };
+	struct cgroup_manager *m = make("devgap", &ra);
+	ok(m != NULL, "create with an allow list");
+	if (!m)
+		return;
+	pid_t p = spawn_in(m, run_open_null_loop, NULL);
+	struct hangar_error err = { 0 };
+	int failed_updates = 0;
+	for (int i = 0; i < 300; i++)
+		if (cgroup_manager_update(m, i % 2 ? &ra : &rb, &err) < 0)
+			failed_updates++;
+	int st = wait_status(p);
+	ok(failed_updates == 0, "300 live device updates%s%s", err.msg[0] ? ": " : "", err.msg);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null never denied during the updates (%d failed opens)",
+	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	char *list = xasprintf("/sys/fs/cgroup/devices/%s/devgap/devices.list", parent);
+	char *v = NULL;
+	if (read_file_at(AT_FDCWD, list, &v, NULL, &err) < 0)
+		v = xstrdup("");
+	free(list);
+	for (char *nl = strchr(v, '\n'); nl; nl = strchr(nl, '\n'))
+		*nl = ';';
+	ok(strstr(v, "c 1:3 rwm") && strstr(v, "c 1:5 rwm") && !strstr(v, "c 1:9"), "list matches the last update: %s",
+	   v);
+	free(v);
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	cgroup_manager_free(m);
+}
+
 static int run_dd_read(void *arg)
 {
 	char *cmd = xasprintf("dd if=%s of=/dev/null bs=64k count=32 iflag=direct 2>/dev/null", (char *)arg);
@@ -670,6 +733,7 @@ int main(void)
 	test_cpu();
 	test_freeze();
 	test_devices();
+	test_devices_update_no_gap();
 	test_blkio();
 	test_memory_knobs();
 	test_unavailable();
