@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <linux/sched.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "namespaces/subid.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -128,9 +130,15 @@ static char *format_map(const struct oci_id_mapping *m, size_t n)
 	return buf;
 }
 
+/* Run newuidmap/newgidmap with its stderr captured: the library does not
+ * print, and the helper's own line ("uid range [..) not allowed") is the
+ * most precise reason there is. */
 static int run_idmap_helper(const char *helper, pid_t pid, const struct oci_id_mapping *m, size_t n,
 			    struct hangar_error *err)
 {
+	int errpipe[2];
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return hangar_sys_error(err, "pipe for %s", helper);
 	char **argv = xmalloc0((n * 3 + 3) * sizeof(char *));
 	size_t k = 0;
 	argv[k++] = xstrdup(helper);
@@ -142,14 +150,27 @@ static int run_idmap_helper(const char *helper, pid_t pid, const struct oci_id_m
 	}
 	pid_t child = fork();
 	if (child < 0) {
+		int saved = errno;
 		strv_free(argv);
-		return hangar_sys_error(err, "fork %s", helper);
+		close(errpipe[0]);
+		close(errpipe[1]);
+		return hangar_error_set(err, HANGAR_E_SYS, saved, "fork %s", helper);
 	}
 	if (child == 0) {
+		if (dup2(errpipe[1], STDERR_FILENO) < 0)
+			_exit(126);
 		execvp(helper, argv);
 		_exit(127);
 	}
 	strv_free(argv);
+	close(errpipe[1]);
+	char msg[512];
+	ssize_t got = read_all(errpipe[0], msg, sizeof(msg) - 1);
+	close(errpipe[0]);
+	msg[got > 0 ? got : 0] = '\0';
+	char *nl = strchr(msg, '\n');
+	if (nl)
+		*nl = '\0';
 	int status;
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR)
@@ -159,9 +180,38 @@ static int run_idmap_helper(const char *helper, pid_t pid, const struct oci_id_m
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
 					"%s not found: install the uidmap package for subordinate id ranges", helper);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return hangar_error_set(err, HANGAR_E_SYS, 0,
-					"%s failed for pid %d (check /etc/subuid and /etc/subgid ranges)", helper,
-					(int)pid);
+		return hangar_error_set(err, HANGAR_E_SYS, 0, "%s failed for pid %d: %s", helper, (int)pid,
+					msg[0] ? msg : "(no message; check /etc/subuid and /etc/subgid)");
+	return 0;
+}
+
+/* Before handing a mapping to the setuid helper, say which host ids the user
+ * lacks and where they would come from; the helper only says "not allowed". */
+static int check_subid_mapping(const char *what, const char *file, const struct oci_id_mapping *m, size_t n,
+			       uint32_t self, struct hangar_error *err)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	const char *name = getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res ? res->pw_name : NULL;
+	_cleanup_free_ struct ns_subid_range *ranges = NULL;
+	size_t n_ranges = 0;
+	if (ns_subid_ranges(file, name, geteuid(), &ranges, &n_ranges, err) < 0)
+		return hangar_error_prefix(err, "%s", what);
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].size == 1 && m[i].host_id == self)
+			continue;
+		if (ns_subid_covers(ranges, n_ranges, m[i].host_id, m[i].size))
+			continue;
+		if (n_ranges == 0)
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"%s: host ids %u-%u need a subordinate range, but %s has none in %s "
+						"(add one, or map only your own id: `spec --rootless`)",
+						what, m[i].host_id, m[i].host_id + m[i].size - 1, name ? name : "this user",
+						file);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"%s: host ids %u-%u are outside %s's ranges in %s", what, m[i].host_id,
+					m[i].host_id + m[i].size - 1, name ? name : "this user", file);
+	}
 	return 0;
 }
 
@@ -189,7 +239,8 @@ int ns_write_id_maps(pid_t pid, const struct oci_id_mapping *uids, size_t n_uids
 			snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
 			if (write_string_at(AT_FDCWD, path, map, err) < 0)
 				return hangar_error_prefix(err, "linux.gidMappings");
-		} else if (run_idmap_helper("newgidmap", pid, gids, n_gids, err) < 0) {
+		} else if (check_subid_mapping("linux.gidMappings", "/etc/subgid", gids, n_gids, getegid(), err) < 0 ||
+			   run_idmap_helper("newgidmap", pid, gids, n_gids, err) < 0) {
 			return -1;
 		}
 	}
@@ -199,7 +250,8 @@ int ns_write_id_maps(pid_t pid, const struct oci_id_mapping *uids, size_t n_uids
 			snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
 			if (write_string_at(AT_FDCWD, path, map, err) < 0)
 				return hangar_error_prefix(err, "linux.uidMappings");
-		} else if (run_idmap_helper("newuidmap", pid, uids, n_uids, err) < 0) {
+		} else if (check_subid_mapping("linux.uidMappings", "/etc/subuid", uids, n_uids, geteuid(), err) < 0 ||
+			   run_idmap_helper("newuidmap", pid, uids, n_uids, err) < 0) {
 			return -1;
 		}
 	}
