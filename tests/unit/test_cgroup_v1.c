@@ -497,6 +497,12 @@ static int run_open_null_loop(void *arg)
 			failures++;
 		else
 			close(fd);
+		/* /dev/full is in neither list: it must never open */
+		fd = open("/dev/full", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			failures++;
+			close(fd);
+		}
 	}
 	return failures > 250 ? 250 : failures;
 }
@@ -533,7 +539,7 @@ static void test_devices_update_no_gap(void)
 			failed_updates++;
 	int st = wait_status(p);
 	ok(failed_updates == 0, "300 live device updates%s%s", err.msg[0] ? ": " : "", err.msg);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null never denied during the updates (%d failed opens)",
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null never denied, /dev/full never allowed during the updates (%d wrong opens)",
 	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	char *list = xasprintf("/sys/fs/cgroup/devices/%s/devgap/devices.list", parent);
 	char *v = NULL;

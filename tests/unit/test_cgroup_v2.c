@@ -190,6 +190,27 @@ static int run_open_null(void *arg)
 	return fd >= 0 ? 0 : 2;
 }
 
+static int run_open_null_loop(void *arg)
+{
+	(void)arg;
+	int failures = 0;
+	uint64_t until = now_ns() + 1500000000ULL;
+	while (now_ns() < until) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			failures++;
+		else
+			close(fd);
+		/* /dev/full is in neither list: it must never open */
+		fd = open("/dev/full", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			failures++;
+			close(fd);
+		}
+	}
+	return failures > 250 ? 250 : failures;
+}
+
 static int run_affinity(void *arg)
 {
 	(void)arg;
@@ -363,6 +384,33 @@ static void test_devices(void)
 	p = spawn_in(m, run_open_null, (void *)1);
 	st = wait_status(p);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "later deny wins");
+	/* Replacing the program never denies what both lists allow: the new
+	 * one is attached before the old one is detached. */
+	struct oci_device_cgroup la[] = {
+		{ .allow = false, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
+		  .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
+		  .access = (char *)"rwm" },
+	};
+	struct oci_device_cgroup lb[] = {
+		{ .allow = false, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
+		  .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
+		  .access = (char *)"r" },
+	};
+	struct oci_resources ra = { .present = true, .devices = la, .n_devices = 3 };
+	struct oci_resources rb = { .present = true, .devices = lb, .n_devices = 3 };
+	p = spawn_in(m, run_open_null_loop, NULL);
+	int failed_updates = 0;
+	for (int i = 0; i < 200; i++)
+		if (cgroup_manager_update(m, i % 2 ? &ra : &rb, &err) < 0)
+			failed_updates++;
+	st = wait_status(p);
+	ok(failed_updates == 0, "200 live device-program replacements%s%s", err.msg[0] ? ": " : "", err.msg);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null never denied, /dev/full never allowed meanwhile (%d wrong opens)",
+	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
 	cgroup_manager_free(m);
 }
