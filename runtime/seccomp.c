@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <json.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@ struct seccomp_program {
 	scmp_filter_ctx ctx;
 	bool uses_notify;
 	size_t n_rules;
+	int enosys_from; /* first syscall number answered with ENOSYS; 0 = none */
 	/* Flags libseccomp cannot set: the program is exported as BPF and
 	 * loaded with seccomp(2) directly. */
 	unsigned long raw_flags;
@@ -250,6 +253,35 @@ static int add_rule_entry(struct seccomp_program *prog, const struct oci_seccomp
 	return 0;
 }
 
+/*
+ * Like runc's -ENOSYS stub: a syscall newer than every syscall the profile
+ * names was unknown to its author, and must fail with ENOSYS rather than the
+ * default errno so that libc falls back to the older call (clone3 -> clone,
+ * fchmodat2 -> fchmodat, ...).  Syscalls the profile knew of keep the
+ * default action.  Only for deny-by-default filters on the native
+ * architecture; the check is prepended to the BPF at load time because
+ * libseccomp cannot add rules for syscalls it does not know itself.
+ */
+static void plan_enosys_stub(struct seccomp_program *prog, const struct oci_seccomp *s,
+			     uint32_t default_action)
+{
+	int newest = -1;
+
+	/* The upper 16 bits are the action, the lower its data (errno). */
+	if (default_action == SCMP_ACT_ALLOW || default_action == SCMP_ACT_LOG ||
+	    default_action == SCMP_ACT_ERRNO(ENOSYS) || (default_action & 0xffff0000U) == SCMP_ACT_TRACE(0))
+		return;
+	for (size_t i = 0; i < s->n_syscalls; i++) {
+		for (size_t n = 0; n < s->syscalls[i].n_names; n++) {
+			int nr = seccomp_syscall_resolve_name(s->syscalls[i].names[n]);
+			if (nr > newest)
+				newest = nr;
+		}
+	}
+	if (newest > 0)
+		prog->enosys_from = newest + 1;
+}
+
 int seccomp_program_build(const struct oci_seccomp *s, struct seccomp_program **out, struct hangar_error *err)
 {
 	uint32_t default_action;
@@ -293,6 +325,7 @@ int seccomp_program_build(const struct oci_seccomp *s, struct seccomp_program **
 	for (size_t i = 0; i < s->n_syscalls; i++)
 		if (add_rule_entry(prog, &s->syscalls[i], i, default_action, err) < 0)
 			goto fail;
+	plan_enosys_stub(prog, s, default_action);
 
 	if ((prog->raw_flags & HANGAR_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) && !prog->uses_notify) {
 		hangar_error_set(err, HANGAR_E_CONFIG, 0,
@@ -310,6 +343,11 @@ fail:
 bool seccomp_program_uses_notify(const struct seccomp_program *p)
 {
 	return p && p->uses_notify;
+}
+
+int seccomp_program_enosys_from(const struct seccomp_program *p)
+{
+	return p ? p->enosys_from : 0;
 }
 
 size_t seccomp_program_rule_count(const struct seccomp_program *p)
@@ -340,8 +378,8 @@ static int attr_enabled(scmp_filter_ctx ctx, enum scmp_filter_attr attr)
 	return seccomp_attr_get(ctx, attr, &v) == 0 && v != 0;
 }
 
-/* seccomp(2) with a BPF program exported by libseccomp: used only for filter
- * flags this libseccomp cannot express. */
+/* seccomp(2) with the BPF program exported by libseccomp: for the ENOSYS
+ * stub and for filter flags this libseccomp cannot express. */
 static int load_raw(struct seccomp_program *p, int *notify_fd_out, struct hangar_error *err)
 {
 	_cleanup_close_ int memfd = memfd_create("hangar-seccomp-bpf", MFD_CLOEXEC);
@@ -357,11 +395,30 @@ static int load_raw(struct seccomp_program *p, int *notify_fd_out, struct hangar
 	if (st.st_size == 0 || st.st_size % (off_t)sizeof(struct sock_filter) != 0)
 		return hangar_error_set(err, HANGAR_E_SYS, 0, "seccomp: exported BPF has odd size %lld",
 					(long long)st.st_size);
-	_cleanup_free_ struct sock_filter *insns = xmalloc0((size_t)st.st_size);
-	if (pread(memfd, insns, (size_t)st.st_size, 0) != st.st_size)
+	size_t n_exported = (size_t)st.st_size / sizeof(struct sock_filter);
+	size_t n_stub = p->enosys_from > 0 ? 6 : 0;
+	if (n_exported + n_stub > BPF_MAXINSNS)
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"seccomp: filter too long (%zu instructions)", n_exported + n_stub);
+	_cleanup_free_ struct sock_filter *insns =
+	    xmalloc0((n_exported + n_stub) * sizeof(struct sock_filter));
+	if (pread(memfd, insns + n_stub, (size_t)st.st_size, 0) != st.st_size)
 		return hangar_sys_error(err, "seccomp: read exported BPF");
-	struct sock_fprog fprog = {.len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter)),
-				   .filter = insns};
+	if (n_stub) {
+		/* if (arch == native && nr >= enosys_from && !(nr & X32 bit)) return ENOSYS;
+		 * jumps are relative, so the exported program is unaffected. */
+		const uint32_t x32_bit = 0x40000000U;
+		struct sock_filter stub[] = {
+		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 4),
+		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)p->enosys_from, 0, 2),
+		    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, x32_bit, 1, 0),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+		};
+		memcpy(insns, stub, sizeof(stub));
+	}
+	struct sock_fprog fprog = {.len = (unsigned short)(n_exported + n_stub), .filter = insns};
 
 	if (attr_enabled(p->ctx, SCMP_FLTATR_CTL_TSYNC))
 		flags |= HANGAR_SECCOMP_FILTER_FLAG_TSYNC;
@@ -387,6 +444,10 @@ static int load_raw(struct seccomp_program *p, int *notify_fd_out, struct hangar
 			    err, "seccomp: load filter (without no_new_privs this needs CAP_SYS_ADMIN)");
 		return hangar_sys_error(err, "seccomp: load filter");
 	}
+	/* Without TSYNC_ESRCH a positive result is the thread TSYNC failed on. */
+	if (!p->uses_notify && r > 0)
+		return hangar_error_set(err, HANGAR_E_SYS, 0,
+					"seccomp: thread %ld could not be synchronised (TSYNC)", r);
 	*notify_fd_out = p->uses_notify ? (int)r : -1;
 	return 0;
 }
@@ -394,7 +455,7 @@ static int load_raw(struct seccomp_program *p, int *notify_fd_out, struct hangar
 int seccomp_program_load(struct seccomp_program *p, int *notify_fd_out, struct hangar_error *err)
 {
 	*notify_fd_out = -1;
-	if (p->raw_flags)
+	if (p->raw_flags || p->enosys_from > 0)
 		return load_raw(p, notify_fd_out, err);
 
 	int r = seccomp_load(p->ctx);

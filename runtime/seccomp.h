@@ -30,6 +30,11 @@ bool seccomp_program_uses_notify(const struct seccomp_program *p);
 /* Number of rules actually added (after skipping unknown syscalls). */
 size_t seccomp_program_rule_count(const struct seccomp_program *p);
 
+/* Deny-by-default filters answer syscalls newer than the newest one the
+ * profile names with ENOSYS (runc's stub), so that libc falls back to older
+ * calls.  The first such syscall number (native arch), or 0 when none. */
+int seccomp_program_enosys_from(const struct seccomp_program *p);
+
 void seccomp_program_free(struct seccomp_program *p);
 
 /* Write the BPF program to fd (for debugging and `features`). */

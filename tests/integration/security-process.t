@@ -89,6 +89,21 @@ is "$(echo $out)" "NoNewPrivs: 0" "seccomp without noNewPrivileges for a non-roo
 out=$(run_out '.linux.seccomp = {defaultAction: "SCMP_ACT_KILL_PROCESS", syscalls: []}' true)
 [ $? != 0 ]; ok $? "a filter that kills everything makes the run fail ($(echo $out | head -c 200))"
 
+# A deny-by-default profile like the built-in one (its allowlist is read from
+# runtime/seccomp_default.c): the final execve must pass, mount must not, and a
+# syscall newer than the profile gets ENOSYS (the stub is prepended at load).
+allow=$(sed -n '/allowed_always\[\] = {/,/};/p' "$TOP/runtime/seccomp_default.c" | grep -o '"[a-z0-9_]*"' | paste -sd, -)
+if [ -n "$allow" ]; then
+	profile="{defaultAction: \"SCMP_ACT_ERRNO\", defaultErrnoRet: 1, architectures: [\"SCMP_ARCH_X86_64\"], syscalls: [{names: [$allow, \"arch_prctl\"], action: \"SCMP_ACT_ALLOW\"}, {names: [\"clone\"], action: \"SCMP_ACT_ALLOW\", args: [{index: 0, value: 2114060288, valueTwo: 0, op: \"SCMP_CMP_MASKED_EQ\"}]}, {names: [\"personality\"], action: \"SCMP_ACT_ALLOW\", args: [{index: 0, value: 0, op: \"SCMP_CMP_EQ\"}]}]}"
+	out=$(run_out ".linux.seccomp = $profile" sh -c 'echo alive; mount -t tmpfs none /mnt 2>&1; echo mount=$?')
+	like "$out" "alive" "deny-by-default allowlist: the container process runs"
+	like "$out" "mount=[1-9]" "... and mount is denied"
+	out=$(run_out ".linux.seccomp = $profile" linux32 uname -m)
+	like "$out" "Operation not permitted|not permitted" "personality(LINUX32) denied by the arg filter ($out)"
+else
+	fail "could not read the allowlist from runtime/seccomp_default.c"
+fi
+
 # ---- LSM on a host without AppArmor/SELinux ----
 if [ ! -e /sys/module/apparmor/parameters/enabled ]; then
 	out=$(run_out '.process.apparmorProfile = "hangar-test"' true)

@@ -501,6 +501,12 @@ static int child_default_profile(void *arg, char *msg, size_t len)
 	errno = 0;
 	if (syscall(SYS_personality, 0x0400000UL /* READ_IMPLIES_EXEC */) != -1 || errno != EPERM)
 		return failf(msg, len, "personality(READ_IMPLIES_EXEC) not blocked");
+	/* Newer than anything the profile names: ENOSYS (runc's stub). */
+	int stub = *(int *)arg;
+	errno = 0;
+	if (stub <= 0 || syscall(stub + 3, 0, 0, 0) != -1 || errno != ENOSYS)
+		return failf(msg, len, "syscall %d (after the newest in the profile) not ENOSYS (errno %d)",
+			     stub + 3, errno);
 	errno = 0;
 	if (syscall(SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
 		return failf(msg, len, "clone3 should fail with ENOSYS (errno %d)", errno);
@@ -671,7 +677,24 @@ int main(void)
 		   "default profile: %zu names, read allowed, mount not, EPERM default", n_names);
 		seccomp_profile_clear(&s);
 	}
-	rc = run_in_child(child_default_profile, NULL, msg, sizeof(msg));
+	int stub_from = 0;
+	{
+		struct oci_seccomp s;
+		struct seccomp_program *dp = NULL;
+		if (seccomp_default_profile(NULL, &s, &err) == 0 && seccomp_program_build(&s, &dp, &err) == 0)
+			stub_from = seccomp_program_enosys_from(dp);
+		ok(stub_from > SYS_futex_waitv, "default profile: ENOSYS stub from syscall %d on", stub_from);
+		seccomp_program_free(dp);
+		seccomp_profile_clear(&s);
+
+		struct test_profile t;
+		profile_init(&t, "SCMP_ACT_ALLOW");
+		add_rule(&t, "getppid", "SCMP_ACT_ERRNO", -1);
+		ok(seccomp_program_build(&t.s, &dp, &err) == 0 && seccomp_program_enosys_from(dp) == 0,
+		   "no ENOSYS stub for allow-by-default filters");
+		seccomp_program_free(dp);
+	}
+	rc = run_in_child(child_default_profile, &stub_from, msg, sizeof(msg));
 	ok(rc == 0, "default profile blocks keyctl/unshare/mount/vsock, allows fork+exec+files %s", msg);
 	rc = run_in_child(child_default_profile_sys_admin, NULL, msg, sizeof(msg));
 	ok(rc == 0, "default profile with CAP_SYS_ADMIN allows unshare, still blocks keyctl %s", msg);
