@@ -1,0 +1,104 @@
+# Helpers for the rootless-*.t tests: throwaway users with their own
+# XDG_RUNTIME_DIR, bundles they own, hangar-oci run as them.
+#   . "$(dirname "$0")/lib.sh"; . "$(dirname "$0")/rootless-lib.sh"
+# Users, their /etc/subuid + /etc/subgid lines, homes, containers and any
+# process left running as them are removed at exit.
+
+[ "$(id -u)" = 0 ] || skip_all "rootless tests make throwaway users: run as root"
+for tool in useradd userdel usermod runuser jq; do
+	command -v "$tool" >/dev/null || skip_all "$tool not installed"
+done
+[ -x "$OCI" ] || skip_all "$OCI not built"
+# The users must reach the binary and the cached rootfs.
+_rl_cache=$(_rootfs_cache)
+runuser -u nobody -- test -x "$OCI" && runuser -u nobody -- test -r "$_rl_cache/bin/busybox" ||
+	skip_all "$OCI or $_rl_cache is not reachable by other users (a parent directory is not searchable)"
+unshare -U true 2>/dev/null || skip_all "user namespaces are not available (unshare -U failed)"
+
+RL_USERS=()
+
+# rl_subid_ranges USER FILE: "start-end" of each of USER's ranges in FILE.
+rl_subid_ranges() {
+	awk -F: -v u="$1" '$1 == u { print $2 "-" ($2 + $3 - 1) }' "$2"
+}
+
+# rl_drop_subids USER: remove every subordinate range of USER (through
+# usermod, which takes shadow's locks; other tests may add users meanwhile).
+rl_drop_subids() {
+	local r
+	for r in $(rl_subid_ranges "$1" /etc/subuid); do usermod -V "$r" "$1"; done
+	for r in $(rl_subid_ranges "$1" /etc/subgid); do usermod -W "$r" "$1"; done
+}
+
+# rl_make_user VAR ranges|none: create a user, its name goes into VAR; its
+# XDG_RUNTIME_DIR is $TEST_TMP/xdg-NAME (0700, theirs).
+rl_make_user() {
+	local var=$1 kind=$2 name
+	name=hrl$$${#RL_USERS[@]}$RANDOM
+	name=${name:0:30}
+	if [ "$kind" = none ]; then
+		useradd -m -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$name" || return 1
+	else
+		useradd -m "$name" || return 1
+	fi
+	RL_USERS+=("$name")
+	at_exit "rl_remove_user $name"
+	if [ "$kind" = none ]; then
+		rl_drop_subids "$name"
+	elif [ -z "$(rl_subid_ranges "$name" /etc/subuid)" ] || [ -z "$(rl_subid_ranges "$name" /etc/subgid)" ]; then
+		diag "useradd gave $name no subordinate ranges"
+		return 1
+	fi
+	install -d -m 0700 -o "$name" -g "$name" "$TEST_TMP/xdg-$name"
+	printf -v "$var" %s "$name"
+}
+
+rl_remove_user() {
+	local name=$1 uid
+	uid=$(id -u "$name" 2>/dev/null) || return 0
+	# Containers first (their state is in the user's root), then anything
+	# still running as the user or as its subordinate ids: those can only be
+	# this test's processes, the user was made by it.
+	local root="$TEST_TMP/xdg-$name/hangar-oci"
+	for id in $(ls "$root" 2>/dev/null); do
+		rl_as "$name" "$OCI" delete --force "$id" >/dev/null 2>&1
+	done
+	local r pid ranges="$uid-$uid $(rl_subid_ranges "$name" /etc/subuid)"
+	for r in $ranges; do
+		for pid in $(ps -e -o pid=,uid= | awk -v lo="${r%-*}" -v hi="${r#*-}" '$2 >= lo && $2 <= hi {print $1}'); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+	done
+	sleep 0.1
+	rl_drop_subids "$name"
+	userdel -r -f "$name" >/dev/null 2>&1
+	rm -rf "/tmp/hangar-oci-$uid"
+}
+
+# rl_as USER CMD...: run CMD as USER with a clean environment.
+rl_as() {
+	local name=$1; shift
+	runuser -u "$name" -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME="$(getent passwd "$name" | cut -d: -f6)" \
+		USER="$name" LOGNAME="$name" XDG_RUNTIME_DIR="$TEST_TMP/xdg-$name" ${RL_ENV:-} "$@"
+}
+
+# rl_oci USER ARGS...: hangar-oci as USER with USER's default root.
+rl_oci() {
+	local name=$1; shift
+	rl_as "$name" "$OCI" "$@"
+}
+
+# rl_bundle USER DIR [CMD...]: a bundle owned by USER from `spec --rootless`
+# (extra spec flags in RL_SPEC_FLAGS), running CMD without a terminal,
+# writable root.
+rl_bundle() {
+	local name=$1 dir=$2; shift 2
+	mkdir -p "$dir"
+	cp -a "$(_rootfs_cache)" "$dir/rootfs"
+	chown -R "$name:$name" "$dir"
+	(cd "$dir" && rl_oci "$name" spec --rootless ${RL_SPEC_FLAGS:-}) || return 1
+	local args='["sh","-c","true"]'
+	if [ $# -gt 0 ]; then args=$(printf '%s\n' "$@" | jq -R . | jq -s -c .); fi
+	cfg_edit "$dir" ".process.terminal = false | .process.args = $args | .root.readonly = false"
+	chown "$name:$name" "$dir/config.json"
+}
