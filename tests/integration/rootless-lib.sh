@@ -98,7 +98,7 @@ rl_bundle() {
 	chown -R "$name:$name" "$dir"
 	(cd "$dir" && rl_oci "$name" spec --rootless ${RL_SPEC_FLAGS:-}) || return 1
 	local args='["sh","-c","true"]'
-	if [ $# -gt 0 ]; then args=$(printf '%s\n' "$@" | jq -R . | jq -s -c .); fi
+	if [ $# -gt 0 ]; then args=$(printf '%s\037' "$@" | jq -R -s -c 'split("\u001f")[:-1]'); fi
 	cfg_edit "$dir" ".process.terminal = false | .process.args = $args | .root.readonly = false"
 	chown "$name:$name" "$dir/config.json"
 }
