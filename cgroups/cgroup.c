@@ -17,10 +17,10 @@
 
 /* Callers may pass err == NULL; the back-ends always get a real one because
  * they inspect err_no after failures. */
-#define ERR_OR_LOCAL(err)                      \
-	struct hangar_error _local_err;        \
-	if ((err) == NULL)                     \
-		(err) = &_local_err
+#define ERR_OR_LOCAL(err)                                                                                    \
+	struct hangar_error _local_err;                                                                      \
+	if ((err) == NULL)                                                                                   \
+	(err) = &_local_err
 
 int cgroup_detect_mode(enum cgroup_mode *mode, struct hangar_error *err)
 {
@@ -89,15 +89,17 @@ int cgroup_swap_to_v2(int64_t swap, int64_t limit, int64_t *out, bool *write_zer
 		return 0;
 	}
 	if (limit == 0 || limit == -1)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-					"linux.resources.memory.swap: unable to set swap limit without memory limit");
+		return hangar_error_set(
+		    err, HANGAR_E_CONFIG, 0,
+		    "linux.resources.memory.swap: unable to set swap limit without memory limit");
 	if (limit < 0)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.resources.memory.limit: invalid value %lld",
-					(long long)limit);
-	if (swap < limit)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-					"linux.resources.memory.swap: memory+swap limit %lld should be >= memory limit %lld",
-					(long long)swap, (long long)limit);
+					"linux.resources.memory.limit: invalid value %lld", (long long)limit);
+	if (swap < limit)
+		return hangar_error_set(
+		    err, HANGAR_E_CONFIG, 0,
+		    "linux.resources.memory.swap: memory+swap limit %lld should be >= memory limit %lld",
+		    (long long)swap, (long long)limit);
 	*out = swap - limit;
 	*write_zero = *out == 0;
 	return 0;
@@ -108,7 +110,8 @@ int cgroup_expand_slice(const char *slice, char **out, struct hangar_error *err)
 	const char *suffix = ".slice";
 	size_t len = strlen(slice), slen = strlen(suffix);
 	if (len < slen || strcmp(slice + len - slen, suffix) != 0 || strchr(slice, '/'))
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.cgroupsPath: invalid slice name '%s'", slice);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.cgroupsPath: invalid slice name '%s'",
+					slice);
 	if (strcmp(slice, "-.slice") == 0) {
 		*out = xstrdup("");
 		return 0;
@@ -117,7 +120,8 @@ int cgroup_expand_slice(const char *slice, char **out, struct hangar_error *err)
 	if (name == NULL)
 		abort();
 	if (name[0] == '-' || name[strlen(name) - 1] == '-' || strstr(name, "--"))
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.cgroupsPath: invalid slice name '%s'", slice);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.cgroupsPath: invalid slice name '%s'",
+					slice);
 	/* systemd nests "a-b-c.slice" as a.slice/a-b.slice/a-b-c.slice. */
 	size_t cap = 2 * (len + 8) * (strlen(name) + 1);
 	_cleanup_free_ char *path = xmalloc0(cap);
@@ -179,8 +183,8 @@ int cgroup_resolve_path(const char *path, const char *id, char **out, struct han
 		if (slice == NULL || prefix == NULL)
 			abort();
 		if (*name == '\0' || strchr(name, '/') || strchr(prefix, '/'))
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.cgroupsPath: invalid systemd path '%s'",
-						path);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"linux.cgroupsPath: invalid systemd path '%s'", path);
 		_cleanup_free_ char *slice_path = NULL;
 		if (cgroup_expand_slice(*slice ? slice : "system.slice", &slice_path, err) < 0)
 			return -1;
@@ -262,8 +266,8 @@ int cgroup_manager_dirfd(struct cgroup_manager *m)
 
 static int no_cgroup_error(struct cgroup_manager *m, const char *what, struct hangar_error *err)
 {
-	return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0, "%s: container %s has no cgroup (%s)", what, m->id,
-				m->warning ? m->warning : "rootless");
+	return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0, "%s: container %s has no cgroup (%s)", what,
+				m->id, m->warning ? m->warning : "rootless");
 }
 
 int cgroup_manager_enter(struct cgroup_manager *m, pid_t pid, struct hangar_error *err)
@@ -278,8 +282,8 @@ int cgroup_manager_update(struct cgroup_manager *m, const struct oci_resources *
 {
 	ERR_OR_LOCAL(err);
 	if (m->no_cgroup || m->skip_limits)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0, "update: cannot set limits for %s: %s", m->id,
-					m->warning ? m->warning : "no cgroup");
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0, "update: cannot set limits for %s: %s",
+					m->id, m->warning ? m->warning : "no cgroup");
 	return m->ops->update(m, r, err);
 }
 
@@ -326,7 +330,8 @@ int cgroup_manager_pids(struct cgroup_manager *m, pid_t **pids, size_t *n, struc
 		return no_cgroup_error(m, "ps", err);
 	const char *dir = m->ops->procs_dir(m);
 	if (dir == NULL)
-		return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "cgroup %s: no hierarchy lists processes", m->path);
+		return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "cgroup %s: no hierarchy lists processes",
+					m->path);
 	if (cgroup_collect_pids(dir, pids, n, err) < 0) {
 		free(*pids);
 		*pids = NULL;
@@ -444,7 +449,8 @@ int cgroup_manager_open(const char *serialized, struct cgroup_manager **out, str
 	const char *root = json_str(obj, "root"), *path = json_str(obj, "path"), *id = json_str(obj, "id");
 	if (version == NULL || mode == NULL || root == NULL || path == NULL || id == NULL || path[0] != '/') {
 		json_object_put(obj);
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: missing version/mode/root/path/id");
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"cgroup state: missing version/mode/root/path/id");
 	}
 	enum cgroup_mode cmode;
 	if (strcmp(mode, "unified") == 0)
@@ -461,8 +467,8 @@ int cgroup_manager_open(const char *serialized, struct cgroup_manager **out, str
 	}
 	struct cgroup_manager *m = manager_new(cmode);
 	if (strcmp(version, m->ops->name) != 0) {
-		hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: version %s does not match mode %s", version,
-				 mode);
+		hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: version %s does not match mode %s",
+				 version, mode);
 		json_object_put(obj);
 		cgroup_manager_free(m);
 		return -1;

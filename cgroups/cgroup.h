@@ -58,8 +58,7 @@ int cgroup_manager_dirfd(struct cgroup_manager *m);
 int cgroup_manager_enter(struct cgroup_manager *m, pid_t pid, struct hangar_error *err);
 /* Live update.  Lowering memory below usage reclaims first and refuses
  * (leaving the old limit) rather than OOM-killing. */
-int cgroup_manager_update(struct cgroup_manager *m, const struct oci_resources *r,
-			  struct hangar_error *err);
+int cgroup_manager_update(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err);
 int cgroup_manager_freeze(struct cgroup_manager *m, struct hangar_error *err);
 int cgroup_manager_thaw(struct cgroup_manager *m, struct hangar_error *err);
 int cgroup_manager_is_frozen(struct cgroup_manager *m, bool *frozen, struct hangar_error *err);
@@ -150,8 +149,7 @@ uint64_t cgroup_blkio_weight_to_io_weight(uint64_t weight);
 /* runc: OCI memory.swap (memory+swap) -> memory.swap.max.  *out is -1 for
  * "max", 0 for unset, else bytes; *write_zero says memory.swap.max must be
  * written as 0 (swap == limit).  Fails for swap without limit or swap < limit. */
-int cgroup_swap_to_v2(int64_t swap, int64_t limit, int64_t *out, bool *write_zero,
-		      struct hangar_error *err);
+int cgroup_swap_to_v2(int64_t swap, int64_t limit, int64_t *out, bool *write_zero, struct hangar_error *err);
 /* Resolve linux.cgroupsPath into a hierarchy-relative path starting with
  * "/": see struct cgroup_spec.  Rejects ".." components. */
 int cgroup_resolve_path(const char *path, const char *id, char **out, struct hangar_error *err);

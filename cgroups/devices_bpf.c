@@ -26,7 +26,7 @@ static int sys_bpf(int cmd, union bpf_attr *attr)
 
 static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
 {
-	return (struct bpf_insn){ .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
+	return (struct bpf_insn){.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm};
 }
 
 #define LDX_W(dst, src, off) insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0)
@@ -132,8 +132,8 @@ static int load_program(const struct prog *p, struct hangar_error *err)
 		} else {
 			log[strcspn(log, "\n")] = '\0';
 		}
-		return hangar_error_set(err, HANGAR_E_SYS, saved, "load device filter program%s%s", *reason ? ": " : "",
-					reason);
+		return hangar_error_set(err, HANGAR_E_SYS, saved, "load device filter program%s%s",
+					*reason ? ": " : "", reason);
 	}
 	/* bpf() fds are close-on-exec by default (kernel >= 4.x). */
 	return fd;
@@ -154,9 +154,10 @@ static int query_attached(int cgfd, uint32_t *ids, uint32_t *n, struct hangar_er
 	return 0;
 }
 
-static int attach_program(const char *dir, const struct cgroup_device_policy *policy, struct hangar_error *err)
+static int attach_program(const char *dir, const struct cgroup_device_policy *policy,
+			  struct hangar_error *err)
 {
-	struct prog p = { 0 };
+	struct prog p = {0};
 	build_program(policy, &p);
 	_cleanup_close_ int prog_fd = load_program(&p, err);
 	free(p.insns);
@@ -196,7 +197,8 @@ static int attach_program(const char *dir, const struct cgroup_device_policy *po
 		attr.attach_bpf_fd = (uint32_t)old_fd;
 		attr.attach_type = BPF_CGROUP_DEVICE;
 		if (sys_bpf(BPF_PROG_DETACH, &attr) < 0 && errno != ENOENT)
-			return hangar_sys_error(err, "detach old device filter (id %u) from %s", old_ids[i], dir);
+			return hangar_sys_error(err, "detach old device filter (id %u) from %s", old_ids[i],
+						dir);
 	}
 	return 0;
 }

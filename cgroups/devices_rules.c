@@ -42,8 +42,8 @@ static int parse_access(const char *access, unsigned *bits)
 	return 0;
 }
 
-static struct cgroup_device_exception *find_exception(struct cgroup_device_policy *p, char type, int64_t major,
-						      int64_t minor)
+static struct cgroup_device_exception *find_exception(struct cgroup_device_policy *p, char type,
+						      int64_t major, int64_t minor)
 {
 	for (size_t i = 0; i < p->n; i++)
 		if (p->ex[i].type == type && p->ex[i].major == major && p->ex[i].minor == minor)
@@ -51,7 +51,8 @@ static struct cgroup_device_exception *find_exception(struct cgroup_device_polic
 	return NULL;
 }
 
-static void add_exception(struct cgroup_device_policy *p, char type, int64_t major, int64_t minor, unsigned access)
+static void add_exception(struct cgroup_device_policy *p, char type, int64_t major, int64_t minor,
+			  unsigned access)
 {
 	struct cgroup_device_exception *e = find_exception(p, type, major, minor);
 	if (e) {
@@ -62,22 +63,25 @@ static void add_exception(struct cgroup_device_policy *p, char type, int64_t maj
 	if (grown == NULL)
 		abort();
 	p->ex = grown;
-	p->ex[p->n++] = (struct cgroup_device_exception){ .type = type, .major = major, .minor = minor, .access = access };
+	p->ex[p->n++] =
+	    (struct cgroup_device_exception){.type = type, .major = major, .minor = minor, .access = access};
 }
 
 static int remove_access(struct cgroup_device_policy *p, size_t idx, char type, int64_t major, int64_t minor,
 			 unsigned access, struct hangar_error *err)
 {
-	const int64_t partial[3][2] = { { -1, minor }, { major, -1 }, { -1, -1 } };
+	const int64_t partial[3][2] = {{-1, minor}, {major, -1}, {-1, -1}};
 	for (size_t i = 0; i < 3; i++) {
 		if (partial[i][0] == major && partial[i][1] == minor)
 			continue;
 		struct cgroup_device_exception *w = find_exception(p, type, partial[i][0], partial[i][1]);
 		if (w && (w->access & access)) {
 			_cleanup_free_ char *wild = cgroup_device_exception_string(w);
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"linux.resources.devices[%zu]: cannot remove access from part of the earlier wildcard rule '%s' (cgroup v1 would ignore it)",
-						idx, wild);
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "linux.resources.devices[%zu]: cannot remove access from part of the earlier "
+			    "wildcard rule '%s' (cgroup v1 would ignore it)",
+			    idx, wild);
 		}
 	}
 	struct cgroup_device_exception *e = find_exception(p, type, major, minor);
@@ -92,23 +96,24 @@ static int remove_access(struct cgroup_device_policy *p, size_t idx, char type, 
 	return 0;
 }
 
-int cgroup_device_policy_build(const struct oci_device_cgroup *rules, size_t n, struct cgroup_device_policy *out,
-			       struct hangar_error *err)
+int cgroup_device_policy_build(const struct oci_device_cgroup *rules, size_t n,
+			       struct cgroup_device_policy *out, struct hangar_error *err)
 {
-	struct cgroup_device_policy p = { .default_allow = false };
+	struct cgroup_device_policy p = {.default_allow = false};
 	for (size_t i = 0; i < n; i++) {
 		const struct oci_device_cgroup *r = &rules[i];
 		char type = r->type ? r->type : 'a';
 		unsigned access;
 		if (type != 'a' && type != 'c' && type != 'b') {
 			cgroup_device_policy_clear(&p);
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.resources.devices[%zu]: invalid type '%c'", i,
-						type);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"linux.resources.devices[%zu]: invalid type '%c'", i, type);
 		}
 		if (parse_access(r->access, &access) < 0) {
 			cgroup_device_policy_clear(&p);
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.resources.devices[%zu]: invalid access '%s'",
-						i, r->access);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"linux.resources.devices[%zu]: invalid access '%s'", i,
+						r->access);
 		}
 		if (type == 'a') {
 			cgroup_device_policy_clear(&p);
@@ -119,7 +124,8 @@ int cgroup_device_policy_build(const struct oci_device_cgroup *rules, size_t n, 
 		int64_t minor = r->has_minor && r->minor >= 0 ? r->minor : -1;
 		if (major > UINT32_MAX || minor > UINT32_MAX) {
 			cgroup_device_policy_clear(&p);
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "linux.resources.devices[%zu]: device number out of range",
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"linux.resources.devices[%zu]: device number out of range",
 						i);
 		}
 		if (r->allow != p.default_allow) {

@@ -304,7 +304,7 @@ void cgroup_backoff_sleep(unsigned *step)
 	/* 1, 2, 4, 8, 10, 10, ... ms */
 	long ms = *step >= 4 ? 10 : 1L << *step;
 	(*step)++;
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = ms * 1000000L };
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = ms * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }

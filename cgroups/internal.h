@@ -32,17 +32,17 @@ struct cgroup_ops {
 
 /* One mounted v1 hierarchy (possibly several controllers, "cpu,cpuacct"). */
 struct cgroup_v1_hierarchy {
-	char *mount;       /* /sys/fs/cgroup/cpu,cpuacct */
+	char *mount;	   /* /sys/fs/cgroup/cpu,cpuacct */
 	char *controllers; /* "cpu,cpuacct" */
-	char *dir;         /* mount + m->path, NULL when not created */
+	char *dir;	   /* mount + m->path, NULL when not created */
 	int created_depth; /* path components of dir that this manager made */
 };
 
 struct cgroup_manager {
 	const struct cgroup_ops *ops;
 	enum cgroup_mode mode;
-	char *root;    /* mount root, /sys/fs/cgroup */
-	char *path;    /* "/hangar/ID", relative to each hierarchy */
+	char *root; /* mount root, /sys/fs/cgroup */
+	char *path; /* "/hangar/ID", relative to each hierarchy */
 	char *id;
 	bool rootless;
 	/* Rootless without a usable cgroup: no directory at all; limits are
@@ -52,9 +52,9 @@ struct cgroup_manager {
 	char *warning;
 
 	/* v2 */
-	char *base;         /* rootless: our delegated cgroup, the parent of path */
-	char *dir;          /* root + path */
-	int dirfd;          /* O_PATH|O_DIRECTORY */
+	char *base; /* rootless: our delegated cgroup, the parent of path */
+	char *dir;  /* root + path */
+	int dirfd;  /* O_PATH|O_DIRECTORY */
 	int created_depth;
 
 	/* v1 */
@@ -109,9 +109,9 @@ int cgroup_signal_all_frozen(struct cgroup_manager *m, int sig, bool can_freeze,
 #define CGROUP_DEV_WRITE 4u
 
 struct cgroup_device_exception {
-	char type;           /* 'c' or 'b' */
+	char type;	      /* 'c' or 'b' */
 	int64_t major, minor; /* -1 = any */
-	unsigned access;     /* CGROUP_DEV_* */
+	unsigned access;      /* CGROUP_DEV_* */
 };
 
 struct cgroup_device_policy {
@@ -120,8 +120,8 @@ struct cgroup_device_policy {
 	size_t n;
 };
 
-int cgroup_device_policy_build(const struct oci_device_cgroup *rules, size_t n, struct cgroup_device_policy *out,
-			       struct hangar_error *err);
+int cgroup_device_policy_build(const struct oci_device_cgroup *rules, size_t n,
+			       struct cgroup_device_policy *out, struct hangar_error *err);
 void cgroup_device_policy_clear(struct cgroup_device_policy *p);
 /* v1 syntax: "c 1:3 rw", "b *:* m". */
 char *cgroup_device_exception_string(const struct cgroup_device_exception *e);

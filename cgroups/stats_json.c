@@ -71,9 +71,9 @@ static json_object *blkio_entries(const struct cgroup_stats *st, bool ops)
 			const char *op;
 			uint64_t v;
 		} rows[] = {
-			{ "Read", ops ? io->read_ops : io->read_bytes },
-			{ "Write", ops ? io->write_ops : io->write_bytes },
-			{ "Total", ops ? io->read_ops + io->write_ops : io->read_bytes + io->write_bytes },
+		    {"Read", ops ? io->read_ops : io->read_bytes},
+		    {"Write", ops ? io->write_ops : io->write_bytes},
+		    {"Total", ops ? io->read_ops + io->write_ops : io->read_bytes + io->write_bytes},
 		};
 		for (size_t r = 0; r < ARRAY_SIZE(rows); r++) {
 			json_object *e = json_object_new_object();
@@ -111,7 +111,8 @@ char *cgroup_stats_to_runc_json(const struct cgroup_stats *st)
 
 	json_object *mem = json_object_new_object();
 	add_nonzero(mem, "cache", st->mem_cache);
-	json_object_object_add(mem, "usage", memory_entry(st->mem_limit, st->mem_usage, st->mem_peak, st->mem_failcnt));
+	json_object_object_add(mem, "usage",
+			       memory_entry(st->mem_limit, st->mem_usage, st->mem_peak, st->mem_failcnt));
 	json_object_object_add(mem, "swap", memory_entry(st->mem_swap_limit, st->mem_swap_usage, 0, 0));
 	json_object_object_add(mem, "kernel", memory_entry(0, 0, 0, 0));
 	json_object_object_add(mem, "kernelTCP", memory_entry(0, 0, 0, 0));

@@ -24,9 +24,9 @@
 /* v1's "unlimited" is PAGE_COUNTER_MAX pages; anything this large is it. */
 #define CGROUP_V1_UNLIMITED_FLOOR 0x7FFFFFFFFFFFF000ULL
 
-static const char *const v1_known_controllers[] = { "cpuset",  "cpu",     "cpuacct",    "memory", "devices",
-						    "freezer", "blkio",   "pids",       "hugetlb", "net_cls",
-						    "net_prio", "perf_event", "rdma",   "misc" };
+static const char *const v1_known_controllers[] = {"cpuset",   "cpu",	     "cpuacct", "memory",  "devices",
+						   "freezer",  "blkio",	     "pids",	"hugetlb", "net_cls",
+						   "net_prio", "perf_event", "rdma",	"misc"};
 
 static bool list_has(const char *list, const char *word)
 {
@@ -70,7 +70,8 @@ static int v1_discover(struct cgroup_manager *m, struct hangar_error *err)
 			continue;
 		char mount[4096], fstype[64], source[256], opts[1024];
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mount) != 1 ||
-		    sscanf(sep + 3, "%63s %255s %1023s", fstype, source, opts) != 3 || strcmp(fstype, "cgroup") != 0)
+		    sscanf(sep + 3, "%63s %255s %1023s", fstype, source, opts) != 3 ||
+		    strcmp(fstype, "cgroup") != 0)
 			continue;
 		if (strncmp(mount, m->root, root_len) != 0 || mount[root_len] != '/' ||
 		    strchr(mount + root_len + 1, '/'))
@@ -89,10 +90,12 @@ static int v1_discover(struct cgroup_manager *m, struct hangar_error *err)
 		if (grown == NULL)
 			abort();
 		m->hier = grown;
-		m->hier[m->n_hier++] = (struct cgroup_v1_hierarchy){ .mount = xstrdup(mount), .controllers = controllers };
+		m->hier[m->n_hier++] =
+		    (struct cgroup_v1_hierarchy){.mount = xstrdup(mount), .controllers = controllers};
 	}
 	if (m->n_hier == 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0, "no cgroup v1 controllers mounted below %s", m->root);
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"no cgroup v1 controllers mounted below %s", m->root);
 	return 0;
 }
 
@@ -109,8 +112,8 @@ static int v1_need(struct cgroup_manager *m, const char *controller, const char 
 {
 	*dir = v1_dir(m, controller);
 	if (*dir == NULL)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0, "%s: cgroup v1 controller %s is not mounted", resource,
-					controller);
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"%s: cgroup v1 controller %s is not mounted", resource, controller);
 	return 0;
 }
 
@@ -146,23 +149,27 @@ static int v1_set_cpu(struct cgroup_manager *m, const struct oci_cpu *cpu, struc
 			burst_pending = cgroup_write(dir, "cpu.cfs_burst_us", burst, NULL, &ignored) < 0;
 		}
 		if (cpu->has_quota && cpu->quota) {
-			_cleanup_free_ char *v = xasprintf("%" PRId64, cpu->quota < 0 ? (int64_t)-1 : cpu->quota);
+			_cleanup_free_ char *v =
+			    xasprintf("%" PRId64, cpu->quota < 0 ? (int64_t)-1 : cpu->quota);
 			if (cgroup_write(dir, "cpu.cfs_quota_us", v, "linux.resources.cpu.quota", err) < 0)
 				return -1;
 		}
 		if (period_pending &&
 		    cgroup_write(dir, "cpu.cfs_period_us", period, "linux.resources.cpu.period", err) < 0)
 			return -1;
-		if (burst_pending && cgroup_write(dir, "cpu.cfs_burst_us", burst, "linux.resources.cpu.burst", err) < 0)
+		if (burst_pending &&
+		    cgroup_write(dir, "cpu.cfs_burst_us", burst, "linux.resources.cpu.burst", err) < 0)
 			return -1;
 		if (cpu->has_realtime_period && cpu->realtime_period) {
 			_cleanup_free_ char *v = xasprintf("%" PRIu64, cpu->realtime_period);
-			if (cgroup_write(dir, "cpu.rt_period_us", v, "linux.resources.cpu.realtimePeriod", err) < 0)
+			if (cgroup_write(dir, "cpu.rt_period_us", v, "linux.resources.cpu.realtimePeriod",
+					 err) < 0)
 				return -1;
 		}
 		if (cpu->has_realtime_runtime && cpu->realtime_runtime) {
 			_cleanup_free_ char *v = xasprintf("%" PRId64, cpu->realtime_runtime);
-			if (cgroup_write(dir, "cpu.rt_runtime_us", v, "linux.resources.cpu.realtimeRuntime", err) < 0)
+			if (cgroup_write(dir, "cpu.rt_runtime_us", v, "linux.resources.cpu.realtimeRuntime",
+					 err) < 0)
 				return -1;
 		}
 		if (cpu->has_idle) {
@@ -174,9 +181,11 @@ static int v1_set_cpu(struct cgroup_manager *m, const struct oci_cpu *cpu, struc
 	if ((cpu->cpus && *cpu->cpus) || (cpu->mems && *cpu->mems)) {
 		if (v1_need(m, "cpuset", "linux.resources.cpu.cpus", &dir, err) < 0)
 			return -1;
-		if (cpu->cpus && *cpu->cpus && cgroup_write(dir, "cpuset.cpus", cpu->cpus, "linux.resources.cpu.cpus", err) < 0)
+		if (cpu->cpus && *cpu->cpus &&
+		    cgroup_write(dir, "cpuset.cpus", cpu->cpus, "linux.resources.cpu.cpus", err) < 0)
 			return -1;
-		if (cpu->mems && *cpu->mems && cgroup_write(dir, "cpuset.mems", cpu->mems, "linux.resources.cpu.mems", err) < 0)
+		if (cpu->mems && *cpu->mems &&
+		    cgroup_write(dir, "cpuset.mems", cpu->mems, "linux.resources.cpu.mems", err) < 0)
 			return -1;
 	}
 	return 0;
@@ -198,8 +207,8 @@ static int v1_write_limit(const char *dir, const char *file, int64_t value, cons
 	 * place.  Say how far off the request is. */
 	uint64_t usage = 0, peak = 0;
 	struct hangar_error ignored;
-	const char *usage_file = str_has_prefix(file, "memory.memsw") ? "memory.memsw.usage_in_bytes"
-								       : "memory.usage_in_bytes";
+	const char *usage_file =
+	    str_has_prefix(file, "memory.memsw") ? "memory.memsw.usage_in_bytes" : "memory.usage_in_bytes";
 	const char *peak_file = str_has_prefix(file, "memory.memsw") ? "memory.memsw.max_usage_in_bytes"
 								     : "memory.max_usage_in_bytes";
 	cgroup_read_u64(dir, usage_file, &usage, &ignored);
@@ -229,7 +238,8 @@ static int v1_set_memory(struct cgroup_manager *m, const struct oci_memory *mem,
 		swap = -1;
 	if (swap != 0 && !has_memsw)
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"linux.resources.memory.swap: swap accounting is disabled (no memory.memsw.limit_in_bytes)");
+					"linux.resources.memory.swap: swap accounting is disabled (no "
+					"memory.memsw.limit_in_bytes)");
 	if (swap > 0 && limit > 0 && swap < limit)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 					"linux.resources.memory.swap: memory+swap limit %" PRId64
@@ -244,22 +254,27 @@ static int v1_set_memory(struct cgroup_manager *m, const struct oci_memory *mem,
 			return -1;
 		swap_first = swap == -1 || cur_limit < (uint64_t)swap;
 	}
-	if (swap_first && v1_write_limit(dir, "memory.memsw.limit_in_bytes", swap, "linux.resources.memory.swap", err) < 0)
+	if (swap_first &&
+	    v1_write_limit(dir, "memory.memsw.limit_in_bytes", swap, "linux.resources.memory.swap", err) < 0)
 		return -1;
-	if (limit != 0 && v1_write_limit(dir, "memory.limit_in_bytes", limit, "linux.resources.memory.limit", err) < 0)
+	if (limit != 0 &&
+	    v1_write_limit(dir, "memory.limit_in_bytes", limit, "linux.resources.memory.limit", err) < 0)
 		return -1;
 	if (!swap_first && swap != 0 &&
 	    v1_write_limit(dir, "memory.memsw.limit_in_bytes", swap, "linux.resources.memory.swap", err) < 0)
 		return -1;
 	if (mem->has_reservation && mem->reservation != 0) {
-		_cleanup_free_ char *v = xasprintf("%" PRId64, mem->reservation < 0 ? (int64_t)-1 : mem->reservation);
-		if (cgroup_write(dir, "memory.soft_limit_in_bytes", v, "linux.resources.memory.reservation", err) < 0)
+		_cleanup_free_ char *v =
+		    xasprintf("%" PRId64, mem->reservation < 0 ? (int64_t)-1 : mem->reservation);
+		if (cgroup_write(dir, "memory.soft_limit_in_bytes", v, "linux.resources.memory.reservation",
+				 err) < 0)
 			return -1;
 	}
 	if (mem->has_swappiness) {
 		if (mem->swappiness > 100)
 			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"linux.resources.memory.swappiness: %" PRIu64 " is not in 0..100",
+						"linux.resources.memory.swappiness: %" PRIu64
+						" is not in 0..100",
 						mem->swappiness);
 		_cleanup_free_ char *v = xasprintf("%" PRIu64, mem->swappiness);
 		if (cgroup_write(dir, "memory.swappiness", v, "linux.resources.memory.swappiness", err) < 0)
@@ -275,9 +290,9 @@ static int v1_set_memory(struct cgroup_manager *m, const struct oci_memory *mem,
 
 static int v1_set_blkio(struct cgroup_manager *m, const struct oci_blkio *io, struct hangar_error *err)
 {
-	bool any = (io->has_weight && io->weight) || (io->has_leaf_weight && io->leaf_weight) || io->n_weight_device ||
-		   io->n_throttle_read_bps || io->n_throttle_write_bps || io->n_throttle_read_iops ||
-		   io->n_throttle_write_iops;
+	bool any = (io->has_weight && io->weight) || (io->has_leaf_weight && io->leaf_weight) ||
+		   io->n_weight_device || io->n_throttle_read_bps || io->n_throttle_write_bps ||
+		   io->n_throttle_read_iops || io->n_throttle_write_iops;
 	if (!io->present || !any)
 		return 0;
 	const char *dir;
@@ -300,14 +315,17 @@ static int v1_set_blkio(struct cgroup_manager *m, const struct oci_blkio *io, st
 	for (size_t i = 0; i < io->n_weight_device; i++) {
 		const struct oci_weight_device *wd = &io->weight_device[i];
 		if (wd->has_weight && wd->weight) {
-			_cleanup_free_ char *v = xasprintf("%" PRId64 ":%" PRId64 " %u", wd->major, wd->minor, wd->weight);
-			if (cgroup_write(dir, weight_dev_file, v, "linux.resources.blockIO.weightDevice", err) < 0)
+			_cleanup_free_ char *v =
+			    xasprintf("%" PRId64 ":%" PRId64 " %u", wd->major, wd->minor, wd->weight);
+			if (cgroup_write(dir, weight_dev_file, v, "linux.resources.blockIO.weightDevice",
+					 err) < 0)
 				return -1;
 		}
 		if (wd->has_leaf_weight && wd->leaf_weight) {
 			_cleanup_free_ char *v =
-				xasprintf("%" PRId64 ":%" PRId64 " %u", wd->major, wd->minor, wd->leaf_weight);
-			if (cgroup_write(dir, "blkio.leaf_weight_device", v, "linux.resources.blockIO.weightDevice", err) < 0)
+			    xasprintf("%" PRId64 ":%" PRId64 " %u", wd->major, wd->minor, wd->leaf_weight);
+			if (cgroup_write(dir, "blkio.leaf_weight_device", v,
+					 "linux.resources.blockIO.weightDevice", err) < 0)
 				return -1;
 		}
 	}
@@ -316,19 +334,20 @@ static int v1_set_blkio(struct cgroup_manager *m, const struct oci_blkio *io, st
 		size_t n;
 		const char *file, *resource;
 	} throttles[] = {
-		{ io->throttle_read_bps, io->n_throttle_read_bps, "blkio.throttle.read_bps_device",
-		  "linux.resources.blockIO.throttleReadBpsDevice" },
-		{ io->throttle_write_bps, io->n_throttle_write_bps, "blkio.throttle.write_bps_device",
-		  "linux.resources.blockIO.throttleWriteBpsDevice" },
-		{ io->throttle_read_iops, io->n_throttle_read_iops, "blkio.throttle.read_iops_device",
-		  "linux.resources.blockIO.throttleReadIOPSDevice" },
-		{ io->throttle_write_iops, io->n_throttle_write_iops, "blkio.throttle.write_iops_device",
-		  "linux.resources.blockIO.throttleWriteIOPSDevice" },
+	    {io->throttle_read_bps, io->n_throttle_read_bps, "blkio.throttle.read_bps_device",
+	     "linux.resources.blockIO.throttleReadBpsDevice"},
+	    {io->throttle_write_bps, io->n_throttle_write_bps, "blkio.throttle.write_bps_device",
+	     "linux.resources.blockIO.throttleWriteBpsDevice"},
+	    {io->throttle_read_iops, io->n_throttle_read_iops, "blkio.throttle.read_iops_device",
+	     "linux.resources.blockIO.throttleReadIOPSDevice"},
+	    {io->throttle_write_iops, io->n_throttle_write_iops, "blkio.throttle.write_iops_device",
+	     "linux.resources.blockIO.throttleWriteIOPSDevice"},
 	};
 	for (size_t t = 0; t < ARRAY_SIZE(throttles); t++)
 		for (size_t i = 0; i < throttles[t].n; i++) {
 			const struct oci_throttle_device *d = &throttles[t].devs[i];
-			_cleanup_free_ char *v = xasprintf("%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor, d->rate);
+			_cleanup_free_ char *v =
+			    xasprintf("%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor, d->rate);
 			if (cgroup_write(dir, throttles[t].file, v, throttles[t].resource, err) < 0)
 				return -1;
 		}
@@ -344,7 +363,7 @@ static int v1_devices_current(const char *dir, struct cgroup_device_policy *cur,
 	_cleanup_free_ char *text = NULL;
 	if (cgroup_read(dir, "devices.list", &text, err) < 0)
 		return -1;
-	*cur = (struct cgroup_device_policy){ .default_allow = false };
+	*cur = (struct cgroup_device_policy){.default_allow = false};
 	*known = true;
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -356,7 +375,7 @@ static int v1_devices_current(const char *dir, struct cgroup_device_policy *cur,
 			*known = false;
 			continue;
 		}
-		struct oci_device_cgroup rule = { .allow = true, .type = type, .access = access };
+		struct oci_device_cgroup rule = {.allow = true, .type = type, .access = access};
 		int64_t v;
 		rule.has_major = parse_i64(major, &v) == 0;
 		rule.major = rule.has_major ? v : -1;
@@ -378,10 +397,12 @@ static int v1_devices_current(const char *dir, struct cgroup_device_policy *cur,
 	return 0;
 }
 
-static unsigned exception_access(const struct cgroup_device_policy *p, const struct cgroup_device_exception *like)
+static unsigned exception_access(const struct cgroup_device_policy *p,
+				 const struct cgroup_device_exception *like)
 {
 	for (size_t i = 0; i < p->n; i++)
-		if (p->ex[i].type == like->type && p->ex[i].major == like->major && p->ex[i].minor == like->minor)
+		if (p->ex[i].type == like->type && p->ex[i].major == like->major &&
+		    p->ex[i].minor == like->minor)
 			return p->ex[i].access;
 	return 0;
 }
@@ -413,7 +434,8 @@ static int v1_devices_transition(const char *dir, const struct cgroup_device_pol
 		const char *exception_file = target->default_allow ? "devices.deny" : "devices.allow";
 		ret = cgroup_write(dir, reset_file, "a", "linux.resources.devices", err);
 		for (size_t i = 0; ret == 0 && i < target->n; i++)
-			ret = v1_write_exception(dir, exception_file, &target->ex[i], target->ex[i].access, err);
+			ret = v1_write_exception(dir, exception_file, &target->ex[i], target->ex[i].access,
+						 err);
 	} else {
 		for (size_t i = 0; ret == 0 && i < target->n; i++) {
 			unsigned gained = target->ex[i].access & ~exception_access(&cur, &target->ex[i]);
@@ -451,14 +473,16 @@ static int v1_set_misc(struct cgroup_manager *m, const struct oci_resources *r, 
 	if (r->has_pids_limit) {
 		if (v1_need(m, "pids", "linux.resources.pids", &dir, err) < 0)
 			return -1;
-		_cleanup_free_ char *v = r->pids_limit <= 0 ? xstrdup("max") : xasprintf("%" PRId64, r->pids_limit);
+		_cleanup_free_ char *v =
+		    r->pids_limit <= 0 ? xstrdup("max") : xasprintf("%" PRId64, r->pids_limit);
 		if (cgroup_write(dir, "pids.max", v, "linux.resources.pids.limit", err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
 		if (v1_need(m, "hugetlb", "linux.resources.hugepageLimits", &dir, err) < 0)
 			return -1;
-		_cleanup_free_ char *file = xasprintf("hugetlb.%s.limit_in_bytes", r->hugepage_limits[i].page_size);
+		_cleanup_free_ char *file =
+		    xasprintf("hugetlb.%s.limit_in_bytes", r->hugepage_limits[i].page_size);
 		_cleanup_free_ char *v = xasprintf("%" PRIu64, r->hugepage_limits[i].limit);
 		if (cgroup_write(dir, file, v, "linux.resources.hugepageLimits", err) < 0)
 			return -1;
@@ -473,7 +497,8 @@ static int v1_set_misc(struct cgroup_manager *m, const struct oci_resources *r, 
 	for (size_t i = 0; i < r->n_net_priorities; i++) {
 		if (v1_need(m, "net_prio", "linux.resources.network.priorities", &dir, err) < 0)
 			return -1;
-		_cleanup_free_ char *v = xasprintf("%s %u", r->net_priorities[i].name, r->net_priorities[i].priority);
+		_cleanup_free_ char *v =
+		    xasprintf("%s %u", r->net_priorities[i].name, r->net_priorities[i].priority);
 		if (cgroup_write(dir, "net_prio.ifpriomap", v, "linux.resources.network.priorities", err) < 0)
 			return -1;
 	}
@@ -481,9 +506,12 @@ static int v1_set_misc(struct cgroup_manager *m, const struct oci_resources *r, 
 		if (v1_need(m, "rdma", "linux.resources.rdma", &dir, err) < 0)
 			return -1;
 		const struct oci_rdma *rd = &r->rdma[i];
-		_cleanup_free_ char *handles = rd->has_hca_handles ? xasprintf("%u", rd->hca_handles) : xstrdup("max");
-		_cleanup_free_ char *objects = rd->has_hca_objects ? xasprintf("%u", rd->hca_objects) : xstrdup("max");
-		_cleanup_free_ char *v = xasprintf("%s hca_handle=%s hca_object=%s", rd->device, handles, objects);
+		_cleanup_free_ char *handles =
+		    rd->has_hca_handles ? xasprintf("%u", rd->hca_handles) : xstrdup("max");
+		_cleanup_free_ char *objects =
+		    rd->has_hca_objects ? xasprintf("%u", rd->hca_objects) : xstrdup("max");
+		_cleanup_free_ char *v =
+		    xasprintf("%s hca_handle=%s hca_object=%s", rd->device, handles, objects);
 		if (cgroup_write(dir, "rdma.max", v, "linux.resources.rdma", err) < 0)
 			return -1;
 	}
@@ -495,10 +523,12 @@ static int v1_set(struct cgroup_manager *m, const struct oci_resources *r, struc
 	if (r == NULL || m->skip_limits)
 		return 0;
 	if (r->n_unified > 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"linux.resources.unified: requires cgroup v2 (this host uses cgroup v1)");
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "linux.resources.unified: requires cgroup v2 (this host uses cgroup v1)");
 	if (v1_set_cpu(m, &r->cpu, err) < 0 || v1_set_memory(m, &r->memory, err) < 0 ||
-	    v1_set_blkio(m, &r->blkio, err) < 0 || v1_set_misc(m, r, err) < 0 || v1_set_devices(m, r, err) < 0)
+	    v1_set_blkio(m, &r->blkio, err) < 0 || v1_set_misc(m, r, err) < 0 ||
+	    v1_set_devices(m, r, err) < 0)
 		return -1;
 	return 0;
 }
@@ -514,12 +544,12 @@ static int v1_cpuset_inherit(struct cgroup_v1_hierarchy *h, const char *path, st
 	char *save = NULL;
 	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		char *child = xasprintf("%s/%s", parent, c);
-		const char *files[] = { "cpuset.cpus", "cpuset.mems" };
+		const char *files[] = {"cpuset.cpus", "cpuset.mems"};
 		for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 			_cleanup_free_ char *mine = NULL, *theirs = NULL;
-			if (cgroup_read(child, files[i], &mine, err) < 0 || (*mine == '\0' &&
-			    (cgroup_read(parent, files[i], &theirs, err) < 0 ||
-			     cgroup_write(child, files[i], theirs, NULL, err) < 0))) {
+			if (cgroup_read(child, files[i], &mine, err) < 0 ||
+			    (*mine == '\0' && (cgroup_read(parent, files[i], &theirs, err) < 0 ||
+					       cgroup_write(child, files[i], theirs, NULL, err) < 0))) {
 				free(child);
 				return -1;
 			}
@@ -551,12 +581,14 @@ static int v1_create(struct cgroup_manager *m, const struct oci_resources *r, st
 		 * subtree without root setting it up. */
 		m->no_cgroup = true;
 		m->skip_limits = true;
-		m->warning = xstrdup("rootless on cgroup v1: no cgroup is created and resource limits are ignored");
+		m->warning =
+		    xstrdup("rootless on cgroup v1: no cgroup is created and resource limits are ignored");
 		return 0;
 	}
 	if (r && r->n_unified > 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"linux.resources.unified: requires cgroup v2 (this host uses cgroup v1)");
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "linux.resources.unified: requires cgroup v2 (this host uses cgroup v1)");
 	if (v1_discover(m, err) < 0)
 		return -1;
 	for (size_t i = 0; i < m->n_hier; i++) {
@@ -641,7 +673,7 @@ static int v1_is_frozen(struct cgroup_manager *m, bool *frozen, struct hangar_er
 
 static const char *v1_procs_dir(struct cgroup_manager *m)
 {
-	static const char *const preferred[] = { "freezer", "pids", "memory", "cpu" };
+	static const char *const preferred[] = {"freezer", "pids", "memory", "cpu"};
 	for (size_t i = 0; i < ARRAY_SIZE(preferred); i++) {
 		const char *dir = v1_dir(m, preferred[i]);
 		if (dir)
@@ -674,8 +706,9 @@ static int v1_wait_empty(struct cgroup_manager *m, struct hangar_error *err)
 		if (n == 0)
 			return 0;
 		if (now_ns() >= deadline)
-			return hangar_error_set(err, HANGAR_E_SYS, ETIMEDOUT, "cgroup %s still has %zu processes after SIGKILL",
-						m->path, n);
+			return hangar_error_set(err, HANGAR_E_SYS, ETIMEDOUT,
+						"cgroup %s still has %zu processes after SIGKILL", m->path,
+						n);
 		cgroup_backoff_sleep(&step);
 	}
 }
@@ -692,7 +725,8 @@ static int v1_destroy(struct cgroup_manager *m, struct hangar_error *err)
 		if (h->dir == NULL)
 			continue;
 		struct hangar_error one;
-		if (cgroup_rmdir_path(h->dir, h->created_depth > 0 ? h->created_depth : 1, &one) < 0 && ret == 0) {
+		if (cgroup_rmdir_path(h->dir, h->created_depth > 0 ? h->created_depth : 1, &one) < 0 &&
+		    ret == 0) {
 			*err = one;
 			ret = -1;
 		}
@@ -753,8 +787,10 @@ static void v1_stats_cpu(struct cgroup_manager *m, struct cgroup_stats *st)
 		cgroup_read_u64(dir, "cpuacct.usage_user", &st->cpu_user_ns, &ignored);
 		cgroup_read_u64(dir, "cpuacct.usage_sys", &st->cpu_system_ns, &ignored);
 		v1_read_percpu(dir, "cpuacct.usage_percpu", &st->cpu_percpu_ns, &st->n_cpu_percpu);
-		v1_read_percpu(dir, "cpuacct.usage_percpu_user", &st->cpu_percpu_user_ns, &st->n_cpu_percpu_user);
-		v1_read_percpu(dir, "cpuacct.usage_percpu_sys", &st->cpu_percpu_system_ns, &st->n_cpu_percpu_system);
+		v1_read_percpu(dir, "cpuacct.usage_percpu_user", &st->cpu_percpu_user_ns,
+			       &st->n_cpu_percpu_user);
+		v1_read_percpu(dir, "cpuacct.usage_percpu_sys", &st->cpu_percpu_system_ns,
+			       &st->n_cpu_percpu_system);
 	}
 	dir = v1_dir(m, "cpu");
 	_cleanup_free_ char *stat = NULL;
@@ -798,8 +834,8 @@ static void v1_stats_memory(struct cgroup_manager *m, struct cgroup_stats *st)
 static void v1_stats_blkio(const char *dir, struct cgroup_stats *st)
 {
 	static const char *const sources[][2] = {
-		{ "blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_serviced_recursive" },
-		{ "blkio.bfq.io_service_bytes_recursive", "blkio.bfq.io_serviced_recursive" },
+	    {"blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_serviced_recursive"},
+	    {"blkio.bfq.io_service_bytes_recursive", "blkio.bfq.io_serviced_recursive"},
 	};
 	struct hangar_error ignored;
 	for (size_t s = 0; s < ARRAY_SIZE(sources) && st->n_io == 0; s++)
@@ -808,7 +844,8 @@ static void v1_stats_blkio(const char *dir, struct cgroup_stats *st)
 			if (cgroup_read(dir, sources[s][kind], &text, &ignored) < 0)
 				continue;
 			char *save = NULL;
-			for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			for (char *line = strtok_r(text, "\n", &save); line;
+			     line = strtok_r(NULL, "\n", &save)) {
 				unsigned maj, min;
 				char op[16];
 				unsigned long long v;
@@ -819,12 +856,13 @@ static void v1_stats_blkio(const char *dir, struct cgroup_stats *st)
 					if (st->io[i].major == maj && st->io[i].minor == min)
 						io = &st->io[i];
 				if (io == NULL) {
-					struct cgroup_io_stat *grown = realloc(st->io, (st->n_io + 1) * sizeof(*grown));
+					struct cgroup_io_stat *grown =
+					    realloc(st->io, (st->n_io + 1) * sizeof(*grown));
 					if (grown == NULL)
 						abort();
 					st->io = grown;
 					io = &st->io[st->n_io++];
-					*io = (struct cgroup_io_stat){ .major = maj, .minor = min };
+					*io = (struct cgroup_io_stat){.major = maj, .minor = min};
 				}
 				if (strcmp(op, "Read") == 0)
 					*(kind ? &io->read_ops : &io->read_bytes) = v;
@@ -843,9 +881,11 @@ static void v1_stats_hugetlb(const char *dir, struct cgroup_stats *st)
 	while ((de = readdir(d)) != NULL) {
 		char size[16];
 		int end = 0;
-		if (sscanf(de->d_name, "hugetlb.%15[^.].usage_in_bytes%n", size, &end) != 1 || de->d_name[end] != '\0')
+		if (sscanf(de->d_name, "hugetlb.%15[^.].usage_in_bytes%n", size, &end) != 1 ||
+		    de->d_name[end] != '\0')
 			continue;
-		struct cgroup_hugetlb_stat *grown = realloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(*grown));
+		struct cgroup_hugetlb_stat *grown =
+		    realloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(*grown));
 		if (grown == NULL)
 			abort();
 		st->hugetlb = grown;
@@ -866,7 +906,8 @@ static int v1_stats(struct cgroup_manager *m, struct cgroup_stats *st, struct ha
 {
 	const char *probe = v1_procs_dir(m);
 	if (probe == NULL || access(probe, F_OK) < 0)
-		return hangar_error_set(err, HANGAR_E_NOTFOUND, ENOENT, "stats for %s: cgroup does not exist", m->path);
+		return hangar_error_set(err, HANGAR_E_NOTFOUND, ENOENT, "stats for %s: cgroup does not exist",
+					m->path);
 	v1_stats_cpu(m, st);
 	v1_stats_memory(m, st);
 	st->pids_limit = CGROUP_STAT_UNLIMITED;
@@ -903,14 +944,19 @@ static void v1_serialize(struct cgroup_manager *m, json_object *obj)
 static int v1_deserialize(struct cgroup_manager *m, json_object *obj, struct hangar_error *err)
 {
 	json_object *arr;
-	if (!json_object_object_get_ex(obj, "hierarchies", &arr) || !json_object_is_type(arr, json_type_array))
-		return m->no_cgroup ? 0 : hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: missing hierarchies");
+	if (!json_object_object_get_ex(obj, "hierarchies", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return m->no_cgroup
+			   ? 0
+			   : hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: missing hierarchies");
 	size_t n = json_object_array_length(arr);
 	m->hier = xmalloc0((n ? n : 1) * sizeof(*m->hier));
 	for (size_t i = 0; i < n; i++) {
 		json_object *h = json_object_array_get_idx(arr, i), *mount, *ctrls, *depth;
-		if (!json_object_object_get_ex(h, "mount", &mount) || !json_object_object_get_ex(h, "controllers", &ctrls))
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "cgroup state: hierarchy %zu incomplete", i);
+		if (!json_object_object_get_ex(h, "mount", &mount) ||
+		    !json_object_object_get_ex(h, "controllers", &ctrls))
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"cgroup state: hierarchy %zu incomplete", i);
 		struct cgroup_v1_hierarchy *hier = &m->hier[m->n_hier++];
 		hier->mount = xstrdup(json_object_get_string(mount));
 		hier->controllers = xstrdup(json_object_get_string(ctrls));
@@ -934,18 +980,18 @@ static void v1_free(struct cgroup_manager *m)
 }
 
 const struct cgroup_ops cgroup_v1_ops = {
-	.name = "v1",
-	.create = v1_create,
-	.update = v1_update,
-	.enter = v1_enter,
-	.set_frozen = v1_set_frozen,
-	.is_frozen = v1_is_frozen,
-	.kill_all = v1_kill_all,
-	.procs_dir = v1_procs_dir,
-	.stats = v1_stats,
-	.destroy = v1_destroy,
-	.oom_event_fd = v1_oom_event_fd,
-	.serialize = v1_serialize,
-	.deserialize = v1_deserialize,
-	.free = v1_free,
+    .name = "v1",
+    .create = v1_create,
+    .update = v1_update,
+    .enter = v1_enter,
+    .set_frozen = v1_set_frozen,
+    .is_frozen = v1_is_frozen,
+    .kill_all = v1_kill_all,
+    .procs_dir = v1_procs_dir,
+    .stats = v1_stats,
+    .destroy = v1_destroy,
+    .oom_event_fd = v1_oom_event_fd,
+    .serialize = v1_serialize,
+    .deserialize = v1_deserialize,
+    .free = v1_free,
 };

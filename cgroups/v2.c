@@ -24,7 +24,7 @@
 /* Controllers enabled for every container so that stats work even without
  * limits; the rest only when a limit needs them (enabling a controller in a
  * parent is visible to its other children). */
-static const char *const v2_base_controllers[] = { "cpu", "cpuset", "memory", "io", "pids" };
+static const char *const v2_base_controllers[] = {"cpu", "cpuset", "memory", "io", "pids"};
 
 static char *num_or_max(int64_t v)
 {
@@ -50,24 +50,29 @@ static int v2_validate(const struct oci_resources *r, struct hangar_error *err)
 	if ((r->cpu.has_realtime_runtime && r->cpu.realtime_runtime != 0) ||
 	    (r->cpu.has_realtime_period && r->cpu.realtime_period != 0))
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"linux.resources.cpu.realtimeRuntime: realtime scheduling limits are not supported on cgroup v2");
+					"linux.resources.cpu.realtimeRuntime: realtime scheduling limits are "
+					"not supported on cgroup v2");
 	if (r->memory.has_swappiness && r->memory.swappiness != 0)
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
 					"linux.resources.memory.swappiness: not supported on cgroup v2");
 	if (r->memory.has_disable_oom_killer && r->memory.disable_oom_killer)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"linux.resources.memory.disableOOMKiller: not supported on cgroup v2");
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "linux.resources.memory.disableOOMKiller: not supported on cgroup v2");
 	if ((r->has_class_id && r->class_id != 0) || r->n_net_priorities > 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"linux.resources.network: net_cls/net_prio do not exist on cgroup v2");
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "linux.resources.network: net_cls/net_prio do not exist on cgroup v2");
 	for (size_t i = 0; i < r->n_unified; i++)
 		if (unified_key_forbidden(r->unified[i].key))
 			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"linux.resources.unified: key '%s' is not a controller file", r->unified[i].key);
+						"linux.resources.unified: key '%s' is not a controller file",
+						r->unified[i].key);
 	if (r->memory.has_swap) {
 		int64_t swap;
 		bool zero;
-		if (cgroup_swap_to_v2(r->memory.swap, r->memory.has_limit ? r->memory.limit : 0, &swap, &zero, err) < 0)
+		if (cgroup_swap_to_v2(r->memory.swap, r->memory.has_limit ? r->memory.limit : 0, &swap, &zero,
+				      err) < 0)
 			return -1;
 	}
 	return 0;
@@ -198,7 +203,8 @@ static int v2_set_cpu(const char *dir, const struct oci_cpu *cpu, struct hangar_
 		_cleanup_free_ char *max = NULL;
 		if (cpu->has_quota && cpu->quota != 0) {
 			_cleanup_free_ char *q = num_or_max(cpu->quota);
-			max = cpu->has_period && cpu->period ? xasprintf("%s %" PRIu64, q, cpu->period) : xstrdup(q);
+			max = cpu->has_period && cpu->period ? xasprintf("%s %" PRIu64, q, cpu->period)
+							     : xstrdup(q);
 		} else {
 			/* Period alone keeps the current quota. */
 			_cleanup_free_ char *old = NULL;
@@ -214,9 +220,11 @@ static int v2_set_cpu(const char *dir, const struct oci_cpu *cpu, struct hangar_
 	}
 	if (burst_pending && cgroup_write(dir, "cpu.max.burst", burst, "linux.resources.cpu.burst", err) < 0)
 		return -1;
-	if (cpu->cpus && *cpu->cpus && cgroup_write(dir, "cpuset.cpus", cpu->cpus, "linux.resources.cpu.cpus", err) < 0)
+	if (cpu->cpus && *cpu->cpus &&
+	    cgroup_write(dir, "cpuset.cpus", cpu->cpus, "linux.resources.cpu.cpus", err) < 0)
 		return -1;
-	if (cpu->mems && *cpu->mems && cgroup_write(dir, "cpuset.mems", cpu->mems, "linux.resources.cpu.mems", err) < 0)
+	if (cpu->mems && *cpu->mems &&
+	    cgroup_write(dir, "cpuset.mems", cpu->mems, "linux.resources.cpu.mems", err) < 0)
 		return -1;
 	return 0;
 }
@@ -296,9 +304,11 @@ static int v2_set_io(const char *dir, const struct oci_blkio *io, struct hangar_
 		return 0;
 	bool bfq = cgroup_file_exists(dir, "io.bfq.weight");
 	if (io->has_weight && io->weight != 0) {
-		_cleanup_free_ char *v = bfq ? xasprintf("%u", io->weight)
-					     : xasprintf("%" PRIu64, cgroup_blkio_weight_to_io_weight(io->weight));
-		if (cgroup_write(dir, bfq ? "io.bfq.weight" : "io.weight", v, "linux.resources.blockIO.weight", err) < 0)
+		_cleanup_free_ char *v =
+		    bfq ? xasprintf("%u", io->weight)
+			: xasprintf("%" PRIu64, cgroup_blkio_weight_to_io_weight(io->weight));
+		if (cgroup_write(dir, bfq ? "io.bfq.weight" : "io.weight", v,
+				 "linux.resources.blockIO.weight", err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < io->n_weight_device; i++) {
@@ -306,11 +316,11 @@ static int v2_set_io(const char *dir, const struct oci_blkio *io, struct hangar_
 		if (!wd->has_weight || wd->weight == 0)
 			continue;
 		_cleanup_free_ char *v =
-			bfq ? xasprintf("%" PRId64 ":%" PRId64 " %u", wd->major, wd->minor, wd->weight)
-			    : xasprintf("%" PRId64 ":%" PRId64 " %" PRIu64, wd->major, wd->minor,
-					cgroup_blkio_weight_to_io_weight(wd->weight));
-		if (cgroup_write(dir, bfq ? "io.bfq.weight" : "io.weight", v, "linux.resources.blockIO.weightDevice",
-				 err) < 0)
+		    bfq ? xasprintf("%" PRId64 ":%" PRId64 " %u", wd->major, wd->minor, wd->weight)
+			: xasprintf("%" PRId64 ":%" PRId64 " %" PRIu64, wd->major, wd->minor,
+				    cgroup_blkio_weight_to_io_weight(wd->weight));
+		if (cgroup_write(dir, bfq ? "io.bfq.weight" : "io.weight", v,
+				 "linux.resources.blockIO.weightDevice", err) < 0)
 			return -1;
 	}
 	const struct {
@@ -318,19 +328,24 @@ static int v2_set_io(const char *dir, const struct oci_blkio *io, struct hangar_
 		size_t n;
 		const char *key, *resource;
 	} throttles[] = {
-		{ io->throttle_read_bps, io->n_throttle_read_bps, "rbps", "linux.resources.blockIO.throttleReadBpsDevice" },
-		{ io->throttle_write_bps, io->n_throttle_write_bps, "wbps", "linux.resources.blockIO.throttleWriteBpsDevice" },
-		{ io->throttle_read_iops, io->n_throttle_read_iops, "riops", "linux.resources.blockIO.throttleReadIOPSDevice" },
-		{ io->throttle_write_iops, io->n_throttle_write_iops, "wiops", "linux.resources.blockIO.throttleWriteIOPSDevice" },
+	    {io->throttle_read_bps, io->n_throttle_read_bps, "rbps",
+	     "linux.resources.blockIO.throttleReadBpsDevice"},
+	    {io->throttle_write_bps, io->n_throttle_write_bps, "wbps",
+	     "linux.resources.blockIO.throttleWriteBpsDevice"},
+	    {io->throttle_read_iops, io->n_throttle_read_iops, "riops",
+	     "linux.resources.blockIO.throttleReadIOPSDevice"},
+	    {io->throttle_write_iops, io->n_throttle_write_iops, "wiops",
+	     "linux.resources.blockIO.throttleWriteIOPSDevice"},
 	};
 	for (size_t t = 0; t < ARRAY_SIZE(throttles); t++)
 		for (size_t i = 0; i < throttles[t].n; i++) {
 			const struct oci_throttle_device *d = &throttles[t].devs[i];
 			/* 0 means "no limit" in the OCI spec, "max" in io.max. */
 			_cleanup_free_ char *v =
-				d->rate ? xasprintf("%" PRId64 ":%" PRId64 " %s=%" PRIu64, d->major, d->minor,
-						    throttles[t].key, d->rate)
-					: xasprintf("%" PRId64 ":%" PRId64 " %s=max", d->major, d->minor, throttles[t].key);
+			    d->rate ? xasprintf("%" PRId64 ":%" PRId64 " %s=%" PRIu64, d->major, d->minor,
+						throttles[t].key, d->rate)
+				    : xasprintf("%" PRId64 ":%" PRId64 " %s=max", d->major, d->minor,
+						throttles[t].key);
 			if (cgroup_write(dir, "io.max", v, throttles[t].resource, err) < 0)
 				return -1;
 		}
@@ -340,7 +355,8 @@ static int v2_set_io(const char *dir, const struct oci_blkio *io, struct hangar_
 static int v2_set_misc(const char *dir, const struct oci_resources *r, struct hangar_error *err)
 {
 	if (r->has_pids_limit) {
-		_cleanup_free_ char *v = r->pids_limit <= 0 ? xstrdup("max") : xasprintf("%" PRId64, r->pids_limit);
+		_cleanup_free_ char *v =
+		    r->pids_limit <= 0 ? xstrdup("max") : xasprintf("%" PRId64, r->pids_limit);
 		if (cgroup_write(dir, "pids.max", v, "linux.resources.pids.limit", err) < 0)
 			return -1;
 	}
@@ -352,18 +368,22 @@ static int v2_set_misc(const char *dir, const struct oci_resources *r, struct ha
 	}
 	for (size_t i = 0; i < r->n_rdma; i++) {
 		const struct oci_rdma *rd = &r->rdma[i];
-		_cleanup_free_ char *handles = rd->has_hca_handles ? xasprintf("%u", rd->hca_handles) : xstrdup("max");
-		_cleanup_free_ char *objects = rd->has_hca_objects ? xasprintf("%u", rd->hca_objects) : xstrdup("max");
-		_cleanup_free_ char *v = xasprintf("%s hca_handle=%s hca_object=%s", rd->device, handles, objects);
+		_cleanup_free_ char *handles =
+		    rd->has_hca_handles ? xasprintf("%u", rd->hca_handles) : xstrdup("max");
+		_cleanup_free_ char *objects =
+		    rd->has_hca_objects ? xasprintf("%u", rd->hca_objects) : xstrdup("max");
+		_cleanup_free_ char *v =
+		    xasprintf("%s hca_handle=%s hca_object=%s", rd->device, handles, objects);
 		if (cgroup_write(dir, "rdma.max", v, "linux.resources.rdma", err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < r->n_unified; i++) {
 		const struct oci_kv *kv = &r->unified[i];
 		if (!cgroup_file_exists(dir, kv->key))
-			return hangar_error_set(err, HANGAR_E_CONFIG, ENOENT,
-						"linux.resources.unified: %s does not exist in %s (controller not enabled?)",
-						kv->key, dir);
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, ENOENT,
+			    "linux.resources.unified: %s does not exist in %s (controller not enabled?)",
+			    kv->key, dir);
 		_cleanup_free_ char *res = xasprintf("linux.resources.unified.%s", kv->key);
 		if (cgroup_write(dir, kv->key, kv->value, res, err) < 0)
 			return -1;
@@ -371,7 +391,8 @@ static int v2_set_misc(const char *dir, const struct oci_resources *r, struct ha
 	return 0;
 }
 
-static int v2_set(struct cgroup_manager *m, const struct oci_resources *r, bool update, struct hangar_error *err)
+static int v2_set(struct cgroup_manager *m, const struct oci_resources *r, bool update,
+		  struct hangar_error *err)
 {
 	if (r == NULL || m->skip_limits)
 		return 0;
@@ -470,7 +491,8 @@ static int v2_create(struct cgroup_manager *m, const struct oci_resources *r, st
 	if (v2_set(m, r, false, err) < 0) {
 		/* Rootless: a controller our delegated cgroup does not offer (or
 		 * a file we may not write) means no limits, not no container. */
-		bool permission_or_missing = err->err_no == ENOENT || err->err_no == EACCES || err->err_no == EPERM;
+		bool permission_or_missing =
+		    err->err_no == ENOENT || err->err_no == EACCES || err->err_no == EPERM;
 		if (!m->rootless || !permission_or_missing || m->skip_limits)
 			goto fail;
 		m->skip_limits = true;
@@ -508,7 +530,8 @@ static int v2_enter(struct cgroup_manager *m, pid_t pid, struct hangar_error *er
 
 /* Wait until cgroup.events says "key value".  kernfs signals changes of
  * that file as POLLPRI, so no polling interval is involved. */
-static int v2_wait_event(const char *dir, const char *key, uint64_t value, int timeout_ms, struct hangar_error *err)
+static int v2_wait_event(const char *dir, const char *key, uint64_t value, int timeout_ms,
+			 struct hangar_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/cgroup.events", dir);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -526,9 +549,9 @@ static int v2_wait_event(const char *dir, const char *key, uint64_t value, int t
 			return 0;
 		uint64_t now = now_ns();
 		if (now >= deadline)
-			return hangar_error_set(err, HANGAR_E_SYS, ETIMEDOUT, "%s: %s did not become %" PRIu64, path, key,
-						value);
-		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+			return hangar_error_set(err, HANGAR_E_SYS, ETIMEDOUT,
+						"%s: %s did not become %" PRIu64, path, key, value);
+		struct pollfd pfd = {.fd = fd, .events = POLLPRI};
 		int wait_ms = (int)((deadline - now) / 1000000ULL) + 1;
 		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR)
 			return hangar_sys_error(err, "poll %s", path);
@@ -694,9 +717,11 @@ static void v2_stats_hugetlb(const char *dir, struct cgroup_stats *st)
 	while ((de = readdir(d)) != NULL) {
 		char size[16];
 		int end = 0;
-		if (sscanf(de->d_name, "hugetlb.%15[^.].current%n", size, &end) != 1 || de->d_name[end] != '\0')
+		if (sscanf(de->d_name, "hugetlb.%15[^.].current%n", size, &end) != 1 ||
+		    de->d_name[end] != '\0')
 			continue;
-		struct cgroup_hugetlb_stat *grown = realloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(*grown));
+		struct cgroup_hugetlb_stat *grown =
+		    realloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(*grown));
 		if (grown == NULL)
 			abort();
 		st->hugetlb = grown;
@@ -785,18 +810,18 @@ static int v2_deserialize(struct cgroup_manager *m, json_object *obj, struct han
 }
 
 const struct cgroup_ops cgroup_v2_ops = {
-	.name = "v2",
-	.create = v2_create,
-	.update = v2_update,
-	.enter = v2_enter,
-	.set_frozen = v2_set_frozen,
-	.is_frozen = v2_is_frozen,
-	.kill_all = v2_kill_all,
-	.procs_dir = v2_procs_dir,
-	.stats = v2_stats,
-	.destroy = v2_destroy,
-	.oom_event_fd = v2_oom_event_fd,
-	.serialize = v2_serialize,
-	.deserialize = v2_deserialize,
-	.free = NULL,
+    .name = "v2",
+    .create = v2_create,
+    .update = v2_update,
+    .enter = v2_enter,
+    .set_frozen = v2_set_frozen,
+    .is_frozen = v2_is_frozen,
+    .kill_all = v2_kill_all,
+    .procs_dir = v2_procs_dir,
+    .stats = v2_stats,
+    .destroy = v2_destroy,
+    .oom_event_fd = v2_oom_event_fd,
+    .serialize = v2_serialize,
+    .deserialize = v2_deserialize,
+    .free = NULL,
 };

@@ -16,7 +16,8 @@ static void test_shares_to_weight(void)
 	ok(cgroup_cpu_shares_to_weight(2) == 1, "shares 2 -> weight 1");
 	ok(cgroup_cpu_shares_to_weight(1024) == 39, "shares 1024 -> weight 39 (runc)");
 	ok(cgroup_cpu_shares_to_weight(262144) == 10000, "shares 262144 -> weight 10000");
-	ok(cgroup_cpu_shares_to_weight(512) == 1 + (510 * 9999) / 262142, "shares 512 follows runc's formula");
+	ok(cgroup_cpu_shares_to_weight(512) == 1 + (510 * 9999) / 262142,
+	   "shares 512 follows runc's formula");
 	ok(cgroup_blkio_weight_to_io_weight(10) == 1, "blkio weight 10 -> io.weight 1");
 	ok(cgroup_blkio_weight_to_io_weight(1000) == 10000, "blkio weight 1000 -> io.weight 10000");
 	ok(cgroup_blkio_weight_to_io_weight(500) == 1 + 490 * 9999 / 990, "blkio weight 500 -> runc value");
@@ -28,7 +29,8 @@ static void test_swap(void)
 	struct hangar_error err;
 	int64_t out;
 	bool zero;
-	ok(cgroup_swap_to_v2(0, -1, &out, &zero, &err) == 0 && out == -1, "memory -1 and no swap -> swap max");
+	ok(cgroup_swap_to_v2(0, -1, &out, &zero, &err) == 0 && out == -1,
+	   "memory -1 and no swap -> swap max");
 	ok(cgroup_swap_to_v2(-1, 100, &out, &zero, &err) == 0 && out == -1, "swap -1 -> max");
 	ok(cgroup_swap_to_v2(0, 100, &out, &zero, &err) == 0 && out == 0 && !zero, "swap 0 = unset");
 	ok(cgroup_swap_to_v2(300, 100, &out, &zero, &err) == 0 && out == 200 && !zero,
@@ -43,7 +45,7 @@ static void test_swap(void)
 
 static void check_path(const char *in, const char *id, const char *want)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	char *out = NULL;
 	int r = cgroup_resolve_path(in, id, &out, &err);
 	if (want == NULL)
@@ -101,15 +103,18 @@ static void test_parsing(void)
 	struct cgroup_stat_kv *kv;
 	size_t n;
 	cgroup_parse_keyed(stat, &kv, &n);
-	ok(n == 4 && strcmp(kv[3].key, "nr_periods") == 0 && kv[3].value == 7, "whole keyed file parsed (%zu)", n);
+	ok(n == 4 && strcmp(kv[3].key, "nr_periods") == 0 && kv[3].value == 7,
+	   "whole keyed file parsed (%zu)", n);
 	for (size_t i = 0; i < n; i++)
 		free(kv[i].key);
 	free(kv);
 }
 
-#define DEV(al, t, ma, mi, acc)                                                                       \
-	{ .allow = (al), .type = (t), .has_major = (ma) >= 0, .major = (ma), .has_minor = (mi) >= 0, \
-	  .minor = (mi), .access = (char *)(acc) }
+#define DEV(al, t, ma, mi, acc)                                                                              \
+	{                                                                                                    \
+		.allow = (al), .type = (t), .has_major = (ma) >= 0, .major = (ma), .has_minor = (mi) >= 0,   \
+		.minor = (mi), .access = (char *)(acc)                                                       \
+	}
 
 /* Render a policy as "default:allow|deny;ex1;ex2" for comparison. */
 static char *policy_of(const struct oci_device_cgroup *rules, size_t n, struct hangar_error *err)
@@ -131,58 +136,60 @@ static char *policy_of(const struct oci_device_cgroup *rules, size_t n, struct h
 
 static void test_device_policy(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	char *s;
-	struct oci_device_cgroup usual[] = { DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', 1, 3, "rwm"),
-					     DEV(true, 'c', -1, -1, "m"), DEV(true, 'c', 1, 3, NULL) };
+	struct oci_device_cgroup usual[] = {DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', 1, 3, "rwm"),
+					    DEV(true, 'c', -1, -1, "m"), DEV(true, 'c', 1, 3, NULL)};
 	s = policy_of(usual, 4, &err);
 	is_str(s, "deny;c 1:3 rwm;c *:* m", "deny all + allow list; same device merges");
 	free(s);
 
-	struct oci_device_cgroup black[] = { DEV(true, 'a', -1, -1, "rwm"), DEV(false, 'c', 1, 3, "w"),
-					     DEV(false, 'b', 8, -1, "rw") };
+	struct oci_device_cgroup black[] = {DEV(true, 'a', -1, -1, "rwm"), DEV(false, 'c', 1, 3, "w"),
+					    DEV(false, 'b', 8, -1, "rw")};
 	s = policy_of(black, 3, &err);
 	is_str(s, "allow;c 1:3 w;b 8:* rw", "allow all + deny exceptions");
 	free(s);
 
-	struct oci_device_cgroup none[] = { DEV(true, 'c', 1, 5, "r") };
+	struct oci_device_cgroup none[] = {DEV(true, 'c', 1, 5, "r")};
 	s = policy_of(none, 1, &err);
 	is_str(s, "deny;c 1:5 r", "no leading 'a': deny by default");
 	free(s);
 
-	struct oci_device_cgroup reset[] = { DEV(true, 'c', 1, 5, "rwm"), DEV(true, 0, -1, -1, "m") };
+	struct oci_device_cgroup reset[] = {DEV(true, 'c', 1, 5, "rwm"), DEV(true, 0, -1, -1, "m")};
 	s = policy_of(reset, 2, &err);
 	is_str(s, "allow", "a later 'a' rule resets (whatever its access)");
 	free(s);
 
-	struct oci_device_cgroup sub[] = { DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', 1, 3, "rwm"),
-					   DEV(false, 'c', 1, 3, "w"), DEV(true, 'c', 1, 9, "r"), DEV(false, 'c', 1, 9, "r") };
+	struct oci_device_cgroup sub[] = {DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', 1, 3, "rwm"),
+					  DEV(false, 'c', 1, 3, "w"), DEV(true, 'c', 1, 9, "r"),
+					  DEV(false, 'c', 1, 9, "r")};
 	s = policy_of(sub, 5, &err);
 	is_str(s, "deny;c 1:3 rm", "deny removes access bits; empty exceptions vanish");
 	free(s);
 
-	struct oci_device_cgroup hole[] = { DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', -1, -1, "rwm"),
-					    DEV(false, 'c', 1, 3, "w") };
+	struct oci_device_cgroup hole[] = {DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', -1, -1, "rwm"),
+					   DEV(false, 'c', 1, 3, "w")};
 	s = policy_of(hole, 3, &err);
 	ok(s == NULL && strstr(err.msg, "devices[2]") && strstr(err.msg, "c *:* rwm"),
 	   "punching a hole in a wildcard is refused: %s", err.msg);
 	free(s);
-	struct oci_device_cgroup hole_ok[] = { DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', -1, -1, "m"),
-					       DEV(false, 'c', 1, 3, "w") };
+	struct oci_device_cgroup hole_ok[] = {DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', -1, -1, "m"),
+					      DEV(false, 'c', 1, 3, "w")};
 	s = policy_of(hole_ok, 3, &err);
 	is_str(s, "deny;c *:* m", "no overlap with the wildcard's access: fine");
 	free(s);
 
-	struct oci_device_cgroup bad[] = { DEV(true, 'x', 1, 1, "r") };
-	ok(policy_of(bad, 1, &err) == NULL && strstr(err.msg, "invalid type"), "bad type refused: %s", err.msg);
-	struct oci_device_cgroup bad_access[] = { DEV(true, 'c', 1, 1, "rx") };
+	struct oci_device_cgroup bad[] = {DEV(true, 'x', 1, 1, "r")};
+	ok(policy_of(bad, 1, &err) == NULL && strstr(err.msg, "invalid type"), "bad type refused: %s",
+	   err.msg);
+	struct oci_device_cgroup bad_access[] = {DEV(true, 'c', 1, 1, "rx")};
 	ok(policy_of(bad_access, 1, &err) == NULL && strstr(err.msg, "invalid access"), "bad access refused");
 }
 
 static uint64_t json_u64_at(json_object *root, const char *a, const char *b, const char *c)
 {
 	json_object *o = root;
-	const char *keys[] = { a, b, c };
+	const char *keys[] = {a, b, c};
 	for (size_t i = 0; i < 3 && keys[i]; i++)
 		if (!json_object_object_get_ex(o, keys[i], &o))
 			return 0xdeadbeef;
@@ -191,12 +198,12 @@ static uint64_t json_u64_at(json_object *root, const char *a, const char *b, con
 
 static void test_runc_json(void)
 {
-	struct cgroup_stats st = { 0 };
+	struct cgroup_stats st = {0};
 	st.cpu_usage_ns = 5000;
 	st.cpu_user_ns = 3000;
 	st.cpu_system_ns = 2000;
 	st.cpu_nr_throttled = 4;
-	uint64_t percpu[2] = { 2500, 2500 };
+	uint64_t percpu[2] = {2500, 2500};
 	st.cpu_percpu_ns = percpu;
 	st.n_cpu_percpu = 2;
 	st.mem_usage = 1 << 20;
@@ -204,12 +211,13 @@ static void test_runc_json(void)
 	st.mem_limit = CGROUP_STAT_UNLIMITED;
 	st.mem_failcnt = 3;
 	st.mem_cache = 4096;
-	struct cgroup_stat_kv raw[1] = { { (char *)"anon", 8192 } };
+	struct cgroup_stat_kv raw[1] = {{(char *)"anon", 8192}};
 	st.mem_raw = raw;
 	st.n_mem_raw = 1;
 	st.pids_current = 2;
 	st.pids_limit = 10;
-	struct cgroup_io_stat io = { .major = 7, .minor = 0, .read_bytes = 1000, .write_bytes = 10, .read_ops = 3 };
+	struct cgroup_io_stat io = {
+	    .major = 7, .minor = 0, .read_bytes = 1000, .write_bytes = 10, .read_ops = 3};
 	st.io = &io;
 	st.n_io = 1;
 	st.psi_memory.present = true;
@@ -219,16 +227,19 @@ static void test_runc_json(void)
 	json_object *root = json_tokener_parse(text);
 	ok(root != NULL, "runc stats JSON parses");
 	ok(json_u64_at(root, "cpu", "usage", "total") == 5000, "cpu.usage.total");
-	ok(json_u64_at(root, "cpu", "usage", "kernel") == 2000 && json_u64_at(root, "cpu", "usage", "user") == 3000,
+	ok(json_u64_at(root, "cpu", "usage", "kernel") == 2000 &&
+	       json_u64_at(root, "cpu", "usage", "user") == 3000,
 	   "cpu.usage.kernel/user");
-	ok(json_u64_at(root, "cpu", "throttling", "throttledPeriods") == 4, "cpu.throttling.throttledPeriods");
+	ok(json_u64_at(root, "cpu", "throttling", "throttledPeriods") == 4,
+	   "cpu.throttling.throttledPeriods");
 	json_object *pc;
 	ok(json_object_object_get_ex(root, "cpu", &pc) && json_object_object_get_ex(pc, "usage", &pc) &&
-		   json_object_object_get_ex(pc, "percpu", &pc) && json_object_array_length(pc) == 2,
+	       json_object_object_get_ex(pc, "percpu", &pc) && json_object_array_length(pc) == 2,
 	   "cpu.usage.percpu has 2 entries");
 	ok(json_u64_at(root, "memory", "usage", "usage") == 1 << 20, "memory.usage.usage");
 	ok(json_u64_at(root, "memory", "usage", "max") == 2 << 20, "memory.usage.max (peak)");
-	ok(json_u64_at(root, "memory", "usage", "limit") == UINT64_MAX, "unlimited memory.usage.limit = 2^64-1");
+	ok(json_u64_at(root, "memory", "usage", "limit") == UINT64_MAX,
+	   "unlimited memory.usage.limit = 2^64-1");
 	ok(json_u64_at(root, "memory", "usage", "failcnt") == 3, "memory.usage.failcnt");
 	ok(json_u64_at(root, "memory", "raw", "anon") == 8192, "memory.raw.anon");
 	ok(json_u64_at(root, "memory", "cache", NULL) == 4096, "memory.cache");
@@ -237,10 +248,10 @@ static void test_runc_json(void)
 	   "pids.current/limit");
 	json_object *blk, *e0, *v;
 	ok(json_object_object_get_ex(root, "blkio", &blk) &&
-		   json_object_object_get_ex(blk, "ioServiceBytesRecursive", &blk) &&
-		   (e0 = json_object_array_get_idx(blk, 0)) != NULL && json_object_object_get_ex(e0, "op", &v) &&
-		   strcmp(json_object_get_string(v), "Read") == 0 && json_object_object_get_ex(e0, "value", &v) &&
-		   json_object_get_uint64(v) == 1000,
+	       json_object_object_get_ex(blk, "ioServiceBytesRecursive", &blk) &&
+	       (e0 = json_object_array_get_idx(blk, 0)) != NULL && json_object_object_get_ex(e0, "op", &v) &&
+	       strcmp(json_object_get_string(v), "Read") == 0 && json_object_object_get_ex(e0, "value", &v) &&
+	       json_object_get_uint64(v) == 1000,
 	   "blkio.ioServiceBytesRecursive[0] = 7:0 Read 1000");
 	ok(json_u64_at(root, "hugetlb", NULL, NULL) != 0xdeadbeef, "hugetlb object present");
 	json_object_put(root);
@@ -252,18 +263,23 @@ static void test_open_rejects(void)
 	struct cgroup_manager *m = NULL;
 	struct hangar_error err;
 	ok(cgroup_manager_open("not json", &m, &err) < 0, "open rejects garbage: %s", err.msg);
-	ok(cgroup_manager_open("{\"version\":\"v9\",\"mode\":\"unified\",\"root\":\"/x\",\"path\":\"/a\",\"id\":\"a\"}",
-			       &m, &err) < 0,
+	ok(cgroup_manager_open(
+	       "{\"version\":\"v9\",\"mode\":\"unified\",\"root\":\"/x\",\"path\":\"/a\",\"id\":\"a\"}", &m,
+	       &err) < 0,
 	   "open rejects version/mode mismatch: %s", err.msg);
 	ok(strstr(err.msg, "version v9 does not match mode unified") != NULL, "mismatch message names both");
-	ok(cgroup_manager_open("{\"version\":\"v2\",\"mode\":\"weird\",\"root\":\"/x\",\"path\":\"/a\",\"id\":\"a\"}",
-			       &m, &err) < 0 && strstr(err.msg, "unknown mode 'weird'"),
+	ok(cgroup_manager_open(
+	       "{\"version\":\"v2\",\"mode\":\"weird\",\"root\":\"/x\",\"path\":\"/a\",\"id\":\"a\"}", &m,
+	       &err) < 0 &&
+	       strstr(err.msg, "unknown mode 'weird'"),
 	   "open rejects an unknown mode: %s", err.msg);
-	ok(cgroup_manager_open("{\"version\":\"v1\",\"mode\":\"legacy\",\"root\":\"/x\",\"path\":\"a\",\"id\":\"a\"}",
-			       &m, &err) < 0,
+	ok(cgroup_manager_open(
+	       "{\"version\":\"v1\",\"mode\":\"legacy\",\"root\":\"/x\",\"path\":\"a\",\"id\":\"a\"}", &m,
+	       &err) < 0,
 	   "open rejects a relative path: %s", err.msg);
-	struct cgroup_spec spec = { .id = "x", .systemd = true };
-	ok(cgroup_manager_create(&spec, NULL, &m, &err) < 0 && strstr(err.msg, "systemd cgroup driver not supported"),
+	struct cgroup_spec spec = {.id = "x", .systemd = true};
+	ok(cgroup_manager_create(&spec, NULL, &m, &err) < 0 &&
+	       strstr(err.msg, "systemd cgroup driver not supported"),
 	   "systemd driver refused: %s", err.msg);
 }
 

@@ -56,9 +56,9 @@ static bool exists_cg(const char *ctrl, const char *rel)
 static struct cgroup_manager *make(const char *name, const struct oci_resources *r)
 {
 	struct cgroup_manager *m = NULL;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	char *p = path_of(name);
-	struct cgroup_spec spec = { .path = p, .id = name };
+	struct cgroup_spec spec = {.path = p, .id = name};
 	if (cgroup_manager_create(&spec, r, &m, &err) < 0) {
 		diag("create %s: %s", name, err.msg);
 		m = NULL;
@@ -175,13 +175,13 @@ static int wait_status(pid_t pid)
 
 static void msleep(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }
 
 static void test_memory(void)
 {
-	struct oci_resources r = { .present = true };
+	struct oci_resources r = {.present = true};
 	r.memory.present = true;
 	r.memory.has_limit = true;
 	r.memory.limit = 32 << 20;
@@ -194,7 +194,8 @@ static void test_memory(void)
 	free(v);
 	struct hangar_error err;
 	int efd = cgroup_manager_oom_event_fd(m, &err);
-	ok(efd >= 0, "oom event fd (eventfd via cgroup.event_control)%s%s", efd < 0 ? ": " : "", efd < 0 ? err.msg : "");
+	ok(efd >= 0, "oom event fd (eventfd via cgroup.event_control)%s%s", efd < 0 ? ": " : "",
+	   efd < 0 ? err.msg : "");
 
 	pid_t small = spawn_in(m, run_hog, (void *)(uintptr_t)(8 << 20));
 	int st = wait_status(small);
@@ -213,23 +214,23 @@ static void test_memory(void)
 	ok(s.mem_limit == 32u << 20, "stats limit");
 	cgroup_stats_clear(&s);
 	if (efd >= 0) {
-		struct pollfd pfd = { .fd = efd, .events = POLLIN };
+		struct pollfd pfd = {.fd = efd, .events = POLLIN};
 		uint64_t count = 0;
-		ok(poll(&pfd, 1, 1000) == 1 && read(efd, &count, 8) == 8 && count >= 1, "OOM eventfd fired (%llu)",
-		   (unsigned long long)count);
+		ok(poll(&pfd, 1, 1000) == 1 && read(efd, &count, 8) == 8 && count >= 1,
+		   "OOM eventfd fired (%llu)", (unsigned long long)count);
 		close(efd);
 	}
 
 	/* Lowering below usage: v1 refuses with EBUSY; the old limit stays. */
 	pid_t holder = spawn_in(m, run_hold, (void *)(uintptr_t)(20 << 20));
 	msleep(300);
-	struct oci_resources lower = { .present = true };
+	struct oci_resources lower = {.present = true};
 	lower.memory.present = true;
 	lower.memory.has_limit = true;
 	lower.memory.limit = 4 << 20;
 	int rc = cgroup_manager_update(m, &lower, &err);
 	ok(rc < 0 && err.err_no == EBUSY && strstr(err.msg, "linux.resources.memory.limit") &&
-		   strstr(err.msg, "below current usage"),
+	       strstr(err.msg, "below current usage"),
 	   "lowering memory below usage refused: %s", rc < 0 ? err.msg : "(succeeded)");
 	v = read_cg("memory", "mem", "memory.limit_in_bytes");
 	is_str(v, "33554432", "old limit kept");
@@ -252,7 +253,7 @@ static void test_memory(void)
 
 static void test_pids(void)
 {
-	struct oci_resources r = { .present = true, .has_pids_limit = true, .pids_limit = 8 };
+	struct oci_resources r = {.present = true, .has_pids_limit = true, .pids_limit = 8};
 	struct cgroup_manager *m = make("pids", &r);
 	ok(m != NULL, "create with pids limit 8");
 	if (!m)
@@ -266,7 +267,7 @@ static void test_pids(void)
 	struct hangar_error err;
 	ok(cgroup_manager_pids(m, &pids, &n, &err) == 0 && n == 7, "pids lists the 7 orphans (%zu)", n);
 	free(pids);
-	struct oci_resources up = { .present = true, .has_pids_limit = true, .pids_limit = 0 };
+	struct oci_resources up = {.present = true, .has_pids_limit = true, .pids_limit = 0};
 	ok(cgroup_manager_update(m, &up, &err) == 0, "update pids limit to unlimited");
 	char *v = read_cg("pids", "pids", "pids.max");
 	is_str(v, "max", "pids.max is max");
@@ -286,7 +287,7 @@ static void test_pids(void)
 
 static void test_cpu(void)
 {
-	struct oci_resources r = { .present = true };
+	struct oci_resources r = {.present = true};
 	r.cpu.present = true;
 	r.cpu.has_quota = r.cpu.has_period = r.cpu.has_shares = true;
 	r.cpu.quota = 20000;
@@ -317,16 +318,17 @@ static void test_cpu(void)
 	char *json = cgroup_stats_to_runc_json(&s);
 	json_object *o = json_tokener_parse(json), *c, *u, *t;
 	ok(o && json_object_object_get_ex(o, "cpu", &c) && json_object_object_get_ex(c, "usage", &u) &&
-		   json_object_object_get_ex(u, "total", &t) && json_object_get_uint64(t) == s.cpu_usage_ns,
+	       json_object_object_get_ex(u, "total", &t) && json_object_get_uint64(t) == s.cpu_usage_ns,
 	   "runc JSON carries the real usage");
-	ok(o && json_object_object_get_ex(u, "percpu_kernel", &t) && json_object_array_length(t) == s.n_cpu_percpu,
+	ok(o && json_object_object_get_ex(u, "percpu_kernel", &t) &&
+	       json_object_array_length(t) == s.n_cpu_percpu,
 	   "runc JSON has percpu_kernel");
 	json_object_put(o);
 	free(json);
 	cgroup_stats_clear(&s);
 
 	/* cpuset pinning, applied live */
-	struct oci_resources pin = { .present = true };
+	struct oci_resources pin = {.present = true};
 	pin.cpu.present = true;
 	pin.cpu.cpus = (char *)"1";
 	ok(cgroup_manager_update(m, &pin, &err) == 0, "update cpuset.cpus=1");
@@ -334,11 +336,11 @@ static void test_cpu(void)
 	int st = wait_status(p);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child is pinned to CPU 1 only");
 
-	struct oci_resources bad = { .present = true };
+	struct oci_resources bad = {.present = true};
 	bad.cpu.present = true;
 	bad.cpu.cpus = (char *)"99";
 	ok(cgroup_manager_update(m, &bad, &err) < 0 &&
-		   strstr(err.msg, "linux.resources.cpu.cpus: write 99 to cpuset.cpus"),
+	       strstr(err.msg, "linux.resources.cpu.cpus: write 99 to cpuset.cpus"),
 	   "kernel refusal names resource and file: %s", err.msg);
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
 	cgroup_manager_free(m);
@@ -361,7 +363,7 @@ static void test_freeze(void)
 	ok(m != NULL, "create without resources");
 	if (!m)
 		return;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int st_first;
 	pid_t p = spawn_in(m, run_spin_forever, NULL);
 	msleep(100);
@@ -374,7 +376,8 @@ static void test_freeze(void)
 	uint64_t u1 = usage_of(m);
 	msleep(300);
 	uint64_t u2 = usage_of(m);
-	ok(u2 - u1 < 5000000ULL, "frozen child used no cpu (%llu ns in 300 ms)", (unsigned long long)(u2 - u1));
+	ok(u2 - u1 < 5000000ULL, "frozen child used no cpu (%llu ns in 300 ms)",
+	   (unsigned long long)(u2 - u1));
 	ok(cgroup_manager_freeze(m, &err) == 0, "freezing twice is fine");
 	ok(cgroup_manager_thaw(m, &err) == 0, "thaw");
 	ok(cgroup_manager_is_frozen(m, &frozen, &err) == 0 && !frozen, "is_frozen reports thawed");
@@ -388,8 +391,8 @@ static void test_freeze(void)
 	for (int i = 0; i < 20; i++) {
 		uint64_t c0 = now_ns();
 		bool fz = false;
-		if (cgroup_manager_freeze(m, &err) == 0 && cgroup_manager_is_frozen(m, &fz, &err) == 0 && fz &&
-		    cgroup_manager_thaw(m, &err) == 0)
+		if (cgroup_manager_freeze(m, &err) == 0 && cgroup_manager_is_frozen(m, &fz, &err) == 0 &&
+		    fz && cgroup_manager_thaw(m, &err) == 0)
 			cycles_ok++;
 		if (now_ns() - c0 > worst)
 			worst = now_ns() - c0;
@@ -399,7 +402,8 @@ static void test_freeze(void)
 	/* A paused container stays paused; the signal lands on resume. */
 	pid_t t = spawn_in(m, run_spin_forever, NULL);
 	ok(cgroup_manager_freeze(m, &err) == 0, "pause with a second child");
-	ok(cgroup_manager_kill_all(m, SIGTERM, &err) == 0 && cgroup_manager_is_frozen(m, &frozen, &err) == 0 && frozen,
+	ok(cgroup_manager_kill_all(m, SIGTERM, &err) == 0 &&
+	       cgroup_manager_is_frozen(m, &frozen, &err) == 0 && frozen,
 	   "kill_all SIGTERM leaves a paused container paused");
 	msleep(100);
 	int tst = 0;
@@ -427,8 +431,8 @@ static void test_freeze(void)
 		free(state2);
 		ok(cgroup_manager_freeze(again, &err) == 0, "freeze through reopened manager");
 		hangar_error_clear(&err);
-		ok(cgroup_manager_destroy(again, &err) == 0, "destroy a frozen cgroup through reopened manager%s%s",
-		   err.msg[0] ? ": " : "", err.msg);
+		ok(cgroup_manager_destroy(again, &err) == 0,
+		   "destroy a frozen cgroup through reopened manager%s%s", err.msg[0] ? ": " : "", err.msg);
 		int st = wait_status(p);
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "frozen child was killed");
 		ok(!exists_cg("freezer", "frz") && !exists_cg("cpuacct", "frz"), "cgroup dirs gone");
@@ -441,11 +445,16 @@ static void test_freeze(void)
 static void test_devices(void)
 {
 	struct oci_device_cgroup rules[] = {
-		{ .allow = false, .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
-		  .access = (char *)"rwm" },
+	    {.allow = false, .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 5,
+	     .access = (char *)"rwm"},
 	};
-	struct oci_resources r = { .present = true, .devices = rules, .n_devices = 2 };
+	struct oci_resources r = {.present = true, .devices = rules, .n_devices = 2};
 	struct cgroup_manager *m = make("dev", &r);
 	ok(m != NULL, "create with device rules deny all, allow /dev/zero");
 	if (!m)
@@ -457,14 +466,19 @@ static void test_devices(void)
 	int st = wait_status(p);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null denied (EPERM), /dev/zero allowed (rc %d)",
 	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	/* allow-by-default with one exception, as on v2 */
 	struct oci_device_cgroup black[] = {
-		{ .allow = true, .access = (char *)"rwm" },
-		{ .allow = false, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
-		  .access = (char *)"w" },
+	    {.allow = true, .access = (char *)"rwm"},
+	    {.allow = false,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 3,
+	     .access = (char *)"w"},
 	};
-	struct oci_resources deny_w = { .present = true, .devices = black, .n_devices = 2 };
+	struct oci_resources deny_w = {.present = true, .devices = black, .n_devices = 2};
 	ok(cgroup_manager_update(m, &deny_w, &err) == 0, "update: allow all but writing /dev/null%s%s",
 	   err.msg[0] ? ": " : "", err.msg);
 	v = read_cg("devices", "dev", "devices.list");
@@ -474,12 +488,17 @@ static void test_devices(void)
 	st = wait_status(p);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null for writing denied, /dev/zero allowed");
 	struct oci_device_cgroup hole[] = {
-		{ .allow = false, .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .access = (char *)"rwm" },
-		{ .allow = false, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
-		  .access = (char *)"w" },
+	    {.allow = false, .access = (char *)"rwm"},
+	    {.allow = true, .type = 'c', .access = (char *)"rwm"},
+	    {.allow = false,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 3,
+	     .access = (char *)"w"},
 	};
-	struct oci_resources holes = { .present = true, .devices = hole, .n_devices = 3 };
+	struct oci_resources holes = {.present = true, .devices = hole, .n_devices = 3};
 	ok(cgroup_manager_update(m, &holes, &err) < 0 && strstr(err.msg, "wildcard"),
 	   "a hole in a wildcard rule is refused (v1 would ignore it): %s", err.msg);
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
@@ -512,34 +531,55 @@ static int run_open_null_loop(void *arg)
 static void test_devices_update_no_gap(void)
 {
 	struct oci_device_cgroup a[] = {
-		{ .allow = false, .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
-		  .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
-		  .access = (char *)"rwm" },
+	    {.allow = false, .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 3,
+	     .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 5,
+	     .access = (char *)"rwm"},
 	};
 	struct oci_device_cgroup b[] = {
-		{ .allow = false, .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
-		  .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 9,
-		  .access = (char *)"r" },
+	    {.allow = false, .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 3,
+	     .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 9,
+	     .access = (char *)"r"},
 	};
-	struct oci_resources ra = { .present = true, .devices = a, .n_devices = 3 };
-	struct oci_resources rb = { .present = true, .devices = b, .n_devices = 3 };
+	struct oci_resources ra = {.present = true, .devices = a, .n_devices = 3};
+	struct oci_resources rb = {.present = true, .devices = b, .n_devices = 3};
 	struct cgroup_manager *m = make("devgap", &ra);
 	ok(m != NULL, "create with an allow list");
 	if (!m)
 		return;
 	pid_t p = spawn_in(m, run_open_null_loop, NULL);
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int failed_updates = 0;
 	for (int i = 0; i < 300; i++)
 		if (cgroup_manager_update(m, i % 2 ? &ra : &rb, &err) < 0)
 			failed_updates++;
 	int st = wait_status(p);
 	ok(failed_updates == 0, "300 live device updates%s%s", err.msg[0] ? ": " : "", err.msg);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null never denied, /dev/full never allowed during the updates (%d wrong opens)",
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "/dev/null never denied, /dev/full never allowed during the updates (%d wrong opens)",
 	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	char *list = xasprintf("/sys/fs/cgroup/devices/%s/devgap/devices.list", parent);
 	char *v = NULL;
@@ -548,8 +588,8 @@ static void test_devices_update_no_gap(void)
 	free(list);
 	for (char *nl = strchr(v, '\n'); nl; nl = strchr(nl, '\n'))
 		*nl = ';';
-	ok(strstr(v, "c 1:3 rwm") && strstr(v, "c 1:5 rwm") && !strstr(v, "c 1:9"), "list matches the last update: %s",
-	   v);
+	ok(strstr(v, "c 1:3 rwm") && strstr(v, "c 1:5 rwm") && !strstr(v, "c 1:9"),
+	   "list matches the last update: %s", v);
 	free(v);
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
 	cgroup_manager_free(m);
@@ -587,8 +627,9 @@ static void test_blkio(void)
 	dev[strcspn(dev, "\n")] = '\0';
 	struct stat sb;
 	stat(dev, &sb);
-	struct oci_throttle_device rbps = { .major = major(sb.st_rdev), .minor = minor(sb.st_rdev), .rate = 1 << 20 };
-	struct oci_resources r = { .present = true };
+	struct oci_throttle_device rbps = {
+	    .major = major(sb.st_rdev), .minor = minor(sb.st_rdev), .rate = 1 << 20};
+	struct oci_resources r = {.present = true};
 	r.blkio.present = r.blkio.has_weight = true;
 	r.blkio.weight = 300;
 	r.blkio.throttle_read_bps = &rbps;
@@ -610,7 +651,8 @@ static void test_blkio(void)
 		bool found = false;
 		if (cgroup_manager_stats(m, &s, &err) == 0)
 			for (size_t i = 0; i < s.n_io; i++)
-				found |= s.io[i].major == major(sb.st_rdev) && s.io[i].minor == minor(sb.st_rdev) &&
+				found |= s.io[i].major == major(sb.st_rdev) &&
+					 s.io[i].minor == minor(sb.st_rdev) &&
 					 s.io[i].read_bytes >= (2u << 20);
 		cgroup_stats_clear(&s);
 		ok(found, "io stats count the bytes read from %s", dev);
@@ -626,7 +668,7 @@ static void test_blkio(void)
 
 static void test_memory_knobs(void)
 {
-	struct oci_resources r = { .present = true };
+	struct oci_resources r = {.present = true};
 	r.memory.present = r.memory.has_limit = r.memory.has_swap = r.memory.has_reservation = true;
 	r.memory.limit = 32 << 20;
 	r.memory.swap = 48 << 20;
@@ -653,11 +695,11 @@ static void test_memory_knobs(void)
 	ok(strstr(v, "oom_kill_disable 1") != NULL, "oom_control: oom_kill_disable 1");
 	free(v);
 	/* memsw must stay >= limit: raising both needs memsw first */
-	struct oci_resources up = { .present = true };
+	struct oci_resources up = {.present = true};
 	up.memory.present = up.memory.has_limit = up.memory.has_swap = true;
 	up.memory.limit = 96 << 20;
 	up.memory.swap = 128 << 20;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	ok(cgroup_manager_update(m, &up, &err) == 0, "raise limit and swap above the old memsw%s%s",
 	   err.msg[0] ? ": " : "", err.msg);
 	v = read_cg("memory", "knobs", "memory.limit_in_bytes");
@@ -665,7 +707,8 @@ static void test_memory_knobs(void)
 	free(v);
 	up.memory.limit = 8 << 20;
 	up.memory.swap = 16 << 20;
-	ok(cgroup_manager_update(m, &up, &err) == 0, "lower both (limit first)%s%s", err.msg[0] ? ": " : "", err.msg);
+	ok(cgroup_manager_update(m, &up, &err) == 0, "lower both (limit first)%s%s", err.msg[0] ? ": " : "",
+	   err.msg);
 	v = read_cg("memory", "knobs", "memory.memsw.limit_in_bytes");
 	is_str(v, "16777216", "memsw lowered");
 	free(v);
@@ -675,7 +718,7 @@ static void test_memory_knobs(void)
 	v = read_cg("memory", "knobs", "memory.limit_in_bytes");
 	is_str(v, "9223372036854771712", "memory.limit_in_bytes unlimited");
 	free(v);
-	struct oci_resources bad = { .present = true };
+	struct oci_resources bad = {.present = true};
 	bad.memory.present = bad.memory.has_limit = bad.memory.has_swap = true;
 	bad.memory.limit = 64 << 20;
 	bad.memory.swap = 32 << 20;
@@ -687,15 +730,15 @@ static void test_memory_knobs(void)
 
 static void test_unavailable(void)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct cgroup_manager *m = NULL;
 	char *p = path_of("na");
-	struct cgroup_spec spec = { .path = p, .id = "na" };
-	struct oci_resources net = { .present = true, .has_class_id = true, .class_id = 0x100001 };
+	struct cgroup_spec spec = {.path = p, .id = "na"};
+	struct oci_resources net = {.present = true, .has_class_id = true, .class_id = 0x100001};
 	ok(cgroup_manager_create(&spec, &net, &m, &err) < 0 && strstr(err.msg, "net_cls"),
 	   "classID without net_cls mounted refused: %s", err.msg);
-	struct oci_kv kv[] = { { (char *)"memory.high", (char *)"1" } };
-	struct oci_resources uni = { .present = true, .unified = kv, .n_unified = 1 };
+	struct oci_kv kv[] = {{(char *)"memory.high", (char *)"1"}};
+	struct oci_resources uni = {.present = true, .unified = kv, .n_unified = 1};
 	ok(cgroup_manager_create(&spec, &uni, &m, &err) < 0 && strstr(err.msg, "requires cgroup v2"),
 	   "unified on v1 refused: %s", err.msg);
 	ok(!exists_cg("memory", "na") && !exists_cg("net_cls", "na"), "nothing left by the refusals");
@@ -704,7 +747,7 @@ static void test_unavailable(void)
 
 static void test_create_failure_unwinds(void)
 {
-	struct oci_resources r = { .present = true };
+	struct oci_resources r = {.present = true};
 	r.cpu.present = true;
 	r.cpu.cpus = (char *)"77";
 	struct hangar_error err;
@@ -713,7 +756,7 @@ static void test_create_failure_unwinds(void)
 	   "failed create left no directory behind");
 
 	struct cgroup_manager *m = NULL;
-	struct cgroup_spec spec = { .path = "/x", .id = "x", .rootless = true };
+	struct cgroup_spec spec = {.path = "/x", .id = "x", .rootless = true};
 	ok(cgroup_manager_create(&spec, NULL, &m, &err) == 0 && cgroup_manager_warning(m) != NULL,
 	   "rootless on v1: created without cgroup, warning: %s", m ? cgroup_manager_warning(m) : err.msg);
 	ok(m && cgroup_manager_enter(m, getpid(), &err) == 0, "rootless enter is a no-op");
@@ -744,7 +787,7 @@ int main(void)
 	test_memory_knobs();
 	test_unavailable();
 	test_create_failure_unwinds();
-	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids" };
+	const char *ctrls[] = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"};
 	bool left = false;
 	for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++)
 		if (exists_cg(ctrls[i], NULL)) {

@@ -68,11 +68,12 @@ static bool exists_cg(const char *rel)
 	return r;
 }
 
-static struct cgroup_manager *make_err(const char *name, const struct oci_resources *r, struct hangar_error *err)
+static struct cgroup_manager *make_err(const char *name, const struct oci_resources *r,
+				       struct hangar_error *err)
 {
 	struct cgroup_manager *m = NULL;
 	char *p = xasprintf("/%s/%s", parent, name);
-	struct cgroup_spec spec = { .path = p, .id = name };
+	struct cgroup_spec spec = {.path = p, .id = name};
 	if (cgroup_manager_create(&spec, r, &m, err) < 0)
 		m = NULL;
 	free(p);
@@ -81,7 +82,7 @@ static struct cgroup_manager *make_err(const char *name, const struct oci_resour
 
 static struct cgroup_manager *make(const char *name, const struct oci_resources *r)
 {
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct cgroup_manager *m = make_err(name, r, &err);
 	if (m == NULL)
 		diag("create %s: %s", name, err.msg);
@@ -121,7 +122,7 @@ static int wait_status(pid_t pid)
 
 static void msleep(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }
 
@@ -210,7 +211,8 @@ static int run_open_null_loop(void *arg)
 	}
 	failures = null_denied + full_allowed;
 	if (failures)
-		fprintf(stderr, "# /dev/null denied %d times, /dev/full allowed %d times\n", null_denied, full_allowed);
+		fprintf(stderr, "# /dev/null denied %d times, /dev/full allowed %d times\n", null_denied,
+			full_allowed);
 	return failures > 250 ? 250 : failures;
 }
 
@@ -242,12 +244,13 @@ static void test_lifecycle(void)
 	ok(m != NULL, "create without resources");
 	if (!m)
 		return;
-	struct hangar_error err = { 0 };
-	ok(strcmp(cgroup_manager_version(m), "v2") == 0 && cgroup_manager_dirfd(m) >= 0, "v2 manager with a dirfd");
+	struct hangar_error err = {0};
+	ok(strcmp(cgroup_manager_version(m), "v2") == 0 && cgroup_manager_dirfd(m) >= 0,
+	   "v2 manager with a dirfd");
 
 	/* clone3 straight into the cgroup through the dirfd */
-	struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
-				   .cgroup = (uint64_t)cgroup_manager_dirfd(m) };
+	struct clone_args args = {
+	    .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_manager_dirfd(m)};
 	pid_t c = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (c == 0) {
 		run_spin_forever(NULL);
@@ -262,7 +265,8 @@ static void test_lifecycle(void)
 		own = NULL;
 	else if (strstr(own, "0::"))
 		strstr(own, "0::")[strcspn(strstr(own, "0::"), "\n")] = '\0';
-	ok(own && strstr(own, want), "child was born in the cgroup (%s)", own ? strstr(own, "0::") : rerr.msg);
+	ok(own && strstr(own, want), "child was born in the cgroup (%s)",
+	   own ? strstr(own, "0::") : rerr.msg);
 	free(own);
 	free(want);
 	free(procfile);
@@ -274,17 +278,19 @@ static void test_lifecycle(void)
 
 	msleep(100);
 	uint64_t t0 = now_ns();
-	ok(cgroup_manager_freeze(m, &err) == 0, "freeze (cgroup.freeze + cgroup.events)%s%s", err.msg[0] ? ": " : "",
-	   err.msg);
+	ok(cgroup_manager_freeze(m, &err) == 0, "freeze (cgroup.freeze + cgroup.events)%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
 	ok(now_ns() - t0 < 2000000000ULL, "freeze took %.1f ms", (now_ns() - t0) / 1e6);
 	bool frozen = false;
 	ok(cgroup_manager_is_frozen(m, &frozen, &err) == 0 && frozen, "is_frozen: frozen");
 	uint64_t u1 = usage_of(m);
 	msleep(300);
 	uint64_t u2 = usage_of(m);
-	ok(u1 > 0 && u2 - u1 < 5000000ULL, "frozen child used no cpu (%llu ns in 300 ms)", (unsigned long long)(u2 - u1));
+	ok(u1 > 0 && u2 - u1 < 5000000ULL, "frozen child used no cpu (%llu ns in 300 ms)",
+	   (unsigned long long)(u2 - u1));
 	ok(cgroup_manager_freeze(m, &err) == 0, "second freeze is fine");
-	ok(cgroup_manager_thaw(m, &err) == 0 && cgroup_manager_is_frozen(m, &frozen, &err) == 0 && !frozen, "thaw");
+	ok(cgroup_manager_thaw(m, &err) == 0 && cgroup_manager_is_frozen(m, &frozen, &err) == 0 && !frozen,
+	   "thaw");
 	msleep(300);
 	ok(usage_of(m) - u2 > 30000000ULL, "thawed child runs again");
 
@@ -294,8 +300,8 @@ static void test_lifecycle(void)
 	for (int i = 0; i < 20; i++) {
 		uint64_t c0 = now_ns();
 		bool fz = false;
-		if (cgroup_manager_freeze(m, &err) == 0 && cgroup_manager_is_frozen(m, &fz, &err) == 0 && fz &&
-		    cgroup_manager_thaw(m, &err) == 0)
+		if (cgroup_manager_freeze(m, &err) == 0 && cgroup_manager_is_frozen(m, &fz, &err) == 0 &&
+		    fz && cgroup_manager_thaw(m, &err) == 0)
 			cycles_ok++;
 		if (now_ns() - c0 > worst)
 			worst = now_ns() - c0;
@@ -333,7 +339,8 @@ static void test_lifecycle(void)
 		 * lets a fatal signal through, so the child dies while frozen.) */
 		p = spawn_in(m, run_spin_forever, NULL);
 		ok(cgroup_manager_freeze(m, &err) == 0, "pause");
-		ok(cgroup_manager_kill_all(m, SIGTERM, &err) == 0 && cgroup_manager_is_frozen(m, &fz, &err) == 0 && fz,
+		ok(cgroup_manager_kill_all(m, SIGTERM, &err) == 0 &&
+		       cgroup_manager_is_frozen(m, &fz, &err) == 0 && fz,
 		   "kill_all SIGTERM leaves a paused container paused");
 		st = wait_status(p);
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "frozen child got the SIGTERM");
@@ -342,7 +349,8 @@ static void test_lifecycle(void)
 		p = spawn_in(m, run_spin_forever, NULL);
 		ok(cgroup_manager_destroy(m, &err) == 0, "destroy kills a live member");
 		st = wait_status(p);
-		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && !exists_cg("term"), "member SIGKILLed, leaf removed");
+		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && !exists_cg("term"),
+		   "member SIGKILLed, leaf removed");
 		cgroup_manager_free(m);
 	}
 }
@@ -350,27 +358,38 @@ static void test_lifecycle(void)
 static void test_devices(void)
 {
 	struct oci_device_cgroup rules[] = {
-		{ .allow = false, .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
-		  .access = (char *)"rwm" },
-		/* /dev/null readable only; the child opens it for writing */
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
-		  .access = (char *)"r" },
+	    {.allow = false, .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 5,
+	     .access = (char *)"rwm"},
+	    /* /dev/null readable only; the child opens it for writing */
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 3,
+	     .access = (char *)"r"},
 	};
-	struct oci_resources r = { .present = true, .devices = rules, .n_devices = 3 };
-	struct hangar_error err = { 0 };
+	struct oci_resources r = {.present = true, .devices = rules, .n_devices = 3};
+	struct hangar_error err = {0};
 	struct cgroup_manager *m = make_err("dev", &r, &err);
 	ok(m != NULL, "create with a BPF device filter%s%s", m ? "" : ": ", m ? "" : err.msg);
 	if (!m)
 		return;
 	pid_t p = spawn_in(m, run_open_null, (void *)1);
 	int st = wait_status(p);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null for writing denied (EPERM), /dev/zero allowed (rc %d)",
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "/dev/null for writing denied (EPERM), /dev/zero allowed (rc %d)",
 	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 
 	/* Update replaces the program instead of stacking a second one. */
-	struct oci_device_cgroup all[] = { { .allow = true, .access = (char *)"rwm" } };
-	struct oci_resources open_all = { .present = true, .devices = all, .n_devices = 1 };
+	struct oci_device_cgroup all[] = {{.allow = true, .access = (char *)"rwm"}};
+	struct oci_resources open_all = {.present = true, .devices = all, .n_devices = 1};
 	ok(cgroup_manager_update(m, &open_all, &err) == 0, "update devices to allow all");
 	p = spawn_in(m, run_open_null, NULL);
 	st = wait_status(p);
@@ -378,11 +397,16 @@ static void test_devices(void)
 
 	/* Last matching rule wins: a later deny overrides an earlier allow. */
 	struct oci_device_cgroup later_deny[] = {
-		{ .allow = true, .access = (char *)"rwm" },
-		{ .allow = false, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
-		  .access = (char *)"w" },
+	    {.allow = true, .access = (char *)"rwm"},
+	    {.allow = false,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 3,
+	     .access = (char *)"w"},
 	};
-	struct oci_resources deny_w = { .present = true, .devices = later_deny, .n_devices = 2 };
+	struct oci_resources deny_w = {.present = true, .devices = later_deny, .n_devices = 2};
 	ok(cgroup_manager_update(m, &deny_w, &err) == 0, "update: allow all, then deny writing /dev/null");
 	p = spawn_in(m, run_open_null, (void *)1);
 	st = wait_status(p);
@@ -390,21 +414,41 @@ static void test_devices(void)
 	/* Replacing the program never denies what both lists allow: the new
 	 * one is attached before the old one is detached. */
 	struct oci_device_cgroup la[] = {
-		{ .allow = false, .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
-		  .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
-		  .access = (char *)"rwm" },
+	    {.allow = false, .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 3,
+	     .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 5,
+	     .access = (char *)"rwm"},
 	};
 	struct oci_device_cgroup lb[] = {
-		{ .allow = false, .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3,
-		  .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5,
-		  .access = (char *)"r" },
+	    {.allow = false, .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 3,
+	     .access = (char *)"rwm"},
+	    {.allow = true,
+	     .type = 'c',
+	     .has_major = true,
+	     .major = 1,
+	     .has_minor = true,
+	     .minor = 5,
+	     .access = (char *)"r"},
 	};
-	struct oci_resources ra = { .present = true, .devices = la, .n_devices = 3 };
-	struct oci_resources rb = { .present = true, .devices = lb, .n_devices = 3 };
+	struct oci_resources ra = {.present = true, .devices = la, .n_devices = 3};
+	struct oci_resources rb = {.present = true, .devices = lb, .n_devices = 3};
 	int failed_updates = cgroup_manager_update(m, &ra, &err) < 0;
 	p = spawn_in(m, run_open_null_loop, NULL);
 	for (int i = 0; i < 200; i++)
@@ -412,7 +456,8 @@ static void test_devices(void)
 			failed_updates++;
 	st = wait_status(p);
 	ok(failed_updates == 0, "200 live device-program replacements%s%s", err.msg[0] ? ": " : "", err.msg);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/dev/null never denied, /dev/full never allowed meanwhile (%d wrong opens)",
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "/dev/null never denied, /dev/full never allowed meanwhile (%d wrong opens)",
 	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
 	cgroup_manager_free(m);
@@ -420,27 +465,30 @@ static void test_devices(void)
 
 static void test_validation(void)
 {
-	struct hangar_error err = { 0 };
-	struct oci_resources r = { .present = true };
+	struct hangar_error err = {0};
+	struct oci_resources r = {.present = true};
 	r.cpu.present = true;
 	r.cpu.has_realtime_runtime = true;
 	r.cpu.realtime_runtime = 1000;
-	ok(make_err("val", &r, &err) == NULL && strstr(err.msg, "realtimeRuntime"), "rt runtime refused: %s", err.msg);
-	struct oci_resources s = { .present = true };
+	ok(make_err("val", &r, &err) == NULL && strstr(err.msg, "realtimeRuntime"), "rt runtime refused: %s",
+	   err.msg);
+	struct oci_resources s = {.present = true};
 	s.memory.present = s.memory.has_swappiness = true;
 	s.memory.swappiness = 60;
-	ok(make_err("val", &s, &err) == NULL && strstr(err.msg, "swappiness"), "swappiness refused: %s", err.msg);
-	struct oci_resources o = { .present = true };
-	o.memory.present = o.memory.has_disable_oom_killer = o.memory.disable_oom_killer = true;
-	ok(make_err("val", &o, &err) == NULL && strstr(err.msg, "disableOOMKiller"), "disableOOMKiller refused");
-	struct oci_kv bad[] = { { (char *)"cgroup.procs", (char *)"1" } };
-	struct oci_resources u = { .present = true, .unified = bad, .n_unified = 1 };
-	ok(make_err("val", &u, &err) == NULL && strstr(err.msg, "cgroup.procs"), "unified cgroup.procs refused: %s",
+	ok(make_err("val", &s, &err) == NULL && strstr(err.msg, "swappiness"), "swappiness refused: %s",
 	   err.msg);
-	struct oci_kv slash[] = { { (char *)"../memory.max", (char *)"1" } };
+	struct oci_resources o = {.present = true};
+	o.memory.present = o.memory.has_disable_oom_killer = o.memory.disable_oom_killer = true;
+	ok(make_err("val", &o, &err) == NULL && strstr(err.msg, "disableOOMKiller"),
+	   "disableOOMKiller refused");
+	struct oci_kv bad[] = {{(char *)"cgroup.procs", (char *)"1"}};
+	struct oci_resources u = {.present = true, .unified = bad, .n_unified = 1};
+	ok(make_err("val", &u, &err) == NULL && strstr(err.msg, "cgroup.procs"),
+	   "unified cgroup.procs refused: %s", err.msg);
+	struct oci_kv slash[] = {{(char *)"../memory.max", (char *)"1"}};
 	u.unified = slash;
 	ok(make_err("val", &u, &err) == NULL, "unified key with a path separator refused");
-	struct oci_kv missing[] = { { (char *)"memory.nonexistent", (char *)"1" } };
+	struct oci_kv missing[] = {{(char *)"memory.nonexistent", (char *)"1"}};
 	u.unified = missing;
 	ok(make_err("val", &u, &err) == NULL && strstr(err.msg, "memory.nonexistent"),
 	   "unified key for a missing file refused: %s", err.msg);
@@ -456,14 +504,14 @@ struct rootless_result {
 
 static void rootless_child(int out_fd, bool with_limits)
 {
-	struct rootless_result res = { 0 };
-	struct hangar_error err = { 0 };
+	struct rootless_result res = {0};
+	struct hangar_error err = {0};
 	if (setgid(65534) < 0 || setuid(65534) < 0) {
 		snprintf(res.error, sizeof(res.error), "setuid: %s", strerror(errno));
 		goto done;
 	}
-	struct oci_resources r = { .present = true, .has_pids_limit = true, .pids_limit = 10 };
-	struct cgroup_spec spec = { .id = "c", .rootless = true };
+	struct oci_resources r = {.present = true, .has_pids_limit = true, .pids_limit = 10};
+	struct cgroup_spec spec = {.id = "c", .rootless = true};
 	struct cgroup_manager *m = NULL;
 	if (cgroup_manager_create(&spec, with_limits ? &r : NULL, &m, &err) < 0) {
 		snprintf(res.error, sizeof(res.error), "%s", err.msg);
@@ -512,7 +560,7 @@ static bool run_rootless(bool delegate, bool with_limits, struct rootless_result
 	mkdir(rl, 0755);
 	if (delegate) {
 		/* What a delegating manager (systemd Delegate=yes) hands over. */
-		const char *files[] = { "", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads" };
+		const char *files[] = {"", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads"};
 		for (size_t i = 0; i < 4; i++) {
 			char *f = xasprintf("%s%s", rl, files[i]);
 			if (chown(f, 65534, 65534) < 0)
@@ -565,12 +613,13 @@ static void test_rootless(void)
 	is_str(res.path, want, "nested below our own cgroup");
 	free(want);
 	ok(res.has_dirfd && res.warning[0], "cgroup made, limits skipped with a warning: %s", res.warning);
-	ok(res.entered == 2 && res.left, "enter moved the unprivileged process in (and it stepped out again)");
+	ok(res.entered == 2 && res.left,
+	   "enter moved the unprivileged process in (and it stepped out again)");
 	ok(res.destroyed && res.dir_gone, "destroy removed the nested cgroups%s%s", res.error[0] ? ": " : "",
 	   res.error);
 
-	ok(run_rootless(false, false, &res) && res.created && res.no_cgroup, "rootless without delegation: no cgroup%s%s",
-	   res.error[0] ? ": " : "", res.error);
+	ok(run_rootless(false, false, &res) && res.created && res.no_cgroup,
+	   "rootless without delegation: no cgroup%s%s", res.error[0] ? ": " : "", res.error);
 	ok(strstr(res.warning, "not delegated") != NULL, "warning says why: %s", res.warning);
 }
 
@@ -578,7 +627,7 @@ static void test_rootless(void)
 
 static void test_memory(void)
 {
-	struct oci_resources r = { .present = true };
+	struct oci_resources r = {.present = true};
 	r.memory.present = r.memory.has_limit = true;
 	r.memory.limit = 32 << 20;
 	r.memory.has_reservation = true;
@@ -593,7 +642,7 @@ static void test_memory(void)
 	v = read_cg("mem", "memory.low");
 	is_str(v, "8388608", "memory.low from reservation");
 	free(v);
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int ifd = cgroup_manager_oom_event_fd(m, &err);
 	ok(ifd >= 0, "oom event fd (inotify on memory.events)");
 	pid_t hog = spawn_in(m, run_hog, (void *)(uintptr_t)(256 << 20));
@@ -606,7 +655,7 @@ static void test_memory(void)
 	ok(s.mem_peak >= (30u << 20), "memory.peak %llu", (unsigned long long)s.mem_peak);
 	cgroup_stats_clear(&s);
 	if (ifd >= 0) {
-		struct pollfd pfd = { .fd = ifd, .events = POLLIN };
+		struct pollfd pfd = {.fd = ifd, .events = POLLIN};
 		ok(poll(&pfd, 1, 1000) == 1, "inotify fd readable after the OOM");
 		close(ifd);
 	}
@@ -614,19 +663,20 @@ static void test_memory(void)
 	/* Lowering below anon usage (no swap): reclaim cannot help; refuse. */
 	pid_t holder = spawn_in(m, run_hold, (void *)(uintptr_t)(20 << 20));
 	msleep(500);
-	struct oci_resources lower = { .present = true };
+	struct oci_resources lower = {.present = true};
 	lower.memory.present = lower.memory.has_limit = true;
 	lower.memory.limit = 4 << 20;
 	int rc = cgroup_manager_update(m, &lower, &err);
-	ok(rc < 0 && strstr(err.msg, "memory limit 4194304 is below current usage") && strstr(err.msg, "(peak"),
+	ok(rc < 0 && strstr(err.msg, "memory limit 4194304 is below current usage") &&
+	       strstr(err.msg, "(peak"),
 	   "lowering below usage refused: %s", rc < 0 ? err.msg : "(succeeded)");
 	v = read_cg("mem", "memory.max");
 	is_str(v, "33554432", "old memory.max kept");
 	free(v);
 	ok(kill(holder, 0) == 0, "holder not OOM-killed by the update");
 
-	struct oci_kv high[] = { { (char *)"memory.high", (char *)"30000000" } };
-	struct oci_resources u = { .present = true, .unified = high, .n_unified = 1 };
+	struct oci_kv high[] = {{(char *)"memory.high", (char *)"30000000"}};
+	struct oci_resources u = {.present = true, .unified = high, .n_unified = 1};
 	ok(cgroup_manager_update(m, &u, &err) == 0, "unified memory.high");
 	v = read_cg("mem", "memory.high");
 	ok(strcmp(v, "29999104") == 0 || strcmp(v, "30000000") == 0, "memory.high = %s", v);
@@ -664,7 +714,8 @@ static void test_reclaim(void)
 {
 	const char *dir = getenv("HANGAR_TEST_DISK_DIR");
 	if (dir == NULL) {
-		skip("HANGAR_TEST_DISK_DIR (a block-backed filesystem) not set: memory.reclaim test needs page cache");
+		skip("HANGAR_TEST_DISK_DIR (a block-backed filesystem) not set: memory.reclaim test needs "
+		     "page cache");
 		return;
 	}
 	struct cgroup_manager *m = make("reclaim", NULL);
@@ -675,14 +726,14 @@ static void test_reclaim(void)
 	int done[2];
 	if (pipe2(done, O_CLOEXEC) < 0)
 		return;
-	struct page_cache_job job = { .file = file, .done_fd = done[1] };
+	struct page_cache_job job = {.file = file, .done_fd = done[1]};
 	pid_t p = spawn_in(m, run_page_cache, &job);
 	close(done[1]);
-	struct pollfd pfd = { .fd = done[0], .events = POLLIN };
+	struct pollfd pfd = {.fd = done[0], .events = POLLIN};
 	ok(poll(&pfd, 1, 30000) == 1, "writer filled and synced 24 MiB of page cache");
 	close(done[0]);
 	struct cgroup_stats s;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	uint64_t cur = 0;
 	if (cgroup_manager_stats(m, &s, &err) == 0)
 		cur = s.mem_usage;
@@ -692,11 +743,12 @@ static void test_reclaim(void)
 	 * writer's own anon memory differs with ASan and the like). */
 	uint64_t target = cur - (12u << 20);
 	target -= target % 4096;
-	struct oci_resources lower = { .present = true };
+	struct oci_resources lower = {.present = true};
 	lower.memory.present = lower.memory.has_limit = true;
 	lower.memory.limit = (int64_t)target;
-	ok(cgroup_manager_update(m, &lower, &err) == 0, "limit %llu (12 MiB below usage) accepted after memory.reclaim%s%s",
-	   (unsigned long long)target, err.msg[0] ? ": " : "", err.msg);
+	ok(cgroup_manager_update(m, &lower, &err) == 0,
+	   "limit %llu (12 MiB below usage) accepted after memory.reclaim%s%s", (unsigned long long)target,
+	   err.msg[0] ? ": " : "", err.msg);
 	char *v = read_cg("reclaim", "memory.max");
 	char *want = xasprintf("%llu", (unsigned long long)target);
 	is_str(v, want, "memory.max lowered");
@@ -712,7 +764,7 @@ static void test_reclaim(void)
 
 static void test_pids_cpu(void)
 {
-	struct oci_resources r = { .present = true, .has_pids_limit = true, .pids_limit = 8 };
+	struct oci_resources r = {.present = true, .has_pids_limit = true, .pids_limit = 8};
 	r.cpu.present = r.cpu.has_quota = r.cpu.has_period = r.cpu.has_shares = r.cpu.has_burst = true;
 	r.cpu.quota = 20000;
 	r.cpu.period = 100000;
@@ -735,7 +787,7 @@ static void test_pids_cpu(void)
 	int st = wait_status(p);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 7, "fork loop stopped by pids.max (made %d)",
 	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	ok(cgroup_manager_kill_all(m, SIGKILL, &err) == 0, "kill the orphans");
 	msleep(100);
 	uint64_t before = usage_of(m);
@@ -756,12 +808,12 @@ static void test_pids_cpu(void)
 	free(json);
 	cgroup_stats_clear(&s);
 
-	struct oci_resources up = { .present = true, .has_pids_limit = true, .pids_limit = -1 };
+	struct oci_resources up = {.present = true, .has_pids_limit = true, .pids_limit = -1};
 	up.cpu.present = up.cpu.has_quota = true;
 	up.cpu.quota = -1;
 	up.cpu.cpus = (char *)"1";
-	ok(cgroup_manager_update(m, &up, &err) == 0, "update: pids max, quota max, cpus 1%s%s", err.msg[0] ? ": " : "",
-	   err.msg);
+	ok(cgroup_manager_update(m, &up, &err) == 0, "update: pids max, quota max, cpus 1%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
 	v = read_cg("pc", "pids.max");
 	is_str(v, "max", "pids.max = max");
 	free(v);
@@ -777,7 +829,7 @@ static void test_pids_cpu(void)
 
 static void test_knobs(void)
 {
-	struct oci_resources r = { .present = true };
+	struct oci_resources r = {.present = true};
 	r.memory.present = r.memory.has_limit = r.memory.has_swap = true;
 	r.memory.limit = 32 << 20;
 	r.memory.swap = 96 << 20;
@@ -785,12 +837,12 @@ static void test_knobs(void)
 	r.cpu.idle = 1;
 	r.blkio.present = r.blkio.has_weight = true;
 	r.blkio.weight = 500;
-	struct oci_hugepage_limit huge = { .page_size = (char *)"2MB", .limit = 4 << 20 };
+	struct oci_hugepage_limit huge = {.page_size = (char *)"2MB", .limit = 4 << 20};
 	if (have("hugetlb")) {
 		r.hugepage_limits = &huge;
 		r.n_hugepage_limits = 1;
 	}
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct cgroup_manager *m = make_err("knobs", &r, &err);
 	ok(m != NULL, "create with swap, cpu.idle, io weight, hugetlb%s%s", m ? "" : ": ", m ? "" : err.msg);
 	if (!m)
@@ -814,27 +866,29 @@ static void test_knobs(void)
 		bool found = false;
 		if (cgroup_manager_stats(m, &s, &err) == 0)
 			for (size_t i = 0; i < s.n_hugetlb; i++)
-				found |= strcmp(s.hugetlb[i].page_size, "2MB") == 0 && s.hugetlb[i].max == 4u << 20;
+				found |= strcmp(s.hugetlb[i].page_size, "2MB") == 0 &&
+					 s.hugetlb[i].max == 4u << 20;
 		cgroup_stats_clear(&s);
 		ok(found, "hugetlb stats for 2MB");
 	} else {
 		skip("no hugetlb controller");
 		skip("no hugetlb controller");
 	}
-	struct oci_resources same = { .present = true };
+	struct oci_resources same = {.present = true};
 	same.memory.present = same.memory.has_limit = same.memory.has_swap = true;
 	same.memory.limit = same.memory.swap = 16 << 20;
 	ok(cgroup_manager_update(m, &same, &err) == 0, "update swap == limit");
 	v = read_cg("knobs", "memory.swap.max");
 	is_str(v, "0", "memory.swap.max = 0 when swap == limit");
 	free(v);
-	struct oci_resources unl = { .present = true };
+	struct oci_resources unl = {.present = true};
 	unl.memory.present = unl.memory.has_limit = true;
 	unl.memory.limit = -1;
 	ok(cgroup_manager_update(m, &unl, &err) == 0, "update limit -1");
 	v = read_cg("knobs", "memory.max");
 	char *sw = read_cg("knobs", "memory.swap.max");
-	ok(strcmp(v, "max") == 0 && strcmp(sw, "max") == 0, "memory.max and memory.swap.max are max (%s, %s)", v, sw);
+	ok(strcmp(v, "max") == 0 && strcmp(sw, "max") == 0, "memory.max and memory.swap.max are max (%s, %s)",
+	   v, sw);
 	free(v);
 	free(sw);
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
@@ -896,13 +950,14 @@ static void test_io(void)
 	}
 	struct stat sb;
 	stat(dev, &sb);
-	struct oci_throttle_device rbps = { .major = major(sb.st_rdev), .minor = minor(sb.st_rdev), .rate = 1 << 20 };
-	struct oci_resources r = { .present = true };
+	struct oci_throttle_device rbps = {
+	    .major = major(sb.st_rdev), .minor = minor(sb.st_rdev), .rate = 1 << 20};
+	struct oci_resources r = {.present = true};
 	r.blkio.present = r.blkio.has_weight = true;
 	r.blkio.weight = 500;
 	r.blkio.throttle_read_bps = &rbps;
 	r.blkio.n_throttle_read_bps = 1;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	struct cgroup_manager *m = make_err("io", &r, &err);
 	ok(m != NULL, "create with io.max rbps=1MiB/s on %s%s%s", dev, m ? "" : ": ", m ? "" : err.msg);
 	if (m) {
@@ -915,13 +970,14 @@ static void test_io(void)
 		pid_t p = spawn_in(m, run_direct_read, dev);
 		int st = wait_status(p);
 		double secs = (now_ns() - t0) / 1e9;
-		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && secs > 2.0, "3 MiB O_DIRECT read took %.2f s (rc %d)", secs,
-		   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && secs > 2.0,
+		   "3 MiB O_DIRECT read took %.2f s (rc %d)", secs, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		struct cgroup_stats s;
 		bool found = false;
 		if (cgroup_manager_stats(m, &s, &err) == 0)
 			for (size_t i = 0; i < s.n_io; i++)
-				found |= s.io[i].major == major(sb.st_rdev) && s.io[i].read_bytes >= (3u << 20);
+				found |=
+				    s.io[i].major == major(sb.st_rdev) && s.io[i].read_bytes >= (3u << 20);
 		cgroup_stats_clear(&s);
 		ok(found, "io.stat counts the read bytes");
 		ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
@@ -979,7 +1035,8 @@ int main(void)
 		test_knobs();
 		test_io();
 	} else {
-		skip("memory/cpu/pids/io/cpuset controllers not available in this cgroup2 root (hybrid host): limit tests run in the VM (tests/vm/cgroup-v2.t)");
+		skip("memory/cpu/pids/io/cpuset controllers not available in this cgroup2 root (hybrid "
+		     "host): limit tests run in the VM (tests/vm/cgroup-v2.t)");
 	}
 	ok(!exists_cg(NULL), "nothing left below %s/%s", root, parent);
 	if (exists_cg(NULL)) {
