@@ -677,6 +677,29 @@ int main(void)
 		   "default profile: %zu names, read allowed, mount not, EPERM default", n_names);
 		seccomp_profile_clear(&s);
 	}
+	/* The manager embeds the default profile in a generated config.json:
+	 * it must survive the config writer and parser and still build. */
+	{
+		struct oci_config *cfg = NULL, *back = NULL;
+		struct seccomp_program *dp = NULL;
+		int r = oci_config_default(false, &cfg, &err);
+		if (r == 0) {
+			r = seccomp_default_profile(&cfg->process.caps, &cfg->linux_.seccomp, &err);
+			cfg->has_linux = true;
+		}
+		_cleanup_free_ char *json = r == 0 ? oci_config_to_json(cfg) : NULL;
+		if (r == 0)
+			r = oci_config_parse(json, &back, &err);
+		if (r == 0)
+			r = seccomp_program_build(&back->linux_.seccomp, &dp, &err);
+		ok(r == 0 && back->linux_.seccomp.n_syscalls == cfg->linux_.seccomp.n_syscalls &&
+		       seccomp_program_rule_count(dp) > 300,
+		   "default profile survives config.json write + parse and builds (%s)", r ? err.msg : "");
+		seccomp_program_free(dp);
+		oci_config_free(back);
+		oci_config_free(cfg);
+	}
+
 	int stub_from = 0;
 	{
 		struct oci_seccomp s;
