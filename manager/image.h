@@ -48,5 +48,7 @@ void image_infos_free(struct image_info *infos, size_t n);
 /* Copy a directory tree preserving owners, modes, times, xattrs, hard
  * links and special files; dst must not exist. */
 int image_copy_tree(const char *src, const char *dst, struct hangar_error *err);
+/* One regular file, with owner, mode, times and xattrs. */
+int image_copy_tree_file(const char *src, const char *dst, struct hangar_error *err);
 
 #endif

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The image store: built-in busybox image, import, debootstrap, list, rm. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "manager/image.h"
+#include "manager/instance.h"
+#include "runtime/state.h"
+
+int image_validate_name(const char *name, struct hangar_error *err)
+{
+	size_t len = strlen(name);
+	bool ok = len > 0 && len <= 64;
+	for (size_t i = 0; ok && i < len; i++) {
+		char c = name[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		ok = alnum || (i > 0 && (c == '-' || c == '_' || c == '.'));
+	}
+	if (!ok)
+		return hangar_error_set(err, HANGAR_E_USAGE, 0,
+					"invalid image name '%s': 1 to 64 letters, digits, '-', '_' or '.'", name);
+	return 0;
+}
+
+char *image_rootfs_path(const struct hangar_paths *p, const char *name)
+{
+	return xasprintf("%s/%s/rootfs", p->images_dir, name);
+}
+
+/* Run a tool, collecting stdout (optional) and the last line of stderr for
+ * the error message. */
+static int run_tool(char *const argv[], char **out, struct hangar_error *err)
+{
+	int outp[2] = {-1, -1}, errp[2];
+	if (pipe2(errp, O_CLOEXEC) < 0)
+		return hangar_sys_error(err, "pipe");
+	if (out && pipe2(outp, O_CLOEXEC) < 0) {
+		close(errp[0]);
+		close(errp[1]);
+		return hangar_sys_error(err, "pipe");
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(errp[0]);
+		close(errp[1]);
+		if (out) {
+			close(outp[0]);
+			close(outp[1]);
+		}
+		return hangar_error_set(err, HANGAR_E_SYS, e, "fork for %s", argv[0]);
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, STDIN_FILENO);
+		dup2(out ? outp[1] : devnull, STDOUT_FILENO);
+		dup2(errp[1], STDERR_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], argv);
+		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(errp[1]);
+	if (out)
+		close(outp[1]);
+	char *obuf = NULL, ebuf[4096];
+	size_t olen = 0, elen = 0;
+	bool out_open = out != NULL, err_open = true;
+	while (out_open || err_open) {
+		struct pollfd pfd[2] = {{.fd = err_open ? errp[0] : -1, .events = POLLIN},
+					{.fd = out_open ? outp[0] : -1, .events = POLLIN}};
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents) {
+			char tmp[4096];
+			ssize_t n = read(errp[0], tmp, sizeof(tmp));
+			if (n <= 0)
+				err_open = false;
+			/* Keep the tail: the last lines say what went wrong. */
+			for (ssize_t i = 0; i < n; i++) {
+				if (elen == sizeof(ebuf) - 1) {
+					memmove(ebuf, ebuf + 1024, elen - 1024);
+					elen -= 1024;
+				}
+				ebuf[elen++] = tmp[i];
+			}
+		}
+		if (pfd[1].revents) {
+			char tmp[65536];
+			ssize_t n = read(outp[0], tmp, sizeof(tmp));
+			if (n <= 0)
+				out_open = false;
+			else {
+				obuf = realloc(obuf, olen + (size_t)n + 1);
+				if (obuf == NULL)
+					abort();
+				memcpy(obuf + olen, tmp, (size_t)n);
+				olen += (size_t)n;
+			}
+		}
+	}
+	close(errp[0]);
+	if (out)
+		close(outp[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ebuf[elen] = '\0';
+	while (elen > 0 && (ebuf[elen - 1] == '\n' || ebuf[elen - 1] == ' '))
+		ebuf[--elen] = '\0';
+	char *last = strrchr(ebuf, '\n');
+	last = last ? last + 1 : ebuf;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		free(obuf);
+		return hangar_error_set(err, HANGAR_E_CHILD, 0, "%s failed%s%s", argv[0], last[0] ? ": " : "", last);
+	}
+	if (out) {
+		if (obuf == NULL)
+			obuf = xstrdup("");
+		else
+			obuf[olen] = '\0';
+		*out = obuf;
+	}
+	return 0;
+}
+
+static int write_text(const char *dir, const char *name, const char *text, mode_t mode, struct hangar_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
+	return write_file_at(AT_FDCWD, path, text, strlen(text), O_WRONLY | O_CREAT | O_TRUNC, mode, err);
+}
+
+/* The default image's inittab: no mounting (the runtime has set up /run,
+ * /proc, /sys and the hostname, and the instance has no CAP_SYS_ADMIN). */
+static const char busybox_inittab[] = "::sysinit:/bin/echo hangar: busybox init started\n"
+				      "::respawn:-/bin/sh\n"
+				      "::ctrlaltdel:/sbin/reboot\n"
+				      "::shutdown:/bin/echo hangar: busybox init shutting down\n"
+				      "::shutdown:/bin/sync\n";
+
+int image_build_busybox(const char *busybox, const char *rootfs, struct hangar_error *err)
+{
+	if (busybox == NULL)
+		busybox = getenv("HANGAR_BUSYBOX");
+	if (busybox == NULL)
+		busybox = "/bin/busybox";
+	_cleanup_free_ char *list = NULL;
+	if (run_tool((char *[]){(char *)busybox, "--list-full", NULL}, &list, err) < 0)
+		return hangar_error_prefix(err, "default image: %s is not a static busybox (apt-get install "
+					   "busybox-static)",
+					   busybox);
+	if (mkdir(rootfs, 0755) < 0)
+		return hangar_sys_error(err, "create %s", rootfs);
+	static const struct {
+		const char *path;
+		mode_t mode;
+	} dirs[] = {{"bin", 0755},     {"sbin", 0755}, {"usr", 0755},	  {"usr/bin", 0755}, {"usr/sbin", 0755},
+		    {"etc", 0755},     {"proc", 0555}, {"sys", 0555},	  {"dev", 0755},     {"tmp", 01777},
+		    {"root", 0700},    {"var", 0755},  {"var/log", 0755}, {"var/run", 0755}, {"run", 0755},
+		    {"home", 0755},    {"mnt", 0755}};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		_cleanup_free_ char *d = xasprintf("%s/%s", rootfs, dirs[i].path);
+		if (mkdir(d, dirs[i].mode) < 0 || chmod(d, dirs[i].mode) < 0)
+			return hangar_sys_error(err, "create %s", d);
+	}
+	_cleanup_free_ char *target = xasprintf("%s/bin/busybox", rootfs);
+	if (image_copy_tree_file(busybox, target, err) < 0)
+		return -1;
+	char *save = NULL;
+	for (char *applet = strtok_r(list, "\n", &save); applet; applet = strtok_r(NULL, "\n", &save)) {
+		if (strcmp(applet, "bin/busybox") == 0 || applet[0] == '/' || strstr(applet, ".."))
+			continue;
+		_cleanup_free_ char *link_path = xasprintf("%s/%s", rootfs, applet);
+		_cleanup_free_ char *parent = xstrdup(link_path);
+		*strrchr(parent, '/') = '\0';
+		if (mkdir_p(parent, 0755, err) < 0)
+			return -1;
+		if (symlink("/bin/busybox", link_path) < 0 && errno != EEXIST)
+			return hangar_sys_error(err, "symlink %s", link_path);
+	}
+	_cleanup_free_ char *etc = xasprintf("%s/etc", rootfs);
+	if (write_text(etc, "passwd",
+		       "root:x:0:0:root:/root:/bin/sh\n"
+		       "daemon:x:1:1:daemon:/usr/sbin:/bin/false\n"
+		       "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+		       0644, err) < 0 ||
+	    write_text(etc, "group", "root:x:0:\ndaemon:x:1:\ntty:x:5:\nnogroup:x:65534:\n", 0644, err) < 0 ||
+	    write_text(etc, "hostname", "hangar\n", 0644, err) < 0 || write_text(etc, "hosts", "", 0644, err) < 0 ||
+	    write_text(etc, "resolv.conf", "", 0644, err) < 0 ||
+	    write_text(etc, "inittab", busybox_inittab, 0644, err) < 0 ||
+	    write_text(etc, "profile", "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nexport PS1='\\u@\\h:\\w\\$ '\n",
+		       0644, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int write_image_json(const char *image_dir, const char *source, struct hangar_error *err)
+{
+	json_object *o = json_object_new_object();
+	_cleanup_free_ char *now = rfc3339_now();
+	json_object_object_add(o, "created", json_object_new_string(now));
+	json_object_object_add(o, "source", json_object_new_string(source));
+	_cleanup_free_ char *text = xasprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	json_object_put(o);
+	_cleanup_free_ char *path = xasprintf("%s/image.json", image_dir);
+	return write_file_atomic(path, text, strlen(text), 0644, err);
+}
+
+typedef int (*image_fill_fn)(const char *rootfs, const void *data, struct hangar_error *err);
+
+/* Build into a hidden temporary directory and rename it into place, so a
+ * half-made image never carries the name. */
+static int image_make(const struct hangar_paths *p, const char *name, const char *source, image_fill_fn fill,
+		      const void *data, struct hangar_error *err)
+{
+	if (image_validate_name(name, err) < 0)
+		return -1;
+	_cleanup_free_ char *final = xasprintf("%s/%s", p->images_dir, name);
+	if (access(final, F_OK) == 0)
+		return hangar_error_set(err, HANGAR_E_EXISTS, 0, "image %s already exists", name);
+	_cleanup_free_ char *tmp = xasprintf("%s/.%s.tmp.%d", p->images_dir, name, (int)getpid());
+	struct hangar_error ignored;
+	rm_rf(tmp, &ignored);
+	if (mkdir(tmp, 0700) < 0)
+		return hangar_sys_error(err, "create %s", tmp);
+	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", tmp);
+	if (fill(rootfs, data, err) < 0 || write_image_json(tmp, source, err) < 0)
+		goto fail;
+	/* Instances' overlay mounts read the lower dir as any user. */
+	if (chmod(tmp, 0755) < 0) {
+		hangar_sys_error(err, "chmod %s", tmp);
+		goto fail;
+	}
+	if (rename(tmp, final) < 0) {
+		hangar_sys_error(err, "rename %s to %s", tmp, final);
+		goto fail;
+	}
+	return 0;
+fail:
+	rm_rf(tmp, &ignored);
+	return -1;
+}
+
+static int fill_busybox(const char *rootfs, const void *data, struct hangar_error *err)
+{
+	return image_build_busybox(NULL, rootfs, err);
+}
+
+int image_ensure(const struct hangar_paths *p, const char *name, struct hangar_error *err)
+{
+	_cleanup_free_ char *rootfs = image_rootfs_path(p, name);
+	struct stat st;
+	if (stat(rootfs, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	if (strcmp(name, IMAGE_DEFAULT_NAME) != 0)
+		return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "no such image: %s", name);
+	return image_make(p, name, "busybox", fill_busybox, NULL, err);
+}
+
+static int fill_import(const char *rootfs, const void *data, struct hangar_error *err)
+{
+	const char *source = data;
+	struct stat st;
+	if (stat(source, &st) < 0)
+		return hangar_sys_error(err, "%s", source);
+	if (S_ISDIR(st.st_mode))
+		return image_copy_tree(source, rootfs, err);
+	if (mkdir(rootfs, 0755) < 0)
+		return hangar_sys_error(err, "create %s", rootfs);
+	/* tar knows every compression and archive quirk; --numeric-owner
+	 * because the host's user names mean nothing for the image. */
+	return run_tool((char *[]){"tar", "-C", (char *)rootfs, "--numeric-owner", "--xattrs", "--xattrs-include=*",
+				   "-xpf", (char *)source, NULL},
+			NULL, err);
+}
+
+int image_import(const struct hangar_paths *p, const char *name, const char *source, struct hangar_error *err)
+{
+	if (access(source, R_OK) < 0)
+		return hangar_error_set(err, HANGAR_E_NOTFOUND, errno, "image source %s", source);
+	_cleanup_close_ int lock = hangar_lock_global(p, err);
+	if (lock < 0)
+		return -1;
+	if (image_make(p, name, source, fill_import, source, err) < 0)
+		return hangar_error_prefix(err, "import %s", name);
+	return 0;
+}
+
+static int fill_debootstrap(const char *rootfs, const void *data, struct hangar_error *err)
+{
+	return run_tool((char *[]){"debootstrap", "--variant=minbase", (char *)data, (char *)rootfs, NULL}, NULL,
+			err);
+}
+
+static bool in_path(const char *tool)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *f = xasprintf("%s/%s", d, tool);
+		if (access(f, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+int image_debootstrap(const struct hangar_paths *p, const char *name, const char *suite, struct hangar_error *err)
+{
+	if (suite == NULL)
+		suite = "stable";
+	if (!in_path("debootstrap"))
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"image debootstrap: debootstrap is not installed (apt-get install debootstrap)");
+	_cleanup_close_ int lock = hangar_lock_global(p, err);
+	if (lock < 0)
+		return -1;
+	_cleanup_free_ char *source = xasprintf("debootstrap %s", suite);
+	if (image_make(p, name, source, fill_debootstrap, suite, err) < 0)
+		return hangar_error_prefix(err, "image %s", name);
+	return 0;
+}
+
+static char **image_users(const struct hangar_paths *p, const char *name)
+{
+	char **names = NULL;
+	struct hangar_error ignored;
+	size_t n = 0;
+	char **users = xmalloc0(sizeof(char *));
+	if (instance_list_names(p, &names, &ignored) < 0)
+		return users;
+	for (size_t i = 0; names[i]; i++) {
+		struct instance *inst = NULL;
+		if (instance_load(p, names[i], &inst, &ignored) < 0)
+			continue;
+		if (strcmp(inst->image, name) == 0) {
+			users = realloc(users, (n + 2) * sizeof(char *));
+			if (users == NULL)
+				abort();
+			users[n++] = xstrdup(inst->name);
+			users[n] = NULL;
+		}
+		instance_free(inst);
+	}
+	strv_free(names);
+	return users;
+}
+
+int image_remove(const struct hangar_paths *p, const char *name, struct hangar_error *err)
+{
+	if (image_validate_name(name, err) < 0)
+		return -1;
+	_cleanup_close_ int lock = hangar_lock_global(p, err);
+	if (lock < 0)
+		return -1;
+	_cleanup_free_ char *dir = xasprintf("%s/%s", p->images_dir, name);
+	if (access(dir, F_OK) < 0)
+		return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "no such image: %s", name);
+	char **users = image_users(p, name);
+	if (users[0]) {
+		size_t len = 0;
+		for (size_t i = 0; users[i]; i++)
+			len += strlen(users[i]) + 2;
+		_cleanup_free_ char *list = xmalloc0(len + 1);
+		for (size_t i = 0; users[i]; i++) {
+			if (i)
+				strcat(list, ", ");
+			strcat(list, users[i]);
+		}
+		hangar_error_set(err, HANGAR_E_STATE, 0, "image %s is in use by instance%s %s", name,
+				 users[1] ? "s" : "", list);
+		strv_free(users);
+		return -1;
+	}
+	strv_free(users);
+	/* Rename first so that a failed removal never leaves a half image
+	 * under the name. */
+	_cleanup_free_ char *doomed = xasprintf("%s/.%s.rm.%d", p->images_dir, name, (int)getpid());
+	if (rename(dir, doomed) < 0)
+		return hangar_sys_error(err, "remove image %s", name);
+	return rm_rf(doomed, err);
+}
+
+/* nftw has no user data pointer. */
+static __thread uint64_t walk_bytes;
+static __thread struct {
+	dev_t dev;
+	ino_t ino;
+} *walk_links;
+static __thread size_t walk_n_links;
+
+static int size_visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (flag != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	if (st->st_nlink > 1) {
+		for (size_t i = 0; i < walk_n_links; i++)
+			if (walk_links[i].dev == st->st_dev && walk_links[i].ino == st->st_ino)
+				return 0;
+		walk_links = realloc(walk_links, (walk_n_links + 1) * sizeof(*walk_links));
+		if (walk_links == NULL)
+			abort();
+		walk_links[walk_n_links].dev = st->st_dev;
+		walk_links[walk_n_links++].ino = st->st_ino;
+	}
+	walk_bytes += (uint64_t)st->st_size;
+	return 0;
+}
+
+static uint64_t tree_size(const char *dir)
+{
+	walk_bytes = 0;
+	nftw(dir, size_visit, 32, FTW_PHYS | FTW_MOUNT);
+	free(walk_links);
+	walk_links = NULL;
+	walk_n_links = 0;
+	return walk_bytes;
+}
+
+void image_infos_free(struct image_info *infos, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(infos[i].name);
+		free(infos[i].created);
+		free(infos[i].source);
+		strv_free(infos[i].users);
+	}
+	free(infos);
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+	return strcmp(((const struct image_info *)a)->name, ((const struct image_info *)b)->name);
+}
+
+int image_list(const struct hangar_paths *p, struct image_info **out, size_t *n_out, struct hangar_error *err)
+{
+	_cleanup_closedir_ DIR *d = opendir(p->images_dir);
+	if (d == NULL)
+		return hangar_sys_error(err, "open %s", p->images_dir);
+	struct image_info *infos = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *json_path = xasprintf("%s/%s/image.json", p->images_dir, de->d_name);
+		_cleanup_free_ char *text = NULL;
+		struct hangar_error ignored;
+		if (read_file_at(AT_FDCWD, json_path, &text, NULL, &ignored) < 0)
+			continue;
+		infos = realloc(infos, (n + 1) * sizeof(*infos));
+		if (infos == NULL)
+			abort();
+		struct image_info *info = &infos[n++];
+		memset(info, 0, sizeof(*info));
+		info->name = xstrdup(de->d_name);
+		json_object *o = json_tokener_parse(text), *v;
+		if (o && json_object_object_get_ex(o, "created", &v))
+			info->created = xstrdup(json_object_get_string(v));
+		if (o && json_object_object_get_ex(o, "source", &v))
+			info->source = xstrdup(json_object_get_string(v));
+		json_object_put(o);
+		_cleanup_free_ char *rootfs = image_rootfs_path(p, de->d_name);
+		info->size = tree_size(rootfs);
+		info->users = image_users(p, de->d_name);
+	}
+	if (n)
+		qsort(infos, n, sizeof(*infos), cmp_info);
+	*out = infos;
+	*n_out = n;
+	return 0;
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Creating an instance and generating its OCI config. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "manager/image.h"
+#include "manager/instance.h"
+#include "manager/internal.h"
+#include "runtime/seccomp.h"
+#include "runtime/state.h"
+
+/* Docker's default set: enough for a system container's init and daemons
+ * (chown, setuid, chroot, raw sockets), still without CAP_SYS_ADMIN. */
+static const char *const instance_caps[] = {
+	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",		  "CAP_FOWNER",	    "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID",	   "CAP_SETUID",		  "CAP_SETFCAP",    "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", NULL,
+};
+
+static char **caps_vector(size_t *n)
+{
+	size_t count = 0;
+	while (instance_caps[count])
+		count++;
+	char **v = xmalloc0((count + 1) * sizeof(char *));
+	for (size_t i = 0; i < count; i++)
+		v[i] = xstrdup(instance_caps[i]);
+	*n = count;
+	return v;
+}
+
+static void set_caps(struct oci_capabilities *c)
+{
+	strv_free(c->bounding);
+	strv_free(c->effective);
+	strv_free(c->permitted);
+	strv_free(c->inheritable);
+	strv_free(c->ambient);
+	c->inheritable = c->ambient = NULL;
+	c->n_inheritable = c->n_ambient = 0;
+	c->bounding = caps_vector(&c->n_bounding);
+	c->effective = caps_vector(&c->n_effective);
+	c->permitted = caps_vector(&c->n_permitted);
+	c->present = true;
+}
+
+/* Replace or append K=V. */
+static void env_set(struct oci_process *p, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+	for (size_t i = 0; i < p->n_env; i++) {
+		if (strncmp(p->env[i], kv, klen) == 0 && p->env[i][klen] == '=') {
+			free(p->env[i]);
+			p->env[i] = xstrdup(kv);
+			return;
+		}
+	}
+	p->env = realloc(p->env, (p->n_env + 2) * sizeof(char *));
+	if (p->env == NULL)
+		abort();
+	p->env[p->n_env++] = xstrdup(kv);
+	p->env[p->n_env] = NULL;
+}
+
+static void remove_namespace(struct oci_linux *lx, enum oci_ns_type t)
+{
+	for (size_t i = 0; i < lx->n_namespaces; i++) {
+		if (lx->namespaces[i].type != t)
+			continue;
+		free(lx->namespaces[i].path);
+		memmove(&lx->namespaces[i], &lx->namespaces[i + 1], (lx->n_namespaces - i - 1) * sizeof(*lx->namespaces));
+		lx->n_namespaces--;
+		return;
+	}
+}
+
+static void ensure_namespace(struct oci_linux *lx, enum oci_ns_type t)
+{
+	if (oci_config_namespace(&(struct oci_config){.linux_ = *lx}, t))
+		return;
+	lx->namespaces = realloc(lx->namespaces, (lx->n_namespaces + 1) * sizeof(*lx->namespaces));
+	if (lx->namespaces == NULL)
+		abort();
+	lx->namespaces[lx->n_namespaces++] = (struct oci_namespace){.type = t};
+}
+
+static void add_bind_mount(struct oci_config *cfg, const struct instance_mount *m)
+{
+	cfg->mounts = realloc(cfg->mounts, (cfg->n_mounts + 1) * sizeof(*cfg->mounts));
+	if (cfg->mounts == NULL)
+		abort();
+	struct oci_mount *om = &cfg->mounts[cfg->n_mounts++];
+	memset(om, 0, sizeof(*om));
+	om->destination = xstrdup(m->destination);
+	om->type = xstrdup("bind");
+	om->source = xstrdup(m->source);
+	om->options = xmalloc0(3 * sizeof(char *));
+	om->options[om->n_options++] = xstrdup("rbind");
+	om->options[om->n_options++] = xstrdup(m->readonly ? "ro" : "rw");
+}
+
+int instance_build_oci_config(const struct hangar_paths *p, const struct instance *inst, struct oci_config **out,
+			      struct hangar_error *err)
+{
+	struct oci_config *cfg = NULL;
+	if (oci_config_default(p->rootless, &cfg, err) < 0)
+		return -1;
+	free(cfg->root.path);
+	cfg->root.path = xstrdup(inst->rootfs);
+	/* The upper dir takes the writes; a read-only root would make the
+	 * copy-on-write layer pointless. */
+	cfg->root.readonly = false;
+	free(cfg->hostname);
+	cfg->hostname = xstrdup(inst->hostname ? inst->hostname : inst->name);
+
+	struct oci_process *proc = &cfg->process;
+	proc->terminal = true; /* the monitor's console */
+	strv_free(proc->args);
+	if (inst->init)
+		proc->args = strv_dup((char *[]){"/sbin/init", NULL});
+	else if (inst->cmd && inst->cmd[0])
+		proc->args = strv_dup(inst->cmd);
+	else
+		proc->args = strv_dup((char *[]){"/bin/sh", NULL});
+	proc->n_args = strv_len(proc->args);
+	for (size_t i = 0; inst->env && inst->env[i]; i++)
+		env_set(proc, inst->env[i]);
+	_cleanup_free_ char *hostname_env = xasprintf("HOSTNAME=%s", cfg->hostname);
+	env_set(proc, hostname_env);
+	/* System containers run setuid programs (su, ping) like a host would. */
+	proc->no_new_privileges = false;
+	if (!p->rootless)
+		set_caps(&proc->caps);
+
+	struct oci_linux *lx = &cfg->linux_;
+	/* The instance sees its own cgroup as the root of its tree. */
+	ensure_namespace(lx, OCI_NS_CGROUP);
+	if (inst->network && strcmp(inst->network, "host") == 0)
+		remove_namespace(lx, OCI_NS_NETWORK);
+	else if (!p->rootless)
+		ensure_namespace(lx, OCI_NS_NETWORK);
+	free(lx->cgroups_path);
+	lx->cgroups_path = xasprintf("/%s/%s", p->cgroup_parent, inst->name);
+	if (instance_limits_to_oci(&inst->limits, &lx->resources, err) < 0)
+		goto fail;
+
+	if (seccomp_default_profile(&proc->caps, &lx->seccomp, err) < 0) {
+		hangar_error_prefix(err, "instance %s: default seccomp profile", inst->name);
+		goto fail;
+	}
+	for (size_t i = 0; i < inst->n_mounts; i++)
+		add_bind_mount(cfg, &inst->mounts[i]);
+	*out = cfg;
+	return 0;
+fail:
+	oci_config_free(cfg);
+	return -1;
+}
+
+int instance_write_config(const struct hangar_paths *p, const struct instance *inst, struct hangar_error *err)
+{
+	struct oci_config *cfg = NULL;
+	if (instance_build_oci_config(p, inst, &cfg, err) < 0)
+		return -1;
+	_cleanup_free_ char *json = oci_config_to_json(cfg);
+	oci_config_free(cfg);
+	return write_file_atomic(inst->config_path, json, strlen(json), 0600, err);
+}
+
+static bool same_port(const struct port_mapping *a, const struct port_mapping *b)
+{
+	return a->host_port == b->host_port && a->protocol == b->protocol &&
+	       (a->host_ip[0] == '\0' || b->host_ip[0] == '\0' || strcmp(a->host_ip, b->host_ip) == 0);
+}
+
+/* A host port belongs to one instance of the store, running or not, so that
+ * starting the second one cannot fail later. */
+static int check_ports_free(const struct hangar_paths *p, const char *name, const struct port_mapping *ports,
+			    size_t n, char *const *specs, struct hangar_error *err)
+{
+	char **names = NULL;
+	if (n == 0)
+		return 0;
+	if (instance_list_names(p, &names, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; names[i] && rc == 0; i++) {
+		if (strcmp(names[i], name) == 0)
+			continue;
+		struct instance *other = NULL;
+		struct hangar_error ignored;
+		if (instance_load(p, names[i], &other, &ignored) < 0)
+			continue;
+		for (size_t j = 0; other->publish && other->publish[j] && rc == 0; j++) {
+			struct port_mapping pm;
+			if (port_mapping_parse(other->publish[j], &pm, &ignored) < 0)
+				continue;
+			for (size_t k = 0; k < n; k++) {
+				if (same_port(&pm, &ports[k])) {
+					rc = hangar_error_set(err, HANGAR_E_EXISTS, 0,
+							      "--publish %s: host port %u/%s is already published by "
+							      "instance %s",
+							      specs[k], ports[k].host_port,
+							      ports[k].protocol == IPPROTO_UDP ? "udp" : "tcp", other->name);
+					break;
+				}
+			}
+		}
+		instance_free(other);
+	}
+	strv_free(names);
+	return rc;
+}
+
+static int validate_network(const struct hangar_paths *p, const char *network, struct hangar_error *err)
+{
+	if (strcmp(network, "none") == 0 || strcmp(network, "host") == 0 ||
+	    strcmp(network, NETWORK_DEFAULT_NAME) == 0)
+		return 0;
+	struct network *net = NULL;
+	if (network_load(p->network_dir, network, &net, err) < 0)
+		return hangar_error_prefix(err, "--network %s", network);
+	network_free(net);
+	return 0;
+}
+
+int instance_create(const struct hangar_paths *p, const struct instance_create_opts *o, struct instance **out,
+		    struct hangar_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	if (instance_validate_name(o->name, err) < 0)
+		return -1;
+	const char *image = o->image ? o->image : IMAGE_DEFAULT_NAME;
+	if (image_validate_name(image, err) < 0)
+		return -1;
+	if (o->init && o->cmd && o->cmd[0])
+		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--init and a command exclude each other");
+	const char *network = o->network;
+	if (network == NULL)
+		network = p->rootless ? "none" : NETWORK_DEFAULT_NAME;
+	if (strcmp(network, "bridge") == 0)
+		network = NETWORK_DEFAULT_NAME;
+	if (p->rootless && strcmp(network, "none") != 0 && strcmp(network, "host") != 0)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"--network %s: rootless instances support only none and host for now", network);
+	size_t n_ports = strv_len(o->publish);
+	_cleanup_free_ struct port_mapping *ports = xmalloc0((n_ports + 1) * sizeof(*ports));
+	for (size_t i = 0; i < n_ports; i++)
+		if (port_mapping_parse(o->publish[i], &ports[i], err) < 0)
+			return hangar_error_prefix(err, "--publish %s", o->publish[i]);
+	if (n_ports && strcmp(network, "none") == 0)
+		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--publish needs a bridge network (not --network none)");
+	if (n_ports && strcmp(network, "host") == 0)
+		return hangar_error_set(err, HANGAR_E_USAGE, 0,
+					"--publish makes no sense with --network host (ports are the host's)");
+
+	struct instance *inst = xmalloc0(sizeof(*inst));
+	inst->name = xstrdup(o->name);
+	inst->image = xstrdup(image);
+	inst->hostname = xstrdup(o->hostname ? o->hostname : o->name);
+	inst->init = o->init;
+	inst->cmd = o->cmd && o->cmd[0] ? strv_dup(o->cmd) : NULL;
+	inst->env = o->env ? strv_dup(o->env) : NULL;
+	inst->network = xstrdup(network);
+	inst->publish = o->publish ? strv_dup(o->publish) : NULL;
+	inst->created = rfc3339_now();
+	if (o->limits)
+		instance_limits_merge(&inst->limits, o->limits);
+	size_t n_mounts = 0;
+	while (o->mounts && o->mounts[n_mounts])
+		n_mounts++;
+	inst->mounts = xmalloc0((n_mounts + 1) * sizeof(*inst->mounts));
+	for (size_t i = 0; i < n_mounts; i++) {
+		if (instance_parse_mount(o->mounts[i], &inst->mounts[i], err) < 0)
+			goto fail;
+		inst->n_mounts++;
+	}
+	instance_fill_paths(p, inst);
+	/* Catch bad limits before anything exists. */
+	struct oci_config *probe = NULL;
+	if (instance_build_oci_config(p, inst, &probe, err) < 0)
+		goto fail;
+	oci_config_free(probe);
+	if (validate_network(p, network, err) < 0)
+		goto fail;
+
+	lock = hangar_lock_global(p, err);
+	if (lock < 0)
+		goto fail;
+	if (check_ports_free(p, inst->name, ports, n_ports, inst->publish, err) < 0)
+		goto fail;
+	if (image_ensure(p, image, err) < 0)
+		goto fail;
+	if (mkdir(inst->dir, 0700) < 0) {
+		if (errno == EEXIST)
+			hangar_error_set(err, HANGAR_E_EXISTS, 0, "instance %s already exists", inst->name);
+		else
+			hangar_sys_error(err, "create %s", inst->dir);
+		goto fail;
+	}
+	if (mkdir(inst->upper, 0755) < 0 || mkdir(inst->work, 0700) < 0 || mkdir(inst->rootfs, 0755) < 0) {
+		hangar_sys_error(err, "create the directories of instance %s", inst->name);
+		goto fail_dir;
+	}
+	if (instance_write_config(p, inst, err) < 0 || instance_save(inst, err) < 0)
+		goto fail_dir;
+	*out = inst;
+	return 0;
+fail_dir: {
+	struct hangar_error ignored;
+	rm_rf(inst->dir, &ignored);
+}
+fail:
+	instance_free(inst);
+	return -1;
+}

@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Instance lifecycle: rootfs, network, runtime status, start, stop,
+ * cleanup, destroy, live limits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "manager/image.h"
+#include "manager/instance.h"
+#include "manager/internal.h"
+#include "manager/monitor.h"
+#include "rootfs/overlay.h"
+#include "runtime/container.h"
+#include "runtime/resources.h"
+#include "runtime/state.h"
+
+const char *instance_status_name(enum instance_status s)
+{
+	switch (s) {
+	case INSTANCE_STOPPED:
+		return "STOPPED";
+	case INSTANCE_STARTING:
+		return "STARTING";
+	case INSTANCE_RUNNING:
+		return "RUNNING";
+	case INSTANCE_STOPPING:
+		return "STOPPING";
+	case INSTANCE_ORPHANED:
+		return "ORPHANED";
+	}
+	return "UNKNOWN";
+}
+
+bool path_is_mountpoint(const char *path)
+{
+	struct statx a, b;
+	_cleanup_free_ char *parent = xasprintf("%s/..", path);
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &a) < 0 ||
+	    statx(AT_FDCWD, parent, 0, STATX_MNT_ID, &b) < 0)
+		return false;
+	if ((a.stx_mask & STATX_MNT_ID) && (b.stx_mask & STATX_MNT_ID))
+		return a.stx_mnt_id != b.stx_mnt_id;
+	return a.stx_dev_major != b.stx_dev_major || a.stx_dev_minor != b.stx_dev_minor;
+}
+
+int instance_mount_rootfs(const struct instance *inst, struct hangar_error *err)
+{
+	if (path_is_mountpoint(inst->rootfs))
+		return 0;
+	struct stat st;
+	if (stat(inst->image_rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+		return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "instance %s: image %s is missing (%s)", inst->name,
+					inst->image, inst->image_rootfs);
+	const char *lower[] = {inst->image_rootfs};
+	if (overlay_mount(lower, 1, inst->upper, inst->work, inst->rootfs, err) < 0)
+		return hangar_error_prefix(err, "instance %s: root", inst->name);
+	return 0;
+}
+
+int instance_umount_rootfs(const struct instance *inst, struct hangar_error *err)
+{
+	/* Stacked mounts (a crash between mount and record): take them all. */
+	for (int i = 0; i < 8 && path_is_mountpoint(inst->rootfs); i++)
+		if (overlay_umount(inst->rootfs, err) < 0)
+			return hangar_error_prefix(err, "instance %s: root", inst->name);
+	return 0;
+}
+
+static int load_network(const struct hangar_paths *p, const struct instance *inst, struct network **net,
+			struct hangar_error *err)
+{
+	if (strcmp(inst->network, NETWORK_DEFAULT_NAME) == 0)
+		return network_ensure_default(p->network_dir, net, err);
+	return network_load(p->network_dir, inst->network, net, err);
+}
+
+int instance_network_attach(const struct hangar_paths *p, struct instance *inst, pid_t pid,
+			    struct hangar_error *err)
+{
+	struct network *net = NULL;
+	if (load_network(p, inst, &net, err) < 0)
+		return hangar_error_prefix(err, "instance %s: network", inst->name);
+	size_t n_ports = strv_len(inst->publish);
+	_cleanup_free_ struct port_mapping *ports = xmalloc0((n_ports + 1) * sizeof(*ports));
+	_cleanup_free_ char *netns = xasprintf("/proc/%d/ns/net", (int)pid);
+	int rc = -1;
+	for (size_t i = 0; i < n_ports; i++)
+		if (port_mapping_parse(inst->publish[i], &ports[i], err) < 0)
+			goto out;
+	struct network_attach_request req = {
+		.instance = inst->name,
+		.netns_fd = -1,
+		.netns_path = netns,
+		.owner_pid = pid,
+		.ipv4 = inst->ipv4,
+		.ports = ports,
+		.n_ports = n_ports,
+	};
+	struct network_attachment att;
+	memset(&att, 0, sizeof(att));
+	size_t n_att = 0;
+	if (net->mode == NETWORK_MODE_BRIDGE) {
+		/* A previous run killed -9 may still hold a lease. */
+		struct hangar_error ignored;
+		network_detach_all(p->network_dir, inst->name, &ignored);
+		if (network_attach(p->network_dir, net->name, &req, &att, err) < 0) {
+			if (inst->ipv4 == NULL)
+				goto prefixed;
+			/* The remembered address went to someone else meanwhile. */
+			req.ipv4 = NULL;
+			if (network_attach(p->network_dir, net->name, &req, &att, err) < 0)
+				goto prefixed;
+		}
+		n_att = 1;
+		if (att.has_ipv4) {
+			char buf[INET6_ADDRSTRLEN + 4];
+			const char *addr = net_prefix_format(&att.ipv4, false, buf, sizeof(buf));
+			if (inst->ipv4 == NULL || strcmp(inst->ipv4, addr) != 0) {
+				free(inst->ipv4);
+				inst->ipv4 = xstrdup(addr);
+				instance_save(inst, &ignored);
+			}
+		}
+	} else if (net->mode == NETWORK_MODE_NONE) {
+		if (network_attach(p->network_dir, net->name, &req, &att, err) < 0)
+			goto prefixed;
+	}
+	if (network_write_etc_files(inst->rootfs, inst->hostname ? inst->hostname : inst->name, net, &att, n_att,
+				    err) < 0) {
+		struct hangar_error ignored;
+		network_detach_all(p->network_dir, inst->name, &ignored);
+		network_attachment_clear(&att);
+		goto prefixed;
+	}
+	network_attachment_clear(&att);
+	rc = 0;
+	goto out;
+prefixed:
+	hangar_error_prefix(err, "instance %s: network %s", inst->name, net->name);
+out:
+	network_free(net);
+	return rc;
+}
+
+int instance_network_detach(const struct hangar_paths *p, const struct instance *inst, struct hangar_error *err)
+{
+	if (network_detach_all(p->network_dir, inst->name, err) < 0)
+		return hangar_error_prefix(err, "instance %s: network", inst->name);
+	return 0;
+}
+
+int instance_write_exit_status(const struct instance *inst, int exit_code, struct hangar_error *err)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "exit_code", json_object_new_int(exit_code));
+	json_object_object_add(o, "finished", json_object_new_int64((int64_t)time(NULL)));
+	_cleanup_free_ char *text = xasprintf("%s\n", json_object_to_json_string(o));
+	json_object_put(o);
+	_cleanup_free_ char *path = xasprintf("%s/status.json", inst->dir);
+	return write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+int instance_read_exit_status(const struct instance *inst, int *exit_code, time_t *finished)
+{
+	_cleanup_free_ char *path = xasprintf("%s/status.json", inst->dir);
+	_cleanup_free_ char *text = NULL;
+	struct hangar_error ignored;
+	if (read_file_at(AT_FDCWD, path, &text, NULL, &ignored) < 0)
+		return -1;
+	json_object *o = json_tokener_parse(text), *v;
+	if (o == NULL)
+		return -1;
+	*exit_code = json_object_object_get_ex(o, "exit_code", &v) ? json_object_get_int(v) : -1;
+	*finished = json_object_object_get_ex(o, "finished", &v) ? (time_t)json_object_get_int64(v) : 0;
+	json_object_put(o);
+	return 0;
+}
+
+int instance_stop_signal(const struct instance *inst)
+{
+	if (!inst->init)
+		return SIGTERM;
+	_cleanup_free_ char *init = xasprintf("%s/sbin/init", inst->image_rootfs);
+	char target[4096];
+	ssize_t n = readlink(init, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		/* systemd: SIGRTMIN+3 = halt (systemd.special(7), "container"). */
+		if (strstr(target, "systemd"))
+			return SIGRTMIN + 3;
+		/* busybox init: SIGUSR2 = poweroff (SIGTERM would reboot, SIGUSR1 halt). */
+		if (strstr(target, "busybox"))
+			return SIGUSR2;
+	}
+	/* sysvinit and others: SIGTERM makes them re-exec or ignore; SIGPWR
+	 * is the "power failure, shut down" request sysvinit's inittab knows. */
+	return SIGPWR;
+}
+
+static bool init_alive(const struct hangar_paths *p, const char *name, pid_t *pid, bool *state_exists,
+		       bool *created_only)
+{
+	struct container_state *st = NULL;
+	struct hangar_error ignored;
+	*state_exists = false;
+	if (created_only)
+		*created_only = false;
+	if (state_load(p->oci_root, name, &st, &ignored) < 0) {
+		/* A half-made state dir still counts as a leftover. */
+		_cleanup_free_ char *dir = xasprintf("%s/%s", p->oci_root, name);
+		*state_exists = access(dir, F_OK) == 0;
+		return false;
+	}
+	*state_exists = true;
+	state_refresh_status(st);
+	bool alive = st->status != STATUS_STOPPED && state_process_alive(st);
+	if (alive && pid)
+		*pid = st->pid;
+	if (created_only)
+		*created_only = st->status == STATUS_CREATED;
+	state_free(st);
+	return alive;
+}
+
+int instance_get_runtime(const struct hangar_paths *p, const struct instance *inst, struct instance_runtime *rt,
+			 struct hangar_error *err)
+{
+	memset(rt, 0, sizeof(*rt));
+	pid_t mon = 0, init = 0;
+	time_t started = 0;
+	bool mon_alive = monitor_alive(p, inst->name, &mon, &started);
+	bool state_exists, created_only;
+	bool alive = init_alive(p, inst->name, &init, &state_exists, &created_only);
+	if (mon_alive)
+		rt->monitor_pid = mon;
+	if (alive)
+		rt->init_pid = init;
+	rt->started = started;
+	if (mon_alive && alive)
+		rt->status = created_only ? INSTANCE_STARTING : INSTANCE_RUNNING;
+	else if (mon_alive)
+		rt->status = state_exists ? INSTANCE_STOPPING : INSTANCE_STARTING;
+	else if (alive)
+		rt->status = INSTANCE_ORPHANED;
+	else
+		rt->status = INSTANCE_STOPPED;
+	if (rt->status == INSTANCE_STOPPED) {
+		_cleanup_free_ char *pidfile = instance_monitor_path(p, inst->name);
+		struct network_attachment *att = NULL;
+		size_t n_att = 0;
+		struct hangar_error ignored;
+		if (network_get_attachments(p->network_dir, inst->name, &att, &n_att, &ignored) == 0)
+			network_attachments_free(att, n_att);
+		rt->leftovers = state_exists || path_is_mountpoint(inst->rootfs) || access(pidfile, F_OK) == 0 ||
+				n_att > 0;
+	}
+	rt->has_exit = instance_read_exit_status(inst, &rt->exit_code, &rt->finished) == 0;
+	return 0;
+}
+
+int instance_cleanup(const struct hangar_paths *p, const struct instance *inst, struct hangar_error *err)
+{
+	pid_t mon = 0;
+	if (monitor_alive(p, inst->name, &mon, NULL) && mon != getpid())
+		return hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s: its monitor (pid %d) is still running",
+					inst->name, (int)mon);
+	bool state_exists;
+	pid_t init = 0;
+	if (init_alive(p, inst->name, &init, &state_exists, NULL))
+		return hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s: its init (pid %d) is still running",
+					inst->name, (int)init);
+	int rc = 0;
+	struct hangar_error step;
+	hangar_error_clear(&step);
+	if (state_exists && container_delete(p->oci_root, instance_container_id(inst), true, &step) < 0 &&
+	    step.code != HANGAR_E_NOTFOUND) {
+		*err = step;
+		rc = -1;
+	}
+	if (instance_network_detach(p, inst, &step) < 0 && rc == 0) {
+		*err = step;
+		rc = -1;
+	}
+	if (instance_umount_rootfs(inst, &step) < 0 && rc == 0) {
+		*err = step;
+		rc = -1;
+	}
+	_cleanup_free_ char *sock = instance_console_socket_path(p, inst->name);
+	_cleanup_free_ char *pidfile = instance_monitor_path(p, inst->name);
+	_cleanup_free_ char *run_dir = instance_run_dir(p, inst->name);
+	unlink(sock);
+	unlink(pidfile);
+	rmdir(run_dir);
+	return rc;
+}
+
+int instance_start(const struct hangar_paths *p, const char *name, const struct instance_start_opts *o,
+		   struct hangar_error *err)
+{
+	static const struct instance_start_opts defaults;
+	if (o == NULL)
+		o = &defaults;
+	struct instance *inst = NULL;
+	if (instance_load(p, name, &inst, err) < 0)
+		return -1;
+	int rc = -1;
+	_cleanup_close_ int lock = hangar_lock_instance(p, name, err);
+	if (lock < 0)
+		goto out;
+	struct instance_runtime rt;
+	if (instance_get_runtime(p, inst, &rt, err) < 0)
+		goto out;
+	if (rt.status == INSTANCE_ORPHANED) {
+		hangar_error_set(err, HANGAR_E_STATE, 0,
+				 "instance %s is running without its monitor (killed?): stop or destroy it first", name);
+		goto out;
+	}
+	if (rt.status != INSTANCE_STOPPED) {
+		hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s is already running (%s)", name,
+				 instance_status_name(rt.status));
+		goto out;
+	}
+	if (rt.leftovers && instance_cleanup(p, inst, err) < 0)
+		goto out;
+	/* Leases of instances that died with their monitors. */
+	struct network_gc_stats gc;
+	struct hangar_error ignored;
+	if (strcmp(inst->network, "none") != 0 && strcmp(inst->network, "host") != 0)
+		network_gc(p->network_dir, &gc, &ignored);
+	rc = monitor_spawn(p, name, o, err);
+out:
+	instance_free(inst);
+	return rc;
+}
+
+static bool wait_until(const struct hangar_paths *p, const struct instance *inst, bool want_init_gone,
+		       int timeout_ms)
+{
+	for (int waited = 0;; waited += 50) {
+		struct instance_runtime rt;
+		struct hangar_error ignored;
+		instance_get_runtime(p, inst, &rt, &ignored);
+		bool done = want_init_gone ? rt.init_pid == 0 : rt.monitor_pid == 0;
+		if (done)
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		usleep(50000);
+	}
+}
+
+static int stop_locked(const struct hangar_paths *p, struct instance *inst, int timeout_s, struct hangar_error *err)
+{
+	struct instance_runtime rt;
+	if (instance_get_runtime(p, inst, &rt, err) < 0)
+		return -1;
+	const char *id = instance_container_id(inst);
+	if (rt.init_pid) {
+		struct hangar_error ignored;
+		bool held = rt.status == INSTANCE_STARTING;
+		/* A container still waiting to start has no init to ask nicely. */
+		if (held || timeout_s <= 0 || container_kill(p->oci_root, id, instance_stop_signal(inst), false, &ignored) < 0 ||
+		    !wait_until(p, inst, true, timeout_s * 1000)) {
+			if (container_kill(p->oci_root, id, SIGKILL, true, err) < 0 && !wait_until(p, inst, true, 0))
+				return hangar_error_prefix(err, "stop %s", inst->name);
+			if (!wait_until(p, inst, true, 10000))
+				return hangar_error_set(err, HANGAR_E_STATE, 0,
+							"stop %s: init %d did not exit after SIGKILL", inst->name,
+							(int)rt.init_pid);
+		}
+	}
+	/* The monitor records the exit status and cleans up after the init. */
+	if (rt.monitor_pid && !wait_until(p, inst, false, 15000))
+		return hangar_error_set(err, HANGAR_E_STATE, 0, "stop %s: monitor %d did not finish", inst->name,
+					(int)rt.monitor_pid);
+	if (rt.status == INSTANCE_ORPHANED) {
+		struct hangar_error ignored;
+		/* Nobody reaped it: the exit status is unknown. */
+		instance_write_exit_status(inst, 255, &ignored);
+	}
+	if (instance_get_runtime(p, inst, &rt, err) < 0)
+		return -1;
+	if (rt.leftovers)
+		return instance_cleanup(p, inst, err);
+	return 0;
+}
+
+int instance_stop(const struct hangar_paths *p, const char *name, int timeout_s, struct hangar_error *err)
+{
+	struct instance *inst = NULL;
+	if (instance_load(p, name, &inst, err) < 0)
+		return -1;
+	int rc = -1;
+	_cleanup_close_ int lock = hangar_lock_instance(p, name, err);
+	if (lock >= 0)
+		rc = stop_locked(p, inst, timeout_s, err);
+	instance_free(inst);
+	return rc;
+}
+
+int instance_destroy(const struct hangar_paths *p, const char *name, bool force, struct hangar_error *err)
+{
+	if (instance_validate_name(name, err) < 0)
+		return -1;
+	_cleanup_close_ int global = hangar_lock_global(p, err);
+	if (global < 0)
+		return -1;
+	struct instance *inst = NULL;
+	if (instance_load(p, name, &inst, err) < 0)
+		return -1;
+	int rc = -1;
+	_cleanup_free_ char *doomed = NULL, *lock_path = NULL;
+	_cleanup_close_ int lock = hangar_lock_instance(p, name, err);
+	if (lock < 0)
+		goto out;
+	struct instance_runtime rt;
+	if (instance_get_runtime(p, inst, &rt, err) < 0)
+		goto out;
+	if (rt.status != INSTANCE_STOPPED && !force) {
+		hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s is %s: stop it first or use --force", name,
+				 instance_status_name(rt.status));
+		goto out;
+	}
+	if (stop_locked(p, inst, 0, err) < 0)
+		goto out;
+	if (instance_cleanup(p, inst, err) < 0)
+		goto out;
+	if (path_is_mountpoint(inst->rootfs)) {
+		hangar_error_set(err, HANGAR_E_STATE, 0, "destroy %s: %s is still mounted", name, inst->rootfs);
+		goto out;
+	}
+	/* Rename first: a half-removed instance must not look like one. */
+	doomed = xasprintf("%s/.%s.destroy.%d", p->instances_dir, name, (int)getpid());
+	if (rename(inst->dir, doomed) < 0) {
+		hangar_sys_error(err, "destroy %s: rename %s", name, inst->dir);
+		goto out;
+	}
+	if (rm_rf(doomed, err) < 0) {
+		hangar_error_prefix(err, "destroy %s", name);
+		goto out;
+	}
+	lock_path = xasprintf("%s/%s.lock", p->run_instances_dir, name);
+	unlink(lock_path);
+	rc = 0;
+out:
+	instance_free(inst);
+	return rc;
+}
+
+int instance_set_limits(const struct hangar_paths *p, const char *name, const struct instance_limits *l, bool save,
+			struct hangar_error *err)
+{
+	struct instance *inst = NULL;
+	if (instance_load(p, name, &inst, err) < 0)
+		return -1;
+	int rc = -1;
+	struct oci_resources r;
+	memset(&r, 0, sizeof(r));
+	_cleanup_close_ int lock = hangar_lock_instance(p, name, err);
+	if (lock < 0)
+		goto out;
+	struct instance_runtime rt;
+	if (instance_get_runtime(p, inst, &rt, err) < 0)
+		goto out;
+	bool running = rt.status == INSTANCE_RUNNING || rt.status == INSTANCE_ORPHANED;
+	if (!running && !save) {
+		hangar_error_set(err, HANGAR_E_STATE, 0,
+				 "instance %s is not running: use --save to change the limits for its next start", name);
+		goto out;
+	}
+	if (instance_limits_to_oci(l, &r, err) < 0)
+		goto out;
+	if (running && container_update_resources(p->oci_root, instance_container_id(inst), &r, err) < 0) {
+		hangar_error_prefix(err, "set %s", name);
+		goto out;
+	}
+	if (save) {
+		instance_limits_merge(&inst->limits, l);
+		if (instance_write_config(p, inst, err) < 0 || instance_save(inst, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	oci_resources_clear(&r);
+	instance_free(inst);
+	return rc;
+}

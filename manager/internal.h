@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared between the manager's files; not part of its API. */
+#ifndef HANGAR_MANAGER_INTERNAL_H
+#define HANGAR_MANAGER_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "manager/instance.h"
+
+/* Fill the derived path fields of inst from p, name and image. */
+void instance_fill_paths(const struct hangar_paths *p, struct instance *inst);
+
+/* DATA/instances/NAME/status.json: exit status of the last run. */
+int instance_write_exit_status(const struct instance *inst, int exit_code, struct hangar_error *err);
+int instance_read_exit_status(const struct instance *inst, int *exit_code, time_t *finished);
+
+/* The signal that asks the instance's init to shut down cleanly. */
+int instance_stop_signal(const struct instance *inst);
+
+/* RUN/instances/NAME (monitor.json, console.sock). */
+char *instance_run_dir(const struct hangar_paths *p, const char *name);
+
+/* Whether path is a mount point (its mount id differs from its parent's). */
+bool path_is_mountpoint(const char *path);
+
+#endif
