@@ -345,9 +345,10 @@ static void test_lifecycle(void)
 		st = wait_status(p);
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "frozen child got the SIGTERM");
 		ok(cgroup_manager_thaw(m, &err) == 0, "resume");
-		/* destroy with a live member: kill + wait populated 0 */
+		/* destroy with a live, paused member: kill + wait populated 0 */
 		p = spawn_in(m, run_spin_forever, NULL);
-		ok(cgroup_manager_destroy(m, &err) == 0, "destroy kills a live member");
+		ok(cgroup_manager_freeze(m, &err) == 0, "pause before destroy");
+		ok(cgroup_manager_destroy(m, &err) == 0, "destroy kills a paused member");
 		st = wait_status(p);
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && !exists_cg("term"),
 		   "member SIGKILLed, leaf removed");
