@@ -806,7 +806,12 @@ static int v2_deserialize(struct cgroup_manager *m, json_object *obj, struct han
 	if (m->no_cgroup)
 		return 0;
 	m->dir = xasprintf("%s%s", m->root, m->path);
-	return v2_open_dirfd(m, err);
+	/* A cgroup removed behind our back must still be openable so that
+	 * delete can finish; the operations then report what is missing. */
+	if (v2_open_dirfd(m, err) < 0 && err->err_no != ENOENT)
+		return -1;
+	hangar_error_clear(err);
+	return 0;
 }
 
 const struct cgroup_ops cgroup_v2_ops = {

@@ -438,6 +438,13 @@ static void test_freeze(void)
 		ok(!exists_cg("freezer", "frz") && !exists_cg("cpuacct", "frz"), "cgroup dirs gone");
 		cgroup_manager_free(again);
 	}
+	/* The state outlives the cgroup: still openable, destroy is a no-op. */
+	again = NULL;
+	ok(cgroup_manager_open(state, &again, &err) == 0 && cgroup_manager_destroy(again, &err) == 0,
+	   "open + destroy of a vanished cgroup works");
+	ok(again && cgroup_manager_freeze(again, &err) < 0 && err.err_no == ENOENT,
+	   "freeze says it is gone: %s", err.msg);
+	cgroup_manager_free(again);
 	free(state);
 	cgroup_manager_free(m);
 }

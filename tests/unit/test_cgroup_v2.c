@@ -322,8 +322,19 @@ static void test_lifecycle(void)
 		ok(cgroup_manager_destroy(again, &err) == 0, "destroy through reopened manager");
 		cgroup_manager_free(again);
 	}
-	free(state);
 	ok(!exists_cg("life"), "leaf removed");
+	/* The state outlives the cgroup (removed elsewhere): still openable,
+	 * destroy is a no-op, the rest says what is missing. */
+	again = NULL;
+	ok(cgroup_manager_open(state, &again, &err) == 0 && cgroup_manager_dirfd(again) < 0,
+	   "open of a vanished cgroup works (no dirfd)");
+	if (again) {
+		ok(cgroup_manager_destroy(again, &err) == 0, "destroy of a vanished cgroup is a no-op");
+		ok(cgroup_manager_freeze(again, &err) < 0 && err.err_no == ENOENT,
+		   "freeze says it is gone: %s", err.msg);
+		cgroup_manager_free(again);
+	}
+	free(state);
 	cgroup_manager_free(m);
 
 	/* A signal other than SIGKILL goes through freeze/signal/thaw. */
