@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Finding, probing and running the criu binary. */
+#include "checkpoint/criu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+
+#define CRIU_PRIVATE_PATH "/opt/hangar/criu/bin/criu"
+
+int criu_parse_version(const char *text, unsigned *version)
+{
+	const char *p = strstr(text, "Version:");
+	if (p == NULL)
+		return -1;
+	p += strlen("Version:");
+	unsigned major = 0, minor = 0, sub = 0;
+	int n = sscanf(p, " %u.%u.%u", &major, &minor, &sub);
+	if (n < 2)
+		return -1;
+	*version = major * 10000 + minor * 100 + (n == 3 ? sub : 0);
+	return 0;
+}
+
+static unsigned kernel_version(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 0;
+	return major * 100 + minor;
+}
+
+static const char *kernel_release(void)
+{
+	static struct utsname u;
+	if (uname(&u) < 0)
+		return "?";
+	return u.release;
+}
+
+/* Run criu with args, capture stdout+stderr (small), return its exit status
+ * (or -1 when it could not be started). */
+static int criu_capture(const char *path, char *const argv[], char **out)
+{
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull >= 0)
+			dup2(devnull, STDIN_FILENO);
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		execv(path, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	size_t len = 0, cap = 4096;
+	char *buf = xmalloc0(cap);
+	for (;;) {
+		if (len + 1 >= cap) {
+			/* Only the first page matters (version line, check verdict). */
+			char drain[512];
+			if (read(pipefd[0], drain, sizeof(drain)) > 0)
+				continue;
+			break;
+		}
+		ssize_t n = read(pipefd[0], buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(pipefd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*out = buf;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static char *find_in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (path == NULL || *path == '\0')
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	_cleanup_free_ char *copy = xstrdup(path);
+	char *save = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *cand = xasprintf("%s/%s", *dir ? dir : ".", name);
+		if (access(cand, X_OK) == 0)
+			return steal_pointer(&cand);
+	}
+	return NULL;
+}
+
+static char *resolve_path(const char *explicit_path, const char **how)
+{
+	if (explicit_path && *explicit_path) {
+		*how = "--criu";
+		return strchr(explicit_path, '/') ? xstrdup(explicit_path) : find_in_path(explicit_path);
+	}
+	const char *env = getenv("HANGAR_CRIU");
+	if (env && *env) {
+		*how = "HANGAR_CRIU";
+		return strchr(env, '/') ? xstrdup(env) : find_in_path(env);
+	}
+	if (access(CRIU_PRIVATE_PATH, X_OK) == 0) {
+		*how = "the private install";
+		return xstrdup(CRIU_PRIVATE_PATH);
+	}
+	*how = "PATH";
+	return find_in_path("criu");
+}
+
+int criu_open(const char *explicit_path, struct criu *out, struct hangar_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	const char *how = NULL;
+	_cleanup_free_ char *path = resolve_path(explicit_path, &how);
+	if (path == NULL || access(path, X_OK) < 0)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"criu not found (%s%s%s); run scripts/install-criu or pass --criu PATH", how,
+					path ? ": " : "", path ? path : "");
+	char *argv[] = {path, "--version", NULL};
+	_cleanup_free_ char *text = NULL;
+	int rc = criu_capture(path, argv, &text);
+	unsigned version = 0;
+	if (rc != 0 || criu_parse_version(text, &version) < 0)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"criu at %s does not work: `criu --version` exited %d; run scripts/install-criu",
+					path, rc);
+	unsigned major = version / 10000, minor = version / 100 % 100, sub = version % 100;
+	if (version < CRIU_MIN_VERSION)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"criu %u.%u.%u at %s is too old (hangar needs >= 3.15); run scripts/install-criu",
+					major, minor, sub, path);
+	/* Debian 12's criu 3.17 fails on current kernels (vDSO layout and
+	 * newer syscalls); a 3.x criu is not worth a confusing dump error. */
+	if (version < 40000 && kernel_version() >= 610 && getenv("HANGAR_CRIU_FORCE") == NULL)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"criu %u.%u at %s is known not to work on kernel %s; run scripts/install-criu "
+					"(HANGAR_CRIU_FORCE=1 skips this check)",
+					major, minor, path, kernel_release());
+	out->path = steal_pointer(&path);
+	out->version = version;
+	snprintf(out->version_str, sizeof(out->version_str), "%u.%u.%u", major, minor, sub);
+	return 0;
+}
+
+void criu_close(struct criu *c)
+{
+	free(c->path);
+	c->path = NULL;
+}
+
+int criu_check_feature(const struct criu *c, const char *feature, bool *supported, struct hangar_error *err)
+{
+	char *argv[] = {c->path, "check", "--feature", (char *)feature, NULL};
+	_cleanup_free_ char *text = NULL;
+	int rc = criu_capture(c->path, argv, &text);
+	if (rc < 0)
+		return hangar_sys_error(err, "run %s check", c->path);
+	if (strstr(text, "Unknown feature"))
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0, "criu %s does not know the feature %s",
+					c->version_str, feature);
+	*supported = rc == 0;
+	return 0;
+}
+
+int criu_require_mem_tracking(const struct criu *c, const char *flag, struct hangar_error *err)
+{
+	bool ok = false;
+	if (criu_check_feature(c, "mem_dirty_track", &ok, err) < 0)
+		return -1;
+	if (!ok)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"%s is not supported here: it needs memory dirty tracking "
+					"(CONFIG_MEM_SOFT_DIRTY), which kernel %s lacks (criu: \"Dirty tracking is OFF\")",
+					flag, kernel_release());
+	return 0;
+}
+
+int criu_require_lazy_pages(const struct criu *c, struct hangar_error *err)
+{
+	bool ok = false;
+	if (criu_check_feature(c, "uffd-noncoop", &ok, err) < 0)
+		return -1;
+	if (!ok)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"--lazy-pages is not supported here: kernel %s has no non-cooperative userfaultfd",
+					kernel_release());
+	/* Measured: 4.1.x fails every lazy restore with EBADF from the page
+	 * pipe splice, although its feature check passes. */
+	if (c->version >= 40100 && c->version < 40200 && getenv("HANGAR_CRIU_FORCE") == NULL)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"--lazy-pages is not supported here: criu %s lazy restore is broken "
+					"(page-pipe splice EBADF)",
+					c->version_str);
+	return 0;
+}
+
+int criu_require_tcp_established(const struct criu *c, struct hangar_error *err)
+{
+	/* Kernel 6.16 changed SO_PASSCRED handling and criu before 4.2 fails
+	 * to dump established sockets (criu issues #2705, #2718; PR #2719). */
+	if (kernel_version() >= 616 && c->version < 40200 && getenv("HANGAR_CRIU_FORCE") == NULL)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"--tcp-established is not supported here: criu %s cannot dump established TCP "
+					"connections on kernel %s (criu issues #2705/#2718)",
+					c->version_str, kernel_release());
+	return 0;
+}
+
+bool criu_has_nftables_lock(const struct criu *c)
+{
+	bool ok = false;
+	struct hangar_error ignored;
+	return criu_check_feature(c, "network_lock_nftables", &ok, &ignored) == 0 && ok;
+}
+
+void criu_args_init(struct criu_args *a, const struct criu *c, const char *action)
+{
+	memset(a, 0, sizeof(*a));
+	criu_args_add(a, c->path);
+	criu_args_add(a, action);
+}
+
+void criu_args_add(struct criu_args *a, const char *arg)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		char **v = realloc(a->v, a->cap * sizeof(char *));
+		if (v == NULL)
+			abort();
+		a->v = v;
+	}
+	a->v[a->n++] = xstrdup(arg);
+	a->v[a->n] = NULL;
+}
+
+void criu_args_addf(struct criu_args *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	criu_args_add(a, s);
+	free(s);
+}
+
+void criu_args_free(struct criu_args *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Errors that are noise on this machine or only repeat an earlier cause. */
+static bool criu_error_is_noise(const char *msg)
+{
+	return strstr(msg, "RLIMIT_NOFILE") != NULL || strstr(msg, "Dumping FAILED") != NULL ||
+	       strstr(msg, "Restoring FAILED") != NULL || strstr(msg, "Pre-dumping FAILED") != NULL;
+}
+
+char *criu_log_last_error(const char *log_text)
+{
+	char *best = NULL;
+	const char *line = log_text;
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *e = memmem(line, len, "Error (", 7);
+		if (e) {
+			/* "(00.1) Error (criu/mount.c:753): mnt: ..." -> "mnt: ..." */
+			const char *msg = memmem(e, len - (size_t)(e - line), "): ", 3);
+			msg = msg ? msg + 3 : e;
+			char *candidate = strndup(msg, len - (size_t)(msg - line));
+			if (candidate == NULL)
+				abort();
+			if (!criu_error_is_noise(candidate)) {
+				free(best);
+				best = candidate;
+			} else {
+				free(candidate);
+			}
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return best;
+}
+
+static void child_report(int fd, const struct hangar_error *err)
+{
+	if (write_all(fd, err->msg, strnlen(err->msg, sizeof(err->msg))) < 0) {
+		/* nothing left to report with */
+	}
+	_exit(127);
+}
+
+int criu_run(const struct criu_args *args, const struct criu_run_opts *o, struct hangar_error *err)
+{
+	int report[2];
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return hangar_sys_error(err, "pipe");
+	pid_t pid = fork();
+	if (pid < 0) {
+		int saved = errno;
+		close(report[0]);
+		close(report[1]);
+		return hangar_error_set(err, HANGAR_E_SYS, saved, "fork criu %s", o->step);
+	}
+	if (pid == 0) {
+		struct hangar_error cerr;
+		hangar_error_clear(&cerr);
+		close(report[0]);
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (o->stdio_fd >= 0) {
+			for (int fd = 0; fd < 3; fd++)
+				if (dup2(o->stdio_fd, fd) < 0) {
+					hangar_sys_error(&cerr, "criu %s: redirect stdio", o->step);
+					child_report(report[1], &cerr);
+				}
+		}
+		if (o->stdout_path) {
+			int out = open(o->stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (out < 0 || dup2(out, STDOUT_FILENO) < 0) {
+				hangar_sys_error(&cerr, "criu %s: open %s", o->step, o->stdout_path);
+				child_report(report[1], &cerr);
+			}
+			close(out);
+		}
+		for (size_t i = 0; i < o->n_keep_fds; i++) {
+			int flags = fcntl(o->keep_fds[i], F_GETFD);
+			if (flags < 0 || fcntl(o->keep_fds[i], F_SETFD, flags & ~FD_CLOEXEC) < 0) {
+				hangar_sys_error(&cerr, "criu %s: pass fd %d", o->step, o->keep_fds[i]);
+				child_report(report[1], &cerr);
+			}
+		}
+		if (o->setup && o->setup(o->setup_data, &cerr) < 0)
+			child_report(report[1], &cerr);
+		execv(args->v[0], args->v);
+		hangar_sys_error(&cerr, "exec %s", args->v[0]);
+		child_report(report[1], &cerr);
+	}
+	close(report[1]);
+	char msg[sizeof(err->msg)];
+	ssize_t n = read_all(report[0], msg, sizeof(msg) - 1);
+	close(report[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return hangar_sys_error(err, "wait for criu %s", o->step);
+	}
+	if (n > 0) {
+		msg[n] = '\0';
+		return hangar_error_set(err, HANGAR_E_SYS, 0, "%s", msg);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	_cleanup_free_ char *log = NULL;
+	_cleanup_free_ char *last = NULL;
+	struct hangar_error ignored;
+	if (o->log_path && read_file_at(AT_FDCWD, o->log_path, &log, NULL, &ignored) == 0)
+		last = criu_log_last_error(log);
+	char how[64];
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
+	return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: %s (log: %s)", o->step,
+				last ? last : how, o->log_path ? o->log_path : "none");
+}
