@@ -158,7 +158,12 @@ static void explain_capset_failure(const struct caps_masks *m, struct hangar_err
 
 	if (caps_read_status_mask("CapPrm", &have, NULL) < 0)
 		return;
+	uint64_t bounding = 0, inheritable = 0;
+	caps_read_status_mask("CapBnd", &bounding, NULL);
+	caps_read_status_mask("CapInh", &inheritable, NULL);
 	uint64_t missing = (m->permitted | m->effective) & ~have;
+	/* The kernel only lets the inheritable set grow within the bounding set. */
+	uint64_t outside_bounding = m->inheritable & ~(bounding | inheritable);
 	if (m->effective & ~m->permitted) {
 		int c = __builtin_ctzll(m->effective & ~m->permitted);
 		hangar_error_prefix(err, "%s is in the effective but not in the permitted set",
@@ -166,6 +171,10 @@ static void explain_capset_failure(const struct caps_masks *m, struct hangar_err
 	} else if (missing) {
 		int c = __builtin_ctzll(missing);
 		hangar_error_prefix(err, "%s is not held by the runtime",
+				    cap_display_name(c, name, sizeof(name)));
+	} else if (outside_bounding) {
+		int c = __builtin_ctzll(outside_bounding);
+		hangar_error_prefix(err, "%s is in the inheritable but not in the bounding set",
 				    cap_display_name(c, name, sizeof(name)));
 	}
 }

@@ -104,6 +104,21 @@ static int child_ambient_needs_inheritable(char *msg, size_t len)
 	return strstr(err.msg, "CAP_KILL") && strstr(err.msg, "permitted and inheritable") ? 0 : 1;
 }
 
+static int child_inheritable_outside_bounding(char *msg, size_t len)
+{
+	struct caps_masks bnd = {.bounding = BIT(CAP_KILL)};
+	struct caps_masks m = {.effective = BIT(CAP_KILL),
+			       .permitted = BIT(CAP_KILL) | BIT(CAP_CHOWN),
+			       .inheritable = BIT(CAP_CHOWN)};
+	struct hangar_error err = {0};
+	if (caps_apply_bounding(&bnd, &err) < 0)
+		return failf(msg, len, "bounding: %s", err.msg);
+	if (caps_apply_sets(&m, &err) == 0)
+		return failf(msg, len, "inheritable cap outside the bounding set accepted");
+	snprintf(msg, len, "%s", err.msg);
+	return strstr(err.msg, "CAP_CHOWN is in the inheritable but not in the bounding set") ? 0 : 1;
+}
+
 static int cap_last_cap_from_proc(void)
 {
 	char *s = NULL;
@@ -151,5 +166,7 @@ int main(void)
 	ok(rc == 0, "caps_apply_sets sets effective/permitted/inheritable/ambient exactly %s", msg);
 	rc = run_in_child(child_ambient_needs_inheritable, msg, sizeof(msg));
 	ok(rc == 0, "ambient without inheritable: error explains (%s)", msg);
+	rc = run_in_child(child_inheritable_outside_bounding, msg, sizeof(msg));
+	ok(rc == 0, "inheritable outside bounding: error explains (%s)", msg);
 	return tap_done();
 }
