@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/capability.h>
 #include <stdio.h>
@@ -259,6 +260,34 @@ static int child_kill_process(void *arg, char *msg, size_t len)
 		return 1;
 	syscall(SYS_getppid);
 	return failf(msg, len, "still alive after a SCMP_ACT_KILL_PROCESS syscall");
+}
+
+static volatile sig_atomic_t sigsys_seen;
+static void on_sigsys(int sig)
+{
+	sigsys_seen = sig;
+}
+
+/* TRAP delivers SIGSYS; LOG allows; TRACE without a tracer gives ENOSYS. */
+static int child_trap_log_trace(void *arg, char *msg, size_t len)
+{
+	struct test_profile t;
+	profile_init(&t, "SCMP_ACT_ALLOW");
+	add_rule(&t, "getppid", "SCMP_ACT_TRAP", -1);
+	add_rule(&t, "getuid", "SCMP_ACT_LOG", -1);
+	add_rule(&t, "getgid", "SCMP_ACT_TRACE", -1);
+	if (load_profile(&t.s, NULL, msg, len))
+		return 1;
+	signal(SIGSYS, on_sigsys);
+	syscall(SYS_getppid);
+	if (sigsys_seen != SIGSYS)
+		return failf(msg, len, "SCMP_ACT_TRAP: no SIGSYS");
+	if (syscall(SYS_getuid) != (long)getuid())
+		return failf(msg, len, "SCMP_ACT_LOG blocked getuid");
+	errno = 0;
+	if (syscall(SYS_getgid) != -1 || errno != ENOSYS)
+		return failf(msg, len, "SCMP_ACT_TRACE without tracer: errno %d, want ENOSYS", errno);
+	return 0;
 }
 
 static int child_flags(void *arg, char *msg, size_t len)
@@ -589,6 +618,17 @@ int main(void)
 	ok(rc == 0, "default SCMP_ACT_ERRNO with defaultErrnoRet ENOSYS %s", msg);
 	rc = run_in_child(child_kill_process, NULL, msg, sizeof(msg));
 	ok(rc == 128 + SIGSYS, "SCMP_ACT_KILL_PROCESS kills with SIGSYS (rc %d) %s", rc, msg);
+	rc = run_in_child(child_trap_log_trace, NULL, msg, sizeof(msg));
+	ok(rc == 0,
+	   "SCMP_ACT_TRAP raises SIGSYS, SCMP_ACT_LOG allows, SCMP_ACT_TRACE w/o tracer is ENOSYS %s", msg);
+	{
+		struct test_profile t;
+		struct seccomp_program *bad = NULL;
+		profile_init(&t, "SCMP_ACT_ALLOW");
+		add_rule(&t, "getppid", "SCMP_ACT_KILL", 5);
+		ok(seccomp_program_build(&t.s, &bad, &err) < 0 && strstr(err.msg, "errnoRet is only valid"),
+		   "errnoRet with SCMP_ACT_KILL rejected (%s)", err.msg);
+	}
 	rc = run_in_child(child_no_nnp_no_admin, NULL, msg, sizeof(msg));
 	ok(rc == 0, "no NNP, no CAP_SYS_ADMIN: load fails naming CAP_SYS_ADMIN, NNP untouched (%s)", msg);
 	rc = run_in_child(child_flags, NULL, msg, sizeof(msg));
