@@ -199,7 +199,10 @@ void process_launch_final(const struct process_launch *pl)
 		}
 		if (write(wfd, "0", 1) != 1)
 			_exit(1);
-		close(wfd);
+		/* wfd stays open (O_CLOEXEC) until execve: `start` waits for
+		 * the fifo's EOF so that poststart hooks run after the user
+		 * process was executed, as the spec orders them, not
+		 * alongside the startContainer hooks below. */
 		close(pl->fifo_fd);
 	}
 	if (pl->n_start_hooks > 0) {

@@ -139,6 +139,7 @@ static int release_exec_fifo(const struct container_state *st, struct hangar_err
 	_cleanup_close_ int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return hangar_sys_error(err, "open %s", fifo);
+	bool released = false;
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		int n = poll(&pfd, 1, 100);
@@ -147,17 +148,27 @@ static int release_exec_fifo(const struct container_state *st, struct hangar_err
 		if (n > 0) {
 			char c;
 			ssize_t r = read(fd, &c, 1);
-			if (r == 1)
-				break;
+			if (r == 1) {
+				released = true;
+				/* The init stops waiting now: the fifo can go. */
+				unlink(fifo);
+				continue;
+			}
+			/* EOF after the byte: the init's write end closed on
+			 * execve (O_CLOEXEC) or because it exited; either way
+			 * the startContainer hooks are done. */
+			if (r == 0 && released)
+				return 0;
 			if (r < 0 && errno == EAGAIN)
 				continue;
 		}
-		if (!state_process_alive(st))
+		if (!state_process_alive(st)) {
+			if (released)
+				return 0;
 			return hangar_error_set(err, HANGAR_E_STATE, 0,
 						"cannot start container %s: its init process exited", st->id);
+		}
 	}
-	unlink(fifo);
-	return 0;
 }
 
 int container_start(const char *root, const char *id, struct hangar_error *err)
