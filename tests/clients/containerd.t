@@ -159,9 +159,16 @@ if "$OCI" checkpoint --help >/dev/null 2>&1 && command -v criu >/dev/null; then
 	ok $? "ctr container checkpoint --task ($(tail -n1 "$TEST_TMP/cp.out"))"
 	C task kill -s KILL k1 >/dev/null 2>&1; sleep 0.3
 	C task rm k1 >/dev/null 2>&1; C container rm k1 >/dev/null 2>&1
-	C container restore --live hangar/k1:cp k1 >"$TEST_TMP/rs.out" 2>&1 || C container restore hangar/k1:cp k1 \
-		>>"$TEST_TMP/rs.out" 2>&1
-	ok $? "ctr container restore ($(tail -n1 "$TEST_TMP/rs.out"))"
+	C container restore --rw --live k1 hangar/k1:cp >"$TEST_TMP/rs.out" 2>&1
+	ok $? "ctr container restore --rw --live ($(tail -n1 "$TEST_TMP/rs.out"))"
+	like "$(C task ls | awk '$1 == "k1"')" RUNNING "the restored task runs"
+	n1=$(C task exec --exec-id n1 k1 cat /tmp/n 2>&1)
+	sleep 0.5
+	n2=$(C task exec --exec-id n2 k1 cat /tmp/n 2>&1)
+	[ -n "$n1" ] && [ "$n2" -gt "$n1" ] 2>/dev/null; ok $? "the restored counter keeps counting ($n1 -> $n2)"
+	C task kill -s KILL k1 >/dev/null 2>&1
+	wait_for "C task ls | awk '\$1 == \"k1\"' | grep -q STOPPED"
+	C task rm k1 >/dev/null 2>&1; C container rm k1 >/dev/null 2>&1
 else
 	skip "ctr checkpoint: '$OCI checkpoint --help' does not exit 0 or criu is not in PATH"
 fi
