@@ -422,6 +422,15 @@ static int v2_own_cgroup(char **out, struct hangar_error *err)
 	return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "no cgroup v2 entry in /proc/self/cgroup");
 }
 
+/* A cgroup we may create children in and move processes into: what a
+ * delegation hands over (the directory and its cgroup.procs). */
+static bool v2_delegated_to_us(const char *dir)
+{
+	struct stat sb;
+	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", dir);
+	return stat(dir, &sb) == 0 && sb.st_uid == geteuid() && access(dir, W_OK) == 0 && access(procs, W_OK) == 0;
+}
+
 /* Rootless: place the container under the subtree delegated to us, or run
  * without a cgroup (limits skipped, with the reason in m->warning). */
 static int v2_rootless_base(struct cgroup_manager *m, char **base, struct hangar_error *err)
@@ -436,6 +445,17 @@ static int v2_rootless_base(struct cgroup_manager *m, char **base, struct hangar
 	}
 	if (strcmp(own, "/") == 0)
 		own[0] = '\0';
+	/* Our own cgroup holds processes (us, at least), and the kernel enables
+	 * no controller below a populated cgroup ("no internal processes").  So
+	 * climb to the root of the subtree delegated to us (the topmost ancestor
+	 * that is still ours, like systemd's user@UID.service), which holds only
+	 * child cgroups, and put containers there. */
+	for (char *slash = strrchr(own, '/'); slash && slash != own; slash = strrchr(own, '/')) {
+		_cleanup_free_ char *parent_dir = xasprintf("%s%.*s", m->root, (int)(slash - own), own);
+		if (!v2_delegated_to_us(parent_dir))
+			break;
+		*slash = '\0';
+	}
 	_cleanup_free_ char *own_dir = xasprintf("%s%s", m->root, own);
 	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", own_dir);
 	if (access(own_dir, W_OK) < 0 || access(procs, W_OK) < 0) {

@@ -1,0 +1,111 @@
+#!/bin/bash
+# Guest side of tests/vm/rootless-v2.t: hangar-oci run by an unprivileged user
+# on a pure cgroup v2 host, with a cgroup subtree delegated to that user the
+# way systemd delegates user@UID.service (the directory and its cgroup.procs,
+# cgroup.subtree_control and cgroup.threads chowned; the user's own processes
+# in a child of it).  Memory and pids limits must be applied there and bite;
+# a user without delegation gets the one warning and no limits.
+. "$TOP/tests/integration/lib.sh"
+
+[ "${HANGAR_IN_VM:-}" = 1 ] || skip_all "runs inside the qemu guest (tests/vm/rootless-v2.t)"
+grep -q '^cgroup2 /sys/fs/cgroup cgroup2 ' /proc/mounts || skip_all "no cgroup2 at /sys/fs/cgroup"
+# busybox's setpriv lacks --reuid; the host's util-linux one is packed in.
+SETPRIV=/usr/bin/setpriv
+"$SETPRIV" --help 2>&1 | grep -q -- --reuid || skip_all "util-linux setpriv not in the guest (HANGAR_VM_TOOLS)"
+
+RL_UID=1500 NO_UID=1501
+CG=/sys/fs/cgroup/rl-user
+for u in $RL_UID $NO_UID; do
+	echo "rl$u:x:$u:$u::/tmp/home-$u:/bin/sh" >>/etc/passwd
+	echo "rl$u:x:$u:" >>/etc/group
+	mkdir -p "/tmp/home-$u" "/tmp/xdg-$u"
+	chown $u:$u "/tmp/home-$u" "/tmp/xdg-$u"
+	chmod 0700 "/tmp/home-$u" "/tmp/xdg-$u"
+done
+
+# Delegation as systemd does it for user@.service: the subtree root and its
+# delegation files belong to the user; the user's processes live below it.
+mkdir "$CG" "$CG/session"
+chown $RL_UID:$RL_UID "$CG" "$CG/cgroup.procs" "$CG/cgroup.subtree_control" "$CG/cgroup.threads"
+chown -R $RL_UID:$RL_UID "$CG/session"
+at_exit "rmdir $CG/session $CG"
+
+# as UID CGROUP CMD...: CMD as UID, started inside CGROUP (a dir under
+# /sys/fs/cgroup, or "-" to stay in this script's cgroup).
+as() {
+	local u=$1 cg=$2
+	shift 2
+	bash -c 'if [ "$1" != - ]; then echo $$ >"$1/cgroup.procs" || exit 99; fi; shift; exec "$@"' as "$cg" \
+		"$SETPRIV" --reuid "$u" --regid "$u" --clear-groups \
+		env -i PATH=/usr/bin:/bin HOME="/tmp/home-$u" XDG_RUNTIME_DIR="/tmp/xdg-$u" "$@"
+}
+rl() { as $RL_UID "$CG/session" "$OCI" "$@"; }
+
+# bundle UID DIR CMD...: spec --rootless as UID, CMD without a terminal.
+bundle() {
+	local u=$1 dir=$2
+	shift 2
+	mkdir -p "$dir"
+	cp -a "$(_rootfs_cache)" "$dir/rootfs"
+	chown -R "$u:$u" "$dir"
+	(cd "$dir" && as "$u" - "$OCI" spec --rootless) || return 1
+	local args
+	args=$(printf '%s\037' "$@" | jq -R -s -c 'split("\u001f")[:-1]')
+	cfg_edit "$dir" ".process.terminal = false | .process.args = $args | .root.readonly = false |
+		.linux.resources = {memory: {limit: 67108864}, pids: {limit: 20}}"
+	chown "$u:$u" "$dir/config.json"
+}
+
+B=$TEST_TMP/b1
+bundle $RL_UID "$B" sleep 600 || { echo "Bail out! spec --rootless failed"; exit 1; }
+rl run -d --bundle "$B" c1 </dev/null >/dev/null 2>"$TEST_TMP/run.err"
+ok $? "user $RL_UID: run -d with memory and pids limits"
+is "$(cat "$TEST_TMP/run.err")" "" "no warning: the limits could be applied"
+pid=$(rl state c1 | jq -r .pid)
+cgpath=$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null)
+like "$cgpath" "^/rl-user/" "the container's cgroup ($cgpath) is inside the delegated subtree"
+[ "$cgpath" != /rl-user/session ] && [[ "$cgpath" != /rl-user/session/* ]]
+ok $? "and not below the user's own (populated) cgroup, where no controller could be enabled"
+is "$(cat "/sys/fs/cgroup$cgpath/memory.max" 2>&1)" 67108864 "memory.max = 64 MiB"
+is "$(cat "/sys/fs/cgroup$cgpath/pids.max" 2>&1)" 20 "pids.max = 20"
+is "$(stat -c %u "/sys/fs/cgroup$cgpath")" $RL_UID "the cgroup belongs to the user"
+
+# The limits bite.
+rl exec c1 sh -c 'tail /dev/zero' </dev/null >/dev/null 2>&1
+is $? 137 "a memory hog is OOM-killed (137)"
+oom=$(awk '$1 == "oom_kill" {print $2}' "/sys/fs/cgroup$cgpath/memory.events" 2>/dev/null)
+[ "${oom:-0}" -ge 1 ]
+ok $? "memory.events counts the OOM kill (oom_kill $oom)"
+out=$(rl exec c1 sh -c 'for i in $(seq 1 40); do sleep 30 & done 2>&1; wait' </dev/null 2>&1 | head -n 3)
+like "$out" "[Rr]esource temporarily unavailable|can't fork|Cannot fork" "forks beyond pids.max fail ($out)"
+max=$(awk '$1 == "max" {print $2}' "/sys/fs/cgroup$cgpath/pids.events" 2>/dev/null)
+[ "${max:-0}" -ge 1 ]
+ok $? "pids.events counts the refused forks (max $max)"
+[ "$(cat "/sys/fs/cgroup$cgpath/pids.current")" -le 20 ]
+ok $? "pids.current stays within the limit"
+
+# Live changes and the freezer work through the delegated cgroup too.
+rl update --memory 134217728 --pids-limit 30 c1
+ok $? "update as the user"
+is "$(cat "/sys/fs/cgroup$cgpath/memory.max")" 134217728 "memory.max updated live"
+is "$(cat "/sys/fs/cgroup$cgpath/pids.max")" 30 "pids.max updated live"
+rl pause c1
+ok $? "pause as the user"
+is "$(rl state c1 | jq -r .status)" paused "state paused"
+rl resume c1
+ok $? "resume"
+rl delete --force c1
+ok $? "delete --force"
+[ ! -d "/sys/fs/cgroup$cgpath" ]
+ok $? "the container's cgroup is removed"
+
+# Without delegation: one warning, no cgroup, the container still runs.
+B2=$TEST_TMP/b2
+bundle $NO_UID "$B2" sh -c 'echo ran; cat /proc/self/cgroup'
+out=$(cd "$B2" && as $NO_UID - "$OCI" run n1 2>"$TEST_TMP/n1.err")
+ok $? "user $NO_UID without a delegated cgroup: run"
+like "$out" "^ran" "the process ran"
+is "$(grep -c warning "$TEST_TMP/n1.err")" 1 "exactly one warning"
+like "$(cat "$TEST_TMP/n1.err")" "not delegated.*limits ignored" "saying the cgroup is not delegated: $(cat "$TEST_TMP/n1.err")"
+
+done_testing
