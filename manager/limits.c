@@ -25,7 +25,7 @@ int instance_parse_cpus(const char *s, uint64_t *quota, uint64_t *period, struct
 	if (cpus < 0.01 || cpus > 4096)
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--cpus %s: must be between 0.01 and 4096", s);
 	*period = CPU_PERIOD_US;
-	*quota = (uint64_t)llround(cpus * CPU_PERIOD_US);
+	*quota = (uint64_t)(cpus * CPU_PERIOD_US + 0.5);
 	return 0;
 }
 

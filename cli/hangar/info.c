@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cgroups/cgroup.h"
+#include "cli/hangar/hangar.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+
+static void print_strv(const char *label, char *const *v)
+{
+	printf("%-12s", label);
+	if (v == NULL || v[0] == NULL)
+		printf(" -");
+	for (size_t i = 0; v && v[i]; i++)
+		printf(" %s", v[i]);
+	printf("\n");
+}
+
+static void print_limits(const struct instance_limits *l)
+{
+	char buf[32];
+	printf("limits:\n");
+	if (l->has_memory) {
+		format_bytes(l->memory, buf, sizeof(buf));
+		printf("  memory     %s\n", buf);
+	}
+	if (l->has_cpus)
+		printf("  cpus       %.2f (quota %" PRIu64 " / period %" PRIu64 ")\n",
+		       (double)l->cpu_quota / (double)l->cpu_period, l->cpu_quota, l->cpu_period);
+	if (l->cpuset)
+		printf("  cpuset     %s\n", l->cpuset);
+	if (l->has_io_weight)
+		printf("  io-weight  %u\n", l->io_weight);
+	for (size_t i = 0; i < l->n_io_max; i++) {
+		const struct instance_io_max *io = &l->io_max[i];
+		printf("  io-max     %s (%" PRId64 ":%" PRId64 ") rbps=%" PRIu64 " wbps=%" PRIu64 " riops=%" PRIu64
+		       " wiops=%" PRIu64 "\n",
+		       io->device ? io->device : "?", io->major, io->minor, io->rbps, io->wbps, io->riops, io->wiops);
+	}
+	if (l->has_pids) {
+		if (l->pids > 0)
+			printf("  pids       %" PRId64 "\n", l->pids);
+		else
+			printf("  pids       max\n");
+	}
+}
+
+int cmd_info(int argc, char **argv)
+{
+	if (argc != 2)
+		return hangar_usage("info", "exactly one instance name is required");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		printf("usage: hangar info NAME\n\n"
+		       "Show an instance: image, command, network and addresses, published ports,\n"
+		       "mounts, saved limits, state, pids, live memory and the last exit status.\n\n"
+		       "example:\n   hangar info web\n");
+		return 0;
+	}
+	const struct hangar_paths *p = hangar_paths();
+	if (p == NULL)
+		return HANGAR_EXIT_FAILURE;
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	struct instance *inst = NULL;
+	if (instance_load(p, argv[1], &inst, &err) < 0)
+		return hangar_fail(&err);
+	struct instance_runtime rt;
+	instance_get_runtime(p, inst, &rt, &err);
+	printf("%-12s %s\n", "name:", inst->name);
+	printf("%-12s %s%s\n", "state:", instance_status_name(rt.status), rt.leftovers ? " (leftovers of a dead run)" : "");
+	printf("%-12s %s\n", "image:", inst->image);
+	printf("%-12s %s\n", "created:", inst->created ? inst->created : "-");
+	printf("%-12s %s\n", "hostname:", inst->hostname ? inst->hostname : inst->name);
+	if (inst->init)
+		printf("%-12s /sbin/init (--init)\n", "command:");
+	else
+		print_strv("command:", inst->cmd ? inst->cmd : (char *[]){"/bin/sh", NULL});
+	print_strv("env:", inst->env);
+	printf("%-12s %s\n", "network:", inst->network);
+	_cleanup_free_ char *ip = hangar_instance_ipv4(p, inst->name);
+	printf("%-12s %s\n", "ipv4:", ip ? ip : "-");
+	print_strv("publish:", inst->publish);
+	for (size_t i = 0; i < inst->n_mounts; i++)
+		printf("%-12s %s -> %s%s\n", "mount:", inst->mounts[i].source, inst->mounts[i].destination,
+		       inst->mounts[i].readonly ? " (ro)" : "");
+	print_limits(&inst->limits);
+	if (rt.init_pid)
+		printf("%-12s %d\n", "pid:", (int)rt.init_pid);
+	if (rt.monitor_pid)
+		printf("%-12s %d\n", "monitor:", (int)rt.monitor_pid);
+	if (rt.started && rt.init_pid) {
+		char buf[32];
+		format_duration((long long)(time(NULL) - rt.started), buf, sizeof(buf));
+		printf("%-12s %s\n", "uptime:", buf);
+	}
+	struct cgroup_stats st;
+	if (rt.init_pid && hangar_instance_stats(p, inst->name, &st, &err) == 0) {
+		char use[32], lim[32] = "unlimited";
+		format_bytes(st.mem_usage, use, sizeof(use));
+		if (st.mem_limit != CGROUP_STAT_UNLIMITED)
+			format_bytes(st.mem_limit, lim, sizeof(lim));
+		printf("%-12s %s / %s (oom kills: %" PRIu64 ")\n", "memory:", use, lim, st.mem_oom_kill);
+		printf("%-12s %" PRIu64 "\n", "processes:", st.pids_current);
+		cgroup_stats_clear(&st);
+	}
+	if (rt.has_exit && !rt.init_pid)
+		printf("%-12s %d\n", "last exit:", rt.exit_code);
+	printf("%-12s %s\n", "root:", inst->rootfs);
+	printf("%-12s %s\n", "log:", inst->log_path);
+	instance_free(inst);
+	return 0;
+}

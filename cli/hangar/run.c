@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli/hangar/hangar.h"
+#include "manager/monitor.h"
+
+static void run_usage(void)
+{
+	printf("usage: hangar run [--rm] [-d] NAME [create options] [--init | -- CMD [ARGS...]]\n\n"
+	       "Create an instance, start it and attach to its console (Ctrl-a q detaches).\n"
+	       "The exit status is the instance's.  Takes every option of 'hangar create'.\n\n"
+	       "       --rm       destroy the instance when it exits\n"
+	       "   -d, --detach   start it and return (do not attach)\n\n"
+	       "examples:\n"
+	       "   hangar run --rm sandbox                    throw-away busybox shell\n"
+	       "   hangar run --rm job --memory 256M -- sh -c 'make -j2'\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	enum { OPT_RM = OPT_VERB_BASE };
+	static const struct option opts[] = {HANGAR_CREATE_OPTIONS,
+					     {"rm", no_argument, NULL, OPT_RM},
+					     {"detach", no_argument, NULL, 'd'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	struct create_args a;
+	memset(&a, 0, sizeof(a));
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	bool rm = false, detach = false;
+	const char *name = NULL;
+	int c, rc = HANGAR_EXIT_USAGE;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-" HANGAR_CREATE_SHORTOPTS "dh", opts, NULL)) != -1) {
+		if (c == 1) {
+			if (name) {
+				rc = hangar_usage("run", "unexpected argument '%s' (a command goes after --)", optarg);
+				goto out;
+			}
+			name = optarg;
+			continue;
+		}
+		if (c == 'h') {
+			run_usage();
+			rc = 0;
+			goto out;
+		}
+		if (c == OPT_RM) {
+			rm = true;
+			continue;
+		}
+		if (c == 'd') {
+			detach = true;
+			continue;
+		}
+		int r = hangar_parse_create_opt(c, optarg, &a, &err);
+		if (r < 0) {
+			rc = hangar_fail(&err);
+			goto out;
+		}
+		if (r == 0) {
+			rc = hangar_usage("run", "unknown option '%s'", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (name == NULL) {
+		rc = hangar_usage("run", "an instance name is required");
+		goto out;
+	}
+	if (rm && detach) {
+		rc = hangar_usage("run", "--rm and --detach exclude each other");
+		goto out;
+	}
+	a.o.name = name;
+	if (optind < argc)
+		a.o.cmd = argv + optind;
+	const struct hangar_paths *p = hangar_paths();
+	if (p == NULL) {
+		rc = HANGAR_EXIT_FAILURE;
+		goto out;
+	}
+	struct instance *inst = NULL;
+	if (instance_create(p, &a.o, &inst, &err) < 0) {
+		rc = hangar_fail(&err);
+		goto out;
+	}
+	instance_free(inst);
+	/* Created but held until our console connects: no output is lost. */
+	struct instance_start_opts so = {.hold_until_console = !detach};
+	if (instance_start(p, name, &so, &err) < 0) {
+		rc = hangar_fail(&err);
+		goto cleanup;
+	}
+	if (detach) {
+		rc = 0;
+		goto out;
+	}
+	struct winsize ws = {0};
+	bool tty = isatty(STDIN_FILENO);
+	if (tty)
+		ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
+	int sock = monitor_console_connect(p, name, ws.ws_row, ws.ws_col, &err);
+	if (sock < 0) {
+		rc = hangar_fail(&err);
+		instance_stop(p, name, 0, &err);
+		goto cleanup;
+	}
+	int detached = hangar_console_proxy(sock, name, tty);
+	close(sock);
+	if (detached) {
+		rc = 0;
+		goto out;
+	}
+	rc = hangar_wait_exit_code(p, name);
+cleanup:
+	if (rm) {
+		struct hangar_error derr;
+		hangar_error_clear(&derr);
+		if (instance_destroy(p, name, true, &derr) < 0)
+			hangar_fail(&derr);
+	}
+out:
+	create_args_clear(&a);
+	return rc;
+}
