@@ -38,7 +38,13 @@ struct seccomp_program {
 	scmp_filter_ctx ctx;
 	bool uses_notify;
 	size_t n_rules;
-	int enosys_from; /* first syscall number answered with ENOSYS; 0 = none */
+	/* Per architecture in the filter: the first syscall number answered
+	 * with ENOSYS (see plan_enosys_stub). */
+	struct {
+		uint32_t arch;
+		uint32_t first_new;
+	} enosys[16];
+	size_t n_enosys;
 	/* Flags libseccomp cannot set: the program is exported as BPF and
 	 * loaded with seccomp(2) directly. */
 	unsigned long raw_flags;
@@ -262,24 +268,75 @@ static int add_rule_entry(struct seccomp_program *prog, const struct oci_seccomp
  * architecture; the check is prepended to the BPF at load time because
  * libseccomp cannot add rules for syscalls it does not know itself.
  */
+/* Architectures the stub can cover.  x32 is left out: its syscalls arrive
+ * as x86_64 with bit 30 set, and the x86_64 block skips that range. */
+static const uint32_t stub_arches[] = {
+    SCMP_ARCH_X86_64,  SCMP_ARCH_X86,	  SCMP_ARCH_ARM,      SCMP_ARCH_AARCH64, SCMP_ARCH_PPC,
+    SCMP_ARCH_PPC64,   SCMP_ARCH_PPC64LE, SCMP_ARCH_S390,     SCMP_ARCH_S390X,	 SCMP_ARCH_MIPS,
+    SCMP_ARCH_MIPS64,  SCMP_ARCH_MIPSEL,  SCMP_ARCH_MIPSEL64,
+#ifdef SCMP_ARCH_RISCV64
+    SCMP_ARCH_RISCV64,
+#endif
+};
+
 static void plan_enosys_stub(struct seccomp_program *prog, const struct oci_seccomp *s,
 			     uint32_t default_action)
 {
-	int newest = -1;
-
 	/* The upper 16 bits are the action, the lower its data (errno). */
 	if (default_action == SCMP_ACT_ALLOW || default_action == SCMP_ACT_LOG ||
 	    default_action == SCMP_ACT_ERRNO(ENOSYS) || (default_action & 0xffff0000U) == SCMP_ACT_TRACE(0))
 		return;
-	for (size_t i = 0; i < s->n_syscalls; i++) {
-		for (size_t n = 0; n < s->syscalls[i].n_names; n++) {
-			int nr = seccomp_syscall_resolve_name(s->syscalls[i].names[n]);
-			if (nr > newest)
-				newest = nr;
+	for (size_t a = 0; a < ARRAY_SIZE(stub_arches) && prog->n_enosys < ARRAY_SIZE(prog->enosys); a++) {
+		uint32_t arch = stub_arches[a];
+		int newest = -1;
+
+		if (seccomp_arch_exist(prog->ctx, arch) != 0)
+			continue;
+		for (size_t i = 0; i < s->n_syscalls; i++) {
+			for (size_t n = 0; n < s->syscalls[i].n_names; n++) {
+				/* negative: multiplexed pseudo-syscalls (socketcall) */
+				int nr = seccomp_syscall_resolve_name_arch(arch, s->syscalls[i].names[n]);
+				if (nr > newest)
+					newest = nr;
+			}
+		}
+		if (newest > 0) {
+			prog->enosys[prog->n_enosys].arch = arch;
+			prog->enosys[prog->n_enosys].first_new = (uint32_t)newest + 1;
+			prog->n_enosys++;
 		}
 	}
-	if (newest > 0)
-		prog->enosys_from = newest + 1;
+}
+
+/* if (arch == A && nr >= first_new [&& nr < x32 bit]) return ENOSYS; one
+ * block per architecture.  out == NULL: only count.  Jumps are relative,
+ * so the program appended after the stub is unaffected. */
+static size_t build_enosys_stub(const struct seccomp_program *p, struct sock_filter *out)
+{
+	const uint32_t x32_bit = 0x40000000U;
+	size_t n = 0;
+
+	for (size_t e = 0; e < p->n_enosys; e++) {
+		bool x86_64 = p->enosys[e].arch == SCMP_ARCH_X86_64;
+		uint8_t len = x86_64 ? 6 : 5;
+		if (out) {
+			struct sock_filter *b = out + n;
+			b[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+							    offsetof(struct seccomp_data, arch));
+			b[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, p->enosys[e].arch, 0,
+							    len - 2);
+			b[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+							    offsetof(struct seccomp_data, nr));
+			b[3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, p->enosys[e].first_new,
+							    0, len - 4);
+			if (x86_64)
+				b[4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, x32_bit, 1, 0);
+			b[len - 1] = (struct sock_filter)BPF_STMT(
+			    BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+		}
+		n += len;
+	}
+	return n;
 }
 
 int seccomp_program_build(const struct oci_seccomp *s, struct seccomp_program **out, struct hangar_error *err)
@@ -345,9 +402,14 @@ bool seccomp_program_uses_notify(const struct seccomp_program *p)
 	return p && p->uses_notify;
 }
 
-int seccomp_program_enosys_from(const struct seccomp_program *p)
+int seccomp_program_enosys_from(const struct seccomp_program *p, uint32_t arch)
 {
-	return p ? p->enosys_from : 0;
+	if (arch == 0)
+		arch = seccomp_arch_native();
+	for (size_t e = 0; p && e < p->n_enosys; e++)
+		if (p->enosys[e].arch == arch)
+			return (int)p->enosys[e].first_new;
+	return 0;
 }
 
 size_t seccomp_program_rule_count(const struct seccomp_program *p)
@@ -396,7 +458,7 @@ static int load_raw(struct seccomp_program *p, int *notify_fd_out, struct hangar
 		return hangar_error_set(err, HANGAR_E_SYS, 0, "seccomp: exported BPF has odd size %lld",
 					(long long)st.st_size);
 	size_t n_exported = (size_t)st.st_size / sizeof(struct sock_filter);
-	size_t n_stub = p->enosys_from > 0 ? 6 : 0;
+	size_t n_stub = build_enosys_stub(p, NULL);
 	if (n_exported + n_stub > BPF_MAXINSNS)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 					"seccomp: filter too long (%zu instructions)", n_exported + n_stub);
@@ -404,20 +466,7 @@ static int load_raw(struct seccomp_program *p, int *notify_fd_out, struct hangar
 	    xmalloc0((n_exported + n_stub) * sizeof(struct sock_filter));
 	if (pread(memfd, insns + n_stub, (size_t)st.st_size, 0) != st.st_size)
 		return hangar_sys_error(err, "seccomp: read exported BPF");
-	if (n_stub) {
-		/* if (arch == native && nr >= enosys_from && !(nr & X32 bit)) return ENOSYS;
-		 * jumps are relative, so the exported program is unaffected. */
-		const uint32_t x32_bit = 0x40000000U;
-		struct sock_filter stub[] = {
-		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 4),
-		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)p->enosys_from, 0, 2),
-		    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, x32_bit, 1, 0),
-		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
-		};
-		memcpy(insns, stub, sizeof(stub));
-	}
+	build_enosys_stub(p, insns);
 	struct sock_fprog fprog = {.len = (unsigned short)(n_exported + n_stub), .filter = insns};
 
 	if (attr_enabled(p->ctx, SCMP_FLTATR_CTL_TSYNC))
@@ -455,7 +504,7 @@ static int load_raw(struct seccomp_program *p, int *notify_fd_out, struct hangar
 int seccomp_program_load(struct seccomp_program *p, int *notify_fd_out, struct hangar_error *err)
 {
 	*notify_fd_out = -1;
-	if (p->raw_flags || p->enosys_from > 0)
+	if (p->raw_flags || p->n_enosys > 0)
 		return load_raw(p, notify_fd_out, err);
 
 	int r = seccomp_load(p->ctx);

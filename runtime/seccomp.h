@@ -32,8 +32,10 @@ size_t seccomp_program_rule_count(const struct seccomp_program *p);
 
 /* Deny-by-default filters answer syscalls newer than the newest one the
  * profile names with ENOSYS (runc's stub), so that libc falls back to older
- * calls.  The first such syscall number (native arch), or 0 when none. */
-int seccomp_program_enosys_from(const struct seccomp_program *p);
+ * calls.  The first such syscall number for arch (a SCMP_ARCH_* token, 0 =
+ * native), or 0 when none.  The stub is prepended at load time and is not
+ * part of seccomp_program_export_bpf's output. */
+int seccomp_program_enosys_from(const struct seccomp_program *p, uint32_t arch);
 
 void seccomp_program_free(struct seccomp_program *p);
 

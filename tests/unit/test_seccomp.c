@@ -262,6 +262,57 @@ static int child_kill_process(void *arg, char *msg, size_t len)
 	return failf(msg, len, "still alive after a SCMP_ACT_KILL_PROCESS syscall");
 }
 
+#if defined(__x86_64__)
+/* A 32-bit (i386 ABI) syscall from 64-bit code. */
+static long int80(long nr)
+{
+	long ret;
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr) : "memory");
+	return ret;
+}
+
+static int child_int80_probe(void *arg, char *msg, size_t len)
+{
+	return int80(20 /* i386 getpid */) == getpid() ? 0 : 1;
+}
+
+/* The ENOSYS stub covers the compat architecture too. */
+static int child_enosys_i386(void *arg, char *msg, size_t len)
+{
+	static const char *allow[] = {
+	    "read",	   "write",	   "exit_group",     "exit",	"getpid",   "rt_sigreturn",
+	    "brk",	   "mmap",	   "munmap",	     "close",	"fstat",    "newfstatat",
+	    "sigaltstack", "rt_sigaction", "rt_sigprocmask", "madvise", "mprotect", "futex",
+	    "sched_yield", "prctl",	   "getrandom",	     "gettid",	"tgkill"};
+	static char *arches[] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", NULL};
+	struct test_profile t;
+	struct seccomp_program *prog = NULL;
+	struct hangar_error err = {0};
+	int fd;
+	profile_init(&t, "SCMP_ACT_ERRNO");
+	t.s.architectures = arches;
+	t.s.n_architectures = 2;
+	struct oci_seccomp_syscall *r = add_rule(&t, "read", "SCMP_ACT_ALLOW", -1);
+	r->names = (char **)allow;
+	r->n_names = ARRAY_SIZE(allow);
+	if (seccomp_program_build(&t.s, &prog, &err) < 0)
+		return failf(msg, len, "build: %s", err.msg);
+	int first_new = seccomp_program_enosys_from(prog, SCMP_ARCH_X86);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (first_new <= 0 || seccomp_program_load(prog, &fd, &err) < 0)
+		return failf(msg, len, "first_new %d load: %s", first_new, err.msg);
+	if (int80(20) != getpid())
+		return failf(msg, len, "i386 getpid blocked");
+	long v = int80(first_new + 2);
+	if (v != -ENOSYS)
+		return failf(msg, len, "i386 syscall %d: %ld, want -ENOSYS", first_new + 2, v);
+	v = int80(39 /* i386 mkdir: known, not allowed */);
+	if (v != -EPERM)
+		return failf(msg, len, "i386 mkdir: %ld, want -EPERM", v);
+	return 0;
+}
+#endif
+
 static volatile sig_atomic_t sigsys_seen;
 static void on_sigsys(int sig)
 {
@@ -618,6 +669,15 @@ int main(void)
 	ok(rc == 0, "default SCMP_ACT_ERRNO with defaultErrnoRet ENOSYS %s", msg);
 	rc = run_in_child(child_kill_process, NULL, msg, sizeof(msg));
 	ok(rc == 128 + SIGSYS, "SCMP_ACT_KILL_PROCESS kills with SIGSYS (rc %d) %s", rc, msg);
+#if defined(__x86_64__)
+	if (run_in_child(child_int80_probe, NULL, msg, sizeof(msg)) != 0) {
+		skip("no IA32 emulation in this kernel: int 0x80 does not work");
+	} else {
+		rc = run_in_child(child_enosys_i386, NULL, msg, sizeof(msg));
+		ok(rc == 0, "ENOSYS stub on the i386 compat ABI, older unlisted syscalls still EPERM %s",
+		   msg);
+	}
+#endif
 	rc = run_in_child(child_trap_log_trace, NULL, msg, sizeof(msg));
 	ok(rc == 0,
 	   "SCMP_ACT_TRAP raises SIGSYS, SCMP_ACT_LOG allows, SCMP_ACT_TRACE w/o tracer is ENOSYS %s", msg);
@@ -745,7 +805,7 @@ int main(void)
 		struct oci_seccomp s;
 		struct seccomp_program *dp = NULL;
 		if (seccomp_default_profile(NULL, &s, &err) == 0 && seccomp_program_build(&s, &dp, &err) == 0)
-			stub_from = seccomp_program_enosys_from(dp);
+			stub_from = seccomp_program_enosys_from(dp, 0);
 		ok(stub_from > SYS_futex_waitv, "default profile: ENOSYS stub from syscall %d on", stub_from);
 		seccomp_program_free(dp);
 		seccomp_profile_clear(&s);
@@ -753,7 +813,7 @@ int main(void)
 		struct test_profile t;
 		profile_init(&t, "SCMP_ACT_ALLOW");
 		add_rule(&t, "getppid", "SCMP_ACT_ERRNO", -1);
-		ok(seccomp_program_build(&t.s, &dp, &err) == 0 && seccomp_program_enosys_from(dp) == 0,
+		ok(seccomp_program_build(&t.s, &dp, &err) == 0 && seccomp_program_enosys_from(dp, 0) == 0,
 		   "no ENOSYS stub for allow-by-default filters");
 		seccomp_program_free(dp);
 	}
