@@ -71,6 +71,12 @@ fi
 out=$(run_out '.process.oomScoreAdj = 300' cat /proc/self/oom_score_adj)
 is "$out" "300" "oomScoreAdj"
 
+out=$(run_out '.process.ioPriority = {class: "IOPRIO_CLASS_BE", priority: 6}' ionice)
+like "$out" "best-effort.*prio 6|best.effort: prio 6" "ioPriority BE/6 ($out)"
+
+out=$(run_out '.process.scheduler = {policy: "SCHED_BATCH", nice: 5}' sh -c 'grep -E "^(policy|prio) " /proc/self/sched | tr -s " " | tr "\n" " "')
+is "$out" "policy : 3 prio : 125 " "scheduler SCHED_BATCH with nice 5"
+
 out=$(run_out '.linux.personality = {domain: "LINUX32"}' uname -m)
 is "$out" "i686" "personality LINUX32"
 
