@@ -145,7 +145,7 @@ static int write_text(const char *dir, const char *name, const char *text, mode_
 /* The default image's inittab: no mounting (the runtime has set up /run,
  * /proc, /sys and the hostname, and the instance has no CAP_SYS_ADMIN). */
 static const char busybox_inittab[] = "::sysinit:/bin/echo hangar: busybox init started\n"
-				      "::respawn:-/bin/sh\n"
+				      "::respawn:-/bin/cttyhack /bin/sh\n"
 				      "::ctrlaltdel:/sbin/reboot\n"
 				      "::shutdown:/bin/echo hangar: busybox init shutting down\n"
 				      "::shutdown:/bin/sync\n";
