@@ -172,14 +172,10 @@ int cgroup_parse_psi(const char *text, struct cgroup_psi *psi)
 	return psi->present ? 0 : -1;
 }
 
-int cgroup_mkdir_path(const char *base, const char *path, int *created, struct hangar_error *err)
+/* One walk; -1 with errno on failure, after removing what it made. */
+static int mkdir_walk(char *full, size_t base_len, int *created)
 {
-	_cleanup_free_ char *full = xasprintf("%s%s", base, path);
-	size_t base_len = strlen(base);
 	*created = 0;
-	/* Walk the components after base; count only the ones we made so that
-	 * destroy removes exactly those.  Once one is made, every deeper one
-	 * is ours too. */
 	for (char *s = full + base_len + 1;; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
@@ -189,7 +185,6 @@ int cgroup_mkdir_path(const char *base, const char *path, int *created, struct h
 			(*created)++;
 		} else if (errno != EEXIST || *created > 0) {
 			int saved_errno = errno;
-			hangar_error_set(err, HANGAR_E_SYS, saved_errno, "mkdir %s", full);
 			/* Unwind: full now ends at the failed component. */
 			for (int i = 0; i < *created; i++) {
 				char *slash = strrchr(full, '/');
@@ -202,9 +197,28 @@ int cgroup_mkdir_path(const char *base, const char *path, int *created, struct h
 		}
 		*s = saved;
 		if (saved == '\0')
-			break;
+			return 0;
 	}
-	return 0;
+}
+
+int cgroup_mkdir_path(const char *base, const char *path, int *created, struct hangar_error *err)
+{
+	/* Walk the components after base; count only the ones we made so that
+	 * destroy removes exactly those.  Once one is made, every deeper one
+	 * is ours too.  A shared parent ("hangar") can vanish between our
+	 * EEXIST and the next mkdir when the last other container is destroyed
+	 * at that moment: walk again. */
+	for (int attempt = 0;; attempt++) {
+		_cleanup_free_ char *full = xasprintf("%s%s", base, path);
+		if (mkdir_walk(full, strlen(base), created) == 0)
+			return 0;
+		if (errno != ENOENT || attempt >= 5) {
+			int saved_errno = errno;
+			hangar_error_set(err, HANGAR_E_SYS, saved_errno, "mkdir %s", full);
+			errno = saved_errno;
+			return -1;
+		}
+	}
 }
 
 static int rmdir_tree(const char *dir, struct hangar_error *err)

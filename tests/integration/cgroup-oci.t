@@ -22,7 +22,7 @@ else
 		[ -d "$root/$c" ] || skip_all "cgroup v1 controller $c is not mounted at $root/$c"
 	done
 fi
-parent=hangar-itest-$$
+parent=hangar-itest-$$-$RANDOM
 cgpath=/$parent/c1
 
 # cgfile CONTROLLER FILE: the file of container c1 in the controller's hierarchy.

@@ -782,7 +782,9 @@ int main(void)
 		printf("# SKIP no cgroup v1 hierarchies on this host\n");
 		return 77;
 	}
-	snprintf(parent, sizeof(parent), "hangar-test-%d", (int)getpid());
+	/* pid alone can repeat across pid namespaces running tests concurrently */
+	snprintf(parent, sizeof(parent), "hangar-test-%d-%llx", (int)getpid(),
+		 (unsigned long long)(now_ns() & 0xffffff));
 	diag("mode %s, test parent /%s", cgroup_mode_name(mode), parent);
 	test_memory();
 	test_pids();

@@ -1033,7 +1033,9 @@ int main(void)
 	}
 	free(ctrls);
 	free(cpath);
-	snprintf(parent, sizeof(parent), "hangar-test-%d", (int)getpid());
+	/* pid alone can repeat across pid namespaces running tests concurrently */
+	snprintf(parent, sizeof(parent), "hangar-test-%d-%llx", (int)getpid(),
+		 (unsigned long long)(now_ns() & 0xffffff));
 	diag("cgroup2 at %s, controllers: '%s', test parent /%s", root, avail, parent);
 
 	test_lifecycle();
