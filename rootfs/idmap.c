@@ -160,6 +160,10 @@ int bind_mount_idmapped(const char *source, int target_fd, bool recursive, int u
 			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, errno,
 						"idmapped mount of %s: the kernel or the filesystem does not support idmapped mounts",
 						source);
+		if (errno == EPERM)
+			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, errno,
+						"idmapped mount of %s needs CAP_SYS_ADMIN over its filesystem (not available in an unprivileged user namespace)",
+						source);
 		return hangar_sys_error(err, "idmap mount %s", source);
 	}
 	if (move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

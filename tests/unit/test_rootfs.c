@@ -167,7 +167,9 @@ static void scenario_default(void *arg)
 	_cleanup_free_ char *host_timer_list = NULL;
 	read_file_at(AT_FDCWD, "/proc/timer_list", &host_timer_list, NULL, &err);
 	struct rootfs_options o = { 0 };
+	uint64_t t0 = now_ns();
 	int r = rootfs_prepare(cfg, root, &o, &err);
+	diag("rootfs_prepare of the default spec took %.2f ms", (double)(now_ns() - t0) / 1e6);
 	ok(r == 0, "default spec: rootfs_prepare succeeds%s%s", r ? ": " : "", r ? err.msg : "");
 	if (r < 0)
 		return;
@@ -241,7 +243,9 @@ static void scenario_default(void *arg)
 		   console.st_size == 0,
 	   "process.terminal: an empty /dev/console file for the console bind");
 
+	t0 = now_ns();
 	r = rootfs_finalize(cfg, &err);
+	diag("rootfs_finalize of the default spec took %.2f ms", (double)(now_ns() - t0) / 1e6);
 	ok(r == 0, "default spec: rootfs_finalize succeeds%s%s", r ? ": " : "", r ? err.msg : "");
 	if (r < 0)
 		return;
