@@ -112,6 +112,28 @@ else
 	fail "could not read the allowlist from runtime/seccomp_default.c"
 fi
 
+# SCMP_ACT_NOTIFY: the runtime hands the listener fd and the state to listenerPath.
+LISTENER=$BUILD/tests/helpers/seccomp-listener
+if [ -x "$LISTENER" ]; then
+	lsock=$TEST_TMP/listener.sock
+	"$LISTENER" "$lsock" --state-out "$TEST_TMP/listener.json" --errno 30 --timeout 20 \
+		>"$TEST_TMP/listener.out" 2>"$TEST_TMP/listener.err" &
+	lpid=$!
+	wait_for "[ -S $lsock ]"
+	out=$(ID=notified run_out ".linux.seccomp = {defaultAction: \"SCMP_ACT_ALLOW\", listenerPath: \"$lsock\", listenerMetadata: \"meta-42\", syscalls: [{names: [\"mkdir\", \"mkdirat\"], action: \"SCMP_ACT_NOTIFY\"}]}" \
+		sh -c 'mkdir /tmp/notified 2>&1; echo rc=$?')
+	like "$out" "Read-only file system" "notified mkdir gets the listener's answer (EROFS) ($(echo $out))"
+	wait "$lpid"; ok $? "listener saw the container go away ($(tr '\n' ' ' < "$TEST_TMP/listener.err"))"
+	st=$TEST_TMP/listener.json
+	is "$(jq -c .fds "$st" 2>/dev/null)" '["seccompFd"]' "listener payload: fds"
+	is "$(jq -r .metadata "$st" 2>/dev/null)" "meta-42" "listener payload: metadata"
+	is "$(jq -r .state.id "$st" 2>/dev/null)" "notified" "listener payload: state.id"
+	[ "$(jq -r .pid "$st" 2>/dev/null)" -gt 1 ] 2>/dev/null; ok $? "listener payload: pid"
+	grep -q '^NR ' "$TEST_TMP/listener.out"; ok $? "listener received a notification"
+else
+	skip "seccomp-listener not built"
+fi
+
 # ---- LSM on a host without AppArmor/SELinux ----
 if [ ! -e /sys/module/apparmor/parameters/enabled ]; then
 	out=$(run_out '.process.apparmorProfile = "hangar-test"' true)
