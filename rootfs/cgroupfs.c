@@ -29,8 +29,9 @@
 /* Options in a cgroup v1 superblock that are not controller names. */
 static bool is_cgroup_v1_non_controller(const char *opt)
 {
-	static const char *const plain[] = { "rw", "ro", "xattr", "noprefix", "clone_children",
-					     "cpuset_v2_mode", "favordynmods", "nsdelegate" };
+	static const char *const plain[] = {
+	    "rw",	    "ro",	 "xattr", "noprefix", "clone_children", "cpuset_v2_mode",
+	    "favordynmods", "nsdelegate"};
 	for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
 		if (strcmp(opt, plain[i]) == 0)
 			return true;
@@ -54,7 +55,8 @@ static char *cgroup_v1_controllers(const char *super_options)
 }
 
 /* Our cgroup path in the hierarchy with the given controllers ("" for v2). */
-static int own_cgroup_path(const char *proc_cgroup, const char *controllers, char **out, struct hangar_error *err)
+static int own_cgroup_path(const char *proc_cgroup, const char *controllers, char **out,
+			   struct hangar_error *err)
 {
 	_cleanup_free_ char *copy = xstrdup(proc_cgroup);
 	char *save = NULL;
@@ -87,7 +89,8 @@ static int own_cgroup_path(const char *proc_cgroup, const char *controllers, cha
 			return 0;
 		}
 	}
-	return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "/proc/self/cgroup has no entry for hierarchy \"%s\"",
+	return hangar_error_set(err, HANGAR_E_NOTFOUND, 0,
+				"/proc/self/cgroup has no entry for hierarchy \"%s\"",
 				*controllers ? controllers : "(unified)");
 }
 
@@ -133,7 +136,8 @@ static int mount_fresh_cgroup(int root_fd, const char *fstype, const char *contr
 	fd_path(target, path);
 	unsigned long flags = mo->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_ATIME_MASK);
 	if (mount(fstype, path, fstype, flags, controllers) < 0)
-		return hangar_sys_error(err, "mount %s (%s) on %s", fstype, controllers ? controllers : "", dest);
+		return hangar_sys_error(err, "mount %s (%s) on %s", fstype, controllers ? controllers : "",
+					dest);
 	return 0;
 }
 
@@ -183,8 +187,8 @@ static int mount_hybrid(int root_fd, const char *dest, const struct mount_option
 		if (controllers == NULL)
 			continue;
 		if (cgroupns) {
-			if (mount_fresh_cgroup(root_fd, v1 ? "cgroup" : "cgroup2", v1 ? controllers : NULL, sub, mo,
-					       err) < 0)
+			if (mount_fresh_cgroup(root_fd, v1 ? "cgroup" : "cgroup2", v1 ? controllers : NULL,
+					       sub, mo, err) < 0)
 				return -1;
 		} else {
 			_cleanup_free_ char *own = NULL;
@@ -199,7 +203,8 @@ static int mount_hybrid(int root_fd, const char *dest, const struct mount_option
 			_cleanup_free_ char *names = xstrdup(name);
 			char *save = NULL;
 			for (char *c = strtok_r(names, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
-				_cleanup_close_ int dir = open_in_root(root_fd, dest, O_PATH | O_DIRECTORY, 0);
+				_cleanup_close_ int dir =
+				    open_in_root(root_fd, dest, O_PATH | O_DIRECTORY, 0);
 				if (dir < 0)
 					return hangar_sys_error(err, "open %s", dest);
 				if (symlinkat(name, dir, c) < 0 && errno != EEXIST)

@@ -76,15 +76,18 @@ static int copy_entry(int src_dir, int dst_dir, const char *name, const char *wh
 	if (S_ISDIR(st.st_mode)) {
 		if (mkdirat(dst_dir, name, 0700) < 0)
 			return hangar_sys_error(err, "tmpcopyup %s: mkdir %s", what, name);
-		_cleanup_close_ int s = openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_close_ int t = openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int s =
+		    openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int t =
+		    openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s < 0 || t < 0)
 			return hangar_sys_error(err, "tmpcopyup %s: open directory %s", what, name);
 		if (copy_dir_contents(s, t, what, depth + 1, err) < 0)
 			return -1;
 	} else if (S_ISREG(st.st_mode)) {
 		_cleanup_close_ int s = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_close_ int t = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		_cleanup_close_ int t =
+		    openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (s < 0 || t < 0)
 			return hangar_sys_error(err, "tmpcopyup %s: open file %s", what, name);
 		if (copy_file_data(s, t) < 0)

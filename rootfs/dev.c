@@ -14,12 +14,12 @@
 #include "rootfs/resolve.h"
 
 static const struct oci_device default_devices[] = {
-	{ .path = "/dev/null", .type = 'c', .major = 1, .minor = 3 },
-	{ .path = "/dev/zero", .type = 'c', .major = 1, .minor = 5 },
-	{ .path = "/dev/full", .type = 'c', .major = 1, .minor = 7 },
-	{ .path = "/dev/random", .type = 'c', .major = 1, .minor = 8 },
-	{ .path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9 },
-	{ .path = "/dev/tty", .type = 'c', .major = 5, .minor = 0 },
+    {.path = "/dev/null", .type = 'c', .major = 1, .minor = 3},
+    {.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5},
+    {.path = "/dev/full", .type = 'c', .major = 1, .minor = 7},
+    {.path = "/dev/random", .type = 'c', .major = 1, .minor = 8},
+    {.path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9},
+    {.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0},
 };
 
 const struct oci_device *rootfs_default_devices(size_t *n)
@@ -99,14 +99,16 @@ static int create_device(int root_fd, const struct oci_device *d, bool userns, s
 static bool configured_device(const struct oci_config *cfg, const char *path)
 {
 	for (size_t i = 0; i < cfg->linux_.n_devices; i++) {
-		_cleanup_free_ char *p = path_clean(cfg->linux_.devices[i].path ? cfg->linux_.devices[i].path : "");
+		_cleanup_free_ char *p =
+		    path_clean(cfg->linux_.devices[i].path ? cfg->linux_.devices[i].path : "");
 		if (strcmp(p, path) == 0)
 			return true;
 	}
 	return false;
 }
 
-static int make_symlink(int root_fd, const char *target, const char *path, bool replace, struct hangar_error *err)
+static int make_symlink(int root_fd, const char *target, const char *path, bool replace,
+			struct hangar_error *err)
 {
 	_cleanup_free_ char *name = NULL;
 	_cleanup_close_ int dir = open_parent_in_root(root_fd, path, true, &name, err);
@@ -136,15 +138,16 @@ int rootfs_setup_dev(int root_fd, const struct oci_config *cfg, const struct roo
 	static const struct {
 		const char *target, *path;
 	} links[] = {
-		{ "/proc/self/fd", "/dev/fd" },
-		{ "/proc/self/fd/0", "/dev/stdin" },
-		{ "/proc/self/fd/1", "/dev/stdout" },
-		{ "/proc/self/fd/2", "/dev/stderr" },
+	    {"/proc/self/fd", "/dev/fd"},
+	    {"/proc/self/fd/0", "/dev/stdin"},
+	    {"/proc/self/fd/1", "/dev/stdout"},
+	    {"/proc/self/fd/2", "/dev/stderr"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (make_symlink(root_fd, links[i].target, links[i].path, false, err) < 0)
 			return -1;
-	if (access("/proc/kcore", F_OK) == 0 && make_symlink(root_fd, "/proc/kcore", "/dev/core", false, err) < 0)
+	if (access("/proc/kcore", F_OK) == 0 &&
+	    make_symlink(root_fd, "/proc/kcore", "/dev/core", false, err) < 0)
 		return -1;
 	/* The container must use the ptmx of its own devpts instance, never
 	 * the host's: a ptmx node would open the host's pty namespace. */

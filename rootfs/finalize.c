@@ -30,7 +30,8 @@ static int mask_directory(int target_fd, const char *path, struct hangar_error *
 			return hangar_sys_error(err, "mask %s: fsopen tmpfs", path);
 		char target[FD_PATH_MAX];
 		fd_path(target_fd, target);
-		if (mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k") < 0)
+		if (mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k") <
+		    0)
 			return hangar_sys_error(err, "mask %s with a read-only tmpfs", path);
 		return 0;
 	}
@@ -39,7 +40,8 @@ static int mask_directory(int target_fd, const char *path, struct hangar_error *
 	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return hangar_sys_error(err, "mask %s: configure tmpfs", path);
 	_cleanup_close_ int mnt =
-		fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	    fsmount(fs, FSMOUNT_CLOEXEC,
+		    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (mnt < 0)
 		return hangar_sys_error(err, "mask %s: fsmount tmpfs", path);
 	return attach_mount(mnt, target_fd, path, err);
@@ -48,7 +50,7 @@ static int mask_directory(int target_fd, const char *path, struct hangar_error *
 static int mask_file(int root_fd, int target_fd, const char *path, struct hangar_error *err)
 {
 	_cleanup_close_ int null_tree =
-		open_tree(root_fd, "dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	    open_tree(root_fd, "dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
 	if (null_tree < 0) {
 		if (errno != ENOSYS)
 			return hangar_sys_error(err, "mask %s: open /dev/null", path);
@@ -80,7 +82,7 @@ static int mask_path(int root_fd, const char *path, struct hangar_error *err)
  * old remount is used, which repeats the statfs flags. */
 static int make_readonly(int fd, bool recursive, const char *path, struct hangar_error *err)
 {
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) == 0)
 		return 0;
 	if (errno != ENOSYS)
@@ -96,7 +98,8 @@ static int readonly_path(int root_fd, const char *path, struct hangar_error *err
 			return 0;
 		return hangar_sys_error(err, "read-only path %s: open", path);
 	}
-	_cleanup_close_ int tree = open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	_cleanup_close_ int tree =
+	    open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0) {
 		if (errno != ENOSYS)
 			return hangar_sys_error(err, "read-only path %s: clone mount", path);

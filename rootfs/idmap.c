@@ -19,13 +19,14 @@
 static int send_fd(int sock, int fd)
 {
 	char byte = 0;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	memset(&u, 0, sizeof(u));
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
@@ -37,12 +38,13 @@ static int send_fd(int sock, int fd)
 static int recv_fd(int sock)
 {
 	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
 	ssize_t r;
 	do
 		r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
@@ -127,7 +129,8 @@ int idmap_userns_open(const struct oci_id_mapping *uids, size_t n_uids, const st
 		hangar_sys_error(err, "create the idmap user namespace");
 		goto out;
 	}
-	if (write_map(proc_dir, "uid_map", uids, n_uids, err) < 0 || write_map(proc_dir, "gid_map", gids, n_gids, err) < 0)
+	if (write_map(proc_dir, "uid_map", uids, n_uids, err) < 0 ||
+	    write_map(proc_dir, "gid_map", gids, n_gids, err) < 0)
 		goto out;
 	userns = openat(proc_dir, "ns/user", O_RDONLY | O_CLOEXEC);
 	if (userns < 0) {
@@ -147,23 +150,27 @@ int bind_mount_idmapped(const char *source, int target_fd, bool recursive, int u
 			struct hangar_error *err)
 {
 	_cleanup_close_ int tree =
-		open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	    open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
 	if (tree < 0) {
 		if (errno == ENOSYS)
 			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, errno,
 						"idmapped mount of %s needs open_tree (Linux 5.2)", source);
 		return hangar_sys_error(err, "clone mount %s", source);
 	}
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0) {
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd};
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) <
+	    0) {
 		if (errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)
 			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, errno,
-						"idmapped mount of %s: the kernel or the filesystem does not support idmapped mounts",
+						"idmapped mount of %s: the kernel or the filesystem does not "
+						"support idmapped mounts",
 						source);
 		if (errno == EPERM)
-			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, errno,
-						"idmapped mount of %s needs CAP_SYS_ADMIN over its filesystem (not available in an unprivileged user namespace)",
-						source);
+			return hangar_error_set(
+			    err, HANGAR_E_UNSUPPORTED, errno,
+			    "idmapped mount of %s needs CAP_SYS_ADMIN over its filesystem (not available in "
+			    "an unprivileged user namespace)",
+			    source);
 		return hangar_sys_error(err, "idmap mount %s", source);
 	}
 	if (move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

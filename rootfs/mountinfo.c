@@ -81,7 +81,7 @@ static int parse_line(char *line, struct mountinfo_entry *e)
 
 int mountinfo_parse(const char *text, struct mountinfo *out, struct hangar_error *err)
 {
-	struct mountinfo mi = { 0 };
+	struct mountinfo mi = {0};
 	size_t cap = 0;
 	_cleanup_free_ char *copy = xstrdup(text);
 	char *save = NULL;
@@ -100,7 +100,8 @@ int mountinfo_parse(const char *text, struct mountinfo *out, struct hangar_error
 		if (parse_line(line, e) < 0) {
 			entry_clear(e);
 			mountinfo_free(&mi);
-			return hangar_error_set(err, HANGAR_E_SYS, EINVAL, "mountinfo line %zu: malformed", lineno);
+			return hangar_error_set(err, HANGAR_E_SYS, EINVAL, "mountinfo line %zu: malformed",
+						lineno);
 		}
 		mi.n++;
 	}

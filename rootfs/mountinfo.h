@@ -13,7 +13,7 @@ struct mountinfo_entry {
 	char *root; /* path of the mount's root inside its filesystem */
 	char *mount_point;
 	char *mount_options; /* per-mount: "rw,nosuid,relatime" */
-	char *optional; /* "shared:1 master:2", "" when none */
+	char *optional;	     /* "shared:1 master:2", "" when none */
 	char *fstype;
 	char *source;
 	char *super_options; /* per-superblock: "rw,cpu" */

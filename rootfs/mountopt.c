@@ -24,67 +24,67 @@ struct opt_def {
 };
 
 static const struct opt_def opt_table[] = {
-	{ "defaults", OPT_IGNORE, false, 0 },
-	{ "ro", OPT_FLAG, false, MS_RDONLY },
-	{ "rw", OPT_FLAG, true, MS_RDONLY },
-	{ "nosuid", OPT_FLAG, false, MS_NOSUID },
-	{ "suid", OPT_FLAG, true, MS_NOSUID },
-	{ "nodev", OPT_FLAG, false, MS_NODEV },
-	{ "dev", OPT_FLAG, true, MS_NODEV },
-	{ "noexec", OPT_FLAG, false, MS_NOEXEC },
-	{ "exec", OPT_FLAG, true, MS_NOEXEC },
-	{ "sync", OPT_FLAG, false, MS_SYNCHRONOUS },
-	{ "async", OPT_FLAG, true, MS_SYNCHRONOUS },
-	{ "dirsync", OPT_FLAG, false, MS_DIRSYNC },
-	{ "remount", OPT_FLAG, false, MS_REMOUNT },
-	{ "mand", OPT_FLAG, false, MS_MANDLOCK },
-	{ "nomand", OPT_FLAG, true, MS_MANDLOCK },
-	{ "noatime", OPT_FLAG, false, MS_NOATIME },
-	{ "atime", OPT_FLAG, true, MS_NOATIME },
-	{ "nodiratime", OPT_FLAG, false, MS_NODIRATIME },
-	{ "diratime", OPT_FLAG, true, MS_NODIRATIME },
-	{ "relatime", OPT_FLAG, false, MS_RELATIME },
-	{ "norelatime", OPT_FLAG, true, MS_RELATIME },
-	{ "strictatime", OPT_FLAG, false, MS_STRICTATIME },
-	{ "nostrictatime", OPT_FLAG, true, MS_STRICTATIME },
-	{ "silent", OPT_FLAG, false, MS_SILENT },
-	{ "loud", OPT_FLAG, true, MS_SILENT },
-	{ "iversion", OPT_FLAG, false, MS_I_VERSION },
-	{ "noiversion", OPT_FLAG, true, MS_I_VERSION },
-	{ "lazytime", OPT_FLAG, false, MS_LAZYTIME },
-	{ "nolazytime", OPT_FLAG, true, MS_LAZYTIME },
-	{ "nosymfollow", OPT_FLAG, false, MS_NOSYMFOLLOW },
-	{ "symfollow", OPT_FLAG, true, MS_NOSYMFOLLOW },
-	{ "bind", OPT_BIND, false, 0 },
-	{ "rbind", OPT_BIND, false, MS_REC },
-	{ "shared", OPT_PROPAGATION, false, MS_SHARED },
-	{ "rshared", OPT_PROPAGATION, false, MS_SHARED | MS_REC },
-	{ "slave", OPT_PROPAGATION, false, MS_SLAVE },
-	{ "rslave", OPT_PROPAGATION, false, MS_SLAVE | MS_REC },
-	{ "private", OPT_PROPAGATION, false, MS_PRIVATE },
-	{ "rprivate", OPT_PROPAGATION, false, MS_PRIVATE | MS_REC },
-	{ "unbindable", OPT_PROPAGATION, false, MS_UNBINDABLE },
-	{ "runbindable", OPT_PROPAGATION, false, MS_UNBINDABLE | MS_REC },
-	{ "rro", OPT_REC_ATTR, false, MOUNT_ATTR_RDONLY },
-	{ "rrw", OPT_REC_ATTR, true, MOUNT_ATTR_RDONLY },
-	{ "rnosuid", OPT_REC_ATTR, false, MOUNT_ATTR_NOSUID },
-	{ "rsuid", OPT_REC_ATTR, true, MOUNT_ATTR_NOSUID },
-	{ "rnodev", OPT_REC_ATTR, false, MOUNT_ATTR_NODEV },
-	{ "rdev", OPT_REC_ATTR, true, MOUNT_ATTR_NODEV },
-	{ "rnoexec", OPT_REC_ATTR, false, MOUNT_ATTR_NOEXEC },
-	{ "rexec", OPT_REC_ATTR, true, MOUNT_ATTR_NOEXEC },
-	{ "rnodiratime", OPT_REC_ATTR, false, MOUNT_ATTR_NODIRATIME },
-	{ "rdiratime", OPT_REC_ATTR, true, MOUNT_ATTR_NODIRATIME },
-	{ "rnosymfollow", OPT_REC_ATTR, false, MOUNT_ATTR_NOSYMFOLLOW },
-	{ "rsymfollow", OPT_REC_ATTR, true, MOUNT_ATTR_NOSYMFOLLOW },
-	/* The atime mode is one field: setting any of these replaces it. */
-	{ "rnoatime", OPT_REC_ATTR, false, MOUNT_ATTR_NOATIME | (1UL << 63) },
-	{ "rstrictatime", OPT_REC_ATTR, false, MOUNT_ATTR_STRICTATIME | (1UL << 63) },
-	{ "rrelatime", OPT_REC_ATTR, false, MOUNT_ATTR_RELATIME | (1UL << 63) },
-	{ "ratime", OPT_REC_ATTR, false, MOUNT_ATTR_RELATIME | (1UL << 63) },
-	{ "idmap", OPT_IDMAP, false, 0 },
-	{ "ridmap", OPT_IDMAP, false, MS_REC },
-	{ "tmpcopyup", OPT_TMPCOPYUP, false, 0 },
+    {"defaults", OPT_IGNORE, false, 0},
+    {"ro", OPT_FLAG, false, MS_RDONLY},
+    {"rw", OPT_FLAG, true, MS_RDONLY},
+    {"nosuid", OPT_FLAG, false, MS_NOSUID},
+    {"suid", OPT_FLAG, true, MS_NOSUID},
+    {"nodev", OPT_FLAG, false, MS_NODEV},
+    {"dev", OPT_FLAG, true, MS_NODEV},
+    {"noexec", OPT_FLAG, false, MS_NOEXEC},
+    {"exec", OPT_FLAG, true, MS_NOEXEC},
+    {"sync", OPT_FLAG, false, MS_SYNCHRONOUS},
+    {"async", OPT_FLAG, true, MS_SYNCHRONOUS},
+    {"dirsync", OPT_FLAG, false, MS_DIRSYNC},
+    {"remount", OPT_FLAG, false, MS_REMOUNT},
+    {"mand", OPT_FLAG, false, MS_MANDLOCK},
+    {"nomand", OPT_FLAG, true, MS_MANDLOCK},
+    {"noatime", OPT_FLAG, false, MS_NOATIME},
+    {"atime", OPT_FLAG, true, MS_NOATIME},
+    {"nodiratime", OPT_FLAG, false, MS_NODIRATIME},
+    {"diratime", OPT_FLAG, true, MS_NODIRATIME},
+    {"relatime", OPT_FLAG, false, MS_RELATIME},
+    {"norelatime", OPT_FLAG, true, MS_RELATIME},
+    {"strictatime", OPT_FLAG, false, MS_STRICTATIME},
+    {"nostrictatime", OPT_FLAG, true, MS_STRICTATIME},
+    {"silent", OPT_FLAG, false, MS_SILENT},
+    {"loud", OPT_FLAG, true, MS_SILENT},
+    {"iversion", OPT_FLAG, false, MS_I_VERSION},
+    {"noiversion", OPT_FLAG, true, MS_I_VERSION},
+    {"lazytime", OPT_FLAG, false, MS_LAZYTIME},
+    {"nolazytime", OPT_FLAG, true, MS_LAZYTIME},
+    {"nosymfollow", OPT_FLAG, false, MS_NOSYMFOLLOW},
+    {"symfollow", OPT_FLAG, true, MS_NOSYMFOLLOW},
+    {"bind", OPT_BIND, false, 0},
+    {"rbind", OPT_BIND, false, MS_REC},
+    {"shared", OPT_PROPAGATION, false, MS_SHARED},
+    {"rshared", OPT_PROPAGATION, false, MS_SHARED | MS_REC},
+    {"slave", OPT_PROPAGATION, false, MS_SLAVE},
+    {"rslave", OPT_PROPAGATION, false, MS_SLAVE | MS_REC},
+    {"private", OPT_PROPAGATION, false, MS_PRIVATE},
+    {"rprivate", OPT_PROPAGATION, false, MS_PRIVATE | MS_REC},
+    {"unbindable", OPT_PROPAGATION, false, MS_UNBINDABLE},
+    {"runbindable", OPT_PROPAGATION, false, MS_UNBINDABLE | MS_REC},
+    {"rro", OPT_REC_ATTR, false, MOUNT_ATTR_RDONLY},
+    {"rrw", OPT_REC_ATTR, true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", OPT_REC_ATTR, false, MOUNT_ATTR_NOSUID},
+    {"rsuid", OPT_REC_ATTR, true, MOUNT_ATTR_NOSUID},
+    {"rnodev", OPT_REC_ATTR, false, MOUNT_ATTR_NODEV},
+    {"rdev", OPT_REC_ATTR, true, MOUNT_ATTR_NODEV},
+    {"rnoexec", OPT_REC_ATTR, false, MOUNT_ATTR_NOEXEC},
+    {"rexec", OPT_REC_ATTR, true, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", OPT_REC_ATTR, false, MOUNT_ATTR_NODIRATIME},
+    {"rdiratime", OPT_REC_ATTR, true, MOUNT_ATTR_NODIRATIME},
+    {"rnosymfollow", OPT_REC_ATTR, false, MOUNT_ATTR_NOSYMFOLLOW},
+    {"rsymfollow", OPT_REC_ATTR, true, MOUNT_ATTR_NOSYMFOLLOW},
+    /* The atime mode is one field: setting any of these replaces it. */
+    {"rnoatime", OPT_REC_ATTR, false, MOUNT_ATTR_NOATIME | (1UL << 63)},
+    {"rstrictatime", OPT_REC_ATTR, false, MOUNT_ATTR_STRICTATIME | (1UL << 63)},
+    {"rrelatime", OPT_REC_ATTR, false, MOUNT_ATTR_RELATIME | (1UL << 63)},
+    {"ratime", OPT_REC_ATTR, false, MOUNT_ATTR_RELATIME | (1UL << 63)},
+    {"idmap", OPT_IDMAP, false, 0},
+    {"ridmap", OPT_IDMAP, false, MS_REC},
+    {"tmpcopyup", OPT_TMPCOPYUP, false, 0},
 };
 
 #define REC_ATIME_MARK (1UL << 63)
@@ -120,7 +120,7 @@ static void data_append(char **data, const char *opt)
 int mount_options_parse(char *const *options, size_t n_options, struct mount_options *out,
 			struct hangar_error *err)
 {
-	struct mount_options mo = { 0 };
+	struct mount_options mo = {0};
 	for (size_t i = 0; i < n_options; i++) {
 		const char *opt = options[i];
 		const struct opt_def *d = opt_lookup(opt);
@@ -137,8 +137,10 @@ int mount_options_parse(char *const *options, size_t n_options, struct mount_opt
 			if (d->value & MS_ATIME_MASK) {
 				/* A later atime option replaces earlier ones. */
 				if (!d->clear) {
-					mo.flags &= ~(unsigned long)(MS_NOATIME | MS_RELATIME | MS_STRICTATIME);
-					mo.cleared &= ~(unsigned long)(MS_NOATIME | MS_RELATIME | MS_STRICTATIME);
+					mo.flags &=
+					    ~(unsigned long)(MS_NOATIME | MS_RELATIME | MS_STRICTATIME);
+					mo.cleared &=
+					    ~(unsigned long)(MS_NOATIME | MS_RELATIME | MS_STRICTATIME);
 				}
 				mo.atime_given = true;
 			}
@@ -204,9 +206,9 @@ int mount_flags_of_fd(int fd, unsigned long *ms_flags)
 	static const struct {
 		unsigned long st, ms;
 	} map[] = {
-		{ ST_RDONLY, MS_RDONLY },	  { ST_NOSUID, MS_NOSUID },	{ ST_NODEV, MS_NODEV },
-		{ ST_NOEXEC, MS_NOEXEC },	  { ST_NOATIME, MS_NOATIME },	{ ST_NODIRATIME, MS_NODIRATIME },
-		{ ST_RELATIME, MS_RELATIME },	  { ST_NOSYMFOLLOW, MS_NOSYMFOLLOW },
+	    {ST_RDONLY, MS_RDONLY},	{ST_NOSUID, MS_NOSUID},		  {ST_NODEV, MS_NODEV},
+	    {ST_NOEXEC, MS_NOEXEC},	{ST_NOATIME, MS_NOATIME},	  {ST_NODIRATIME, MS_NODIRATIME},
+	    {ST_RELATIME, MS_RELATIME}, {ST_NOSYMFOLLOW, MS_NOSYMFOLLOW},
 	};
 	unsigned long f = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)

@@ -12,9 +12,9 @@
  * wants: mount(2) flags, propagation changes, mount_setattr(AT_RECURSIVE)
  * attributes and the filesystem data string. */
 struct mount_options {
-	unsigned long flags; /* MS_* to set (no propagation bits) */
+	unsigned long flags;   /* MS_* to set (no propagation bits) */
 	unsigned long cleared; /* MS_* the options explicitly cleared ("rw", "suid", ...) */
-	bool atime_given; /* some atime option was given: do not inherit the old one */
+	bool atime_given;      /* some atime option was given: do not inherit the old one */
 	bool bind, recursive_bind;
 	unsigned long propagation[4]; /* MS_SHARED/... (| MS_REC), applied in order */
 	int n_propagation;

@@ -23,7 +23,8 @@ bool in_nested_user_namespace(void)
 	if (sscanf(map, "%lu %lu %lu", &inside, &outside, &count) != 3)
 		return false;
 	/* Only the initial namespace maps the whole range onto itself. */
-	return !(inside == 0 && outside == 0 && count == 4294967295UL && strchr(map, '\n') == strrchr(map, '\n'));
+	return !(inside == 0 && outside == 0 && count == 4294967295UL &&
+		 strchr(map, '\n') == strrchr(map, '\n'));
 }
 
 /* overlayfs splits its option string at unescaped ',' and lowerdir at
@@ -100,7 +101,8 @@ static int overlay_config_error(int fs_fd, const char *what, const char *target,
 	char reasons[512];
 	fs_context_messages(fs_fd, reasons, sizeof(reasons));
 	if (reasons[0])
-		return hangar_error_set(err, HANGAR_E_SYS, saved, "overlay on %s: %s (%s)", target, what, reasons);
+		return hangar_error_set(err, HANGAR_E_SYS, saved, "overlay on %s: %s (%s)", target, what,
+					reasons);
 	return hangar_error_set(err, HANGAR_E_SYS, saved, "overlay on %s: %s", target, what);
 }
 
@@ -135,7 +137,7 @@ static int set_lowerdirs(int fs, const char *const *lowerdirs, size_t n_lower, c
 		if (i)
 			append_raw(&joined, &len, ":");
 		for (const char *s = lowerdirs[i]; *s; s++) {
-			char c[3] = { 0 };
+			char c[3] = {0};
 			if (*s == ':' || *s == '\\') {
 				c[0] = '\\';
 				c[1] = *s;
@@ -159,14 +161,17 @@ static int set_lowerdirs(int fs, const char *const *lowerdirs, size_t n_lower, c
 }
 
 static int overlay_mount_legacy(const char *const *lowerdirs, size_t n_lower, const char *upperdir,
-				const char *workdir, const char *target, bool userxattr, struct hangar_error *err)
+				const char *workdir, const char *target, bool userxattr,
+				struct hangar_error *err)
 {
-	_cleanup_free_ char *options = overlay_options_string(lowerdirs, n_lower, upperdir, workdir, userxattr);
+	_cleanup_free_ char *options =
+	    overlay_options_string(lowerdirs, n_lower, upperdir, workdir, userxattr);
 	long page = sysconf(_SC_PAGESIZE);
 	if ((long)strlen(options) >= (page > 0 ? page : 4096))
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, E2BIG,
-					"overlay on %s: %zu layers do not fit in one mount option page on this kernel",
-					target, n_lower);
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, E2BIG,
+		    "overlay on %s: %zu layers do not fit in one mount option page on this kernel", target,
+		    n_lower);
 	if (mount("overlay", target, "overlay", 0, options) < 0)
 		return hangar_sys_error(err, "mount overlay on %s", target);
 	return 0;
@@ -178,7 +183,8 @@ static int check_layer_dir(const char *path, const char *role, const char *targe
 	if (stat(path, &st) < 0)
 		return hangar_sys_error(err, "overlay on %s: %s %s", target, role, path);
 	if (!S_ISDIR(st.st_mode))
-		return hangar_error_set(err, HANGAR_E_USAGE, ENOTDIR, "overlay on %s: %s %s", target, role, path);
+		return hangar_error_set(err, HANGAR_E_USAGE, ENOTDIR, "overlay on %s: %s %s", target, role,
+					path);
 	return 0;
 }
 
@@ -192,8 +198,8 @@ int overlay_mount(const char *const *lowerdirs, size_t n_lower, const char *uppe
 					"overlay on %s: upperdir and workdir go together", target);
 	for (size_t i = 0; i < n_lower; i++)
 		if (lowerdirs[i] == NULL || lowerdirs[i][0] == '\0')
-			return hangar_error_set(err, HANGAR_E_USAGE, 0, "overlay on %s: empty lower layer path",
-						target);
+			return hangar_error_set(err, HANGAR_E_USAGE, 0,
+						"overlay on %s: empty lower layer path", target);
 	/* Checked here so that every kernel path names the missing layer. */
 	for (size_t i = 0; i < n_lower; i++)
 		if (check_layer_dir(lowerdirs[i], "lower layer", target, err) < 0)
@@ -206,10 +212,12 @@ int overlay_mount(const char *const *lowerdirs, size_t n_lower, const char *uppe
 	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fs < 0) {
 		if (errno == ENOSYS)
-			return overlay_mount_legacy(lowerdirs, n_lower, upperdir, workdir, target, userxattr, err);
+			return overlay_mount_legacy(lowerdirs, n_lower, upperdir, workdir, target, userxattr,
+						    err);
 		if (errno == ENODEV)
 			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, errno,
-						"overlay on %s: the kernel has no overlay filesystem", target);
+						"overlay on %s: the kernel has no overlay filesystem",
+						target);
 		return hangar_sys_error(err, "overlay on %s: fsopen", target);
 	}
 	int lower = set_lowerdirs(fs, lowerdirs, n_lower, target, err);
@@ -221,7 +229,8 @@ int overlay_mount(const char *const *lowerdirs, size_t n_lower, const char *uppe
 			 fsconfig(fs, FSCONFIG_SET_STRING, "workdir", workdir, 0) < 0))
 		return overlay_config_error(fs, "set upperdir/workdir", target, err);
 	if (userxattr && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
-		return overlay_config_error(fs, "set userxattr (needs Linux 5.11 in a user namespace)", target, err);
+		return overlay_config_error(fs, "set userxattr (needs Linux 5.11 in a user namespace)",
+					    target, err);
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return overlay_config_error(fs, "create", target, err);
 	_cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
@@ -236,12 +245,12 @@ int overlay_umount(const char *target, struct hangar_error *err)
 {
 	if (umount2(target, UMOUNT_NOFOLLOW) < 0) {
 		if (errno == EINVAL)
-			return hangar_error_set(err, HANGAR_E_STATE, errno, "unmount overlay %s: not a mount point",
-						target);
-		if (errno == EBUSY)
 			return hangar_error_set(err, HANGAR_E_STATE, errno,
-						"unmount overlay %s: still in use by a process or a mount below it",
-						target);
+						"unmount overlay %s: not a mount point", target);
+		if (errno == EBUSY)
+			return hangar_error_set(
+			    err, HANGAR_E_STATE, errno,
+			    "unmount overlay %s: still in use by a process or a mount below it", target);
 		return hangar_sys_error(err, "unmount overlay %s", target);
 	}
 	return 0;

@@ -29,7 +29,8 @@ int bind_mount_onto_fd(const char *source, int target_fd, bool recursive, const 
 int remount_bind_fd(int mnt_fd, unsigned long set, unsigned long cleared, bool atime_given, const char *what,
 		    struct hangar_error *err)
 {
-	const unsigned long per_mount = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_ATIME_MASK | MS_NOSYMFOLLOW;
+	const unsigned long per_mount =
+	    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_ATIME_MASK | MS_NOSYMFOLLOW;
 	unsigned long current = 0;
 	if (mount_flags_of_fd(mnt_fd, &current) < 0)
 		return hangar_sys_error(err, "statfs %s", what);
@@ -60,12 +61,12 @@ int apply_propagation_and_attrs(int mnt_fd, const struct mount_options *mo, cons
 			return hangar_sys_error(err, "set propagation of %s", what);
 	if (mo->rec_attr_set == 0 && mo->rec_attr_clr == 0)
 		return 0;
-	struct mount_attr attr = { .attr_set = mo->rec_attr_set, .attr_clr = mo->rec_attr_clr };
+	struct mount_attr attr = {.attr_set = mo->rec_attr_set, .attr_clr = mo->rec_attr_clr};
 	if (mount_setattr(mnt_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
 		if (errno == ENOSYS)
-			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, errno,
-						"recursive mount options on %s need mount_setattr (Linux 5.12)",
-						what);
+			return hangar_error_set(
+			    err, HANGAR_E_UNSUPPORTED, errno,
+			    "recursive mount options on %s need mount_setattr (Linux 5.12)", what);
 		return hangar_sys_error(err, "set recursive mount attributes on %s", what);
 	}
 	return 0;
@@ -80,8 +81,8 @@ static bool is_bind(const struct oci_mount *m, const struct mount_options *mo)
  * style); covering anything else could hide or replace the files security
  * depends on (/proc/self/attr, /proc/sys ...). */
 static const char *const proc_cover_allowed[] = {
-	"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",     "/proc/swaps",
-	"/proc/uptime",	 "/proc/loadavg",   "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",  "/proc/stat",	   "/proc/swaps",
+    "/proc/uptime",  "/proc/loadavg",	"/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
 };
 
 static int check_proc_destination(const char *dest, const struct oci_mount *m, struct hangar_error *err)
@@ -91,8 +92,8 @@ static int check_proc_destination(const char *dest, const struct oci_mount *m, s
 	for (size_t i = 0; i < ARRAY_SIZE(proc_cover_allowed); i++)
 		if (strcmp(dest, proc_cover_allowed[i]) == 0)
 			return 0;
-	return hangar_error_set(err, HANGAR_E_CONFIG, 0, "mount destination %s: mounting over /proc is not allowed",
-				m->destination);
+	return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+				"mount destination %s: mounting over /proc is not allowed", m->destination);
 }
 
 /*
@@ -108,7 +109,8 @@ static int open_mount_target(int root_fd, const char *dest, bool want_file, bool
 	unsigned long long resolve = no_symlinks ? RESOLVE_NO_SYMLINKS : 0;
 	int fd = open_in_root_resolve(root_fd, dest, O_PATH, 0, resolve);
 	if (fd < 0 && errno == ENOENT) {
-		int r = want_file ? mkfile_in_root(root_fd, dest, 0644, err) : mkdir_p_in_root(root_fd, dest, 0755, err);
+		int r = want_file ? mkfile_in_root(root_fd, dest, 0644, err)
+				  : mkdir_p_in_root(root_fd, dest, 0755, err);
 		if (r < 0)
 			return -1;
 		fd = open_in_root_resolve(root_fd, dest, O_PATH, 0, resolve);
@@ -127,8 +129,8 @@ static int open_mount_target(int root_fd, const char *dest, bool want_file, bool
 	}
 	if (no_symlinks && !S_ISDIR(st.st_mode)) {
 		close(fd);
-		return hangar_error_set(err, HANGAR_E_CONFIG, ENOTDIR, "mount destination %s is not a directory",
-					dest);
+		return hangar_error_set(err, HANGAR_E_CONFIG, ENOTDIR,
+					"mount destination %s is not a directory", dest);
 	}
 	return fd;
 }
@@ -137,7 +139,8 @@ static int mount_bind_entry(int root_fd, const struct oci_config *cfg, const str
 			    const char *dest, const struct mount_options *mo, struct hangar_error *err)
 {
 	if (m->source == NULL)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "mount %s: bind mount without a source", dest);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "mount %s: bind mount without a source",
+					dest);
 	struct stat src_st;
 	if (stat(m->source, &src_st) < 0)
 		return hangar_sys_error(err, "mount %s: source %s", dest, m->source);
@@ -157,14 +160,14 @@ static int mount_bind_entry(int root_fd, const struct oci_config *cfg, const str
 			ng = cfg->linux_.n_gid_mappings;
 		}
 		if (nu == 0 || ng == 0)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"mount %s: idmapped mount needs both uidMappings and gidMappings",
-						dest);
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "mount %s: idmapped mount needs both uidMappings and gidMappings", dest);
 		_cleanup_close_ int userns = idmap_userns_open(uids, nu, gids, ng, err);
 		if (userns < 0)
 			return hangar_error_prefix(err, "mount %s", dest);
-		if (bind_mount_idmapped(m->source, target, mo->recursive_bind || mo->recursive_idmap, userns, dest,
-					err) < 0)
+		if (bind_mount_idmapped(m->source, target, mo->recursive_bind || mo->recursive_idmap, userns,
+					dest, err) < 0)
 			return -1;
 	} else if (bind_mount_onto_fd(m->source, target, mo->recursive_bind, dest, err) < 0) {
 		return -1;
@@ -173,8 +176,8 @@ static int mount_bind_entry(int root_fd, const struct oci_config *cfg, const str
 	_cleanup_close_ int mnt = open_in_root(root_fd, dest, O_PATH, 0);
 	if (mnt < 0)
 		return hangar_sys_error(err, "reopen mount %s", dest);
-	const unsigned long remount_flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_ATIME_MASK |
-					    MS_NOSYMFOLLOW;
+	const unsigned long remount_flags =
+	    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_ATIME_MASK | MS_NOSYMFOLLOW;
 	if ((mo->flags & remount_flags) != 0 || (mo->cleared & remount_flags) != 0) {
 		if (remount_bind_fd(mnt, mo->flags, mo->cleared, mo->atime_given, dest, err) < 0)
 			return -1;
@@ -195,8 +198,8 @@ static int bind_host_instead(int root_fd, const char *host_path, bool recursive,
 	return apply_propagation_and_attrs(mnt, mo, dest, err);
 }
 
-static int mount_fs_entry(int root_fd, const struct oci_config *cfg, const struct oci_mount *m, const char *dest,
-			  const struct mount_options *mo, struct hangar_error *err)
+static int mount_fs_entry(int root_fd, const struct oci_config *cfg, const struct oci_mount *m,
+			  const char *dest, const struct mount_options *mo, struct hangar_error *err)
 {
 	const char *type = m->type;
 	bool proc_like = strcmp(type, "proc") == 0 || strcmp(type, "sysfs") == 0;
@@ -209,8 +212,8 @@ static int mount_fs_entry(int root_fd, const struct oci_config *cfg, const struc
 	_cleanup_close_ int underlying = -1;
 	if (mo->tmpcopyup) {
 		if (strcmp(type, "tmpfs") != 0)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "mount %s: tmpcopyup is only for tmpfs",
-						dest);
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"mount %s: tmpcopyup is only for tmpfs", dest);
 		underlying = open_in_root(root_fd, dest, O_RDONLY | O_DIRECTORY, 0);
 		if (underlying < 0)
 			return hangar_sys_error(err, "mount %s: open directory to copy up", dest);
@@ -234,7 +237,8 @@ static int mount_fs_entry(int root_fd, const struct oci_config *cfg, const struc
 
 	char target_path[FD_PATH_MAX];
 	fd_path(target, target_path);
-	unsigned long flags = mo->flags & ~(unsigned long)(MS_PROPAGATION_MASK | MS_REC | MS_BIND | MS_REMOUNT);
+	unsigned long flags =
+	    mo->flags & ~(unsigned long)(MS_PROPAGATION_MASK | MS_REC | MS_BIND | MS_REMOUNT);
 	if (mount(m->source ? m->source : type, target_path, type, flags, data) < 0) {
 		int saved = errno;
 		/* A user namespace that does not own the network (IPC)
@@ -268,8 +272,8 @@ static int mount_entry(int root_fd, const struct oci_config *cfg, const struct o
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "mounts: entry without a destination");
 	_cleanup_free_ char *dest = path_clean(m->destination);
 	if (strcmp(dest, "/") == 0)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "mount destination %s: cannot mount over the root",
-					m->destination);
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"mount destination %s: cannot mount over the root", m->destination);
 	if (check_proc_destination(dest, m, err) < 0)
 		return -1;
 	struct mount_options mo;
@@ -376,13 +380,13 @@ int rootfs_prepare(const struct oci_config *cfg, const char *rootfs, const struc
 
 	enum dev_plan dev = dev_plan_of(cfg);
 	if (dev == DEV_OURS) {
-		static char *const dev_options[] = { "nosuid", "strictatime", "mode=755", "size=65536k" };
+		static char *const dev_options[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
 		struct oci_mount dev_mount = {
-			.destination = "/dev",
-			.type = "tmpfs",
-			.source = "tmpfs",
-			.options = (char **)dev_options,
-			.n_options = ARRAY_SIZE(dev_options),
+		    .destination = "/dev",
+		    .type = "tmpfs",
+		    .source = "tmpfs",
+		    .options = (char **)dev_options,
+		    .n_options = ARRAY_SIZE(dev_options),
 		};
 		if (mount_entry(root_fd, cfg, &dev_mount, err) < 0)
 			return -1;

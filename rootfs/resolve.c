@@ -23,9 +23,9 @@ int open_in_root_resolve(int root_fd, const char *path, int flags, mode_t mode,
 			 unsigned long long extra_resolve)
 {
 	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra_resolve,
+	    .flags = (unsigned long long)(flags | O_CLOEXEC),
+	    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra_resolve,
 	};
 	/* With RESOLVE_IN_ROOT an absolute path is taken relative to the root
 	 * anyway; strip the slashes so an empty remainder names the root. */
@@ -131,7 +131,8 @@ static int mkdir_p_walk(int root_fd, const char *path, mode_t mode, int links, s
 			return hangar_sys_error(err, "mkdir %s in container root", prefix);
 		int next = open_in_root(root_fd, prefix, O_PATH | O_DIRECTORY, 0);
 		if (next < 0 && errno == ENOENT) {
-			_cleanup_free_ char *redirected = follow_dangling(parent, name, clean, (size_t)(end - clean), end);
+			_cleanup_free_ char *redirected =
+			    follow_dangling(parent, name, clean, (size_t)(end - clean), end);
 			if (redirected == NULL) {
 				errno = ENOENT;
 				return hangar_sys_error(err, "open %s in container root", prefix);

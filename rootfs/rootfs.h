@@ -17,7 +17,8 @@
 
 struct rootfs_options {
 	bool no_pivot; /* --no-pivot: MS_MOVE the root onto / and chroot instead of pivot_root */
-	bool userns; /* in a new user namespace: mknod is impossible, bind-mount device nodes from the host instead */
+	bool userns;   /* in a new user namespace: mknod is impossible, bind-mount device nodes from the host
+			  instead */
 };
 
 /* Step 1: propagation of the mount tree, rootfs (absolute host path) bound

@@ -10,8 +10,8 @@
 
 /* The IPC namespace owns these (ipc/ipc_sysctl.c, ipc/mq_sysctl.c). */
 static const char *const ipc_sysctls[] = {
-	"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-	"kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+    "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
 };
 
 static bool has_namespace(const struct oci_config *cfg, enum oci_ns_type t)
@@ -41,31 +41,32 @@ static int validate_key(const struct oci_config *cfg, const char *raw_key, struc
 			ipc_key = true;
 	if (ipc_key) {
 		if (!has_namespace(cfg, OCI_NS_IPC))
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"linux.sysctl: %s needs an IPC namespace (it would change the host)",
-						raw_key);
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "linux.sysctl: %s needs an IPC namespace (it would change the host)", raw_key);
 		return 0;
 	}
 	if (str_has_prefix(key, "net.")) {
 		if (!has_namespace(cfg, OCI_NS_NETWORK))
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"linux.sysctl: %s needs a network namespace (it would change the host)",
-						raw_key);
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "linux.sysctl: %s needs a network namespace (it would change the host)", raw_key);
 		return 0;
 	}
 	if (strcmp(key, "kernel.hostname") == 0 && cfg->hostname)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-					"linux.sysctl: %s conflicts with the \"hostname\" field; set only one", raw_key);
+		return hangar_error_set(
+		    err, HANGAR_E_CONFIG, 0,
+		    "linux.sysctl: %s conflicts with the \"hostname\" field; set only one", raw_key);
 	if (strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0) {
 		if (!has_namespace(cfg, OCI_NS_UTS))
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"linux.sysctl: %s needs a UTS namespace (it would change the host)",
-						raw_key);
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "linux.sysctl: %s needs a UTS namespace (it would change the host)", raw_key);
 		return 0;
 	}
-	return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-				"linux.sysctl: %s is not isolated by any namespace and cannot be set in a container",
-				raw_key);
+	return hangar_error_set(
+	    err, HANGAR_E_CONFIG, 0,
+	    "linux.sysctl: %s is not isolated by any namespace and cannot be set in a container", raw_key);
 }
 
 int rootfs_validate_sysctl(const struct oci_config *cfg, struct hangar_error *err)

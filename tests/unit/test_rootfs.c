@@ -73,7 +73,7 @@ static void in_child(const char *what, void (*fn)(void *), void *arg, int extra_
 			mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 			fn(arg);
 		}
-		int counts[2] = { tap_n, tap_failed };
+		int counts[2] = {tap_n, tap_failed};
 		if (write(p[1], counts, sizeof(counts)) != sizeof(counts))
 			_exit(2);
 		fflush(stdout);
@@ -96,7 +96,7 @@ static void in_child(const char *what, void (*fn)(void *), void *arg, int extra_
 static struct oci_config *parse(const char *json)
 {
 	struct oci_config *cfg = NULL;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	if (oci_config_parse(json, &cfg, &err) < 0) {
 		fprintf(stderr, "config: %s\n%s\n", err.msg, json);
 		exit(1);
@@ -115,7 +115,7 @@ static const struct mountinfo_entry *find_mount(struct mountinfo *mi, const char
 
 static bool fstype_at(const char *path, const char *fstype)
 {
-	struct mountinfo mi = { 0 };
+	struct mountinfo mi = {0};
 	const struct mountinfo_entry *e = find_mount(&mi, path);
 	bool r = e && strcmp(e->fstype, fstype) == 0;
 	if (!r)
@@ -127,7 +127,8 @@ static bool fstype_at(const char *path, const char *fstype)
 static bool is_char_dev(const char *path, unsigned maj, unsigned min)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == maj && minor(st.st_rdev) == min;
+	return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == maj &&
+	       minor(st.st_rdev) == min;
 }
 
 static bool link_is(const char *path, const char *target)
@@ -156,7 +157,7 @@ static void scenario_default(void *arg)
 {
 	const char *root = arg;
 	struct oci_config *cfg = NULL;
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	if (oci_config_default(false, &cfg, &err) < 0) {
 		ok(0, "default config: %s", err.msg);
 		return;
@@ -166,7 +167,7 @@ static void scenario_default(void *arg)
 	bool has_kcore = access("/proc/kcore", F_OK) == 0;
 	_cleanup_free_ char *host_timer_list = NULL;
 	read_file_at(AT_FDCWD, "/proc/timer_list", &host_timer_list, NULL, &err);
-	struct rootfs_options o = { 0 };
+	struct rootfs_options o = {0};
 	uint64_t t0 = now_ns();
 	int r = rootfs_prepare(cfg, root, &o, &err);
 	diag("rootfs_prepare of the default spec took %.2f ms", (double)(now_ns() - t0) / 1e6);
@@ -196,9 +197,10 @@ static void scenario_default(void *arg)
 	ok(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, "/") == 0, "after pivot: cwd is /");
 	ok(access("/bin/busybox", X_OK) == 0, "after pivot: the image is the root");
 	ok(access("/work", F_OK) < 0, "after pivot: the host root is gone");
-	struct mountinfo mi = { 0 };
+	struct mountinfo mi = {0};
 	const struct mountinfo_entry *e = find_mount(&mi, "/");
-	ok(e && mi.n > 0 && strcmp(mi.entries[0].mount_point, "/") == 0, "after pivot: / is the first mount left");
+	ok(e && mi.n > 0 && strcmp(mi.entries[0].mount_point, "/") == 0,
+	   "after pivot: / is the first mount left");
 	bool host_leftover = false;
 	for (size_t i = 0; i < mi.n; i++)
 		if (str_has_prefix(mi.entries[i].mount_point, "/work") ||
@@ -214,7 +216,8 @@ static void scenario_default(void *arg)
 	ok(is_char_dev("/dev/urandom", 1, 9), "/dev/urandom is char 1:9");
 	ok(is_char_dev("/dev/tty", 5, 0), "/dev/tty is char 5:0");
 	struct stat st;
-	ok(stat("/dev/null", &st) == 0 && (st.st_mode & 0777) == 0666, "/dev/null has mode 0666 despite the umask");
+	ok(stat("/dev/null", &st) == 0 && (st.st_mode & 0777) == 0666,
+	   "/dev/null has mode 0666 despite the umask");
 	ok(link_is("/dev/fd", "/proc/self/fd"), "/dev/fd -> /proc/self/fd");
 	ok(link_is("/dev/stdin", "/proc/self/fd/0"), "/dev/stdin -> /proc/self/fd/0");
 	ok(link_is("/dev/stdout", "/proc/self/fd/1"), "/dev/stdout -> /proc/self/fd/1");
@@ -222,25 +225,27 @@ static void scenario_default(void *arg)
 	if (has_kcore)
 		ok(link_is("/dev/core", "/proc/kcore"), "/dev/core -> /proc/kcore");
 	else
-		ok(access("/dev/core", F_OK) < 0 && errno == ENOENT, "no /dev/core: this kernel has no /proc/kcore");
+		ok(access("/dev/core", F_OK) < 0 && errno == ENOENT,
+		   "no /dev/core: this kernel has no /proc/kcore");
 	ok(link_is("/dev/ptmx", "pts/ptmx"), "/dev/ptmx -> pts/ptmx");
 	struct stat ptmx, pts;
 	ok(stat("/dev/ptmx", &ptmx) == 0 && stat("/dev/pts", &pts) == 0 && ptmx.st_dev == pts.st_dev &&
-		   pts.st_dev != host_pts.st_dev,
+	       pts.st_dev != host_pts.st_dev,
 	   "/dev/ptmx is the container's own devpts instance, not the host's");
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	ok(master >= 0, "/dev/ptmx can be opened (ptmxmode=0666)");
 	if (master >= 0) {
 		char name[64] = "";
 		ptsname_r(master, name, sizeof(name));
-		ok(strcmp(name, "/dev/pts/0") == 0, "first pty of the new instance is /dev/pts/0 (got %s)", name);
+		ok(strcmp(name, "/dev/pts/0") == 0, "first pty of the new instance is /dev/pts/0 (got %s)",
+		   name);
 		close(master);
 	} else {
 		skip("no pty");
 	}
 	struct stat console;
 	ok(cfg->process.terminal && stat("/dev/console", &console) == 0 && S_ISREG(console.st_mode) &&
-		   console.st_size == 0,
+	       console.st_size == 0,
 	   "process.terminal: an empty /dev/console file for the console bind");
 
 	t0 = now_ns();
@@ -264,7 +269,7 @@ static void scenario_default(void *arg)
 	if (fd >= 0)
 		close(fd);
 	ok(stat("/proc/timer_list", &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
-		   minor(st.st_rdev) == 3,
+	       minor(st.st_rdev) == 3,
 	   "masked /proc/timer_list is /dev/null");
 	_cleanup_closedir_ DIR *d = opendir("/sys/firmware");
 	int entries = 0;
@@ -282,7 +287,7 @@ static void scenario_default(void *arg)
 	ok(write_errno("/dev/shm/x") == 0, "root.readonly leaves /dev/shm writable");
 	struct statvfs proc_vfs, sys_vfs;
 	ok(statvfs("/proc", &proc_vfs) == 0 && statvfs("/proc/sys", &sys_vfs) == 0 &&
-		   sys_vfs.f_flag == (proc_vfs.f_flag | ST_RDONLY),
+	       sys_vfs.f_flag == (proc_vfs.f_flag | ST_RDONLY),
 	   "read-only /proc/sys keeps the other flags of /proc");
 	oci_config_free(cfg);
 }
@@ -297,19 +302,20 @@ struct escape_case {
 static void scenario_escape(void *arg)
 {
 	struct escape_case *c = arg;
-	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-		"{\"destination\":\"/abs/y\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
-		"{\"destination\":\"/rel/z\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
-		"{\"destination\":\"/etc/x\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
-		"{\"destination\":\"/../../../..%s/dotdot\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
-		"{\"destination\":\"/dangling-file\",\"type\":\"bind\",\"source\":\"%s/f\",\"options\":[\"bind\"]}"
-		"]}",
-		c->root, c->outside, c->outside);
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		      "{\"destination\":\"/abs/y\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		      "{\"destination\":\"/rel/z\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		      "{\"destination\":\"/etc/x\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		      "{\"destination\":\"/../../../..%s/dotdot\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		      "{\"destination\":\"/dangling-file\",\"type\":\"bind\",\"source\":\"%s/"
+		      "f\",\"options\":[\"bind\"]}"
+		      "]}",
+		      c->root, c->outside, c->outside);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
-	struct mountinfo before = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
+	struct mountinfo before = {0};
 	mountinfo_read("/proc/self/mountinfo", &before, &err);
 	int r = rootfs_prepare(cfg, c->root, &o, &err);
 	ok(r == 0, "escape: rootfs_prepare succeeds%s%s", r ? ": " : "", r ? err.msg : "");
@@ -322,16 +328,18 @@ static void scenario_escape(void *arg)
 	snprintf(p, sizeof(p), "%s%s/dotdot", c->root, c->outside);
 	ok(fstype_at(p, "tmpfs"), "escape: ../../ destination clamped inside the root");
 	snprintf(p, sizeof(p), "%s/y", c->outside);
-	ok(access(p, F_OK) < 0 && errno == ENOENT, "escape: absolute symlink abs -> %s did not reach the host", c->outside);
+	ok(access(p, F_OK) < 0 && errno == ENOENT,
+	   "escape: absolute symlink abs -> %s did not reach the host", c->outside);
 	snprintf(p, sizeof(p), "%s%s/y", c->root, c->outside);
 	ok(fstype_at(p, "tmpfs"), "escape: dangling absolute symlink followed and created inside the root");
 	snprintf(p, sizeof(p), "%s/run/target-of-dangling", c->root);
 	struct stat st;
-	ok(stat(p, &st) == 0 && S_ISREG(st.st_mode), "escape: file bind onto a dangling symlink creates its target inside the root");
+	ok(stat(p, &st) == 0 && S_ISREG(st.st_mode),
+	   "escape: file bind onto a dangling symlink creates its target inside the root");
 	ok(access("/run/target-of-dangling", F_OK) < 0, "escape: ... and not on the host");
 	snprintf(p, sizeof(p), "%s/z", c->outside);
 	ok(access(p, F_OK) < 0, "escape: relative symlink rel -> ../../.. did not reach the host");
-	struct mountinfo mi = { 0 };
+	struct mountinfo mi = {0};
 	find_mount(&mi, "/");
 	bool outside = false;
 	for (size_t i = 0; i < mi.n; i++) {
@@ -354,12 +362,13 @@ static void scenario_escape(void *arg)
 static void scenario_proc_symlink(void *arg)
 {
 	const char *root = arg;
-	_cleanup_free_ char *json = xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-					      "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}]}",
-					      root);
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		      "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}]}",
+		      root);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
 	int r = rootfs_prepare(cfg, root, &o, &err);
 	ok(r < 0 && strstr(err.msg, "symlink"), "proc over a symlink is refused (%s)", err.msg);
 	char p[4096];
@@ -372,12 +381,13 @@ static void scenario_proc_symlink(void *arg)
 static void scenario_sys_symlink(void *arg)
 {
 	const char *root = arg;
-	_cleanup_free_ char *json = xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-					      "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\"}]}",
-					      root);
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		      "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\"}]}",
+		      root);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
 	int r = rootfs_prepare(cfg, root, &o, &err);
 	ok(r < 0 && strstr(err.msg, "symlink"), "sysfs over a symlink is refused (%s)", err.msg);
 	oci_config_free(cfg);
@@ -386,14 +396,14 @@ static void scenario_sys_symlink(void *arg)
 static void scenario_proc_cover(void *arg)
 {
 	const char *root = arg;
-	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-		"{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-		"{\"destination\":\"/proc/self/attr\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]}",
-		root);
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		      "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		      "{\"destination\":\"/proc/self/attr\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]}",
+		      root);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
 	int r = rootfs_prepare(cfg, root, &o, &err);
 	ok(r < 0 && strstr(err.msg, "/proc"), "a mount over /proc/self/attr is refused (%s)", err.msg);
 	oci_config_free(cfg);
@@ -430,21 +440,30 @@ static void scenario_binds(void *arg)
 		return;
 	}
 	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-		"{\"destination\":\"/mnt/ro-nosuid\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"nosuid\"]},"
-		"{\"destination\":\"/mnt/ro\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\",\"nosuid\"]},"
-		"{\"destination\":\"/mnt/rbind-ro\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]},"
-		"{\"destination\":\"/mnt/rro\",\"type\":\"none\",\"source\":\"%s\",\"options\":[\"rbind\",\"rro\",\"rnoexec\"]},"
-		"{\"destination\":\"/mnt/rw\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"shared\"]},"
-		"{\"destination\":\"/mnt/priv\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"rprivate\",\"noatime\"]},"
-		"{\"destination\":\"/new/dir/file.conf\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\"]},"
-		"{\"destination\":\"/data\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"mode=700\",\"size=1024k\",\"uid=12\"]},"
-		"{\"destination\":\"/dev/full\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"]}"
-		"]}",
-		c->root, rosrc, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostfile, c->hostfile);
+	    "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+	    "{\"destination\":\"/mnt/"
+	    "ro-nosuid\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"nosuid\"]},"
+	    "{\"destination\":\"/mnt/"
+	    "ro\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\",\"nosuid\"]},"
+	    "{\"destination\":\"/mnt/rbind-ro\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]},"
+	    "{\"destination\":\"/mnt/"
+	    "rro\",\"type\":\"none\",\"source\":\"%s\",\"options\":[\"rbind\",\"rro\",\"rnoexec\"]},"
+	    "{\"destination\":\"/mnt/"
+	    "rw\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"shared\"]},"
+	    "{\"destination\":\"/mnt/"
+	    "priv\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"rprivate\",\"noatime\"]},"
+	    "{\"destination\":\"/new/dir/"
+	    "file.conf\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\"]},"
+	    "{\"destination\":\"/"
+	    "data\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"mode=700\",\"size="
+	    "1024k\",\"uid=12\"]},"
+	    "{\"destination\":\"/dev/full\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"]}"
+	    "]}",
+	    c->root, rosrc, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostdir, c->hostfile,
+	    c->hostfile);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
 	int r = rootfs_prepare(cfg, c->root, &o, &err);
 	ok(r == 0, "binds: rootfs_prepare succeeds%s%s", r ? ": " : "", r ? err.msg : "");
 	if (r < 0)
@@ -466,7 +485,7 @@ static void scenario_binds(void *arg)
 	snprintf(p, sizeof(p), "%s/mnt/rw/f", c->root);
 	ok(write_errno(p) == 0, "plain bind is writable");
 
-	struct mountinfo mi = { 0 };
+	struct mountinfo mi = {0};
 	snprintf(p, sizeof(p), "%s/mnt/rw", c->root);
 	const struct mountinfo_entry *e = find_mount(&mi, p);
 	ok(e && strstr(e->optional, "shared:"), "bind,shared: mount is shared (%s)", e ? e->optional : "-");
@@ -478,19 +497,21 @@ static void scenario_binds(void *arg)
 	snprintf(p, sizeof(p), "%s/data", c->root);
 	e = find_mount(&mi, p);
 	ok(e && mount_option_list_has(e->super_options, "mode=700") &&
-		   mount_option_list_has(e->super_options, "size=1024k") &&
-		   mount_option_list_has(e->super_options, "uid=12"),
+	       mount_option_list_has(e->super_options, "size=1024k") &&
+	       mount_option_list_has(e->super_options, "uid=12"),
 	   "tmpfs data options passed through (%s)", e ? e->super_options : "-");
 	ok(e && mount_option_list_has(e->mount_options, "nosuid"), "tmpfs flags applied (%s)",
 	   e ? e->mount_options : "-");
 	snprintf(p, sizeof(p), "%s/new/dir/file.conf", c->root);
 	struct stat st;
-	ok(stat(p, &st) == 0 && S_ISREG(st.st_mode), "file bind: missing target created as a file with parents");
+	ok(stat(p, &st) == 0 && S_ISREG(st.st_mode),
+	   "file bind: missing target created as a file with parents");
 	e = find_mount(&mi, p);
 	ok(e != NULL, "file bind: the file is a mount point");
 	ok(write_errno(p) == EROFS, "file bind,ro: write gets EROFS");
 	snprintf(p, sizeof(p), "%s/dev/full", c->root);
-	ok(stat(p, &st) == 0 && S_ISREG(st.st_mode), "a configured bind over /dev/full is kept, not replaced by the node");
+	ok(stat(p, &st) == 0 && S_ISREG(st.st_mode),
+	   "a configured bind over /dev/full is kept, not replaced by the node");
 	snprintf(p, sizeof(p), "%s/mnt/ro-nosuid/r", c->root);
 	ok(write_errno(p) == EROFS && statvfs(p, &vfs) == 0 && (vfs.f_flag & ST_NOSUID),
 	   "bind,nosuid of a read-only source: nosuid added, still read-only");
@@ -501,19 +522,21 @@ static void scenario_binds(void *arg)
 static void scenario_tmpcopyup(void *arg)
 {
 	const char *root = arg;
-	if (sh("mkdir -p '%s/seed/sub' && echo hello > '%s/seed/sub/file' && ln -s sub/file '%s/seed/link' && "
+	if (sh("mkdir -p '%s/seed/sub' && echo hello > '%s/seed/sub/file' && ln -s sub/file '%s/seed/link' "
+	       "&& "
 	       "chmod 0750 '%s/seed' && chown 7:8 '%s/seed/sub/file'",
 	       root, root, root, root, root) != 0) {
 		ok(0, "tmpcopyup: seed");
 		return;
 	}
 	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-		"{\"destination\":\"/seed\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"tmpcopyup\",\"size=1m\"]}]}",
-		root);
+	    "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+	    "{\"destination\":\"/"
+	    "seed\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"tmpcopyup\",\"size=1m\"]}]}",
+	    root);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
 	int r = rootfs_prepare(cfg, root, &o, &err);
 	ok(r == 0, "tmpcopyup: rootfs_prepare succeeds%s%s", r ? ": " : "", r ? err.msg : "");
 	char p[4096];
@@ -536,12 +559,12 @@ static void scenario_tmpcopyup(void *arg)
 
 static void check_sysctl_rejected(const char *root, const char *ns_json, const char *key, const char *why)
 {
-	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"linux\":{\"namespaces\":[%s],"
-		"\"sysctl\":{\"%s\":\"1\"}}}",
-		root, ns_json, key);
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"linux\":{\"namespaces\":[%s],"
+		      "\"sysctl\":{\"%s\":\"1\"}}}",
+		      root, ns_json, key);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int r = rootfs_validate_sysctl(cfg, &err);
 	ok(r < 0 && strstr(err.msg, key), "sysctl %s rejected %s (%s)", key, why, err.msg);
 	oci_config_free(cfg);
@@ -549,12 +572,12 @@ static void check_sysctl_rejected(const char *root, const char *ns_json, const c
 
 static void check_sysctl_allowed(const char *root, const char *ns_json, const char *key)
 {
-	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"linux\":{\"namespaces\":[%s],"
-		"\"sysctl\":{\"%s\":\"1\"}}}",
-		root, ns_json, key);
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"linux\":{\"namespaces\":[%s],"
+		      "\"sysctl\":{\"%s\":\"1\"}}}",
+		      root, ns_json, key);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
+	struct hangar_error err = {0};
 	int r = rootfs_validate_sysctl(cfg, &err);
 	ok(r == 0, "sysctl %s allowed with %s%s%s", key, ns_json, r ? ": " : "", r ? err.msg : "");
 	oci_config_free(cfg);
@@ -564,15 +587,16 @@ static void scenario_sysctl_apply(void *arg)
 {
 	const char *root = arg;
 	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-		"{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
-		"\"linux\":{\"namespaces\":[{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"mount\"}],"
-		"\"sysctl\":{\"net.ipv4.ip_forward\":\"1\",\"kernel.shmmni\":\"1234\",\"net/ipv4/conf/lo/forwarding\":\"1\"},"
-		"\"readonlyPaths\":[\"/proc/sys\"]}}",
-		root);
+	    "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+	    "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
+	    "\"linux\":{\"namespaces\":[{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"mount\"}],"
+	    "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\",\"kernel.shmmni\":\"1234\",\"net/ipv4/conf/lo/"
+	    "forwarding\":\"1\"},"
+	    "\"readonlyPaths\":[\"/proc/sys\"]}}",
+	    root);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
 	int r = rootfs_prepare(cfg, root, &o, &err);
 	if (r == 0)
 		r = rootfs_pivot(root, &o, &err);
@@ -580,12 +604,14 @@ static void scenario_sysctl_apply(void *arg)
 		r = rootfs_finalize(cfg, &err);
 	ok(r == 0, "sysctl: prepare/pivot/finalize succeed%s%s", r ? ": " : "", r ? err.msg : "");
 	_cleanup_free_ char *v1 = NULL, *v2 = NULL, *v3 = NULL;
-	ok(read_file_at(AT_FDCWD, "/proc/sys/net/ipv4/ip_forward", &v1, NULL, &err) == 0 && strcmp(v1, "1\n") == 0,
+	ok(read_file_at(AT_FDCWD, "/proc/sys/net/ipv4/ip_forward", &v1, NULL, &err) == 0 &&
+	       strcmp(v1, "1\n") == 0,
 	   "sysctl net.ipv4.ip_forward written in the container's netns");
-	ok(read_file_at(AT_FDCWD, "/proc/sys/kernel/shmmni", &v2, NULL, &err) == 0 && strcmp(v2, "1234\n") == 0,
+	ok(read_file_at(AT_FDCWD, "/proc/sys/kernel/shmmni", &v2, NULL, &err) == 0 &&
+	       strcmp(v2, "1234\n") == 0,
 	   "sysctl kernel.shmmni written in the container's ipc ns");
 	ok(read_file_at(AT_FDCWD, "/proc/sys/net/ipv4/conf/lo/forwarding", &v3, NULL, &err) == 0 &&
-		   strcmp(v3, "1\n") == 0,
+	       strcmp(v3, "1\n") == 0,
 	   "sysctl key with slashes written");
 	ok(write_errno("/proc/sys/kernel/shmmni") == EROFS, "/proc/sys read-only after the sysctls");
 	oci_config_free(cfg);
@@ -620,16 +646,16 @@ static void scenario_cgroup(void *arg)
 	bool cgroupns = access("/proc/self/ns/cgroup", F_OK) == 0 && getenv("HANGAR_TEST_CGROUPNS");
 	struct statfs host;
 	bool unified = statfs("/sys/fs/cgroup", &host) == 0 && host.f_type == 0x63677270;
-	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-		"{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
-		"\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"relatime\",\"ro\"]}],"
-		"\"linux\":{\"namespaces\":[{\"type\":\"mount\"}%s]}}",
-		root, cgroupns ? ",{\"type\":\"cgroup\"}" : "");
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		      "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
+		      "\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"relatime\",\"ro\"]}],"
+		      "\"linux\":{\"namespaces\":[{\"type\":\"mount\"}%s]}}",
+		      root, cgroupns ? ",{\"type\":\"cgroup\"}" : "");
 	const char *label = cgroupns ? "cgroup (cgroupns)" : "cgroup (bind own)";
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
 	int r = rootfs_prepare(cfg, root, &o, &err);
 	ok(r == 0, "%s: rootfs_prepare succeeds%s%s", label, r ? ": " : "", r ? err.msg : "");
 	if (r < 0)
@@ -637,14 +663,15 @@ static void scenario_cgroup(void *arg)
 	char p[4096];
 	snprintf(p, sizeof(p), "%s/sys/fs/cgroup", root);
 	if (unified) {
-		struct mountinfo mi = { 0 };
+		struct mountinfo mi = {0};
 		const struct mountinfo_entry *c = find_mount(&mi, p);
 		_cleanup_free_ char *own = own_path_for("unified");
 		const char *want = cgroupns ? "/" : own;
 		ok(c && strcmp(c->fstype, "cgroup2") == 0, "%s: unified host: cgroup2 mounted (%s)", label,
 		   c ? c->fstype : "none");
-		ok(c && want && strcmp(c->root, want) == 0, "%s: shows the container's own cgroup (root %s, want %s)",
-		   label, c ? c->root : "-", want ? want : "?");
+		ok(c && want && strcmp(c->root, want) == 0,
+		   "%s: shows the container's own cgroup (root %s, want %s)", label, c ? c->root : "-",
+		   want ? want : "?");
 		snprintf(p, sizeof(p), "%s/sys/fs/cgroup/cgroup.procs", root);
 		ok(write_errno(p) == EROFS, "%s: read-only", label);
 		mountinfo_free(&mi);
@@ -655,7 +682,7 @@ static void scenario_cgroup(void *arg)
 	char newdir[4200];
 	snprintf(newdir, sizeof(newdir), "%s/newdir", p);
 	ok(mkdir(newdir, 0755) < 0 && errno == EROFS, "%s: tmpfs is read-only", label);
-	struct mountinfo host_mi = { 0 };
+	struct mountinfo host_mi = {0};
 	mountinfo_read("/proc/self/mountinfo", &host_mi, &err);
 	int checked = 0, good = 0, ro = 0;
 	for (size_t i = 0; i < host_mi.n; i++) {
@@ -673,13 +700,14 @@ static void scenario_cgroup(void *arg)
 		if (c && want && strcmp(c->root, want) == 0 && strcmp(c->fstype, e->fstype) == 0)
 			good++;
 		else
-			diag("%s: %s root %s, want %s", label, p, c ? c->root : "(no mount)", want ? want : "?");
+			diag("%s: %s root %s, want %s", label, p, c ? c->root : "(no mount)",
+			     want ? want : "?");
 		snprintf(p, sizeof(p), "%s/sys/fs/cgroup/%s/cgroup.procs", root, name);
 		if (write_errno(p) == EROFS)
 			ro++;
 	}
-	ok(checked > 0 && good == checked, "%s: each of %d hierarchies shows the container's own cgroup", label,
-	   checked);
+	ok(checked > 0 && good == checked, "%s: each of %d hierarchies shows the container's own cgroup",
+	   label, checked);
 	ok(checked > 0 && ro == checked, "%s: each hierarchy is read-only (%d of %d)", label, ro, checked);
 	mountinfo_free(&host_mi);
 	oci_config_free(cfg);
@@ -691,11 +719,11 @@ static void scenario_propagation(void *arg)
 {
 	const char *root = arg;
 	const char *prop = getenv("HANGAR_TEST_PROPAGATION");
-	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-		"{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
-		"\"linux\":{\"rootfsPropagation\":\"%s\"}}",
-		root, strcmp(prop, "bogus") == 0 ? "rslave" : prop);
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		      "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
+		      "\"linux\":{\"rootfsPropagation\":\"%s\"}}",
+		      root, strcmp(prop, "bogus") == 0 ? "rslave" : prop);
 	struct oci_config *cfg = parse(json);
 	/* The parser refuses unknown values too; the library must not rely
 	 * on that (configs are also built in code). */
@@ -703,8 +731,8 @@ static void scenario_propagation(void *arg)
 		free(cfg->linux_.rootfs_propagation);
 		cfg->linux_.rootfs_propagation = xstrdup("bogus");
 	}
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
 	int r = rootfs_prepare(cfg, root, &o, &err);
 	if (strcmp(prop, "bogus") == 0) {
 		ok(r < 0 && strstr(err.msg, "rootfsPropagation") && strstr(err.msg, "bogus"),
@@ -714,17 +742,18 @@ static void scenario_propagation(void *arg)
 	}
 	if (r == 0)
 		r = rootfs_pivot(root, &o, &err);
-	ok(r == 0, "rootfsPropagation %s: prepare + pivot succeed (the shared parent is made private)%s%s", prop,
-	   r ? ": " : "", r ? err.msg : "");
+	ok(r == 0, "rootfsPropagation %s: prepare + pivot succeed (the shared parent is made private)%s%s",
+	   prop, r ? ": " : "", r ? err.msg : "");
 	if (r == 0)
 		r = rootfs_finalize(cfg, &err);
 	ok(r == 0, "rootfsPropagation %s: finalize succeeds%s%s", prop, r ? ": " : "", r ? err.msg : "");
-	struct mountinfo mi = { 0 };
+	struct mountinfo mi = {0};
 	const struct mountinfo_entry *e = find_mount(&mi, "/");
 	bool shared = e && strstr(e->optional, "shared:");
 	bool slave = e && strstr(e->optional, "master:");
 	if (strstr(prop, "shared"))
-		ok(shared, "rootfsPropagation %s: / is shared in the container (%s)", prop, e ? e->optional : "-");
+		ok(shared, "rootfsPropagation %s: / is shared in the container (%s)", prop,
+		   e ? e->optional : "-");
 	else if (strstr(prop, "private"))
 		ok(!shared && !slave, "rootfsPropagation %s: / is private (%s)", prop, e ? e->optional : "-");
 	else
@@ -738,21 +767,23 @@ static void scenario_propagation(void *arg)
 static void scenario_no_pivot(void *arg)
 {
 	const char *root = arg;
-	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\",\"readonly\":true},\"mounts\":["
-		"{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
-		"\"linux\":{\"maskedPaths\":[\"/proc/kcore\",\"/proc/timer_list\",\"/does/not/exist\"],\"readonlyPaths\":[\"/proc/sys\"]}}",
-		root);
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\",\"readonly\":true},\"mounts\":["
+		      "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
+		      "\"linux\":{\"maskedPaths\":[\"/proc/kcore\",\"/proc/timer_list\",\"/does/not/"
+		      "exist\"],\"readonlyPaths\":[\"/proc/sys\"]}}",
+		      root);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { .no_pivot = true };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {.no_pivot = true};
 	int r = rootfs_prepare(cfg, root, &o, &err);
 	if (r == 0)
 		r = rootfs_pivot(root, &o, &err);
 	ok(r == 0, "no_pivot: prepare + move/chroot succeed%s%s", r ? ": " : "", r ? err.msg : "");
 	ok(access("/bin/busybox", X_OK) == 0 && access("/work", F_OK) < 0, "no_pivot: the image is the root");
 	r = rootfs_finalize(cfg, &err);
-	ok(r == 0, "no_pivot: finalize succeeds (missing masked path ignored)%s%s", r ? ": " : "", r ? err.msg : "");
+	ok(r == 0, "no_pivot: finalize succeeds (missing masked path ignored)%s%s", r ? ": " : "",
+	   r ? err.msg : "");
 	struct stat st;
 	ok(stat("/proc/timer_list", &st) == 0 && S_ISCHR(st.st_mode), "no_pivot: /proc/timer_list masked");
 	ok(write_errno("/etc/hostname") == EROFS, "no_pivot: root.readonly");
@@ -768,15 +799,15 @@ struct idmap_case {
 static void scenario_idmap(void *arg)
 {
 	struct idmap_case *c = arg;
-	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-		"{\"destination\":\"/idm\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"],"
-		"\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":10}],"
-		"\"gidMappings\":[{\"containerID\":0,\"hostID\":2000,\"size\":10}]}]}",
-		c->root, c->hostdir);
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		      "{\"destination\":\"/idm\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"],"
+		      "\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":10}],"
+		      "\"gidMappings\":[{\"containerID\":0,\"hostID\":2000,\"size\":10}]}]}",
+		      c->root, c->hostdir);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { 0 };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {0};
 	int r = rootfs_prepare(cfg, c->root, &o, &err);
 	if (r < 0 && err.code == HANGAR_E_UNSUPPORTED) {
 		skip("idmapped mounts unsupported here");
@@ -797,15 +828,15 @@ static void scenario_idmap(void *arg)
 	ok(stat(p, &st) == 0 && st.st_uid == 0, "idmap: the source itself is unchanged");
 	oci_config_free(cfg);
 
-	_cleanup_free_ char *json2 = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
-		"{\"destination\":\"/idm2\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"],"
-		"\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":10}]}]}",
-		c->root, c->hostdir);
+	_cleanup_free_ char *json2 =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		      "{\"destination\":\"/idm2\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"],"
+		      "\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":10}]}]}",
+		      c->root, c->hostdir);
 	cfg = parse(json2);
 	r = rootfs_prepare(cfg, c->root, &o, &err);
-	ok(r < 0 && strstr(err.msg, "gidMappings"), "idmap: uidMappings without gidMappings is a clear error (%s)",
-	   err.msg);
+	ok(r < 0 && strstr(err.msg, "gidMappings"),
+	   "idmap: uidMappings without gidMappings is a clear error (%s)", err.msg);
 	oci_config_free(cfg);
 }
 
@@ -835,21 +866,23 @@ static void scenario_userns(void *arg)
 		skip("user namespaces unavailable");
 		return;
 	}
-	if (write_self_map("/proc/self/setgroups", "deny") < 0 || write_self_map("/proc/self/uid_map", "0 0 1") < 0 ||
+	if (write_self_map("/proc/self/setgroups", "deny") < 0 ||
+	    write_self_map("/proc/self/uid_map", "0 0 1") < 0 ||
 	    write_self_map("/proc/self/gid_map", "0 0 1") < 0 || unshare(CLONE_NEWNS) < 0) {
 		ok(0, "userns: maps and mount namespace: %s", strerror(errno));
 		return;
 	}
 	_cleanup_free_ char *json = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\",\"readonly\":true},\"mounts\":["
-		"{\"destination\":\"/locked\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\"]},"
-		"{\"destination\":\"/dev/shm\",\"type\":\"tmpfs\",\"source\":\"shm\",\"options\":[\"nosuid\",\"nodev\"]}],"
-		"\"linux\":{\"readonlyPaths\":[\"/dev/shm\"],\"maskedPaths\":[\"/etc/passwd\"],"
-		"\"devices\":[{\"path\":\"/dev/kmsg\",\"type\":\"c\",\"major\":1,\"minor\":11}]}}",
-		c->root, c->hostdir);
+	    "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\",\"readonly\":true},\"mounts\":["
+	    "{\"destination\":\"/locked\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\",\"ro\"]},"
+	    "{\"destination\":\"/dev/"
+	    "shm\",\"type\":\"tmpfs\",\"source\":\"shm\",\"options\":[\"nosuid\",\"nodev\"]}],"
+	    "\"linux\":{\"readonlyPaths\":[\"/dev/shm\"],\"maskedPaths\":[\"/etc/passwd\"],"
+	    "\"devices\":[{\"path\":\"/dev/kmsg\",\"type\":\"c\",\"major\":1,\"minor\":11}]}}",
+	    c->root, c->hostdir);
 	struct oci_config *cfg = parse(json);
-	struct hangar_error err = { 0 };
-	struct rootfs_options o = { .userns = true };
+	struct hangar_error err = {0};
+	struct rootfs_options o = {.userns = true};
 	int r = rootfs_prepare(cfg, c->root, &o, &err);
 	ok(r == 0, "userns: rootfs_prepare succeeds%s%s", r ? ": " : "", r ? err.msg : "");
 	if (r < 0)
@@ -858,11 +891,12 @@ static void scenario_userns(void *arg)
 	snprintf(p, sizeof(p), "%s/locked/f", c->root);
 	ok(write_errno(p) == EROFS, "userns: bind,ro of a locked nosuid/nodev/noexec mount is read-only");
 	struct statvfs vfs;
-	ok(statvfs(p, &vfs) == 0 && (vfs.f_flag & ST_NOSUID) && (vfs.f_flag & ST_NODEV) && (vfs.f_flag & ST_NOEXEC),
+	ok(statvfs(p, &vfs) == 0 && (vfs.f_flag & ST_NOSUID) && (vfs.f_flag & ST_NODEV) &&
+	       (vfs.f_flag & ST_NOEXEC),
 	   "userns: locked flags kept on remount");
 	snprintf(p, sizeof(p), "%s/dev/null", c->root);
 	ok(is_char_dev(p, 1, 3), "userns: /dev/null is the host node bound in");
-	struct mountinfo mi = { 0 };
+	struct mountinfo mi = {0};
 	ok(find_mount(&mi, p) != NULL, "userns: /dev/null is a bind mount, not a mknod");
 	snprintf(p, sizeof(p), "%s/dev/kmsg", c->root);
 	ok(is_char_dev(p, 1, 11) && mountinfo_find(&mi, p), "userns: configured device bound from the host");
@@ -902,12 +936,14 @@ int main(void)
 	_cleanup_free_ char *def = new_root("default");
 	in_child("default spec", scenario_default, def, 0);
 
-	struct escape_case esc = { .root = new_root("escape") };
+	struct escape_case esc = {.root = new_root("escape")};
 	char outside[4096];
 	snprintf(outside, sizeof(outside), "%s/outside", scratch);
 	esc.outside = outside;
-	sh("mkdir -p '%s' && echo f > '%s/f' && rm -rf '%s/etc' && ln -s / '%s/etc' && ln -s '%s' '%s/abs' && "
-	   "ln -s ../../../../../../../../../..%s '%s/rel' && ln -s /run/target-of-dangling '%s/dangling-file'",
+	sh("mkdir -p '%s' && echo f > '%s/f' && rm -rf '%s/etc' && ln -s / '%s/etc' && ln -s '%s' '%s/abs' "
+	   "&& "
+	   "ln -s ../../../../../../../../../..%s '%s/rel' && ln -s /run/target-of-dangling "
+	   "'%s/dangling-file'",
 	   outside, outside, esc.root, esc.root, outside, esc.root, outside, esc.root, esc.root);
 	in_child("malicious image", scenario_escape, &esc, 0);
 
@@ -922,7 +958,7 @@ int main(void)
 	_cleanup_free_ char *cover = new_root("cover");
 	in_child("mount over /proc/self/attr", scenario_proc_cover, cover, 0);
 
-	struct bind_case bc = { .root = new_root("binds") };
+	struct bind_case bc = {.root = new_root("binds")};
 	char hostdir[4096], hostfile[4096];
 	snprintf(hostdir, sizeof(hostdir), "%s/bindsrc", scratch);
 	snprintf(hostfile, sizeof(hostfile), "%s/bindfile", scratch);
@@ -937,7 +973,8 @@ int main(void)
 	const char *r = def;
 	check_sysctl_rejected(r, "", "vm.swappiness", "always (not namespaced)");
 	check_sysctl_rejected(r, "", "kernel.panic", "always (not namespaced)");
-	check_sysctl_rejected(r, "{\"type\":\"mount\"}", "net.ipv4.ip_forward", "without a network namespace");
+	check_sysctl_rejected(r, "{\"type\":\"mount\"}", "net.ipv4.ip_forward",
+			      "without a network namespace");
 	check_sysctl_rejected(r, "", "kernel.shmmax", "without an ipc namespace");
 	check_sysctl_rejected(r, "", "fs.mqueue.msg_max", "without an ipc namespace");
 	check_sysctl_rejected(r, "", "kernel.domainname", "without a uts namespace");
@@ -956,7 +993,8 @@ int main(void)
 	in_child("cgroup mount in a cgroup namespace", scenario_cgroup, cgns, CLONE_NEWCGROUP);
 	unsetenv("HANGAR_TEST_CGROUPNS");
 
-	static const char *const propagations[] = { "rshared", "shared", "rprivate", "private", "rslave", "bogus" };
+	static const char *const propagations[] = {"rshared", "shared", "rprivate",
+						   "private", "rslave", "bogus"};
 	for (size_t i = 0; i < ARRAY_SIZE(propagations); i++) {
 		_cleanup_free_ char *name = xasprintf("prop-%s", propagations[i]);
 		_cleanup_free_ char *pr = new_root(name);
@@ -968,15 +1006,15 @@ int main(void)
 	_cleanup_free_ char *nopivot = new_root("nopivot");
 	in_child("no_pivot", scenario_no_pivot, nopivot, 0);
 
-	struct idmap_case ic = { .root = new_root("idmap") };
+	struct idmap_case ic = {.root = new_root("idmap")};
 	char idsrc[4096];
 	snprintf(idsrc, sizeof(idsrc), "%s/idmapsrc", scratch);
-	sh("mkdir -p '%s' && touch '%s/owned-by-0' '%s/owned-by-3' && chown 3:3 '%s/owned-by-3'", idsrc, idsrc,
-	   idsrc, idsrc);
+	sh("mkdir -p '%s' && touch '%s/owned-by-0' '%s/owned-by-3' && chown 3:3 '%s/owned-by-3'", idsrc,
+	   idsrc, idsrc, idsrc);
 	ic.hostdir = idsrc;
 	in_child("idmap", scenario_idmap, &ic, 0);
 
-	struct userns_case uc = { .root = new_root("userns") };
+	struct userns_case uc = {.root = new_root("userns")};
 	char lockdir[4096];
 	snprintf(lockdir, sizeof(lockdir), "%s/locked", scratch);
 	sh("mkdir -p '%s'", lockdir);

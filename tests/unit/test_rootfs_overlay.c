@@ -49,7 +49,7 @@ static void in_child(const char *what, void (*fn)(void *), void *arg)
 			ok(0, "%s: private mount namespace: %s", what, strerror(errno));
 		else
 			fn(arg);
-		int counts[2] = { tap_n, tap_failed };
+		int counts[2] = {tap_n, tap_failed};
 		if (write(p[1], counts, sizeof(counts)) != sizeof(counts))
 			_exit(2);
 		fflush(stdout);
@@ -106,12 +106,12 @@ static void check_merged(const char *base, const char *label)
 	   "%s: writes go to the upper layer", label);
 	_cleanup_free_ char *b = xasprintf("%s/b", merged);
 	ok(sh("echo changed > '%s'", b) == 0 && content_is(base, "lower2/b", "only2\n") &&
-		   content_is(base, "upper/b", "changed\n"),
+	       content_is(base, "upper/b", "changed\n"),
 	   "%s: copy-up leaves the lower layer untouched", label);
 	_cleanup_free_ char *c = xasprintf("%s/c", merged);
 	_cleanup_free_ char *lower_c = xasprintf("%s/lower2/c", base);
-	ok(unlink(c) == 0 && access(c, F_OK) < 0 && access(lower_c, F_OK) == 0, "%s: delete leaves a whiteout",
-	   label);
+	ok(unlink(c) == 0 && access(c, F_OK) < 0 && access(lower_c, F_OK) == 0,
+	   "%s: delete leaves a whiteout", label);
 }
 
 static void scenario_root(void *arg)
@@ -120,8 +120,8 @@ static void scenario_root(void *arg)
 	_cleanup_free_ char *l1 = xasprintf("%s/low,er:1", base), *l2 = xasprintf("%s/lower2", base);
 	_cleanup_free_ char *up = xasprintf("%s/upper", base), *wk = xasprintf("%s/work", base);
 	_cleanup_free_ char *merged = xasprintf("%s/merged", base);
-	const char *lowers[] = { l1, l2 };
-	struct hangar_error err = { 0 };
+	const char *lowers[] = {l1, l2};
+	struct hangar_error err = {0};
 	int r = overlay_mount(lowers, 2, up, wk, merged, &err);
 	ok(r == 0, "overlay_mount (fsopen) succeeds%s%s", r ? ": " : "", r ? err.msg : "");
 	if (r == 0)
@@ -129,24 +129,25 @@ static void scenario_root(void *arg)
 	r = overlay_umount(merged, &err);
 	ok(r == 0, "overlay_umount succeeds%s%s", r ? ": " : "", r ? err.msg : "");
 	r = overlay_umount(merged, &err);
-	ok(r < 0 && strstr(err.msg, "not a mount point"), "overlay_umount of a plain dir is a clear error (%s)",
-	   err.msg);
+	ok(r < 0 && strstr(err.msg, "not a mount point"),
+	   "overlay_umount of a plain dir is a clear error (%s)", err.msg);
 
 	/* The mount(2) option string, as the fallback uses it. */
 	_cleanup_free_ char *opts = overlay_options_string(lowers, 2, up, wk, false);
 	ok(strstr(opts, "low\\,er\\:1") != NULL, "option string escapes ',' and ':' (%s)", opts);
-	sh("rm -rf '%s/upper' '%s/work' && mkdir '%s/upper' '%s/work' && echo gone > '%s/lower2/c'", base, base,
-	   base, base, base);
+	sh("rm -rf '%s/upper' '%s/work' && mkdir '%s/upper' '%s/work' && echo gone > '%s/lower2/c'", base,
+	   base, base, base, base);
 	sh("echo only2 > '%s/lower2/b'", base);
 	int mr = mount("overlay", merged, "overlay", 0, opts);
-	ok(mr == 0, "mount(2) accepts the escaped option string%s%s", mr ? ": " : "", mr ? strerror(errno) : "");
+	ok(mr == 0, "mount(2) accepts the escaped option string%s%s", mr ? ": " : "",
+	   mr ? strerror(errno) : "");
 	check_merged(base, "mount(2)");
 	umount2(merged, MNT_DETACH);
 
 	r = overlay_mount(lowers, 2, up, NULL, merged, &err);
 	ok(r < 0 && strstr(err.msg, "workdir"), "upperdir without workdir is refused (%s)", err.msg);
 	_cleanup_free_ char *missing = xasprintf("%s/missing", base);
-	const char *bad[] = { missing };
+	const char *bad[] = {missing};
 	r = overlay_mount(bad, 1, up, wk, merged, &err);
 	ok(r < 0 && strstr(err.msg, merged) && strstr(err.msg, missing),
 	   "missing lower layer is an error naming the target and the layer (%s)", err.msg);
@@ -177,7 +178,7 @@ static void scenario_userns(void *arg)
 	_cleanup_free_ char *l1 = xasprintf("%s/low,er:1", base), *l2 = xasprintf("%s/lower2", base);
 	_cleanup_free_ char *up = xasprintf("%s/upper", base), *wk = xasprintf("%s/work", base);
 	_cleanup_free_ char *merged = xasprintf("%s/merged", base);
-	const char *lowers[] = { l1, l2 };
+	const char *lowers[] = {l1, l2};
 	int r = overlay_mount(lowers, 2, up, wk, merged, &err);
 	ok(r == 0, "overlay_mount inside a user namespace (userxattr)%s%s", r ? ": " : "", r ? err.msg : "");
 	if (r == 0)
