@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -49,7 +50,8 @@ int console_set_winsize(int pty_fd, unsigned rows, unsigned cols, struct hangar_
 	return 0;
 }
 
-int console_setup_slave(const char *slave_path, unsigned rows, unsigned cols, struct hangar_error *err)
+static int setup_slave(const char *slave_path, unsigned rows, unsigned cols, bool mount_console,
+		       struct hangar_error *err)
 {
 	struct stat st;
 
@@ -63,7 +65,7 @@ int console_setup_slave(const char *slave_path, unsigned rows, unsigned cols, st
 		return -1;
 	/* Programs that open /dev/console (init systems, getty) must reach the
 	 * container's terminal, not the host's. */
-	if (stat("/dev/console", &st) == 0) {
+	if (mount_console && stat("/dev/console", &st) == 0) {
 		if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
 			return hangar_sys_error(err, "bind-mount %s onto /dev/console", slave_path);
 	}
@@ -71,6 +73,16 @@ int console_setup_slave(const char *slave_path, unsigned rows, unsigned cols, st
 		if (dup2(slave, target) < 0)
 			return hangar_sys_error(err, "dup console %s onto fd %d", slave_path, target);
 	return 0;
+}
+
+int console_setup_slave(const char *slave_path, unsigned rows, unsigned cols, struct hangar_error *err)
+{
+	return setup_slave(slave_path, rows, cols, true, err);
+}
+
+int console_setup_exec_slave(const char *slave_path, unsigned rows, unsigned cols, struct hangar_error *err)
+{
+	return setup_slave(slave_path, rows, cols, false, err);
 }
 
 int console_send_master(const char *console_socket_path, int master_fd, struct hangar_error *err)

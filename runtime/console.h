@@ -15,6 +15,11 @@ int console_open_pty(int *master_out, char **slave_path_out, struct hangar_error
  * it over /dev/console when that exists. */
 int console_setup_slave(const char *slave_path, unsigned rows, unsigned cols, struct hangar_error *err);
 
+/* The same for `exec -t`, without the /dev/console bind mount: the
+ * container's console stays the init's pty (runc mounts it for init only;
+ * mounting again on every exec would stack mounts on a dead pty). */
+int console_setup_exec_slave(const char *slave_path, unsigned rows, unsigned cols, struct hangar_error *err);
+
 /* Set the window size of a pty (master or slave). */
 int console_set_winsize(int pty_fd, unsigned rows, unsigned cols, struct hangar_error *err);
 

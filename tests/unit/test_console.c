@@ -69,6 +69,8 @@ static const char *oneline(const char *s)
 }
 
 /* The container side: what the lead's init does, then a little program. */
+static bool exec_mode; /* container_side uses console_setup_exec_slave */
+
 static void __attribute__((noreturn)) container_side(const char *socket_path, const char *exec_script)
 {
 	struct hangar_error err = {0};
@@ -91,7 +93,8 @@ static void __attribute__((noreturn)) container_side(const char *socket_path, co
 		_exit(13);
 	}
 	close(master);
-	if (console_setup_slave(slave, 30, 100, &err) < 0) {
+	if ((exec_mode ? console_setup_exec_slave(slave, 30, 100, &err)
+		       : console_setup_slave(slave, 30, 100, &err)) < 0) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		_exit(14);
 	}
@@ -141,8 +144,12 @@ static void test_full_flow(void)
 		ok(strstr(out, "size=30,100") != NULL, "window size 30x100 applied (%s)", oneline(out));
 		ok(strstr(out, "ctty=yes") != NULL && strstr(out, "isatty=111") != NULL,
 		   "slave is the controlling terminal and stdin/out/err");
-		ok(strstr(out, "console=ok") != NULL || strstr(out, "console=absent") != NULL,
-		   "/dev/console is the pty when it exists");
+		if (exec_mode)
+			ok(strstr(out, "console=ok") == NULL,
+			   "exec: /dev/console is not replaced by the exec pty");
+		else
+			ok(strstr(out, "console=ok") != NULL || strstr(out, "console=absent") != NULL,
+			   "/dev/console is the pty when it exists");
 		ok(strstr(out, "got:ping") != NULL, "input typed into the master reaches the process");
 		close(master);
 	}
@@ -269,6 +276,10 @@ int main(void)
 		ok(console_recv_master(fd, &notsock, &err) < 0, "receive on a closed fd fails");
 	}
 	test_full_flow();
+	/* exec -t: same terminal setup, but /dev/console is left alone */
+	exec_mode = true;
+	test_full_flow();
+	exec_mode = false;
 	test_receiver_helper();
 
 	_cleanup_free_ char *cmd = xasprintf("rm -rf %s", dir);
