@@ -1,0 +1,74 @@
+#!/bin/bash
+# hangar bad input: each case is one line on stderr, the documented exit
+# code, and nothing left behind.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
+[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
+export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
+hg() { "$HANGAR" "$@"; }
+_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
+at_exit _hangar_cleanup
+
+snapshot() { (ls -A "$HANGAR_ROOT/instances" "$HANGAR_ROOT/images" 2>/dev/null; ls -A "$HANGAR_RUN/oci" 2>/dev/null; grep -c "$TEST_TMP" /proc/self/mountinfo) | tr '\n' ' '; }
+
+# expect_error DESC CODE PATTERN -- hangar args...
+expect_error() {
+	local desc=$1 code=$2 pattern=$3; shift 4
+	local before after out rc
+	before=$(snapshot)
+	out=$(hg "$@" 2>&1 >/dev/null </dev/null)
+	rc=$?
+	after=$(snapshot)
+	if [ "$rc" = "$code" ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && [[ "$out" == *"$pattern"* ]] &&
+		[ "$before" = "$after" ]; then
+		pass "$desc: exit $rc, '$out'"
+	else
+		fail "$desc"
+		diag "exit $rc (want $code), stderr: $out (want *$pattern*)"
+		[ "$before" = "$after" ] || diag "left behind: before [$before] after [$after]"
+	fi
+}
+
+hg create taken --network none >/dev/null 2>&1
+ok $? "create an instance to collide with"
+hg create web --network bridge --publish 8080:80 >/dev/null 2>&1
+ok $? "create an instance publishing 8080 (not started)"
+
+expect_error "unknown image" 3 "no such image: nope" -- create x1 --image nope
+expect_error "bad size 12Q" 2 "invalid size '12Q'" -- create x2 --memory 12Q
+expect_error "name taken" 4 "instance taken already exists" -- create taken
+expect_error "destroy of a missing instance" 3 "no such instance: ghost" -- destroy ghost
+expect_error "--cpus 0" 2 "--cpus 0: must be between 0.01 and 4096" -- create x3 --cpus 0
+expect_error "port already published" 4 "host port 8080/tcp is already published by instance web" -- create x4 --publish 8080:80
+expect_error "invalid instance name" 2 "invalid instance name 'bad/name'" -- create bad/name
+expect_error "--init with a command" 2 "--init and a command exclude each other" -- create x5 --init -- sh
+expect_error "mount source missing" 2 "--mount source /nonexistent" -- create x6 --mount /nonexistent:/mnt
+expect_error "bad --io-max" 2 "--io-max" -- create x7 --io-max /dev/null:rbps=1M
+expect_error "bad --publish" 2 "--publish 99999:80" -- create x8 --publish 99999:80
+expect_error "--publish with --network none" 2 "--publish needs a bridge network" -- create x9 --network none --publish 8081:80
+expect_error "unknown network" 3 "--network nonet" -- create x10 --network nonet
+expect_error "unknown option" 2 "unknown option" -- create x11 --bogus
+expect_error "unknown verb" 2 "unknown verb \"frobnicate\"" -- frobnicate
+expect_error "start of a missing instance" 3 "no such instance: ghost" -- start ghost
+expect_error "exec in a stopped instance" 4 "instance taken is not running" -- exec taken -- true
+expect_error "console of a stopped instance" 4 "instance taken is not running" -- console taken
+expect_error "set on a missing instance" 3 "no such instance: ghost" -- set ghost --memory 1G
+expect_error "set without a limit" 2 "no limit given" -- set taken
+expect_error "image rm while in use" 4 "image default is in use by instances taken, web" -- image rm default
+expect_error "image rm of a missing image" 3 "no such image: nope" -- image rm nope
+expect_error "image import of a missing source" 3 "image source /nonexistent" -- image import imp /nonexistent
+if command -v debootstrap >/dev/null; then
+	skip "debootstrap is installed; its run needs the network (not tested)"
+else
+	expect_error "image debootstrap without debootstrap" 5 "debootstrap is not installed" -- image debootstrap deb
+fi
+expect_error "stats of a stopped instance" 4 "instance taken is not running" -- stats --no-stream taken
+
+out=$(hg --help)
+ok "$([[ "$out" == *"exit codes"* ]] && [[ "$out" == *"console"* ]]; echo $?)" "hangar --help lists verbs and exit codes"
+for verb in create start stop restart run exec console list info stats set logs destroy image; do
+	out=$(hg "$verb" --help 2>&1)
+	rc=$?
+	ok "$([ $rc = 0 ] && [[ "$out" == *usage:* ]] && [[ "$out" == *xample* ]]; echo $?)" "hangar $verb --help: usage with examples"
+done
+done_testing
