@@ -1,0 +1,60 @@
+#!/bin/bash
+# hangar without a daemon: kill -9 the monitor (and then the whole tree);
+# list must show the truth from the live processes and destroy must leave
+# nothing (cgroup, mounts, OCI state, monitor files).
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
+[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
+export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
+hg() { "$HANGAR" "$@"; }
+_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
+at_exit _hangar_cleanup
+field() { hg list --format json | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"; }
+cg_gone() { # cg_gone NAME: the instance's cgroup exists in no hierarchy
+	local cg=$1 d
+	for d in /sys/fs/cgroup /sys/fs/cgroup/*; do [ -d "$d$cg" ] && return 1; done
+	return 0
+}
+
+hg create orphan --network none -- sh -c 'exec sleep 1000' >/dev/null
+hg start orphan
+mon=$(field orphan monitor_pid)
+init=$(field orphan pid)
+ok "$([ -n "$mon" ] && [ "$mon" != null ] && kill -0 "$mon"; echo $?)" "monitor runs (pid $mon)"
+is "$(cat /proc/$mon/comm)" hangar-monitor "the monitor names itself"
+ppid=$(awk '{print $4}' /proc/$mon/stat)
+ok "$([ "$(cat /proc/$ppid/comm)" != hangar ]; echo $?)" "double fork: the monitor was re-parented away from hangar (parent: $(cat /proc/$ppid/comm))"
+ok "$([ "$(ps -o sid= -p "$mon" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ]; echo $?)" "the monitor is in a session of its own (setsid)"
+cg=$(jq -r '.linux.cgroupsPath' "$HANGAR_ROOT/instances/orphan/config.json")
+
+kill -9 "$mon"
+wait_for "! kill -0 $mon" 50
+is "$(field orphan state)" ORPHANED "monitor killed: list says ORPHANED"
+ok "$(kill -0 "$init"; echo $?)" "the init still runs"
+is "$(hg exec orphan -- echo still-here 2>&1 | tr -d '\r')" still-here "exec still works in an orphaned instance"
+out=$(hg start orphan 2>&1)
+ok "$([ $? = 4 ] && [[ "$out" == *"without its monitor"* ]]; echo $?)" "start refuses an orphan: $out"
+out=$(hg destroy --force orphan 2>&1)
+ok $? "destroy --force an orphan ($out)"
+ok "$(! kill -0 "$init" 2>/dev/null; echo $?)" "its init is gone"
+ok "$(cg_gone "$cg"; echo $?)" "its cgroup is gone"
+ok "$(! grep -q "$TEST_TMP" /proc/self/mountinfo; echo $?)" "its overlay is unmounted"
+ok "$([ -z "$(ls -A "$HANGAR_RUN/oci")" ] && [ ! -e "$HANGAR_RUN/instances/orphan" ]; echo $?)" "no OCI state or monitor files left"
+
+# Both the monitor and the init die (host tree killed -9).
+hg create dead --network none -- sh -c 'exec sleep 1000' >/dev/null
+hg start dead
+mon=$(field dead monitor_pid)
+init=$(field dead pid)
+kill -9 "$mon" "$init"
+wait_for "! kill -0 $init 2>/dev/null && ! kill -0 $mon 2>/dev/null" 50
+is "$(field dead state)" STOPPED "monitor and init killed: list says STOPPED"
+ok "$(! grep -q " $HANGAR_ROOT/instances/dead/rootfs " /proc/self/mountinfo; echo $?)" "list's cleanup pass unmounted the dead run's overlay"
+ok "$([ ! -e "$HANGAR_RUN/oci/dead" ]; echo $?)" "list's cleanup pass deleted the dead OCI container"
+out=$(hg start dead 2>&1)
+ok $? "a dead instance starts again ($out)"
+is "$(field dead state)" RUNNING "RUNNING again"
+cg=$(jq -r '.linux.cgroupsPath' "$HANGAR_ROOT/instances/dead/config.json")
+hg destroy --force dead
+ok "$(cg_gone "$cg" && ! grep -q "$TEST_TMP" /proc/self/mountinfo && [ -z "$(ls -A "$HANGAR_RUN/oci")" ]; echo $?)" "destroy leaves nothing"
+done_testing
