@@ -103,6 +103,13 @@ static void collect_external_mounts(const struct oci_config *cfg, const struct m
 	}
 	for (size_t i = 0; i < cmi->n; i++) {
 		const struct mountinfo_entry *e = &cmi->entries[i];
+		/* The console is the pty slave bound on /dev/console; its master
+		 * is outside, so criu cannot recreate the pair. */
+		if (strcmp(e->fstype, "devpts") == 0 && strcmp(e->root, "/") != 0 &&
+		    !manifest_has_mount(m, e->mount_point)) {
+			checkpoint_manifest_add_mount(m, CHECKPOINT_MOUNT_CONSOLE, e->mount_point, e->root, NULL);
+			continue;
+		}
 		if (strcmp(e->mount_point, "/") == 0 || strcmp(e->root, "/") == 0 ||
 		    manifest_has_mount(m, e->mount_point) || find_fs_root_mount(cmi, e->major, e->minor))
 			continue;

@@ -15,6 +15,7 @@ static const char *const mount_kind_names[] = {
 	[CHECKPOINT_MOUNT_BIND] = "bind",
 	[CHECKPOINT_MOUNT_CGROUP] = "cgroup",
 	[CHECKPOINT_MOUNT_HOST] = "host",
+	[CHECKPOINT_MOUNT_CONSOLE] = "console",
 };
 
 static const char *const fd_kind_names[] = {

@@ -28,6 +28,7 @@ enum checkpoint_mount_kind {
 	CHECKPOINT_MOUNT_BIND,	 /* a bind mount from the config: restored from the config's source */
 	CHECKPOINT_MOUNT_CGROUP, /* the container's own cgroup bound in: follows the new cgroup */
 	CHECKPOINT_MOUNT_HOST,	 /* another part of a host filesystem (device node, ...) */
+	CHECKPOINT_MOUNT_CONSOLE, /* the pty slave bound on /dev/console: the new pty at restore */
 };
 
 struct checkpoint_mount {

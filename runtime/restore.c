@@ -39,6 +39,7 @@ struct restore_run {
 	char *image, *work, *log, *pidfile;
 	int lock_fd;
 	int tty_master, tty_slave, netns_fd;
+	char *tty_slave_path;
 	int keep[8];
 	size_t n_keep;
 	pid_t pid;
@@ -108,6 +109,26 @@ static const struct oci_mount *config_mount_at(const struct oci_config *cfg, con
 	return NULL;
 }
 
+/* The new console: a pty of the host's devpts whose master goes to the
+ * console socket (or the foreground restore) and whose slave replaces the
+ * old one for the restored processes. */
+static int ensure_pty(struct restore_run *r, struct hangar_error *err)
+{
+	if (r->tty_slave >= 0)
+		return 0;
+	if (console_open_pty(&r->tty_master, &r->tty_slave_path, err) < 0)
+		return -1;
+	r->tty_slave = open(r->tty_slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (r->tty_slave < 0)
+		return hangar_sys_error(err, "open %s", r->tty_slave_path);
+	if (r->cfg->process.has_console_size &&
+	    console_set_winsize(r->tty_master, r->cfg->process.console_height, r->cfg->process.console_width,
+				err) < 0)
+		return -1;
+	keep_fd(r, r->tty_slave);
+	return 0;
+}
+
 /* Where each external mount of the checkpoint comes from on this host. */
 static int add_external_mounts(struct restore_run *r, struct hangar_error *err)
 {
@@ -138,6 +159,11 @@ static int add_external_mounts(struct restore_run *r, struct hangar_error *err)
 		case CHECKPOINT_MOUNT_HOST:
 			source = xasprintf("%s%s", em->host_mount ? em->host_mount : "",
 					   em->root && strcmp(em->root, "/") != 0 ? em->root : "");
+			break;
+		case CHECKPOINT_MOUNT_CONSOLE:
+			if (ensure_pty(r, err) < 0)
+				return -1;
+			source = xstrdup(r->tty_slave_path);
 			break;
 		}
 		if (access(source, F_OK) < 0)
@@ -223,19 +249,8 @@ static int add_inherited_fds(struct restore_run *r, struct hangar_error *err)
 			criu_args_addf(&r->args, "--inherit-fd=fd[%d]:%s", fd, f->key);
 			break;
 		case CHECKPOINT_FD_TTY:
-			if (r->tty_slave < 0) {
-				_cleanup_free_ char *slave_path = NULL;
-				if (console_open_pty(&r->tty_master, &slave_path, err) < 0)
-					return -1;
-				r->tty_slave = open(slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-				if (r->tty_slave < 0)
-					return hangar_sys_error(err, "open %s", slave_path);
-				if (r->cfg->process.has_console_size &&
-				    console_set_winsize(r->tty_master, r->cfg->process.console_height,
-							r->cfg->process.console_width, err) < 0)
-					return -1;
-				keep_fd(r, r->tty_slave);
-			}
+			if (ensure_pty(r, err) < 0)
+				return -1;
 			criu_args_addf(&r->args, "--inherit-fd=fd[%d]:%s", r->tty_slave, f->key);
 			break;
 		case CHECKPOINT_FD_INTERNAL:
@@ -504,6 +519,7 @@ out:
 	free(r.work);
 	free(r.log);
 	free(r.pidfile);
+	free(r.tty_slave_path);
 	oci_config_free(owned_cfg);
 	return rc;
 }
