@@ -169,16 +169,25 @@ like "$out" "null-ok" "device cgroup: /dev/null is allowed"
 like "$out" "No space left on device" "device cgroup: /dev/full is allowed (ENOSPC, not EPERM)"
 
 # ---- file descriptors ----
+# Look at a sleeping init from the host: a shell inside would add fds of its
+# own (pipes, the saved stdout of a redirection).
+init_fds() { # ID [RUN FLAGS...]: fds of a fresh detached `sleep` container, one line
+	local id=$1; shift
+	oci run -d "$@" --bundle "$B" "$id" >/dev/null 2>&1 </dev/null
+	local p
+	p=$(oci state "$id" | jq -r .pid)
+	ls /proc/$p/fd | sort -n | tr '\n' ' '
+	tr '\0' '\n' </proc/$p/environ | grep -E '^LISTEN_(FDS|PID)=' | tr '\n' ' '
+	oci delete --force "$id" >/dev/null 2>&1
+}
+with '.process.args = ["sleep", "100"]'
 exec 7</dev/null 9>"$TEST_TMP/fd9"
-out=$(run_in '.' 'ls /proc/$$/fd | tr "\n" " "')
+is "$(init_fds fd1)" "0 1 2 " "no fd of the runtime or its caller reaches the container"
 exec 7<&- 9>&-
-is "$out" "0 1 2 " "no fd of the runtime or its caller reaches the container"
 exec 3</dev/null 4</dev/null 5</dev/null
-out=$(LISTEN_FDS=2 run_in '.' 'ls /proc/$$/fd | tr "\n" " "; echo $LISTEN_FDS $LISTEN_PID')
-is "$out" "0 1 2 3 4 2 1" "LISTEN_FDS=2: fds 3 and 4 and LISTEN_FDS/LISTEN_PID=1 are passed"
-with '.process.args = ["sh", "-c", "ls /proc/$$/fd | tr \"\\n\" \" \""]'
-out=$(oci run --preserve-fds 1 --bundle "$B" pfd 2>&1 </dev/null)
-is "$out" "0 1 2 3 " "--preserve-fds 1 passes fd 3 only"
+is "$(LISTEN_FDS=2 init_fds fd2)" "0 1 2 3 4 LISTEN_FDS=2 LISTEN_PID=1 " \
+	"LISTEN_FDS=2: fds 3 and 4 and LISTEN_FDS/LISTEN_PID=1 are passed"
+is "$(init_fds fd3 --preserve-fds 1)" "0 1 2 3 " "--preserve-fds 1 passes fd 3 only"
 exec 3<&- 4<&- 5<&-
 
 # ---- session keyring ----
