@@ -402,6 +402,19 @@ int container_create(const struct container_create_opts *o, struct container_cre
 	if (r.double_fork)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 
+	/* The spec makes relative bind sources relative to the bundle; runc
+	 * runs from the bundle directory.  The init inherits the bundle as
+	 * its cwd (the chdir is done here, with our credentials, because the
+	 * init may no longer pass the directory's permission checks once it
+	 * is in a user namespace); our own cwd comes back right after clone
+	 * so relative --pid-file paths keep meaning the caller's directory. */
+	int caller_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (chdir(o->bundle) < 0) {
+		hangar_sys_error(err, "chdir to bundle %s", o->bundle);
+		if (caller_cwd >= 0)
+			close(caller_cwd);
+		goto fail;
+	}
 	int cgfd = cgroup_manager_dirfd(r.cg);
 	pid_t child = ns_clone3(flags, cgfd, &r.pidfd, err);
 	if (child < 0 && cgfd >= 0) {
@@ -410,15 +423,26 @@ int container_create(const struct container_create_opts *o, struct container_cre
 		cgfd = -1;
 		child = ns_clone3(flags, -1, &r.pidfd, err);
 	}
-	if (child < 0)
-		goto fail;
 	if (child == 0) {
 		/* The lock is an flock on a shared file description: holding it
-		 * while blocked on exec.fifo would deadlock `start`. */
+		 * while blocked on exec.fifo would deadlock `start`.  No host
+		 * directory fd may stay open in the init (CVE-2024-21626). */
 		close(r.sync[0]);
 		close(r.lock_fd);
+		if (caller_cwd >= 0)
+			close(caller_cwd);
 		container_init_main(&ctx);
 	}
+	if (caller_cwd >= 0) {
+		int back = fchdir(caller_cwd);
+		if (back < 0 && child > 0)
+			hangar_sys_error(err, "return to the caller's directory");
+		close(caller_cwd);
+		if (back < 0 && child > 0)
+			goto fail;
+	}
+	if (child < 0)
+		goto fail;
 	close(r.sync[1]);
 	r.sync[1] = -1;
 	ns_close_fds(r.join_fds);
