@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -43,6 +45,7 @@ struct default_rule {
 	const char *exclude_cap; /* only when NOT in bounding */
 	unsigned include_arches; /* 0 = every architecture */
 	unsigned exclude_arches;
+	unsigned min_kernel; /* (major << 8) | minor; 0 = any */
 };
 
 /* clang-format off */
@@ -100,7 +103,8 @@ static const char *const allowed_always[] = {
 /* clang-format on */
 
 /* ptrace is safe since 4.8 (seccomp is re-checked after the tracer), so it
- * is in the base set like in current moby. */
+ * is in the base set there, like in current moby; older kernels need
+ * CAP_SYS_PTRACE for it. */
 static const char *const ptrace_family[] = {"process_vm_readv", "process_vm_writev", "ptrace", NULL};
 /* AF_VSOCK (40) sockets reach the host's hypervisor services. */
 static const char *const socket_only[] = {"socket", NULL};
@@ -130,7 +134,8 @@ static const char *const with_sys_boot[] = {"reboot", NULL};
 static const char *const with_sys_chroot[] = {"chroot", NULL};
 static const char *const with_sys_module[] = {"delete_module", "init_module", "finit_module", NULL};
 static const char *const with_sys_pacct[] = {"acct", NULL};
-static const char *const with_sys_ptrace[] = {"kcmp", "pidfd_getfd", "process_madvise", NULL};
+static const char *const with_sys_ptrace[] = {
+    "kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace", NULL};
 static const char *const with_sys_rawio[] = {"iopl", "ioperm", NULL};
 static const char *const with_sys_time[] = {"settimeofday", "stime", "clock_settime", "clock_settime64",
 					    NULL};
@@ -153,7 +158,7 @@ static const char *const with_perfmon[] = {"perf_event_open", NULL};
 
 static const struct default_rule default_rules[] = {
     {.names = allowed_always},
-    {.names = ptrace_family},
+    {.names = ptrace_family, .min_kernel = 0x0408},
     {.names = socket_only, .has_arg = true, .arg = {0, 40, "SCMP_CMP_NE"}},
     PERSONALITY_RULE(0x0),
     PERSONALITY_RULE(0x8),
@@ -240,8 +245,19 @@ static bool cap_in_bounding(const struct oci_capabilities *caps, const char *cap
 	return caps && caps->present && caps_list_has(caps->bounding, caps->n_bounding, cap);
 }
 
+static unsigned running_kernel_version(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+	if (uname(&u) == 0)
+		sscanf(u.release, "%u.%u", &major, &minor);
+	return (major << 8) | (minor & 0xff);
+}
+
 static bool rule_applies(const struct default_rule *r, const struct oci_capabilities *caps, unsigned arch)
 {
+	if (r->min_kernel && running_kernel_version() < r->min_kernel)
+		return false;
 	if (r->include_cap && !cap_in_bounding(caps, r->include_cap))
 		return false;
 	if (r->exclude_cap && cap_in_bounding(caps, r->exclude_cap))

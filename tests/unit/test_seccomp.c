@@ -576,6 +576,9 @@ static int child_default_profile(void *arg, char *msg, size_t len)
 	if (syscall(SYS_unshare, CLONE_NEWUSER) != -1 || errno != EPERM)
 		return failf(msg, len, "unshare(CLONE_NEWUSER) not blocked (errno %d)", errno);
 	errno = 0;
+	if (syscall(SYS_kcmp, getpid(), getpid(), 0, 0, 0) != -1 || errno != EPERM)
+		return failf(msg, len, "kcmp allowed without CAP_SYS_PTRACE (errno %d)", errno);
+	errno = 0;
 	if (syscall(SYS_mount, "none", "/mnt", "tmpfs", 0, NULL) != -1 || errno != EPERM)
 		return failf(msg, len, "mount not blocked (errno %d)", errno);
 	errno = 0;
@@ -616,6 +619,25 @@ static int child_default_profile(void *arg, char *msg, size_t len)
 		return failf(msg, len, "file I/O blocked");
 	close(fd);
 	unlink(tmpl);
+	return 0;
+}
+
+/* CAP_SYS_PTRACE adds ptrace-family rules that repeat base ones: still fine. */
+static int child_default_profile_ptrace(void *arg, char *msg, size_t len)
+{
+	static char *ptrace_caps[] = {"CAP_SYS_PTRACE", NULL};
+	struct oci_capabilities caps = {.present = true, .bounding = ptrace_caps, .n_bounding = 1};
+	struct oci_seccomp s;
+	struct hangar_error err = {0};
+	if (seccomp_default_profile(&caps, &s, &err) < 0)
+		return failf(msg, len, "profile: %s", err.msg);
+	int rc = load_profile(&s, NULL, msg, len);
+	seccomp_profile_clear(&s);
+	if (rc)
+		return 1;
+	errno = 0;
+	if (syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, 0, 0) < 0 && errno == EPERM)
+		return failf(msg, len, "kcmp blocked although CAP_SYS_PTRACE is in bounding");
 	return 0;
 }
 
@@ -819,6 +841,8 @@ int main(void)
 	}
 	rc = run_in_child(child_default_profile, &stub_from, msg, sizeof(msg));
 	ok(rc == 0, "default profile blocks keyctl/unshare/mount/vsock, allows fork+exec+files %s", msg);
+	rc = run_in_child(child_default_profile_ptrace, NULL, msg, sizeof(msg));
+	ok(rc == 0, "default profile with CAP_SYS_PTRACE loads and allows kcmp %s", msg);
 	rc = run_in_child(child_default_profile_sys_admin, NULL, msg, sizeof(msg));
 	ok(rc == 0, "default profile with CAP_SYS_ADMIN allows unshare, still blocks keyctl %s", msg);
 	return tap_done();
