@@ -358,7 +358,7 @@ int rootfs_prepare(const struct oci_config *cfg, const char *rootfs, const struc
 	if (rootfs == NULL || rootfs[0] != '/')
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "root.path %s: must be an absolute path",
 					rootfs ? rootfs : "(none)");
-	if (rootfs_validate_sysctl(cfg, err) < 0)
+	if (rootfs_check_sysctl_keys(cfg, err) < 0)
 		return -1;
 
 	unsigned long propagation;

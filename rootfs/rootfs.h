@@ -37,9 +37,13 @@ int rootfs_pivot(const char *rootfs, const struct rootfs_options *o, struct hang
 int rootfs_finalize(const struct oci_config *cfg, struct hangar_error *err);
 
 /* Check linux.sysctl against the keys that a container's namespaces isolate
- * (the runc validator's rules).  rootfs_prepare calls it so that a bad key
- * fails before anything is mounted; callers may run it earlier still. */
+ * (the runc validator's rules).  Call it from the runtime before entering the
+ * container's namespaces: a net.* key whose network namespace path is the
+ * caller's own (the host's) is refused too. */
 int rootfs_validate_sysctl(const struct oci_config *cfg, struct hangar_error *err);
+/* The same rules without the host-namespace check, for use inside the
+ * container (rootfs_prepare runs it so a bad key fails before mounting). */
+int rootfs_check_sysctl_keys(const struct oci_config *cfg, struct hangar_error *err);
 
 /* The device nodes every container gets (/dev/null, zero, full, random,
  * urandom, tty) unless linux.devices redefines the path.  The cgroup device

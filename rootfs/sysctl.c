@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -29,7 +30,20 @@ static char *sysctl_key_dotted(const char *key)
 	return k;
 }
 
-static int validate_key(const struct oci_config *cfg, const char *raw_key, struct hangar_error *err)
+/* Whether path names the caller's own namespace of this kind.  Called by
+ * the runtime before it enters the container's namespaces, that is the
+ * host's. */
+static bool is_callers_namespace(const char *path, const char *kind)
+{
+	struct stat ns, own;
+	_cleanup_free_ char *own_path = xasprintf("/proc/self/ns/%s", kind);
+	if (stat(path, &ns) < 0 || stat(own_path, &own) < 0)
+		return false;
+	return ns.st_dev == own.st_dev && ns.st_ino == own.st_ino;
+}
+
+static int validate_key(const struct oci_config *cfg, const char *raw_key, bool check_host,
+			struct hangar_error *err)
 {
 	_cleanup_free_ char *key = sysctl_key_dotted(raw_key);
 	if (*key == '\0' || strstr(key, "..") || key[0] == '.')
@@ -51,6 +65,11 @@ static int validate_key(const struct oci_config *cfg, const char *raw_key, struc
 			return hangar_error_set(
 			    err, HANGAR_E_CONFIG, 0,
 			    "linux.sysctl: %s needs a network namespace (it would change the host)", raw_key);
+		const struct oci_namespace *net = oci_config_namespace(cfg, OCI_NS_NETWORK);
+		if (check_host && net->path && is_callers_namespace(net->path, "net"))
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						"linux.sysctl: %s: the network namespace %s is the host's",
+						raw_key, net->path);
 		return 0;
 	}
 	if (strcmp(key, "kernel.hostname") == 0 && cfg->hostname)
@@ -69,17 +88,29 @@ static int validate_key(const struct oci_config *cfg, const char *raw_key, struc
 	    "linux.sysctl: %s is not isolated by any namespace and cannot be set in a container", raw_key);
 }
 
+static int validate_sysctl(const struct oci_config *cfg, bool check_host, struct hangar_error *err)
+{
+	for (size_t i = 0; i < cfg->linux_.n_sysctl; i++) {
+		const char *key = cfg->linux_.sysctl[i].key ? cfg->linux_.sysctl[i].key : "";
+		if (validate_key(cfg, key, check_host, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int rootfs_validate_sysctl(const struct oci_config *cfg, struct hangar_error *err)
 {
-	for (size_t i = 0; i < cfg->linux_.n_sysctl; i++)
-		if (validate_key(cfg, cfg->linux_.sysctl[i].key ? cfg->linux_.sysctl[i].key : "", err) < 0)
-			return -1;
-	return 0;
+	return validate_sysctl(cfg, true, err);
+}
+
+int rootfs_check_sysctl_keys(const struct oci_config *cfg, struct hangar_error *err)
+{
+	return validate_sysctl(cfg, false, err);
 }
 
 int rootfs_apply_sysctl(const struct oci_config *cfg, struct hangar_error *err)
 {
-	if (rootfs_validate_sysctl(cfg, err) < 0)
+	if (rootfs_check_sysctl_keys(cfg, err) < 0)
 		return -1;
 	for (size_t i = 0; i < cfg->linux_.n_sysctl; i++) {
 		const struct oci_kv *kv = &cfg->linux_.sysctl[i];

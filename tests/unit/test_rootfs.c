@@ -980,6 +980,37 @@ int main(void)
 	check_sysctl_rejected(r, "", "kernel.domainname", "without a uts namespace");
 	check_sysctl_rejected(r, "{\"type\":\"network\"}", "net/../../kernel/panic", "(path traversal)");
 	check_sysctl_allowed(r, "{\"type\":\"network\"}", "net.ipv4.ip_forward");
+	check_sysctl_rejected(r, "{\"type\":\"network\",\"path\":\"/proc/self/ns/net\"}",
+			      "net.ipv4.ip_forward",
+			      "when the network namespace path is the caller's (host's)");
+	/* A network namespace of its own, held by a helper process until
+	 * hold is closed; ready says the namespace exists. */
+	int hold[2], ready[2];
+	if (pipe(hold) == 0 && pipe(ready) == 0) {
+		pid_t holder = fork();
+		if (holder == 0) {
+			char byte;
+			close(hold[1]);
+			close(ready[0]);
+			if (unshare(CLONE_NEWNET) == 0 && write(ready[1], "r", 1) == 1)
+				while (read(hold[0], &byte, 1) < 0 && errno == EINTR)
+					;
+			_exit(0);
+		}
+		close(hold[0]);
+		close(ready[1]);
+		char byte;
+		bool up = read(ready[0], &byte, 1) == 1;
+		close(ready[0]);
+		_cleanup_free_ char *ns_json =
+		    xasprintf("{\"type\":\"network\",\"path\":\"/proc/%d/ns/net\"}", (int)holder);
+		if (up)
+			check_sysctl_allowed(r, ns_json, "net.ipv4.ip_forward");
+		else
+			ok(0, "helper process could not make a network namespace");
+		close(hold[1]);
+		waitpid(holder, NULL, 0);
+	}
 	check_sysctl_allowed(r, "{\"type\":\"ipc\"}", "kernel.shmmax");
 	check_sysctl_allowed(r, "{\"type\":\"ipc\"}", "fs.mqueue.msg_max");
 	check_sysctl_allowed(r, "{\"type\":\"uts\"}", "kernel.domainname");
