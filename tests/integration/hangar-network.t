@@ -1,0 +1,78 @@
+#!/bin/bash
+# hangar --network bridge with a published port.  Every hangar command runs
+# inside a network namespace made by this test (the "host" here), so the
+# bridge, veths and nftables rules never touch the machine's own network.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
+[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
+command -v nft >/dev/null || skip_all "nft is not installed"
+command -v curl >/dev/null || skip_all "curl is not installed"
+export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
+NS=hangar-net-$$
+ip netns add "$NS" || skip_all "ip netns add failed"
+at_exit "ip netns del $NS"
+ip -n "$NS" link set lo up
+ip netns exec "$NS" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"
+ip netns exec "$NS" nft delete table inet hgprobe
+ip -n "$NS" link add hgprobe0 type veth peer name hgprobe1 2>/dev/null || skip_all "kernel lacks veth"
+ip -n "$NS" link del hgprobe0
+# nsenter switches only the network namespace: mounts stay shared with us.
+inH() { nsenter --net="/run/netns/$NS" "$@"; }
+hg() { inH "$HANGAR" "$@"; }
+_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done; }
+at_exit _hangar_cleanup
+
+web_cmd='mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www'
+out=$(hg create web --network bridge --publish 8080:80 -- sh -c "$web_cmd" 2>&1)
+ok $? "create web with --publish 8080:80 ($out)"
+out=$(hg start web 2>&1)
+ok $? "start web ($out)"
+ip=$(hg list --format json | jq -r '.[0].ipv4' | cut -d' ' -f1)
+like "$ip" '^10\.213\.0\.[0-9]+$' "list shows the instance's IPv4 on hangar0 ($ip)"
+ok "$(inH ip link show hangar0 >/dev/null 2>&1; echo $?)" "bridge hangar0 exists in the test namespace"
+ok "$(! ip link show hangar0 >/dev/null 2>&1 || [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ]; echo $?)" "no hangar0 bridge was made in the machine's namespace"
+like "$(hg exec web -- cat /etc/hosts 2>&1 | tr -d '\r')" "$ip[[:space:]]+web" "/etc/hosts names the instance's address"
+hg exec web -- test -f /etc/resolv.conf
+ok $? "/etc/resolv.conf written"
+hg exec web -- ping -c1 -W3 10.213.0.1 >/dev/null 2>&1
+ok $? "instance reaches its gateway"
+wait_for "inH curl -s --max-time 2 http://$ip:80/ | grep -q hello-from-web" 50
+ok $? "host side reaches the instance directly"
+got=$(inH curl -s --max-time 3 http://10.213.0.1:8080/)
+is "$got" hello-from-web "published port 8080 answers on the host's bridge address"
+got=$(inH curl -s --max-time 3 http://127.0.0.1:8080/)
+is "$got" hello-from-web "published port 8080 answers on the host's localhost"
+ok "$(inH nft list table inet hangar | grep -q 'dport 8080'; echo $?)" "DNAT rule for 8080 in the test namespace"
+
+hg create web2 --network bridge --publish 8081:80 -- sh -c "$web_cmd" >/dev/null 2>&1
+hg start web2
+ip2=$(hg list --format json | jq -r '.[] | select(.name=="web2") | .ipv4' | cut -d' ' -f1)
+ok "$([ -n "$ip2" ] && [ "$ip2" != "$ip" ]; echo $?)" "second instance gets another address ($ip2)"
+hg exec web2 -- wget -q -O - "http://$ip/" 2>/dev/null | tr -d '\r' | grep -q hello-from-web
+ok $? "instances reach each other over the bridge"
+wait_for "inH curl -s --max-time 2 http://127.0.0.1:8081/ | grep -q hello-from-web2" 50
+ok $? "second published port answers"
+
+host_if=$(inH ip -o link show master hangar0 | awk -F': ' '{print $2}' | cut -d@ -f1 | head -1)
+hg stop --timeout 1 web
+ok "$(! inH curl -s --max-time 2 http://127.0.0.1:8080/ >/dev/null; echo $?)" "after stop the published port no longer answers"
+ok "$(! inH nft list table inet hangar | grep -q 'dport 8080'; echo $?)" "after stop the DNAT rule is gone"
+is "$(inH ip -o link show master hangar0 | wc -l)" 1 "after stop only web2's veth remains on the bridge"
+hg start web
+ip_again=$(hg list --format json | jq -r '.[] | select(.name=="web") | .ipv4' | cut -d' ' -f1)
+is "$ip_again" "$ip" "restart keeps the instance's address"
+wait_for "inH curl -s --max-time 2 http://127.0.0.1:8080/ | grep -q hello-from-web" 50
+ok $? "published port answers again after restart"
+
+# kill -9 everything: the next list cleans the lease and the veth.
+mon=$(hg list --format json | jq -r '.[] | select(.name=="web") | .monitor_pid')
+init=$(hg list --format json | jq -r '.[] | select(.name=="web") | .pid')
+kill -9 "$mon" "$init"
+wait_for "! kill -0 $init 2>/dev/null" 50
+is "$(hg list --format json | jq -r '.[] | select(.name=="web") | .state')" STOPPED "killed instance listed STOPPED"
+ok "$(! inH nft list table inet hangar | grep -q 'dport 8080'; echo $?)" "its DNAT rule was cleaned up"
+hg destroy --force web
+hg destroy --force web2
+is "$(inH ip -o link show master hangar0 2>/dev/null | wc -l)" 0 "destroy removed every veth"
+ok "$(! grep -q "$TEST_TMP" /proc/self/mountinfo; echo $?)" "no mounts left"
+done_testing
