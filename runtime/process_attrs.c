@@ -378,8 +378,9 @@ static int switch_groups(const struct oci_user *u, struct hangar_error *err)
 					"set additional gids (process.user.additionalGids): setgroups is "
 					"denied in this user namespace (/proc/self/setgroups is 'deny')");
 	}
-	return hangar_error_set(err, HANGAR_E_SYS, e, "setgroups with %zu additional gids",
-				u->n_additional_gids);
+	return hangar_error_set(
+	    err, HANGAR_E_SYS, e, "setgroups with %zu additional gids%s", u->n_additional_gids,
+	    e == EINVAL ? " (process.user.additionalGids: a gid is not mapped in the user namespace)" : "");
 }
 
 int process_apply_user_and_caps(const struct oci_process *p, struct hangar_error *err)

@@ -286,6 +286,67 @@ static int child_setgroups_denied(void *arg, char *msg, size_t len)
 	return 0;
 }
 
+/* A user namespace mapped by a privileged parent (as newuidmap would):
+ * setgroups stays allowed, but only id 0 is mapped. */
+static int unmapped_ids_checks(char *msg, size_t len)
+{
+	struct oci_process p;
+	struct hangar_error err = {0};
+	memset(&p, 0, sizeof(p));
+	p.user.additional_gids = extra_gids;
+	p.user.n_additional_gids = 2;
+	if (process_apply_user_and_caps(&p, &err) == 0 || !strstr(err.msg, "not mapped"))
+		return failf(msg, len, "unmapped additional gid: %s", err.msg);
+	p.user.n_additional_gids = 0;
+	p.user.uid = 1000;
+	if (process_apply_user_and_caps(&p, &err) == 0 || !strstr(err.msg, "process.user.uid, not mapped"))
+		return failf(msg, len, "unmapped uid: %s", err.msg);
+	snprintf(msg, len, "%s", err.msg);
+	return 0;
+}
+
+static int child_unmapped_ids(void *arg, char *msg, size_t len)
+{
+	int unshared[2], mapped[2], report[2];
+	char c = 0;
+	if (pipe(unshared) < 0 || pipe(mapped) < 0 || pipe(report) < 0)
+		return failf(msg, len, "pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		char buf[2048] = "";
+		int rc;
+		if (unshare(CLONE_NEWUSER) < 0) {
+			rc = failf(buf, sizeof(buf), "SKIP unshare(CLONE_NEWUSER): %s", strerror(errno));
+		} else if (write(unshared[1], "u", 1) != 1 || read(mapped[0], &c, 1) != 1 || c != 'm') {
+			rc = failf(buf, sizeof(buf), "parent did not map the namespace");
+		} else {
+			rc = unmapped_ids_checks(buf, sizeof(buf));
+		}
+		if (write(report[1], buf, strlen(buf)) < 0)
+			rc = 99;
+		_exit(rc);
+	}
+	close(unshared[1]);
+	close(report[1]);
+	struct hangar_error err = {0};
+	char path[64];
+	int ok_maps = read(unshared[0], &c, 1) == 1;
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	ok_maps = ok_maps && write_string_at(AT_FDCWD, path, "0 0 1", &err) == 0;
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	ok_maps = ok_maps && write_string_at(AT_FDCWD, path, "0 0 1", &err) == 0;
+	if (write(mapped[1], ok_maps ? "m" : "x", 1) != 1)
+		ok_maps = 0;
+	close(mapped[1]);
+	ssize_t n = read_all(report[0], msg, len - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	int status;
+	waitpid(pid, &status, 0);
+	if (!ok_maps && strncmp(msg, "SKIP", 4) != 0)
+		return failf(msg, len, "write maps: %s", err.msg);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 static int child_no_new_privs(void *arg, char *msg, size_t len)
 {
 	struct oci_process p;
@@ -552,6 +613,11 @@ int main(void)
 		skip(msg);
 	else
 		ok(rc == 0, "additionalGids with setgroups=deny: clear error (%s)", msg);
+	rc = run_in_child(child_unmapped_ids, NULL, msg, sizeof(msg));
+	if (strncmp(msg, "SKIP", 4) == 0)
+		skip(msg);
+	else
+		ok(rc == 0, "unmapped uid/additional gid in a user namespace: errors say so (%s)", msg);
 	rc = run_in_child(child_no_new_privs, NULL, msg, sizeof(msg));
 	ok(rc == 0, "no_new_privs: NoNewPrivs 1 only when asked %s", msg);
 
