@@ -236,7 +236,14 @@ int cgroup_manager_create(const struct cgroup_spec *spec, const struct oci_resou
 	struct cgroup_manager *m = manager_new(mode);
 	m->id = xstrdup(spec->id);
 	m->rootless = spec->rootless;
-	if (cgroup_resolve_path(spec->path, spec->id, &m->path, err) < 0 || m->ops->create(m, r, err) < 0) {
+	if (cgroup_resolve_path(spec->path, spec->id, &m->path, err) < 0) {
+		cgroup_manager_free(m);
+		return -1;
+	}
+	if (str_has_prefix(m->path, "/hangar/"))
+		for (const char *c = m->path; *c; c++)
+			m->prune_depth += *c == '/';
+	if (m->ops->create(m, r, err) < 0) {
 		cgroup_manager_free(m);
 		return -1;
 	}
@@ -367,6 +374,12 @@ void cgroup_stats_clear(struct cgroup_stats *st)
 	memset(st, 0, sizeof(*st));
 }
 
+int cgroup_destroy_depth(const struct cgroup_manager *m, int created_depth)
+{
+	int depth = created_depth > m->prune_depth ? created_depth : m->prune_depth;
+	return depth > 0 ? depth : 1;
+}
+
 int cgroup_manager_destroy(struct cgroup_manager *m, struct hangar_error *err)
 {
 	ERR_OR_LOCAL(err);
@@ -414,6 +427,7 @@ char *cgroup_manager_serialize(struct cgroup_manager *m)
 	json_object_object_add(obj, "rootless", json_object_new_boolean(m->rootless));
 	json_object_object_add(obj, "no_cgroup", json_object_new_boolean(m->no_cgroup));
 	json_object_object_add(obj, "skip_limits", json_object_new_boolean(m->skip_limits));
+	json_object_object_add(obj, "prune_depth", json_object_new_int(m->prune_depth));
 	if (m->warning)
 		json_object_object_add(obj, "warning", json_object_new_string(m->warning));
 	m->ops->serialize(m, obj);
@@ -481,6 +495,9 @@ int cgroup_manager_open(const char *serialized, struct cgroup_manager **out, str
 	m->no_cgroup = json_flag(obj, "no_cgroup");
 	m->skip_limits = json_flag(obj, "skip_limits");
 	m->warning = xstrdup(json_str(obj, "warning"));
+	json_object *depth;
+	if (json_object_object_get_ex(obj, "prune_depth", &depth))
+		m->prune_depth = json_object_get_int(depth);
 	int r = m->ops->deserialize(m, obj, err);
 	json_object_put(obj);
 	if (r < 0) {

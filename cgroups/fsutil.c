@@ -172,7 +172,10 @@ int cgroup_parse_psi(const char *text, struct cgroup_psi *psi)
 	return psi->present ? 0 : -1;
 }
 
-/* One walk; -1 with errno on failure, after removing what it made. */
+/* One walk; -1 with errno on failure, after removing what it made.
+ * *created counts the components from the first one this walk made down to
+ * the leaf: a concurrent creator may fill in one of them (EEXIST) after we
+ * made its parent, which is fine, since removal is rmdir-if-empty anyway. */
 static int mkdir_walk(char *full, size_t base_len, int *created)
 {
 	*created = 0;
@@ -183,13 +186,17 @@ static int mkdir_walk(char *full, size_t base_len, int *created)
 		*s = '\0';
 		if (mkdir(full, 0755) == 0) {
 			(*created)++;
-		} else if (errno != EEXIST || *created > 0) {
+		} else if (errno == EEXIST) {
+			if (*created > 0)
+				(*created)++;
+		} else {
 			int saved_errno = errno;
 			/* Unwind: full now ends at the failed component. */
 			for (int i = 0; i < *created; i++) {
 				char *slash = strrchr(full, '/');
 				*slash = '\0';
-				rmdir(full);
+				if (rmdir(full) < 0)
+					break;
 			}
 			*created = 0;
 			errno = saved_errno;

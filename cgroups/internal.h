@@ -50,6 +50,10 @@ struct cgroup_manager {
 	bool no_cgroup;
 	bool skip_limits;
 	char *warning;
+	/* Levels destroy may rmdir (when empty) besides those it made: the
+	 * whole path below the default parent "/hangar", which is ours, so that
+	 * the last container out removes shared parents whoever made them. */
+	int prune_depth;
 
 	/* v2 */
 	char *base; /* rootless: our delegated cgroup, the parent of path */
@@ -90,6 +94,7 @@ int cgroup_parse_limit(const char *s, uint64_t *out);
 int cgroup_mkdir_path(const char *base, const char *path, int *created, struct hangar_error *err);
 /* rmdir dir and its sub-cgroups, then up to created_depth-1 parents while
  * they are empty. */
+int cgroup_destroy_depth(const struct cgroup_manager *m, int created_depth);
 int cgroup_rmdir_path(const char *dir, int created_depth, struct hangar_error *err);
 
 /* Append the pids of every cgroup.procs below dir (recursive). */

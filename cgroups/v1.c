@@ -725,7 +725,7 @@ static int v1_destroy(struct cgroup_manager *m, struct hangar_error *err)
 		if (h->dir == NULL)
 			continue;
 		struct hangar_error one;
-		if (cgroup_rmdir_path(h->dir, h->created_depth > 0 ? h->created_depth : 1, &one) < 0 &&
+		if (cgroup_rmdir_path(h->dir, cgroup_destroy_depth(m, h->created_depth), &one) < 0 &&
 		    ret == 0) {
 			*err = one;
 			ret = -1;

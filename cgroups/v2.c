@@ -428,7 +428,8 @@ static bool v2_delegated_to_us(const char *dir)
 {
 	struct stat sb;
 	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", dir);
-	return stat(dir, &sb) == 0 && sb.st_uid == geteuid() && access(dir, W_OK) == 0 && access(procs, W_OK) == 0;
+	return stat(dir, &sb) == 0 && sb.st_uid == geteuid() && access(dir, W_OK) == 0 &&
+	       access(procs, W_OK) == 0;
 }
 
 /* Rootless: place the container under the subtree delegated to us, or run
@@ -662,7 +663,7 @@ static int v2_destroy(struct cgroup_manager *m, struct hangar_error *err)
 		close(m->dirfd);
 		m->dirfd = -1;
 	}
-	return cgroup_rmdir_path(m->dir, m->created_depth > 0 ? m->created_depth : 1, err);
+	return cgroup_rmdir_path(m->dir, cgroup_destroy_depth(m, m->created_depth), err);
 }
 
 static int v2_oom_event_fd(struct cgroup_manager *m, struct hangar_error *err)

@@ -752,6 +752,52 @@ static void test_unavailable(void)
 	free(p);
 }
 
+/* Containers sharing parents below the default "/hangar", created and
+ * destroyed concurrently: no spurious EEXIST/ENOENT, and the last one out
+ * removes the parents whoever made them. */
+static void test_shared_parent_race(void)
+{
+	enum { WORKERS = 6, ROUNDS = 30 };
+	pid_t workers[WORKERS];
+	for (int w = 0; w < WORKERS; w++) {
+		workers[w] = fork();
+		if (workers[w] == 0) {
+			int failures = 0;
+			for (int i = 0; i < ROUNDS; i++) {
+				char name[32];
+				snprintf(name, sizeof(name), "w%d-%d", w, i);
+				/* relative: below the default parent /hangar */
+				char *path = xasprintf("%s/shared/%s", parent, name);
+				struct cgroup_spec spec = {.path = path, .id = name};
+				struct cgroup_manager *m = NULL;
+				struct hangar_error err = {0};
+				if (cgroup_manager_create(&spec, NULL, &m, &err) < 0 ||
+				    cgroup_manager_destroy(m, &err) < 0) {
+					fprintf(stderr, "# worker %d round %d: %s\n", w, i, err.msg);
+					failures++;
+				}
+				cgroup_manager_free(m);
+				free(path);
+			}
+			_exit(failures > 100 ? 100 : failures);
+		}
+	}
+	int failed = 0;
+	for (int w = 0; w < WORKERS; w++) {
+		int st = wait_status(workers[w]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			failed++;
+	}
+	ok(failed == 0, "%d workers x %d create/destroy under a shared parent without errors", WORKERS,
+	   ROUNDS);
+	char *mem = xasprintf("/sys/fs/cgroup/memory/hangar/%s", parent);
+	char *cpuset = xasprintf("/sys/fs/cgroup/cpuset/hangar/%s", parent);
+	ok(access(mem, F_OK) < 0 && access(cpuset, F_OK) < 0,
+	   "the shared parents below /hangar are gone afterwards");
+	free(mem);
+	free(cpuset);
+}
+
 static void test_create_failure_unwinds(void)
 {
 	struct oci_resources r = {.present = true};
@@ -795,6 +841,7 @@ int main(void)
 	test_blkio();
 	test_memory_knobs();
 	test_unavailable();
+	test_shared_parent_race();
 	test_create_failure_unwinds();
 	const char *ctrls[] = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"};
 	bool left = false;
