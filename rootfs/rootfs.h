@@ -13,6 +13,12 @@
  * steps around the createContainer hooks:
  *
  *   rootfs_prepare()  -> createContainer hooks -> rootfs_pivot() -> rootfs_finalize()
+ *
+ * All three change only the caller's mount namespace, which must be the
+ * container's own: on failure the half-built tree is left there and goes
+ * away with the namespace when the init exits.  Relative bind-mount sources
+ * are resolved against the caller's working directory (runc runs its init
+ * in the bundle directory).
  */
 
 struct rootfs_options {
