@@ -287,7 +287,11 @@ static bool criu_error_is_noise(const char *msg)
 
 char *criu_log_last_error(const char *log_text)
 {
-	char *best = NULL;
+	/* The first error is the cause; later ones are criu unwinding
+	 * ("Unable to detach", "Restoring FAILED").  A log without any
+	 * (criu crashed) is summed up by its last line. */
+	const char *last_line = NULL;
+	size_t last_len = 0;
 	const char *line = log_text;
 	while (line && *line) {
 		const char *end = strchr(line, '\n');
@@ -300,16 +304,29 @@ char *criu_log_last_error(const char *log_text)
 			char *candidate = strndup(msg, len - (size_t)(msg - line));
 			if (candidate == NULL)
 				abort();
-			if (!criu_error_is_noise(candidate)) {
-				free(best);
-				best = candidate;
-			} else {
-				free(candidate);
-			}
+			if (!criu_error_is_noise(candidate))
+				return candidate;
+			free(candidate);
+		}
+		if (len > 0) {
+			last_line = line;
+			last_len = len;
 		}
 		line = end ? end + 1 : NULL;
 	}
-	return best;
+	if (last_line == NULL)
+		return NULL;
+	if (last_line[0] == '(') {
+		const char *close = memchr(last_line, ')', last_len);
+		if (close && close[1] == ' ') {
+			last_len -= (size_t)(close + 2 - last_line);
+			last_line = close + 2;
+		}
+	}
+	char *tail = strndup(last_line, last_len);
+	if (tail == NULL)
+		abort();
+	return tail;
 }
 
 static void child_report(int fd, const struct hangar_error *err)
@@ -387,11 +404,12 @@ int criu_run(const struct criu_args *args, const struct criu_run_opts *o, struct
 	struct hangar_error ignored;
 	if (o->log_path && read_file_at(AT_FDCWD, o->log_path, &log, NULL, &ignored) == 0)
 		last = criu_log_last_error(log);
-	char how[64];
-	if (WIFEXITED(status))
-		snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
-	else
-		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
-	return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: %s (log: %s)", o->step,
-				last ? last : how, o->log_path ? o->log_path : "none");
+	if (WIFSIGNALED(status))
+		return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: killed by signal %d after \"%s\" (log: %s)",
+					o->step, WTERMSIG(status), last ? last : "", o->log_path ? o->log_path : "none");
+	if (last == NULL)
+		return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: exit status %d (log: %s)", o->step,
+					WEXITSTATUS(status), o->log_path ? o->log_path : "none");
+	return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: %s (log: %s)", o->step, last,
+				o->log_path ? o->log_path : "none");
 }

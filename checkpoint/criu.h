@@ -74,8 +74,9 @@ struct criu_run_opts {
  * "criu STEP failed: <last error line of the log> (log: PATH)". */
 int criu_run(const struct criu_args *args, const struct criu_run_opts *o, struct hangar_error *err);
 
-/* The last meaningful "Error" line of a criu log, without the timestamp and
- * source prefix; NULL when there is none.  Exposed for unit tests. */
+/* The meaningful error of a criu log: its first "Error" line that is not
+ * noise, without the timestamp and source prefix, else its last line; NULL
+ * for an empty log.  Exposed for unit tests. */
 char *criu_log_last_error(const char *log_text);
 /* Parse "Version: 4.1.1" (and "GitID" lines) from `criu --version`. */
 int criu_parse_version(const char *text, unsigned *version);
