@@ -101,7 +101,7 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *c)
 		if (sync_send(c->sync_fd, SYNC_TTY_FD, 0, master, &err) < 0)
 			_exit(1);
 		close(master);
-		if (console_setup_slave(slave, p->console_height, p->console_width, &err) < 0)
+		if (console_setup_exec_slave(slave, p->console_height, p->console_width, &err) < 0)
 			exec_fail(c->sync_fd, &err);
 	}
 	const char *cwd = p->cwd ? p->cwd : "/";
