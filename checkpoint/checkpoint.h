@@ -27,6 +27,9 @@ struct checkpoint_opts {
 	const char *empty_ns;		 /* criu namespace name ("net"), NULL = none */
 	const char *page_server;	 /* "ADDRESS:PORT" or NULL */
 	int status_fd;			 /* -1 = none */
+	/* Leave the stopped container's state and cgroup for its owner to
+	 * clean up (the instance manager's monitor reaps the init and does). */
+	bool keep_container;
 };
 
 /* What criu reported about the dump (its --display-stats lines), for

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -337,8 +338,74 @@ static void child_report(int fd, const struct hangar_error *err)
 	_exit(127);
 }
 
+int criu_write_action_script(const char *path, const char *action, const char *env_var, const char *event_fifo,
+			     const char *reply_fifo, struct hangar_error *err)
+{
+	_cleanup_free_ char *text = xasprintf("#!/bin/sh\n"
+					      "# Written by hangar: hands criu's %s to the runtime and waits.\n"
+					      "[ \"$CRTOOLS_SCRIPT_ACTION\" = %s ] || exit 0\n"
+					      "echo \"$%s\" >'%s' || exit 1\n"
+					      "read reply <'%s' || exit 1\n"
+					      "[ \"$reply\" = ok ]\n",
+					      action, action, env_var, event_fifo, reply_fifo);
+	return write_file_atomic(path, text, strlen(text), 0700, err);
+}
+
+/* Wait for criu, answering action-script events meanwhile.  Returns the
+ * wait status; *event_err is set when a callback failed. */
+static int wait_with_events(pid_t pid, const struct criu_run_opts *o, int event_fd, struct hangar_error *event_err,
+			    bool *event_failed)
+{
+	int status;
+	char line[256];
+	size_t len = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, event_fd >= 0 ? WNOHANG : 0);
+		if (w == pid)
+			return status;
+		if (w < 0 && errno != EINTR)
+			return -1;
+		if (event_fd < 0)
+			continue;
+		struct pollfd pfd = {.fd = event_fd, .events = POLLIN};
+		if (poll(&pfd, 1, 50) <= 0 || !(pfd.revents & POLLIN))
+			continue;
+		ssize_t n = read(event_fd, line + len, sizeof(line) - 1 - len);
+		if (n <= 0)
+			continue;
+		len += (size_t)n;
+		line[len] = '\0';
+		char *nl = strchr(line, '\n');
+		if (nl == NULL && len < sizeof(line) - 1)
+			continue;
+		if (nl)
+			*nl = '\0';
+		bool ok = o->on_event(line, o->event_data, event_err) == 0;
+		if (!ok)
+			*event_failed = true;
+		len = 0;
+		/* Blocks until the script opens its end for reading. */
+		int reply = open(o->reply_fifo, O_WRONLY | O_CLOEXEC);
+		if (reply >= 0) {
+			const char *answer = ok ? "ok\n" : "fail\n";
+			if (write_all(reply, answer, strlen(answer)) < 0) {
+				/* the script fails on EOF: criu reports it */
+			}
+			close(reply);
+		}
+	}
+}
+
 int criu_run(const struct criu_args *args, const struct criu_run_opts *o, struct hangar_error *err)
 {
+	/* O_RDWR: the fifo always has a writer, so it never reads as EOF
+	 * before the script has written. */
+	_cleanup_close_ int event_fd = -1;
+	if (o->on_event && o->event_fifo) {
+		event_fd = open(o->event_fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (event_fd < 0)
+			return hangar_sys_error(err, "open %s", o->event_fifo);
+	}
 	int report[2];
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return hangar_sys_error(err, "pipe");
@@ -388,10 +455,15 @@ int criu_run(const struct criu_args *args, const struct criu_run_opts *o, struct
 	char msg[sizeof(err->msg)];
 	ssize_t n = read_all(report[0], msg, sizeof(msg) - 1);
 	close(report[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return hangar_sys_error(err, "wait for criu %s", o->step);
+	struct hangar_error event_err;
+	hangar_error_clear(&event_err);
+	bool event_failed = false;
+	int status = wait_with_events(pid, o, event_fd, &event_err, &event_failed);
+	if (status < 0)
+		return hangar_sys_error(err, "wait for criu %s", o->step);
+	if (event_failed) {
+		*err = event_err;
+		return hangar_error_prefix(err, "criu %s", o->step);
 	}
 	if (n > 0) {
 		msg[n] = '\0';

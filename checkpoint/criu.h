@@ -68,7 +68,19 @@ struct criu_run_opts {
 	/* When set, criu's stdout goes to this file (--display-stats prints
 	 * there). */
 	const char *stdout_path;
+	/* criu action-script round trip: a script run by criu writes a line
+	 * into event_fifo and waits for "ok" or "fail" on reply_fifo; criu_run
+	 * calls on_event with that line meanwhile (restore uses it to set up
+	 * networking at "setup-namespaces", before the tasks resume). */
+	const char *event_fifo, *reply_fifo;
+	int (*on_event)(const char *line, void *data, struct hangar_error *err);
+	void *event_data;
 };
+
+/* Write an action script at path that does the event_fifo/reply_fifo round
+ * trip for the criu action `action`, passing the value of env_var. */
+int criu_write_action_script(const char *path, const char *action, const char *env_var, const char *event_fifo,
+			     const char *reply_fifo, struct hangar_error *err);
 
 /* Fork, run setup, exec criu with args, wait.  On failure err reads
  * "criu STEP failed: <last error line of the log> (log: PATH)". */

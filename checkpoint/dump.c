@@ -491,7 +491,7 @@ int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stat
 	if (!o->pre_dump && checkpoint_manifest_write(r.image, &r.m, err) < 0)
 		goto out;
 	rc = 0;
-	if (!o->leave_running && !o->pre_dump) {
+	if (!o->leave_running && !o->pre_dump && !o->keep_container) {
 		/* criu killed the tree; what is left is the state and the cgroup,
 		 * removed as `delete` would (it takes the lock itself). */
 		close(r.lock);

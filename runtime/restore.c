@@ -37,6 +37,7 @@ struct restore_run {
 	char *dir;
 	char *criu_root;
 	char *image, *work, *log, *pidfile;
+	char *event_fifo, *reply_fifo;
 	int lock_fd;
 	int tty_master, tty_slave, netns_fd;
 	char *tty_slave_path;
@@ -325,6 +326,38 @@ static int restore_child_setup(void *data, struct hangar_error *err)
 	return 0;
 }
 
+static int setup_namespaces_event(const char *line, void *data, struct hangar_error *err)
+{
+	struct restore_run *r = data;
+	int64_t pid;
+	if (parse_i64(line, &pid) < 0 || pid <= 1)
+		return hangar_error_set(err, HANGAR_E_CHILD, 0, "setup-namespaces: bad init pid '%s'", line);
+	return r->o->on_created((pid_t)pid, r->o->on_created_data, err);
+}
+
+/* The action script through which criu hands us the new namespaces. */
+static int prepare_namespace_hook(struct restore_run *r, struct criu_run_opts *ro, struct hangar_error *err)
+{
+	if (r->o->on_created == NULL)
+		return 0;
+	r->event_fifo = xasprintf("%s/criu-event", r->dir);
+	r->reply_fifo = xasprintf("%s/criu-reply", r->dir);
+	_cleanup_free_ char *script = xasprintf("%s/criu-action.sh", r->dir);
+	if (mkfifo(r->event_fifo, 0600) < 0)
+		return hangar_sys_error(err, "mkfifo %s", r->event_fifo);
+	if (mkfifo(r->reply_fifo, 0600) < 0)
+		return hangar_sys_error(err, "mkfifo %s", r->reply_fifo);
+	if (criu_write_action_script(script, "setup-namespaces", "CRTOOLS_INIT_PID", r->event_fifo, r->reply_fifo,
+				     err) < 0)
+		return -1;
+	criu_args_addf(&r->args, "--action-script=%s", script);
+	ro->event_fifo = r->event_fifo;
+	ro->reply_fifo = r->reply_fifo;
+	ro->on_event = setup_namespaces_event;
+	ro->event_data = r;
+	return 0;
+}
+
 static int save_config(struct restore_run *r, struct hangar_error *err)
 {
 	_cleanup_free_ char *json = oci_config_to_json(r->cfg);
@@ -470,6 +503,8 @@ int container_restore(const struct container_restore_opts *o, struct container_c
 		.n_keep_fds = r.n_keep,
 		.stdio_fd = -1,
 	};
+	if (prepare_namespace_hook(&r, &ro, err) < 0)
+		goto fail;
 	uint64_t t0 = now_ns();
 	if (criu_run(&r.args, &ro, err) < 0)
 		goto fail;
@@ -487,6 +522,12 @@ int container_restore(const struct container_restore_opts *o, struct container_c
 			goto fail;
 	}
 	rmdir(r.criu_root);
+	if (r.event_fifo) {
+		_cleanup_free_ char *script = xasprintf("%s/criu-action.sh", r.dir);
+		unlink(r.event_fifo);
+		unlink(r.reply_fifo);
+		unlink(script);
+	}
 	if (out) {
 		out->pid = r.pid;
 		out->our_child = true;
@@ -520,6 +561,8 @@ out:
 	free(r.log);
 	free(r.pidfile);
 	free(r.tty_slave_path);
+	free(r.event_fifo);
+	free(r.reply_fifo);
 	oci_config_free(owned_cfg);
 	return rc;
 }

@@ -29,6 +29,11 @@ struct container_restore_opts {
 	const char *manage_cgroups_mode; /* soft|full|strict|ignore, NULL = soft */
 	const char *empty_ns;		 /* "network" or NULL */
 	int status_fd;			 /* -1 = none */
+	/* Called with the restored init's pid once criu has made its
+	 * namespaces and before any task runs (criu's "setup-namespaces"):
+	 * where the instance manager attaches networking, as at create. */
+	container_created_cb on_created;
+	void *on_created_data;
 };
 
 struct restore_stats {
