@@ -25,30 +25,30 @@ struct image_info {
 };
 
 /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64. */
-int image_validate_name(const char *name, struct hangar_error *err);
+int image_store_validate_name(const char *name, struct hangar_error *err);
 /* DATA/images/NAME/rootfs (malloc'ed; not checked). */
-char *image_rootfs_path(const struct hangar_paths *p, const char *name);
+char *image_store_rootfs_path(const struct hangar_paths *p, const char *name);
 /* Make sure the image exists: "default" is built when missing; any other
  * missing name is HANGAR_E_NOTFOUND "no such image: NAME". */
-int image_ensure(const struct hangar_paths *p, const char *name, struct hangar_error *err);
+int image_store_ensure(const struct hangar_paths *p, const char *name, struct hangar_error *err);
 /* Build the busybox image from busybox (NULL: $HANGAR_BUSYBOX or /bin/busybox)
  * into rootfs_dir, which must not exist.  Mirrors scripts/mkrootfs-busybox. */
-int image_build_busybox(const char *busybox, const char *rootfs_dir, struct hangar_error *err);
+int image_store_build_busybox(const char *busybox, const char *rootfs_dir, struct hangar_error *err);
 /* Import a tarball (extracted by tar(1)) or copy a directory (owners,
  * modes, times, xattrs, hard links, device nodes preserved). */
-int image_import(const struct hangar_paths *p, const char *name, const char *source, struct hangar_error *err);
+int image_store_import(const struct hangar_paths *p, const char *name, const char *source, struct hangar_error *err);
 /* debootstrap SUITE (default "stable") into a new image; HANGAR_E_UNSUPPORTED
  * when debootstrap is not installed. */
-int image_debootstrap(const struct hangar_paths *p, const char *name, const char *suite, struct hangar_error *err);
+int image_store_debootstrap(const struct hangar_paths *p, const char *name, const char *suite, struct hangar_error *err);
 /* Refused (HANGAR_E_STATE, naming the users) while an instance uses it. */
-int image_remove(const struct hangar_paths *p, const char *name, struct hangar_error *err);
-int image_list(const struct hangar_paths *p, struct image_info **out, size_t *n, struct hangar_error *err);
-void image_infos_free(struct image_info *infos, size_t n);
+int image_store_remove(const struct hangar_paths *p, const char *name, struct hangar_error *err);
+int image_store_list(const struct hangar_paths *p, struct image_info **out, size_t *n, struct hangar_error *err);
+void image_store_infos_free(struct image_info *infos, size_t n);
 
 /* Copy a directory tree preserving owners, modes, times, xattrs, hard
  * links and special files; dst must not exist. */
-int image_copy_tree(const char *src, const char *dst, struct hangar_error *err);
+int image_store_copy_tree(const char *src, const char *dst, struct hangar_error *err);
 /* One regular file, with owner, mode, times and xattrs. */
-int image_copy_tree_file(const char *src, const char *dst, struct hangar_error *err);
+int image_store_copy_file(const char *src, const char *dst, struct hangar_error *err);
 
 #endif

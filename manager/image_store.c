@@ -19,7 +19,7 @@
 #include "manager/instance.h"
 #include "runtime/state.h"
 
-int image_validate_name(const char *name, struct hangar_error *err)
+int image_store_validate_name(const char *name, struct hangar_error *err)
 {
 	size_t len = strlen(name);
 	bool ok = len > 0 && len <= 64;
@@ -34,7 +34,7 @@ int image_validate_name(const char *name, struct hangar_error *err)
 	return 0;
 }
 
-char *image_rootfs_path(const struct hangar_paths *p, const char *name)
+char *image_store_rootfs_path(const struct hangar_paths *p, const char *name)
 {
 	return xasprintf("%s/%s/rootfs", p->images_dir, name);
 }
@@ -150,19 +150,8 @@ static const char busybox_inittab[] = "::sysinit:/bin/echo hangar: busybox init 
 				      "::shutdown:/bin/echo hangar: busybox init shutting down\n"
 				      "::shutdown:/bin/sync\n";
 
-int image_build_busybox(const char *busybox, const char *rootfs, struct hangar_error *err)
+static int build_busybox_tree(const char *busybox, const char *rootfs, char *list, struct hangar_error *err)
 {
-	if (busybox == NULL)
-		busybox = getenv("HANGAR_BUSYBOX");
-	if (busybox == NULL)
-		busybox = "/bin/busybox";
-	_cleanup_free_ char *list = NULL;
-	if (run_tool((char *[]){(char *)busybox, "--list-full", NULL}, &list, err) < 0)
-		return hangar_error_prefix(err, "default image: %s is not a static busybox (apt-get install "
-					   "busybox-static)",
-					   busybox);
-	if (mkdir(rootfs, 0755) < 0)
-		return hangar_sys_error(err, "create %s", rootfs);
 	static const struct {
 		const char *path;
 		mode_t mode;
@@ -176,7 +165,7 @@ int image_build_busybox(const char *busybox, const char *rootfs, struct hangar_e
 			return hangar_sys_error(err, "create %s", d);
 	}
 	_cleanup_free_ char *target = xasprintf("%s/bin/busybox", rootfs);
-	if (image_copy_tree_file(busybox, target, err) < 0)
+	if (image_store_copy_file(busybox, target, err) < 0)
 		return -1;
 	char *save = NULL;
 	for (char *applet = strtok_r(list, "\n", &save); applet; applet = strtok_r(NULL, "\n", &save)) {
@@ -206,6 +195,30 @@ int image_build_busybox(const char *busybox, const char *rootfs, struct hangar_e
 	return 0;
 }
 
+int image_store_build_busybox(const char *busybox, const char *rootfs, struct hangar_error *err)
+{
+	if (busybox == NULL)
+		busybox = getenv("HANGAR_BUSYBOX");
+	if (busybox == NULL)
+		busybox = "/bin/busybox";
+	_cleanup_free_ char *list = NULL;
+	/* Anything can exit 0 on --list-full; busybox lists bin/sh. */
+	if (run_tool((char *[]){(char *)busybox, "--list-full", NULL}, &list, err) < 0 ||
+	    (strncmp(list, "bin/sh\n", 7) != 0 && strstr(list, "\nbin/sh\n") == NULL)) {
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"default image: %s is not a static busybox (apt-get install busybox-static)",
+					busybox);
+	}
+	if (mkdir(rootfs, 0755) < 0)
+		return hangar_sys_error(err, "create %s", rootfs);
+	if (build_busybox_tree(busybox, rootfs, list, err) < 0) {
+		struct hangar_error ignored;
+		rm_rf(rootfs, &ignored);
+		return -1;
+	}
+	return 0;
+}
+
 static int write_image_json(const char *image_dir, const char *source, struct hangar_error *err)
 {
 	json_object *o = json_object_new_object();
@@ -225,7 +238,7 @@ typedef int (*image_fill_fn)(const char *rootfs, const void *data, struct hangar
 static int image_make(const struct hangar_paths *p, const char *name, const char *source, image_fill_fn fill,
 		      const void *data, struct hangar_error *err)
 {
-	if (image_validate_name(name, err) < 0)
+	if (image_store_validate_name(name, err) < 0)
 		return -1;
 	_cleanup_free_ char *final = xasprintf("%s/%s", p->images_dir, name);
 	if (access(final, F_OK) == 0)
@@ -255,12 +268,12 @@ fail:
 
 static int fill_busybox(const char *rootfs, const void *data, struct hangar_error *err)
 {
-	return image_build_busybox(NULL, rootfs, err);
+	return image_store_build_busybox(NULL, rootfs, err);
 }
 
-int image_ensure(const struct hangar_paths *p, const char *name, struct hangar_error *err)
+int image_store_ensure(const struct hangar_paths *p, const char *name, struct hangar_error *err)
 {
-	_cleanup_free_ char *rootfs = image_rootfs_path(p, name);
+	_cleanup_free_ char *rootfs = image_store_rootfs_path(p, name);
 	struct stat st;
 	if (stat(rootfs, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
@@ -276,7 +289,7 @@ static int fill_import(const char *rootfs, const void *data, struct hangar_error
 	if (stat(source, &st) < 0)
 		return hangar_sys_error(err, "%s", source);
 	if (S_ISDIR(st.st_mode))
-		return image_copy_tree(source, rootfs, err);
+		return image_store_copy_tree(source, rootfs, err);
 	if (mkdir(rootfs, 0755) < 0)
 		return hangar_sys_error(err, "create %s", rootfs);
 	/* tar knows every compression and archive quirk; --numeric-owner
@@ -286,7 +299,7 @@ static int fill_import(const char *rootfs, const void *data, struct hangar_error
 			NULL, err);
 }
 
-int image_import(const struct hangar_paths *p, const char *name, const char *source, struct hangar_error *err)
+int image_store_import(const struct hangar_paths *p, const char *name, const char *source, struct hangar_error *err)
 {
 	if (access(source, R_OK) < 0)
 		return hangar_error_set(err, HANGAR_E_NOTFOUND, errno, "image source %s", source);
@@ -317,7 +330,7 @@ static bool in_path(const char *tool)
 	return false;
 }
 
-int image_debootstrap(const struct hangar_paths *p, const char *name, const char *suite, struct hangar_error *err)
+int image_store_debootstrap(const struct hangar_paths *p, const char *name, const char *suite, struct hangar_error *err)
 {
 	if (suite == NULL)
 		suite = "stable";
@@ -358,9 +371,9 @@ static char **image_users(const struct hangar_paths *p, const char *name)
 	return users;
 }
 
-int image_remove(const struct hangar_paths *p, const char *name, struct hangar_error *err)
+int image_store_remove(const struct hangar_paths *p, const char *name, struct hangar_error *err)
 {
-	if (image_validate_name(name, err) < 0)
+	if (image_store_validate_name(name, err) < 0)
 		return -1;
 	_cleanup_close_ int lock = hangar_lock_global(p, err);
 	if (lock < 0)
@@ -429,7 +442,7 @@ static uint64_t tree_size(const char *dir)
 	return walk_bytes;
 }
 
-void image_infos_free(struct image_info *infos, size_t n)
+void image_store_infos_free(struct image_info *infos, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(infos[i].name);
@@ -445,7 +458,7 @@ static int cmp_info(const void *a, const void *b)
 	return strcmp(((const struct image_info *)a)->name, ((const struct image_info *)b)->name);
 }
 
-int image_list(const struct hangar_paths *p, struct image_info **out, size_t *n_out, struct hangar_error *err)
+int image_store_list(const struct hangar_paths *p, struct image_info **out, size_t *n_out, struct hangar_error *err)
 {
 	_cleanup_closedir_ DIR *d = opendir(p->images_dir);
 	if (d == NULL)
@@ -473,7 +486,7 @@ int image_list(const struct hangar_paths *p, struct image_info **out, size_t *n_
 		if (o && json_object_object_get_ex(o, "source", &v))
 			info->source = xstrdup(json_object_get_string(v));
 		json_object_put(o);
-		_cleanup_free_ char *rootfs = image_rootfs_path(p, de->d_name);
+		_cleanup_free_ char *rootfs = image_store_rootfs_path(p, de->d_name);
 		info->size = tree_size(rootfs);
 		info->users = image_users(p, de->d_name);
 	}

@@ -163,7 +163,7 @@ static int copy_entry(struct copy_ctx *c, const char *src, const char *dst, int 
 	return 0;
 }
 
-int image_copy_tree(const char *src, const char *dst, struct hangar_error *err)
+int image_store_copy_tree(const char *src, const char *dst, struct hangar_error *err)
 {
 	struct stat st;
 	if (stat(src, &st) < 0)
@@ -178,7 +178,7 @@ int image_copy_tree(const char *src, const char *dst, struct hangar_error *err)
 	return rc;
 }
 
-int image_copy_tree_file(const char *src_path, const char *dst, struct hangar_error *err)
+int image_store_copy_file(const char *src_path, const char *dst, struct hangar_error *err)
 {
 	/* /bin/busybox may be a symlink (merged /usr): copy what it points to. */
 	_cleanup_free_ char *src = realpath(src_path, NULL);

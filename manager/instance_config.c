@@ -238,7 +238,7 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 	if (instance_validate_name(o->name, err) < 0)
 		return -1;
 	const char *image = o->image ? o->image : IMAGE_DEFAULT_NAME;
-	if (image_validate_name(image, err) < 0)
+	if (image_store_validate_name(image, err) < 0)
 		return -1;
 	if (o->init && o->cmd && o->cmd[0])
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--init and a command exclude each other");
@@ -296,7 +296,7 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 		goto fail;
 	if (check_ports_free(p, inst->name, ports, n_ports, inst->publish, err) < 0)
 		goto fail;
-	if (image_ensure(p, image, err) < 0)
+	if (image_store_ensure(p, image, err) < 0)
 		goto fail;
 	if (mkdir(inst->dir, 0700) < 0) {
 		if (errno == EEXIST)

@@ -51,7 +51,7 @@ void instance_fill_paths(const struct hangar_paths *p, struct instance *inst)
 	inst->work = xasprintf("%s/work", inst->dir);
 	inst->config_path = xasprintf("%s/config.json", inst->dir);
 	inst->log_path = xasprintf("%s/log", inst->dir);
-	inst->image_rootfs = image_rootfs_path(p, inst->image);
+	inst->image_rootfs = image_store_rootfs_path(p, inst->image);
 }
 
 void instance_free(struct instance *inst)

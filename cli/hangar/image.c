@@ -28,7 +28,7 @@ static int image_list_cmd(const struct hangar_paths *p, bool json)
 	struct hangar_error err;
 	struct image_info *infos = NULL;
 	size_t n = 0;
-	if (image_list(p, &infos, &n, &err) < 0)
+	if (image_store_list(p, &infos, &n, &err) < 0)
 		return hangar_fail(&err);
 	json_object *arr = json_object_new_array();
 	if (!json)
@@ -58,7 +58,7 @@ static int image_list_cmd(const struct hangar_paths *p, bool json)
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
-	image_infos_free(infos, n);
+	image_store_infos_free(infos, n);
 	return 0;
 }
 
@@ -97,21 +97,21 @@ int cmd_image(int argc, char **argv)
 			return hangar_usage("image", "import needs NAME and a TARBALL or DIRECTORY");
 		if ((p = hangar_paths()) == NULL)
 			return HANGAR_EXIT_FAILURE;
-		return image_import(p, argv[2], argv[3], &err) < 0 ? hangar_fail(&err) : 0;
+		return image_store_import(p, argv[2], argv[3], &err) < 0 ? hangar_fail(&err) : 0;
 	}
 	if (strcmp(sub, "rm") == 0 || strcmp(sub, "remove") == 0) {
 		if (argc != 3)
 			return hangar_usage("image", "rm needs exactly one image name");
 		if ((p = hangar_paths()) == NULL)
 			return HANGAR_EXIT_FAILURE;
-		return image_remove(p, argv[2], &err) < 0 ? hangar_fail(&err) : 0;
+		return image_store_remove(p, argv[2], &err) < 0 ? hangar_fail(&err) : 0;
 	}
 	if (strcmp(sub, "debootstrap") == 0) {
 		if (argc != 3 && argc != 4)
 			return hangar_usage("image", "debootstrap needs NAME [SUITE]");
 		if ((p = hangar_paths()) == NULL)
 			return HANGAR_EXIT_FAILURE;
-		return image_debootstrap(p, argv[2], argc == 4 ? argv[3] : NULL, &err) < 0 ? hangar_fail(&err) : 0;
+		return image_store_debootstrap(p, argv[2], argc == 4 ? argv[3] : NULL, &err) < 0 ? hangar_fail(&err) : 0;
 	}
 	return hangar_usage("image", "unknown subcommand '%s' (list, import, rm, debootstrap)", sub);
 }

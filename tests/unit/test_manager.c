@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests for the instance manager library (no containers started). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "manager/image.h"
+#include "manager/instance.h"
+#include "manager/internal.h"
+#include "tests/unit/tap.h"
+
+static void test_parsers(void)
+{
+	struct hangar_error err;
+	uint64_t q = 0, p = 0;
+	ok(instance_parse_cpus("1.5", &q, &p, &err) == 0 && q == 150000 && p == 100000, "--cpus 1.5 -> 150000/100000");
+	ok(instance_parse_cpus("0.01", &q, &p, &err) == 0 && q == 1000, "--cpus 0.01 -> 1000");
+	ok(instance_parse_cpus("0", &q, &p, &err) < 0 && err.code == HANGAR_E_USAGE, "--cpus 0 refused");
+	is_str(err.msg, "--cpus 0: must be between 0.01 and 4096", "--cpus 0 message");
+	ok(instance_parse_cpus("abc", &q, &p, &err) < 0, "--cpus abc refused");
+	ok(instance_parse_cpus("1e9", &q, &p, &err) < 0, "--cpus 1e9 refused");
+
+	struct instance_io_max io;
+	ok(instance_parse_io_max("8:0:rbps=1M,wiops=100", &io, &err) == 0 && io.major == 8 && io.minor == 0 &&
+		   io.rbps == 1024 * 1024 && io.wiops == 100 && io.wbps == 0 && io.riops == 0,
+	   "--io-max MAJ:MIN:rbps=1M,wiops=100");
+	free(io.device);
+	ok(instance_parse_io_max("8:0:rbps=0", &io, &err) < 0, "--io-max zero refused");
+	ok(instance_parse_io_max("8:0:foo=1", &io, &err) < 0 && strstr(err.msg, "unknown key 'foo'"),
+	   "--io-max unknown key refused (%s)", err.msg);
+	ok(instance_parse_io_max("/dev/null:rbps=1", &io, &err) < 0 && strstr(err.msg, "not a block device"),
+	   "--io-max on a character device refused");
+	ok(instance_parse_io_max("8:0", &io, &err) < 0, "--io-max without limits refused");
+
+	struct instance_mount m;
+	ok(instance_parse_mount("/tmp:/mnt:ro", &m, &err) == 0 && m.readonly && strcmp(m.destination, "/mnt") == 0,
+	   "--mount SRC:DST:ro");
+	free(m.source);
+	free(m.destination);
+	ok(instance_parse_mount("/tmp:/mnt", &m, &err) == 0 && !m.readonly, "--mount SRC:DST is read-write");
+	free(m.source);
+	free(m.destination);
+	ok(instance_parse_mount("/tmp:mnt", &m, &err) < 0, "--mount relative destination refused");
+	ok(instance_parse_mount("/tmp:/mnt:rx", &m, &err) < 0, "--mount bad mode refused");
+	ok(instance_parse_mount("/does-not-exist:/mnt", &m, &err) < 0, "--mount missing source refused");
+
+	ok(instance_validate_name("web-1.a_b", &err) == 0, "valid instance name");
+	ok(instance_validate_name("-web", &err) < 0, "name starting with '-' refused");
+	ok(instance_validate_name("a/b", &err) < 0, "name with '/' refused");
+	ok(instance_validate_name("..", &err) < 0, "name '..' refused");
+	ok(instance_validate_name("", &err) < 0, "empty name refused");
+	ok(image_store_validate_name("default", &err) == 0 && image_store_validate_name("x y", &err) < 0, "image names");
+}
+
+static void test_limits(void)
+{
+	struct hangar_error err;
+	struct instance_limits a = {0}, b = {0};
+	b.has_memory = true;
+	b.memory = 64 << 20;
+	b.cpuset = xstrdup("0-1");
+	struct instance_io_max io = {.device = xstrdup("8:0"), .major = 8, .minor = 0, .rbps = 100};
+	b.io_max = &io;
+	b.n_io_max = 1;
+	instance_limits_merge(&a, &b);
+	struct instance_io_max io2 = {.device = xstrdup("8:0"), .major = 8, .minor = 0, .wbps = 200};
+	struct instance_limits c = {.io_max = &io2, .n_io_max = 1, .has_pids = true, .pids = 10};
+	instance_limits_merge(&a, &c);
+	ok(a.has_memory && a.memory == 64 << 20 && strcmp(a.cpuset, "0-1") == 0 && a.has_pids && a.pids == 10,
+	   "merge keeps earlier fields and adds new ones");
+	ok(a.n_io_max == 1 && a.io_max[0].rbps == 100 && a.io_max[0].wbps == 200, "merge combines one device's limits");
+	struct oci_resources r;
+	memset(&r, 0, sizeof(r));
+	a.has_cpus = true;
+	a.cpu_quota = 150000;
+	a.cpu_period = 100000;
+	a.has_io_weight = true;
+	a.io_weight = 200;
+	ok(instance_limits_to_oci(&a, &r, &err) == 0, "limits convert to linux.resources");
+	ok(r.memory.has_limit && r.memory.limit == 64 << 20, "memory.limit");
+	ok(r.cpu.has_quota && r.cpu.quota == 150000 && r.cpu.period == 100000 && strcmp(r.cpu.cpus, "0-1") == 0,
+	   "cpu quota, period, cpus");
+	ok(r.blkio.has_weight && r.blkio.weight == 200, "blockIO.weight");
+	ok(r.blkio.n_throttle_read_bps == 1 && r.blkio.throttle_read_bps[0].rate == 100 &&
+		   r.blkio.n_throttle_write_bps == 1 && r.blkio.throttle_write_bps[0].rate == 200 &&
+		   r.blkio.n_throttle_read_iops == 0,
+	   "throttle devices only for the limits given");
+	ok(r.has_pids_limit && r.pids_limit == 10, "pids.limit");
+	oci_resources_clear(&r);
+	memset(&r, 0, sizeof(r));
+	struct instance_limits bad = {.has_io_weight = true, .io_weight = 5};
+	ok(instance_limits_to_oci(&bad, &r, &err) < 0, "io weight 5 refused");
+	oci_resources_clear(&r);
+	free(b.cpuset);
+	free(io.device);
+	free(io2.device);
+	instance_limits_clear(&a);
+}
+
+static void test_busybox_image(const char *tmp)
+{
+	struct hangar_error err;
+	_cleanup_free_ char *root = xasprintf("%s/bb", tmp);
+	if (access("/bin/busybox", X_OK) < 0) {
+		skip("no /bin/busybox (busybox-static)");
+		return;
+	}
+	ok(image_store_build_busybox(NULL, root, &err) == 0, "busybox image built (%s)", err.msg);
+	_cleanup_free_ char *bb = xasprintf("%s/bin/busybox", root);
+	struct stat st;
+	ok(stat(bb, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111), "bin/busybox is an executable copy");
+	_cleanup_free_ char *sh = xasprintf("%s/bin/sh", root);
+	char target[256] = "";
+	ssize_t n = readlink(sh, target, sizeof(target) - 1);
+	if (n > 0)
+		target[n] = '\0';
+	is_str(target, "/bin/busybox", "bin/sh -> /bin/busybox");
+	_cleanup_free_ char *init = xasprintf("%s/sbin/init", root);
+	ok(lstat(init, &st) == 0 && S_ISLNK(st.st_mode), "sbin/init applet link");
+	_cleanup_free_ char *inittab = xasprintf("%s/etc/inittab", root);
+	_cleanup_free_ char *text = NULL;
+	ok(read_file_at(AT_FDCWD, inittab, &text, NULL, &err) == 0 && strstr(text, "::shutdown:") &&
+		   strstr(text, "cttyhack"),
+	   "inittab with shutdown entries and a console shell");
+	_cleanup_free_ char *tmpdir = xasprintf("%s/tmp", root);
+	ok(stat(tmpdir, &st) == 0 && (st.st_mode & 07777) == 01777, "tmp is 1777");
+	ok(image_store_build_busybox(NULL, root, &err) < 0, "building into an existing directory fails");
+	_cleanup_free_ char *other = xasprintf("%s/bb2", tmp);
+	ok(image_store_build_busybox("/bin/true", other, &err) < 0 && strstr(err.msg, "not a static busybox") &&
+		   access(other, F_OK) < 0,
+	   "a binary that is not busybox is refused, nothing made");
+}
+
+static void test_copy_tree(const char *tmp)
+{
+	struct hangar_error err;
+	_cleanup_free_ char *src = xasprintf("%s/src", tmp), *dst = xasprintf("%s/dst", tmp);
+	_cleanup_free_ char *f = xasprintf("%s/file", src), *l = xasprintf("%s/hardlink", src),
+			    *s = xasprintf("%s/sym", src), *d = xasprintf("%s/dir", src), *fifo = xasprintf("%s/fifo", src);
+	mkdir(src, 0755);
+	mkdir(d, 0750);
+	write_file_at(AT_FDCWD, f, "data", 4, O_WRONLY | O_CREAT, 0644, &err);
+	chmod(f, 04755);
+	link(f, l);
+	symlink("file", s);
+	mkfifo(fifo, 0600);
+	bool have_xattr = setxattr(f, "user.hangar", "v", 1, 0) == 0;
+	chown(d, 1234, 5678);
+	ok(image_store_copy_tree(src, dst, &err) == 0, "copy tree (%s)", err.msg);
+	_cleanup_free_ char *df = xasprintf("%s/file", dst), *dl = xasprintf("%s/hardlink", dst),
+			    *ds = xasprintf("%s/sym", dst), *dd = xasprintf("%s/dir", dst), *dfifo = xasprintf("%s/fifo", dst);
+	struct stat a, b;
+	ok(stat(df, &a) == 0 && (a.st_mode & 07777) == 04755, "set-uid mode kept");
+	ok(stat(dl, &b) == 0 && a.st_ino == b.st_ino, "hard link kept");
+	char t[64] = "";
+	ssize_t n = readlink(ds, t, sizeof(t) - 1);
+	if (n > 0)
+		t[n] = '\0';
+	is_str(t, "file", "symlink kept");
+	ok(stat(dd, &a) == 0 && a.st_uid == 1234 && a.st_gid == 5678 && (a.st_mode & 07777) == 0750,
+	   "directory owner and mode kept");
+	ok(lstat(dfifo, &a) == 0 && S_ISFIFO(a.st_mode), "fifo kept");
+	if (have_xattr) {
+		char v[8] = "";
+		ok(getxattr(df, "user.hangar", v, sizeof(v)) == 1 && v[0] == 'v', "xattr kept");
+	} else {
+		skip("filesystem without user xattrs");
+	}
+	ok(image_store_copy_tree(src, dst, &err) < 0, "copy into an existing directory fails");
+}
+
+static void test_store(const char *tmp)
+{
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	_cleanup_free_ char *data = xasprintf("%s/data", tmp), *run = xasprintf("%s/run", tmp);
+	struct hangar_paths p;
+	ok(hangar_paths_init(&p, data, run, &err) == 0, "paths made (%s)", err.msg);
+	ok(strncmp(p.cgroup_parent, "hangar-", 7) == 0, "non-default store gets its own cgroup parent (%s)",
+	   p.cgroup_parent);
+	_cleanup_free_ char *oci = xasprintf("%s/oci", run);
+	is_str(p.oci_root, oci, "OCI root under the run dir");
+	if (access("/bin/busybox", X_OK) < 0) {
+		skip("no busybox: instance store tests");
+		hangar_paths_clear(&p);
+		return;
+	}
+	struct instance_limits lim = {.has_memory = true, .memory = 128 << 20};
+	char *cmd[] = {"sh", "-c", "true", NULL};
+	char *env[] = {"A=1", NULL};
+	struct instance_create_opts o = {
+		.name = "u1", .cmd = cmd, .env = env, .network = "none", .limits = &lim, .hostname = "h1"};
+	struct instance *inst = NULL;
+	ok(instance_create(&p, &o, &inst, &err) == 0, "instance_create (%s)", err.msg);
+	instance_free(inst);
+	inst = NULL;
+	ok(instance_create(&p, &o, &inst, &err) < 0 && err.code == HANGAR_E_EXISTS, "second create: %s", err.msg);
+	ok(instance_load(&p, "u1", &inst, &err) == 0, "instance_load");
+	if (inst) {
+		is_str(inst->image, "default", "image recorded");
+		is_str(inst->hostname, "h1", "hostname recorded");
+		ok(inst->cmd && strv_len(inst->cmd) == 3 && strcmp(inst->cmd[2], "true") == 0, "command recorded");
+		ok(inst->limits.has_memory && inst->limits.memory == 128 << 20, "limits recorded");
+		ok(inst->env && strcmp(inst->env[0], "A=1") == 0, "env recorded");
+		is_str(inst->network, "none", "network recorded");
+		ok(instance_stop_signal(inst) == SIGTERM, "a command is stopped with SIGTERM");
+		inst->init = true;
+		ok(instance_stop_signal(inst) == SIGUSR2, "busybox init is stopped with SIGUSR2 (poweroff)");
+		inst->init = false;
+		struct oci_config *cfg = NULL;
+		ok(instance_build_oci_config(&p, inst, &cfg, &err) == 0, "OCI config built");
+		if (cfg) {
+			ok(cfg->process.terminal, "terminal on");
+			ok(cfg->linux_.seccomp.present && cfg->linux_.seccomp.n_syscalls > 0, "default seccomp profile");
+			ok(oci_config_namespace(cfg, OCI_NS_CGROUP) != NULL, "cgroup namespace");
+			ok(oci_config_namespace(cfg, OCI_NS_NETWORK) != NULL, "network namespace for --network none");
+			ok(cfg->linux_.resources.memory.has_limit && cfg->linux_.resources.memory.limit == 128 << 20,
+			   "memory limit in config");
+			is_str(cfg->root.path, inst->rootfs, "root.path is the overlay mount point");
+			ok(!cfg->root.readonly, "root is writable");
+			bool env_a = false, hostname_env = false;
+			for (size_t i = 0; i < cfg->process.n_env; i++) {
+				env_a |= strcmp(cfg->process.env[i], "A=1") == 0;
+				hostname_env |= strcmp(cfg->process.env[i], "HOSTNAME=h1") == 0;
+			}
+			ok(env_a && hostname_env, "env from the instance plus HOSTNAME");
+			_cleanup_free_ char *cgpath = xasprintf("/%s/u1", p.cgroup_parent);
+			is_str(cfg->linux_.cgroups_path, cgpath, "cgroupsPath under the store's parent");
+			oci_config_free(cfg);
+		}
+		free(inst->network);
+		inst->network = xstrdup("host");
+		ok(instance_build_oci_config(&p, inst, &cfg, &err) == 0 && !oci_config_namespace(cfg, OCI_NS_NETWORK),
+		   "--network host: no network namespace");
+		oci_config_free(cfg);
+		struct instance_runtime rt;
+		ok(instance_get_runtime(&p, inst, &rt, &err) == 0 && rt.status == INSTANCE_STOPPED && !rt.leftovers,
+		   "a new instance is STOPPED without leftovers");
+		instance_free(inst);
+	}
+	ok(image_store_remove(&p, "default", &err) < 0 && err.code == HANGAR_E_STATE && strstr(err.msg, "u1"),
+	   "image in use cannot be removed: %s", err.msg);
+	struct image_info *infos = NULL;
+	size_t n = 0;
+	ok(image_store_list(&p, &infos, &n, &err) == 0 && n == 1 && infos[0].size > 100000 && infos[0].users[0] &&
+		   strcmp(infos[0].users[0], "u1") == 0,
+	   "image list: default, its size and user");
+	image_store_infos_free(infos, n);
+	char **names = NULL;
+	ok(instance_list_names(&p, &names, &err) == 0 && strv_len(names) == 1, "one instance listed");
+	strv_free(names);
+	ok(instance_set_limits(&p, "u1", &lim, false, &err) < 0 && err.code == HANGAR_E_STATE,
+	   "set without --save on a stopped instance refused");
+	struct instance_limits pids = {.has_pids = true, .pids = 42};
+	ok(instance_set_limits(&p, "u1", &pids, true, &err) == 0, "set --save on a stopped instance (%s)", err.msg);
+	inst = NULL;
+	ok(instance_load(&p, "u1", &inst, &err) == 0 && inst->limits.has_pids && inst->limits.pids == 42 &&
+		   inst->limits.has_memory,
+	   "--save merged into instance.json");
+	instance_free(inst);
+	ok(instance_destroy(&p, "u1", false, &err) == 0, "destroy (%s)", err.msg);
+	ok(instance_load(&p, "u1", &inst, &err) < 0 && err.code == HANGAR_E_NOTFOUND, "gone: %s", err.msg);
+	ok(image_store_remove(&p, "default", &err) == 0, "image removable once unused");
+	struct instance_create_opts bad = {.name = "u2", .image = "nope", .network = "none"};
+	ok(instance_create(&p, &bad, &inst, &err) < 0 && err.code == HANGAR_E_NOTFOUND, "unknown image: %s", err.msg);
+	_cleanup_free_ char *u2 = xasprintf("%s/instances/u2", data);
+	ok(access(u2, F_OK) < 0, "failed create leaves nothing");
+	hangar_paths_clear(&p);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/test_manager.XXXXXX";
+	char *tmp = mkdtemp(tmpl);
+	if (tmp == NULL) {
+		printf("not ok 1 - mkdtemp\n1..1\n");
+		return 1;
+	}
+	test_parsers();
+	test_limits();
+	test_busybox_image(tmp);
+	test_copy_tree(tmp);
+	test_store(tmp);
+	struct hangar_error err;
+	rm_rf(tmp, &err);
+	return tap_done();
+}
