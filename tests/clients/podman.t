@@ -96,6 +96,37 @@ is "$(P run --rm "${NET[@]}" $IMG sh -c 'ulimit -n; hostname' 2>&1 | head -n1)" 
 	"default_ulimits from containers.conf apply"
 is "$(P run --rm "${NET[@]}" --hostname podhost $IMG hostname 2>&1)" podhost "--hostname"
 
+is "$(printf 'typed\n' | timeout 60 script -qec "podman --root $TEST_TMP/storage --runroot /run/hangar-podman-test \
+	--storage-driver overlay --runtime $OCI run -it --rm --network none $IMG sh -c 'read x; echo got:\$x'" /dev/null |
+	tr -d '\r' | grep '^got:')" "got:typed" "run -it: typed input reaches the process through the pty"
+
+# ---- options podman turns into config fields ----
+like "$(P run --rm "${NET[@]}" --read-only $IMG sh -c 'touch /x; touch /tmp/y && echo tmp-ok' 2>&1)" \
+	"Read-only file system.*tmp-ok" "--read-only: root is read-only, /tmp still writable"
+is "$(P run --rm "${NET[@]}" --pids-limit 10 $IMG sh -c 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max' 2>&1)" \
+	10 "--pids-limit 10"
+is "$(echo $(P run --rm "${NET[@]}" --uidmap 0:100000:65536 --gidmap 0:100000:65536 $IMG sh -c 'id -u; cat /proc/self/uid_map' 2>&1))" \
+	"0 0 100000 65536" "--uidmap: a user namespace with the mapping"
+is "$(P run --rm "${NET[@]}" --cap-drop all $IMG sh -c 'grep CapEff /proc/self/status' 2>&1 | tr -s '\t ' ' ')" \
+	"CapEff: 0000000000000000" "--cap-drop all"
+is "$(P run --rm "${NET[@]}" $IMG sh -c 'grep Seccomp: /proc/self/status' 2>&1 | tr -s '\t ' ' ')" "Seccomp: 2" \
+	"podman's default seccomp profile is loaded"
+is "$(P run --rm "${NET[@]}" --ulimit nofile=100:200 --ulimit nproc=1000:2000 $IMG sh -c 'echo $(ulimit -n) $(ulimit -Hn) $(ulimit -u)' 2>&1)" \
+	"100 200 1000" "--ulimit"
+is "$(P run --rm "${NET[@]}" --sysctl net.ipv4.ip_forward=1 $IMG cat /proc/sys/net/ipv4/ip_forward 2>&1)" 1 "--sysctl"
+like "$(P run --rm "${NET[@]}" --tmpfs /scratch:size=1m $IMG grep /scratch /proc/mounts 2>&1)" "tmpfs /scratch tmpfs .*size=1024k" \
+	"--tmpfs with size"
+mkdir -p "$TEST_TMP/vol" && echo vol-data >"$TEST_TMP/vol/f"
+is "$(P run --rm "${NET[@]}" -v "$TEST_TMP/vol:/v:ro" $IMG sh -c 'cat /v/f; touch /v/g 2>&1' 2>&1 | tr '\n' ' ')" \
+	"vol-data touch: /v/g: Read-only file system " "-v host:ctr:ro"
+# podman passes linux.devices[].fileMode with the file type bits (S_IFCHR|0666), as runc accepts.
+out=$(P run --rm "${NET[@]}" --device /dev/zero:/dev/myzero $IMG sh -c 'head -c 2 /dev/myzero | od -An -tx1' 2>&1)
+is "$(echo $out)" "00 00" "--device /dev/zero:/dev/myzero"
+out=$(P run --rm "${NET[@]}" --privileged $IMG sh -c 'grep CapEff /proc/self/status; test -c /dev/zero && echo has-dev' 2>&1)
+# All capabilities this machine has (it lacks CAP_SYS_RESOURCE), and host devices.
+like "$out" "CapEff:[[:space:]]+$(awk '/^CapBnd/ {print $2}' /proc/self/status).*has-dev" \
+	"--privileged: every capability of the bounding set, host devices"
+
 # ---- errors become podman's exit codes ----
 out=$(P run --rm "${NET[@]}" $IMG no-such-command 2>&1)
 rc=$?
