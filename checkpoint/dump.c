@@ -444,6 +444,7 @@ static int prepare(struct dump_run *r, struct hangar_error *err)
 	m->ext_unix_sk = o->ext_unix_sk;
 	m->shell_job = o->shell_job;
 	m->file_locks = o->file_locks;
+	m->empty_netns = o->empty_ns != NULL;
 	collect_external_mounts(r->cfg, &r->cmi, &r->hmi, m);
 	classify_stdio(r->st->pid, m->terminal, &r->cmi, m);
 	return 0;

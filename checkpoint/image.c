@@ -66,6 +66,7 @@ int checkpoint_manifest_write(const char *image_dir, const struct checkpoint_man
 	add_bool(o, "ext_unix_sk", m->ext_unix_sk);
 	add_bool(o, "shell_job", m->shell_job);
 	add_bool(o, "file_locks", m->file_locks);
+	add_bool(o, "empty_netns", m->empty_netns);
 	json_object *fds = json_object_new_array();
 	for (size_t i = 0; i < 3; i++) {
 		json_object *f = json_object_new_object();
@@ -149,6 +150,7 @@ int checkpoint_manifest_read(const char *image_dir, struct checkpoint_manifest *
 	out->ext_unix_sk = get_bool(o, "ext_unix_sk");
 	out->shell_job = get_bool(o, "shell_job");
 	out->file_locks = get_bool(o, "file_locks");
+	out->empty_netns = get_bool(o, "empty_netns");
 	int rc = 0;
 	json_object *fds;
 	if (json_object_object_get_ex(o, "stdio", &fds) && json_object_is_type(fds, json_type_array)) {

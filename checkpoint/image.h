@@ -65,6 +65,7 @@ struct checkpoint_manifest {
 	bool ext_unix_sk;
 	bool shell_job;
 	bool file_locks;
+	bool empty_netns; /* dumped with --empty-ns net: restore makes an empty one too */
 	struct checkpoint_fd stdio[3];
 	struct checkpoint_mount *mounts;
 	size_t n_mounts;

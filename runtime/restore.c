@@ -301,7 +301,7 @@ static int build_args(struct restore_run *r, struct hangar_error *err)
 		criu_args_add(a, "--auto-dedup");
 	if (o->lazy_pages)
 		criu_args_add(a, "--lazy-pages");
-	if (o->empty_ns)
+	if (o->empty_ns || r->m.empty_netns)
 		criu_args_add(a, "--empty-ns=net");
 	if (o->status_fd >= 0) {
 		keep_fd(r, o->status_fd);
