@@ -20,6 +20,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "namespaces/namespaces.h"
+#include "rootfs/rootfs.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices_default.h"
@@ -102,7 +103,9 @@ static int validate(const struct create_run *r, struct hangar_error *err)
 	if (time_ns && access("/proc/self/ns/time", F_OK) < 0)
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
 					"linux.namespaces: time namespaces are not supported by this kernel");
-	return 0;
+	/* Refuse sysctls that would change the host (e.g. net.* with the
+	 * host's network namespace) before anything is created. */
+	return rootfs_validate_sysctl(cfg, err);
 }
 
 /* Store the config the container was created with: bundles may change or
