@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Live migration of instances: the source side and the phases' transport. */
+#include "checkpoint/migrate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint/instance_checkpoint.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "manager/instance.h"
+
+int migrate_parse_dest(const char *s, struct migrate_dest *out, struct hangar_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (str_has_prefix(s, "local:")) {
+		const char *rest = s + strlen("local:");
+		if (rest[0] != '/')
+			return hangar_error_set(err, HANGAR_E_USAGE, 0,
+						"destination %s: local: needs an absolute state root (local:/path)", s);
+		const char *colon = strchr(rest, ':');
+		out->kind = MIGRATE_DEST_LOCAL;
+		out->data_dir = colon ? strndup(rest, (size_t)(colon - rest)) : xstrdup(rest);
+		if (out->data_dir == NULL)
+			abort();
+		out->run_dir = colon && colon[1] ? xstrdup(colon + 1) : xasprintf("%s/run", out->data_dir);
+		if (out->run_dir[0] != '/') {
+			migrate_dest_clear(out);
+			return hangar_error_set(err, HANGAR_E_USAGE, 0, "destination %s: the run directory must be absolute",
+						s);
+		}
+		return 0;
+	}
+	if (!str_has_prefix(s, "ssh://"))
+		return hangar_error_set(err, HANGAR_E_USAGE, 0,
+					"destination %s: expected ssh://[user@]host[:port][/root] or local:/root[:/run]", s);
+	const char *rest = s + strlen("ssh://");
+	out->kind = MIGRATE_DEST_SSH;
+	_cleanup_free_ char *hostpart = NULL;
+	const char *slash = strchr(rest, '/');
+	hostpart = slash ? strndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
+	if (hostpart == NULL)
+		abort();
+	if (slash && slash[1]) {
+		out->data_dir = xstrdup(slash);
+		out->run_dir = xasprintf("%s/run", slash);
+	}
+	char *at = strchr(hostpart, '@');
+	char *host = hostpart;
+	if (at) {
+		*at = '\0';
+		out->user = xstrdup(hostpart);
+		host = at + 1;
+	}
+	char *colon = strrchr(host, ':');
+	if (colon && strchr(host, ']') == NULL) {
+		*colon = '\0';
+		uint64_t port;
+		if (parse_u64(colon + 1, &port) < 0 || port == 0 || port > 65535) {
+			migrate_dest_clear(out);
+			return hangar_error_set(err, HANGAR_E_USAGE, 0, "destination %s: bad port '%s'", s, colon + 1);
+		}
+		out->port = (int)port;
+	}
+	if (*host == '\0' || (out->user && *out->user == '\0')) {
+		migrate_dest_clear(out);
+		return hangar_error_set(err, HANGAR_E_USAGE, 0, "destination %s: no host", s);
+	}
+	out->host = xstrdup(host);
+	return 0;
+}
+
+void migrate_dest_clear(struct migrate_dest *d)
+{
+	free(d->data_dir);
+	free(d->run_dir);
+	free(d->user);
+	free(d->host);
+	memset(d, 0, sizeof(*d));
+}
+
+/* ---- running the other side ------------------------------------------------ */
+
+struct migrate_ctx {
+	const struct hangar_paths *p;
+	const struct migrate_opts *o;
+	const char *name;
+	char *self_exe;
+	char *stderr_path; /* the receiver's stderr, read back on failure */
+};
+
+static void argv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (nv == NULL)
+		abort();
+	*v = nv;
+	(*v)[(*n)++] = xstrdup(s);
+	(*v)[*n] = NULL;
+}
+
+/* argv of `hangar migrate --receive STEP NAME` on the target. */
+static char **receiver_argv(const struct migrate_ctx *c, const char *step)
+{
+	const struct migrate_dest *d = c->o->dest;
+	char **v = NULL;
+	size_t n = 0;
+	if (d->kind == MIGRATE_DEST_LOCAL) {
+		argv_push(&v, &n, c->self_exe);
+	} else {
+		const char *ssh = c->o->ssh ? c->o->ssh : getenv("HANGAR_SSH");
+		_cleanup_free_ char *copy = xstrdup(ssh && *ssh ? ssh : "ssh");
+		char *save = NULL;
+		for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+			argv_push(&v, &n, w);
+		argv_push(&v, &n, "-o");
+		argv_push(&v, &n, "BatchMode=yes");
+		if (d->port) {
+			char port[16];
+			snprintf(port, sizeof(port), "%d", d->port);
+			argv_push(&v, &n, "-p");
+			argv_push(&v, &n, port);
+		}
+		_cleanup_free_ char *target = d->user ? xasprintf("%s@%s", d->user, d->host) : xstrdup(d->host);
+		argv_push(&v, &n, target);
+		const char *remote = c->o->remote_hangar ? c->o->remote_hangar : getenv("HANGAR_REMOTE");
+		argv_push(&v, &n, remote && *remote ? remote : "hangar");
+	}
+	if (d->data_dir) {
+		argv_push(&v, &n, "--root");
+		argv_push(&v, &n, d->data_dir);
+		argv_push(&v, &n, "--run");
+		argv_push(&v, &n, d->run_dir);
+	}
+	argv_push(&v, &n, "migrate");
+	argv_push(&v, &n, "--receive");
+	argv_push(&v, &n, step);
+	argv_push(&v, &n, c->name);
+	return v;
+}
+
+/* fork + exec argv with the given stdio (-1: /dev/null for stdin, inherit
+ * for the others).  cwd may be NULL. */
+static pid_t spawn(char *const argv[], int in_fd, int out_fd, int err_fd, struct hangar_error *err)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		hangar_sys_error(err, "fork %s", argv[0]);
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (dup2(in_fd >= 0 ? in_fd : devnull, STDIN_FILENO) < 0 ||
+		    (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) || (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
+			_exit(126);
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
+}
+
+static bool status_ok(int status)
+{
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The last line the receiver printed on stderr (its error). */
+static char *receiver_error(const struct migrate_ctx *c, int status)
+{
+	_cleanup_free_ char *text = NULL;
+	struct hangar_error ignored;
+	char *line = NULL;
+	if (read_file_at(AT_FDCWD, c->stderr_path, &text, NULL, &ignored) == 0) {
+		size_t len = strlen(text);
+		while (len > 0 && text[len - 1] == '\n')
+			text[--len] = '\0';
+		char *last = strrchr(text, '\n');
+		if (*text)
+			line = xstrdup(last ? last + 1 : text);
+	}
+	if (line)
+		return line;
+	if (status >= 0 && WIFSIGNALED(status))
+		return xasprintf("killed by signal %d", WTERMSIG(status));
+	return xasprintf("exit status %d", status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static int open_stderr_file(const struct migrate_ctx *c, struct hangar_error *err)
+{
+	int fd = open(c->stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return hangar_sys_error(err, "open %s", c->stderr_path);
+	return fd;
+}
+
+/* One receive step without a stream; *answer (optional) gets its stdout. */
+static int run_step(const struct migrate_ctx *c, const char *step, const char *input, char **answer,
+		    struct hangar_error *err)
+{
+	char **argv = receiver_argv(c, step);
+	int in[2] = {-1, -1}, out[2] = {-1, -1};
+	int rc = -1;
+	_cleanup_close_ int errfd = open_stderr_file(c, err);
+	if (errfd < 0)
+		goto out;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		hangar_sys_error(err, "pipe");
+		goto out;
+	}
+	pid_t pid = spawn(argv, in[0], out[1], errfd, err);
+	if (pid < 0)
+		goto out;
+	close(in[0]);
+	close(out[1]);
+	in[0] = out[1] = -1;
+	if (input && write_all(in[1], input, strlen(input)) < 0) {
+		/* the receiver died early: its status says why */
+	}
+	close(in[1]);
+	in[1] = -1;
+	char buf[4096];
+	ssize_t n = read_all(out[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	int status = wait_status(pid);
+	if (!status_ok(status)) {
+		_cleanup_free_ char *why = receiver_error(c, status);
+		hangar_error_set(err, HANGAR_E_CHILD, 0, "target %s: %s", step, why);
+		goto out;
+	}
+	if (answer) {
+		buf[strcspn(buf, "\n")] = '\0';
+		*answer = xstrdup(buf);
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	strv_free(argv);
+	return rc;
+}
+
+/* producer | receiver STEP, counting the bytes in between. */
+static int stream_step(const struct migrate_ctx *c, const char *step, char *const producer[], uint64_t *bytes,
+		       struct hangar_error *err)
+{
+	char **argv = receiver_argv(c, step);
+	int prod[2] = {-1, -1}, recv[2] = {-1, -1};
+	pid_t ppid = -1, rpid = -1;
+	int rc = -1;
+	_cleanup_close_ int errfd = open_stderr_file(c, err);
+	if (errfd < 0)
+		goto out;
+	if (pipe2(prod, O_CLOEXEC) < 0 || pipe2(recv, O_CLOEXEC) < 0) {
+		hangar_sys_error(err, "pipe");
+		goto out;
+	}
+	rpid = spawn(argv, recv[0], -1, errfd, err);
+	if (rpid < 0)
+		goto out;
+	ppid = spawn(producer, -1, prod[1], errfd, err);
+	if (ppid < 0)
+		goto out;
+	close(prod[1]);
+	close(recv[0]);
+	prod[1] = recv[0] = -1;
+	char buf[1 << 16];
+	bool broken = false;
+	for (;;) {
+		ssize_t n = read(prod[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (write_all(recv[1], buf, (size_t)n) < 0) {
+			broken = true;
+			break;
+		}
+		*bytes += (uint64_t)n;
+	}
+	close(recv[1]);
+	recv[1] = -1;
+	if (broken)
+		kill(ppid, SIGTERM);
+	int pstatus = wait_status(ppid);
+	int rstatus = wait_status(rpid);
+	ppid = rpid = -1;
+	if (!status_ok(rstatus) || broken) {
+		_cleanup_free_ char *why = receiver_error(c, rstatus);
+		hangar_error_set(err, HANGAR_E_CHILD, 0, "target %s: %s", step, why);
+		goto out;
+	}
+	if (!status_ok(pstatus)) {
+		hangar_error_set(err, HANGAR_E_CHILD, 0, "%s: %s exited with %d", step, producer[0],
+				 WIFEXITED(pstatus) ? WEXITSTATUS(pstatus) : 128 + WTERMSIG(pstatus));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (ppid > 0) {
+		kill(ppid, SIGKILL);
+		wait_status(ppid);
+	}
+	if (rpid > 0) {
+		kill(rpid, SIGKILL);
+		wait_status(rpid);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (prod[i] >= 0)
+			close(prod[i]);
+		if (recv[i] >= 0)
+			close(recv[i]);
+	}
+	strv_free(argv);
+	return rc;
+}
+
+/* ---- the source side ---------------------------------------------------- */
+
+static void phase_done(const struct migrate_ctx *c, struct migrate_report *rep, const char *name, uint64_t t0,
+		       uint64_t bytes, const char *note)
+{
+	uint64_t ns = now_ns() - t0;
+	if (rep->n_phases < MIGRATE_MAX_PHASES) {
+		rep->phases[rep->n_phases].name = name;
+		rep->phases[rep->n_phases].ns = ns;
+		rep->phases[rep->n_phases].bytes = bytes;
+		rep->n_phases++;
+	}
+	rep->bytes_sent += bytes;
+	if (c->o->progress)
+		c->o->progress(name, ns / 1e9, bytes, note, c->o->progress_data);
+}
+
+static char *file_contents(const char *path)
+{
+	char *text = NULL;
+	struct hangar_error ignored;
+	if (read_file_at(AT_FDCWD, path, &text, NULL, &ignored) < 0)
+		return NULL;
+	return text;
+}
+
+static int tar_stream(const struct migrate_ctx *c, const char *step, const char *dir, const char *newer,
+		      uint64_t *bytes, struct hangar_error *err)
+{
+	/* Overlay whiteouts are 0:0 device nodes and opaque directories an
+	 * xattr: both must survive the copy. */
+	char *tar_all[] = {"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", (char *)dir,
+			   "-cf", "-", ".", NULL};
+	_cleanup_free_ char *newer_arg = newer ? xasprintf("--newer=%s", newer) : NULL;
+	char *tar_newer[] = {"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", newer_arg, "-C",
+			     (char *)dir, "-cf", "-", ".", NULL};
+	return stream_step(c, step, newer ? tar_newer : tar_all, bytes, err);
+}
+
+static int prune_stream(const struct migrate_ctx *c, const char *dir, uint64_t *bytes, struct hangar_error *err)
+{
+	char *find[] = {"find", (char *)dir, "-mindepth", "1", "-printf", "%P\\0", NULL};
+	return stream_step(c, "prune", find, bytes, err);
+}
+
+static void abort_target(const struct migrate_ctx *c)
+{
+	struct hangar_error ignored;
+	run_step(c, "abort", NULL, NULL, &ignored);
+}
+
+static int wait_target_running(const struct migrate_ctx *c, struct hangar_error *err)
+{
+	for (int i = 0; i < 50; i++) {
+		_cleanup_free_ char *status = NULL;
+		if (run_step(c, "status", NULL, &status, err) < 0)
+			return -1;
+		if (strcmp(status, "RUNNING") == 0)
+			return 0;
+		if (strcmp(status, "STOPPED") == 0)
+			return hangar_error_set(err, HANGAR_E_STATE, 0, "the instance stopped on the target right after restore");
+		usleep(100000);
+	}
+	return hangar_error_set(err, HANGAR_E_STATE, 0, "the instance is not running on the target after 5 s");
+}
+
+static int check_dest(const struct hangar_paths *p, const struct migrate_dest *d, struct hangar_error *err)
+{
+	if (d->kind != MIGRATE_DEST_LOCAL)
+		return 0;
+	char a[PATH_MAX], b[PATH_MAX];
+	if (realpath(p->data_dir, a) && realpath(d->data_dir, b) && strcmp(a, b) == 0)
+		return hangar_error_set(err, HANGAR_E_USAGE, 0, "destination %s is this state root", d->data_dir);
+	return 0;
+}
+
+int instance_migrate(const struct hangar_paths *p, const char *name, const struct migrate_opts *o,
+		     struct migrate_report *rep, struct hangar_error *err)
+{
+	memset(rep, 0, sizeof(*rep));
+	struct migrate_ctx c = {.p = p, .o = o, .name = name};
+	struct instance *inst = NULL;
+	_cleanup_free_ char *images = NULL;
+	_cleanup_free_ char *instance_json = NULL;
+	_cleanup_free_ char *json_path = NULL;
+	_cleanup_free_ char *newer = NULL;
+	char self[PATH_MAX];
+	int rc = -1;
+	uint64_t start = now_ns(), t;
+	bool target_made = false;
+
+	if (check_dest(p, o->dest, err) < 0 || instance_load(p, name, &inst, err) < 0)
+		return -1;
+	struct instance_runtime rt;
+	if (instance_get_runtime(p, inst, &rt, err) < 0)
+		goto out;
+	if (rt.status != INSTANCE_RUNNING) {
+		hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s is %s, not running", name,
+				 instance_status_name(rt.status));
+		goto out;
+	}
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	c.self_exe = xstrdup(o->self_exe ? o->self_exe : self);
+	c.stderr_path = xasprintf("%s/migrate-%s.stderr", p->run_dir, name);
+	images = xasprintf("%s/migrate-%s.images", p->run_dir, name);
+	json_path = xasprintf("%s/instance.json", inst->dir);
+	instance_json = file_contents(json_path);
+	if (instance_json == NULL) {
+		hangar_sys_error(err, "read %s", json_path);
+		goto out;
+	}
+	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+
+	/* prepare: the instance exists on the target, stopped, same settings
+	 * and address. */
+	t = now_ns();
+	if (run_step(&c, "prepare", instance_json, NULL, err) < 0) {
+		hangar_error_prefix(err, "migrate %s: prepare", name);
+		goto restore_signal;
+	}
+	target_made = true;
+	phase_done(&c, rep, "prepare", t, strlen(instance_json), NULL);
+
+	/* copy: the upper layer while the instance runs. */
+	t = now_ns();
+	time_t copy_started = time(NULL);
+	uint64_t bytes = 0;
+	if (tar_stream(&c, "rootfs", inst->upper, NULL, &bytes, err) < 0) {
+		hangar_error_prefix(err, "migrate %s: copy", name);
+		goto abort;
+	}
+	phase_done(&c, rep, "copy", t, bytes, "while running");
+
+	/* dump: freeze and checkpoint; the source is stopped from here. */
+	t = now_ns();
+	uint64_t freeze_start = t;
+	struct checkpoint_stats st;
+	struct instance_checkpoint_opts co = {.image_dir = images, .criu = o->criu};
+	struct hangar_error ignored;
+	rm_rf(images, &ignored);
+	if (instance_checkpoint(p, name, &co, &st, err) < 0) {
+		hangar_error_prefix(err, "migrate %s: dump", name);
+		goto abort;
+	}
+	rep->source_stopped = true;
+	rep->frozen_us = st.frozen_us;
+	phase_done(&c, rep, "dump", t, 0, NULL);
+
+	/* delta: what changed since the copy started (a second of slack for
+	 * timestamp granularity), then what was deleted. */
+	t = now_ns();
+	bytes = 0;
+	newer = xasprintf("@%lld", (long long)copy_started - 1);
+	if (tar_stream(&c, "delta", inst->upper, newer, &bytes, err) < 0 || prune_stream(&c, inst->upper, &bytes, err) < 0) {
+		hangar_error_prefix(err, "migrate %s: delta", name);
+		goto restore_source;
+	}
+	phase_done(&c, rep, "delta", t, bytes, NULL);
+
+	t = now_ns();
+	bytes = 0;
+	if (tar_stream(&c, "images", images, NULL, &bytes, err) < 0) {
+		hangar_error_prefix(err, "migrate %s: images", name);
+		goto restore_source;
+	}
+	phase_done(&c, rep, "images", t, bytes, NULL);
+
+	t = now_ns();
+	if (run_step(&c, "restore", NULL, NULL, err) < 0) {
+		hangar_error_prefix(err, "migrate %s: restore", name);
+		goto restore_source;
+	}
+	rep->downtime_ns = now_ns() - freeze_start;
+	phase_done(&c, rep, "restore", t, 0, NULL);
+
+	t = now_ns();
+	if (wait_target_running(&c, err) < 0) {
+		hangar_error_prefix(err, "migrate %s: verify", name);
+		goto restore_source;
+	}
+	phase_done(&c, rep, "verify", t, 0, NULL);
+
+	/* Only now does the source go. */
+	t = now_ns();
+	if (instance_destroy(p, name, true, err) < 0) {
+		hangar_error_prefix(err, "migrate %s: the instance runs on the target, but removing it here failed", name);
+		goto restore_signal;
+	}
+	rm_rf(images, &ignored);
+	phase_done(&c, rep, "cleanup", t, 0, NULL);
+	rc = 0;
+	goto restore_signal;
+
+restore_source:
+	abort_target(&c);
+	target_made = false;
+	{
+		struct hangar_error rerr;
+		struct instance_restore_opts ro = {.image_dir = images, .criu = o->criu};
+		if (instance_restore(p, name, &ro, &rerr) == 0) {
+			rep->source_restored = true;
+			rm_rf(images, &ignored);
+		} else {
+			char first[sizeof(err->msg)];
+			snprintf(first, sizeof(first), "%s", err->msg);
+			hangar_error_set(err, HANGAR_E_STATE, 0,
+					 "%s; restoring the source failed too: %s (images kept in %s)", first, rerr.msg,
+					 images);
+		}
+	}
+abort:
+	if (target_made)
+		abort_target(&c);
+restore_signal:
+	signal(SIGPIPE, old_pipe);
+out:
+	rep->total_ns = now_ns() - start;
+	if (c.stderr_path)
+		unlink(c.stderr_path);
+	free(c.self_exe);
+	free(c.stderr_path);
+	instance_free(inst);
+	return rc;
+}
