@@ -43,61 +43,61 @@ check() {
 # with JQ: reset config.json to the original with JQ applied.
 with() { jq "$1" "$TEST_TMP/config.orig" >"$B/config.json"; }
 
-check "missing bundle" m1 "/nonexistent-bundle: No such file or directory" \
-	oci run --bundle "$TEST_TMP/nonexistent-bundle" m1
+check "missing bundle" badin-m1 "/nonexistent-bundle: No such file or directory" \
+	oci run --bundle "$TEST_TMP/nonexistent-bundle" badin-m1
 
 with '.'
 echo '{"ociVersion": "1.0.2", "process": {' >"$B/config.json"
-check "malformed JSON" m2 "config.json.*invalid JSON" oci run --bundle "$B" m2
+check "malformed JSON" badin-m2 "config.json.*invalid JSON" oci run --bundle "$B" badin-m2
 
 with '.linux.namespaces += [{"type": "bogus"}]'
-check "unknown namespace type" m3 'linux\.namespaces\[[0-9]+\]\.type.*"bogus"' oci run --bundle "$B" m3
+check "unknown namespace type" badin-m3 'linux\.namespaces\[[0-9]+\]\.type.*"bogus"' oci run --bundle "$B" badin-m3
 
 with '.root.path = "no-such-rootfs"'
-check "missing root.path" m4 "root\.path.*no-such-rootfs.*No such file" oci run --bundle "$B" m4
+check "missing root.path" badin-m4 "root\.path.*no-such-rootfs.*No such file" oci run --bundle "$B" badin-m4
 
 with '.process.args = ["/no/such/binary"]'
-check "missing process binary (absolute)" m5 '"/no/such/binary".*no such file or directory' \
-	oci run --bundle "$B" m5
+check "missing process binary (absolute)" badin-m5 '"/no/such/binary".*no such file or directory' \
+	oci run --bundle "$B" badin-m5
 with '.process.args = ["no-such-cmd"]'
-check "missing process binary (PATH)" m6 '"no-such-cmd".*executable file not found' oci run --bundle "$B" m6
+check "missing process binary (PATH)" badin-m6 '"no-such-cmd".*executable file not found' oci run --bundle "$B" badin-m6
 with '.process.args = ["/etc/passwd"]'
-check "non-executable process binary" m7 '"/etc/passwd".*permission denied' oci run --bundle "$B" m7
+check "non-executable process binary" badin-m7 '"/etc/passwd".*permission denied' oci run --bundle "$B" badin-m7
 with '.process.args = ["/etc"]'
-check "directory as process binary" m8 '"/etc".*permission denied' oci run --bundle "$B" m8
+check "directory as process binary" badin-m8 '"/etc".*permission denied' oci run --bundle "$B" badin-m8
 
 with '.process.terminal = true'
-check "terminal without console socket" m9 "tty.*console socket" oci create --bundle "$B" m9
+check "terminal without console socket" badin-m9 "tty.*console socket" oci create --bundle "$B" badin-m9
 with '.'
-check "console socket without terminal" m10 "console socket" \
-	oci create --console-socket "$TEST_TMP/none.sock" --bundle "$B" m10
+check "console socket without terminal" badin-m10 "console socket" \
+	oci create --console-socket "$TEST_TMP/none.sock" --bundle "$B" badin-m10
 
 with '.linux.namespaces += [{"type": "user"}] |
 	.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 100}, {containerID: 50, hostID: 200000, size: 100}] |
 	.linux.gidMappings = [{containerID: 0, hostID: 100000, size: 100}]'
-check "overlapping uid mappings" m11 "uidMappings.*uid_map.*Invalid argument" oci run --bundle "$B" m11
+check "overlapping uid mappings" badin-m11 "uidMappings.*uid_map.*Invalid argument" oci run --bundle "$B" badin-m11
 with '.linux.namespaces += [{"type": "user"}] |
 	.linux.uidMappings = [{containerID: 1, hostID: 100000, size: 100}] |
 	.linux.gidMappings = [{containerID: 0, hostID: 100000, size: 100}]'
-check "uid mapping without container root" m12 "uid 0 mapped" oci run --bundle "$B" m12
+check "uid mapping without container root" badin-m12 "uid 0 mapped" oci run --bundle "$B" badin-m12
 with '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 100}]'
-check "uid mapping without user namespace" m13 "uidMappings.*no user namespace" oci run --bundle "$B" m13
+check "uid mapping without user namespace" badin-m13 "uidMappings.*no user namespace" oci run --bundle "$B" badin-m13
 
 with '.linux.resources.cpu = {quota: 100, period: 100}'
-check "cpu quota the kernel refuses" m14 "cpu\.quota.*Invalid argument" oci run --bundle "$B" m14
+check "cpu quota the kernel refuses" badin-m14 "cpu\.quota.*Invalid argument" oci run --bundle "$B" badin-m14
 with '.linux.resources.cpu = {cpus: "77"}'
-check "cpuset the kernel refuses" m15 "cpu\.cpus.*77" oci run --bundle "$B" m15
+check "cpuset the kernel refuses" badin-m15 "cpu\.cpus.*77" oci run --bundle "$B" badin-m15
 # 4 KiB is accepted by the kernel but the init cannot even start in it: the
 # error must say that the init died and why, not "connection reset".
 with '.linux.resources.memory = {limit: 4096}'
-check "memory limit too low for the init" m16 "(killed|OOM).*memory" oci run --bundle "$B" m16
+check "memory limit too low for the init" badin-m16 "(killed|OOM).*memory" oci run --bundle "$B" badin-m16
 
 with '.hooks.createRuntime = [{path: "/bin/sh", args: ["sh", "-c", "echo hook-said-no >&2; exit 3"]}]'
-check "failing createRuntime hook" m17 "createRuntime hook /bin/sh.*status 3.*hook-said-no" oci run --bundle "$B" m17
+check "failing createRuntime hook" badin-m17 "createRuntime hook /bin/sh.*status 3.*hook-said-no" oci run --bundle "$B" badin-m17
 with '.hooks.createRuntime = [{path: "/no/such/hook"}]'
-check "missing createRuntime hook" m18 "createRuntime hook /no/such/hook.*No such file" oci run --bundle "$B" m18
+check "missing createRuntime hook" badin-m18 "createRuntime hook /no/such/hook.*No such file" oci run --bundle "$B" badin-m18
 with '.hooks.createContainer = [{path: "/bin/false"}]'
-check "failing createContainer hook" m19 "createContainer hook /bin/false.*status 1" oci run --bundle "$B" m19
+check "failing createContainer hook" badin-m19 "createContainer hook /bin/false.*status 1" oci run --bundle "$B" badin-m19
 
 with '.process.args = ["sleep", "100"]'
 check "bad container id" "a..b" "invalid container id" oci run --bundle "$B" 'a/b'
