@@ -92,6 +92,16 @@ int parse_create_flags(int argc, char **argv, bool is_run, struct create_flags *
 	return 0;
 }
 
+/* The bundle's config.json, loaded before the CVE-2019-5736 decision that
+ * depends on it, and then handed to container_create. */
+int create_load_config(const char *bundle, struct oci_config **out, struct hangar_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
+	return oci_config_load(path, out, err);
+}
+
+static int create_loaded(const struct create_flags *fp, const char *bundle, struct oci_config *cfg);
+
 /* Absolute bundle path, defaulting to the current directory. */
 char *create_bundle_path(const char *bundle);
 char *create_bundle_path(const char *bundle)
@@ -113,10 +123,26 @@ int cmd_create(int argc, char **argv)
 		cli_error("bundle %s: %m", f.bundle ? f.bundle : ".");
 		return 1;
 	}
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	struct oci_config *cfg = NULL;
+	if (create_load_config(bundle, &cfg, &err) < 0)
+		return cli_fail(&err);
+	r = oci_protect_binary(cfg);
+	if (r == 0)
+		r = create_loaded(&f, bundle, cfg);
+	oci_config_free(cfg);
+	return r;
+}
+
+static int create_loaded(const struct create_flags *fp, const char *bundle, struct oci_config *cfg)
+{
+	const struct create_flags f = *fp;
 	struct container_create_opts o = {
 		.root = oci_root(),
 		.id = f.id,
 		.bundle = bundle,
+		.config = cfg,
 		.console_socket = f.console_socket,
 		.pid_file = f.pid_file,
 		.no_pivot = f.no_pivot,

@@ -9,6 +9,7 @@
 #include "cli/hangar-oci/verbs.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "runtime/container.h"
 #include "runtime/exec.h"
 
 static void exec_usage(void)
@@ -63,6 +64,21 @@ static void set_env(struct oci_process *p, const char *kv)
 		}
 	}
 	strv_push(&p->env, &p->n_env, kv);
+}
+
+/* The CVE-2019-5736 decision needs the container's config; when it cannot
+ * be read, protect anyway and let container_exec report the problem. */
+static int exec_protect_binary(const char *id)
+{
+	struct hangar_error ignored;
+	struct container_state *st = NULL;
+	struct oci_config *cfg = NULL;
+	if (state_load(oci_root(), id, &st, &ignored) == 0)
+		container_load_config(st, &cfg, &ignored);
+	int rc = oci_protect_binary(cfg);
+	oci_config_free(cfg);
+	state_free(st);
+	return rc;
 }
 
 int cmd_exec(int argc, char **argv)
@@ -238,6 +254,10 @@ int cmd_exec(int argc, char **argv)
 		free(proc.selinux_label);
 		proc.selinux_label = xstrdup(label);
 	}
+	rc = exec_protect_binary(id);
+	if (rc != 0)
+		goto out;
+	rc = 1;
 	if (!detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	struct container_exec_opts o = {

@@ -15,13 +15,15 @@ static const struct verb {
 	const char *name;
 	int (*fn)(int, char **);
 	const char *help;
-	bool needs_clone; /* runs code that ends up inside the container */
+	/* Runs code that ends up inside the container.  create, run and exec
+	 * decide once they know the container's config (oci_protect_binary). */
+	bool needs_clone;
 } verbs[] = {
 	{"checkpoint", NULL, "checkpoint a running container (CRIU)", false},
-	{"create", cmd_create, "create a container", true},
+	{"create", cmd_create, "create a container", false},
 	{"delete", cmd_delete, "delete any resources held by the container", false},
 	{"events", cmd_events, "display container events such as OOM notifications and resource stats", false},
-	{"exec", cmd_exec, "execute new process inside the container", true},
+	{"exec", cmd_exec, "execute new process inside the container", false},
 	{"features", cmd_features, "show the enabled features", false},
 	{"kill", cmd_kill, "kill sends the specified signal (default: SIGTERM) to the container's init process", false},
 	{"list", cmd_list, "lists containers started by hangar-oci with the given root", false},
@@ -29,7 +31,7 @@ static const struct verb {
 	{"ps", cmd_ps, "ps displays the processes running inside a container", false},
 	{"restore", NULL, "restore a container from a previous checkpoint (CRIU)", true},
 	{"resume", cmd_resume, "resumes all processes that have been previously paused", false},
-	{"run", cmd_run, "create and run a container", true},
+	{"run", cmd_run, "create and run a container", false},
 	{"spec", cmd_spec, "create a new specification file", false},
 	{"start", cmd_start, "executes the user defined process in a created container", false},
 	{"state", cmd_state, "output the state of a container", false},
@@ -60,6 +62,22 @@ static void usage(FILE *out)
 static void print_version(void)
 {
 	printf("hangar-oci version %s\ncommit: %s\nspec: 1.2.0\n", HANGAR_VERSION, HANGAR_COMMIT);
+}
+
+static int saved_argc;
+static char **saved_argv;
+
+int oci_protect_binary(const struct oci_config *cfg)
+{
+	/* CVE-2019-5736: run from a sealed memfd copy so the container can
+	 * never write to our binary via /proc/PID/exe, unless its processes
+	 * cannot write it anyway.  Returns only when that holds (the copy
+	 * re-executes us from the start). */
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	if (ensure_cloned_binary_for(saved_argc, saved_argv, cfg, &err) < 0)
+		return cli_fail(&err);
+	return 0;
 }
 
 const char *oci_root(void)
@@ -143,6 +161,8 @@ static int parse_globals(int argc, char **argv, int *verb_index)
 int main(int argc, char **argv)
 {
 	cli.prog = "hangar-oci";
+	saved_argc = argc;
+	saved_argv = argv;
 	int vi;
 	if (parse_globals(argc, argv, &vi) < 0)
 		return 1;

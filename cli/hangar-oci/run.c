@@ -9,6 +9,7 @@
 #include "runtime/container.h"
 
 char *create_bundle_path(const char *bundle);
+static int run_loaded(const struct create_flags *fp, const char *bundle, struct oci_config *cfg);
 
 int cmd_run(int argc, char **argv)
 {
@@ -21,6 +22,21 @@ int cmd_run(int argc, char **argv)
 		cli_error("bundle %s: %m", f.bundle ? f.bundle : ".");
 		return 1;
 	}
+	struct oci_config *cfg = NULL;
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	if (create_load_config(bundle, &cfg, &err) < 0)
+		return cli_fail(&err);
+	r = oci_protect_binary(cfg);
+	if (r == 0)
+		r = run_loaded(&f, bundle, cfg);
+	oci_config_free(cfg);
+	return r;
+}
+
+static int run_loaded(const struct create_flags *fp, const char *bundle, struct oci_config *cfg)
+{
+	struct create_flags f = *fp;
 	/* We wait for the init, which may be re-parented to us. */
 	if (!f.detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -28,6 +44,7 @@ int cmd_run(int argc, char **argv)
 		.root = oci_root(),
 		.id = f.id,
 		.bundle = bundle,
+		.config = cfg,
 		.console_socket = f.console_socket,
 		.pid_file = f.pid_file,
 		.no_pivot = f.no_pivot,

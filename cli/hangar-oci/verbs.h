@@ -4,6 +4,8 @@
 
 #include "cli/common/cli.h"
 
+struct oci_config;
+
 /* One file per verb; each gets argv[0] = verb name and parses its own flags. */
 int cmd_create(int argc, char **argv);
 int cmd_start(int argc, char **argv);
@@ -38,8 +40,14 @@ struct create_flags {
 };
 /* Parse create/run flags; returns 0, or an exit code > 0 (help printed: -1). */
 int parse_create_flags(int argc, char **argv, bool is_run, struct create_flags *f);
+/* <bundle>/config.json, loaded before the CVE-2019-5736 decision. */
+int create_load_config(const char *bundle, struct oci_config **out, struct hangar_error *err);
 
 /* Resolve --root (global) or the default. */
 const char *oci_root(void);
+
+/* CVE-2019-5736 protection for create/run/exec once the container's config
+ * is known (NULL: unknown, always protect); 0, or the exit code to use. */
+int oci_protect_binary(const struct oci_config *cfg);
 
 #endif
