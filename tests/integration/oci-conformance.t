@@ -156,6 +156,24 @@ out=$(run_in ".linux.namespaces = [{type: \"pid\"}, {type: \"mount\"}, {type: \"
 	"for t in net ipc; do readlink /proc/self/ns/\$t; done | tr '\n' ' '")
 is "$out" "$(readlink /proc/$opid/ns/net /proc/$opid/ns/ipc | tr '\n' ' ')" "namespaces joined by path"
 oci delete --force nsowner
+# Joining a user namespace: the new namespaces must belong to it (runc
+# unshares them after setns), else sethostname and mounts get EPERM.
+if unshare -U true 2>/dev/null; then
+	with '.process.args = ["sleep", "100"] | .linux.namespaces += [{type: "user"}] |
+		.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}] |
+		.linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+	oci run -d --bundle "$B" usowner >/dev/null 2>&1 </dev/null
+	upid=$(oci state usowner | jq -r .pid)
+	out=$(run_in ".hostname = \"joined\" | .linux.namespaces = [{type: \"pid\"}, {type: \"mount\"}, {type: \"uts\"}, {type: \"ipc\"},
+		{type: \"user\", path: \"/proc/$upid/ns/user\"}]" \
+		"echo \$(hostname) \$(id -u) \$(readlink /proc/self/ns/user) \$(readlink /proc/self/ns/uts)")
+	like "$out" "^joined 0 $(readlink /proc/$upid/ns/user | sed 's/[][]/\\&/g') " "joined user namespace: root in the joined namespace, hostname set"
+	uts=$(awk '{print $4}' <<<"$out")
+	[[ "$uts" == uts:* ]] && [ "$uts" != "$(readlink /proc/$upid/ns/uts)" ]; ok $? "... with a uts namespace of its own ($uts)"
+	oci delete --force usowner
+else
+	skip "user namespaces unavailable"
+fi
 
 # ---- devices ----
 out=$(run_in '.linux.devices = [{path: "/dev/hangar-zero", type: "c", major: 1, minor: 5, fileMode: 420, uid: 7, gid: 8}]' \
