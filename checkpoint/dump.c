@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cgroups/cgroup.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/criu.h"
 #include "checkpoint/image.h"
@@ -459,6 +460,8 @@ int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stat
 	int rc = -1;
 	_cleanup_close_ int devnull = -1;
 	_cleanup_free_ char *stats_path = NULL;
+	struct cgroup_manager *cg = NULL;
+	bool froze = false;
 	if (prepare(&r, err) < 0 || build_args(&r, err) < 0)
 		goto out;
 	if (!o->pre_dump && copy_config(r.st->dir, r.image, err) < 0)
@@ -479,7 +482,25 @@ int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stat
 		.stdout_path = stats_path,
 	};
 	uint64_t t0 = now_ns();
-	if (criu_run(&r.args, &ro, err) < 0)
+	/* Freeze through the runtime's own freezer code (fast polling; criu's
+	 * v1 loop sleeps in 100 ms steps and its repeated cgroup2 freezes are
+	 * fragile, criu #1034); criu finds the cgroup frozen and leaves the
+	 * freezer as it found it. */
+	if (r.st->status == STATUS_RUNNING && r.st->cgroup && cgroup_manager_open(r.st->cgroup, &cg, err) == 0) {
+		if (cgroup_manager_freeze(cg, err) < 0)
+			goto out;
+		froze = true;
+	}
+	int run_rc = criu_run(&r.args, &ro, err);
+	if (froze) {
+		/* A dumped tree was killed by criu but dies only once thawed. */
+		struct hangar_error terr;
+		if (cgroup_manager_thaw(cg, &terr) < 0 && run_rc == 0) {
+			*err = terr;
+			run_rc = -1;
+		}
+	}
+	if (run_rc < 0)
 		goto out;
 	if (stats) {
 		memset(stats, 0, sizeof(*stats));
@@ -503,6 +524,8 @@ int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stat
 					      o->id, derr.msg);
 	}
 out:
+	if (cg)
+		cgroup_manager_free(cg);
 	if (r.lock >= 0)
 		close(r.lock);
 	criu_args_free(&r.args);

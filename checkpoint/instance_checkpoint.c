@@ -65,7 +65,7 @@ int instance_checkpoint(const struct hangar_paths *p, const char *name, const st
 	rc = 0;
 unlock:
 	close(lock);
-	if (rc == 0 && !o->leave_running) {
+	if (rc == 0 && !o->leave_running && !o->no_wait) {
 		/* criu killed the tree: the monitor records the end and
 		 * cleans up; wait for it so the instance reads "stopped". */
 		if (instance_stop(p, name, 0, err) < 0) {

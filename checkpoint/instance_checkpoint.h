@@ -23,6 +23,10 @@ struct instance_checkpoint_opts {
 	bool leave_running;	/* default: the instance stops after the dump */
 	const char *criu;	/* NULL: see criu_open */
 	const char *page_server; /* "ADDRESS:PORT": memory goes to a criu page server */
+	/* Return right after the dump instead of waiting for the monitor to
+	 * clean up (migration overlaps that with the transfer; the caller
+	 * calls instance_stop or instance_destroy later). */
+	bool no_wait;
 };
 
 struct instance_restore_opts {

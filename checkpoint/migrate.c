@@ -513,7 +513,7 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	t = now_ns();
 	uint64_t freeze_start = t;
 	struct checkpoint_stats st;
-	struct instance_checkpoint_opts co = {.image_dir = images, .criu = o->criu};
+	struct instance_checkpoint_opts co = {.image_dir = images, .criu = o->criu, .no_wait = true};
 	struct hangar_error ignored;
 	rm_rf(images, &ignored);
 	if (instance_checkpoint(p, name, &co, &st, err) < 0) {
@@ -575,7 +575,8 @@ restore_source:
 	{
 		struct hangar_error rerr;
 		struct instance_restore_opts ro = {.image_dir = images, .criu = o->criu};
-		if (instance_restore(p, name, &ro, &rerr) == 0) {
+		/* The monitor of the dumped run must be done before a new one. */
+		if (instance_stop(p, name, 0, &rerr) == 0 && instance_restore(p, name, &ro, &rerr) == 0) {
 			rep->source_restored = true;
 			rm_rf(images, &ignored);
 		} else {

@@ -66,8 +66,18 @@ _cleanup_hosts() {
 at_exit _cleanup_hosts
 state_a() { ha list --format json | jq -r --arg n "$1" '.[] | select(.name == $n) | .state'; }
 state_b() { hb list --format json | jq -r --arg n "$1" '.[] | select(.name == $n) | .state'; }
-counter_a() { ha exec w -- cat /root/counter 2>/dev/null | tr -d '\r'; }
-counter_b() { hb exec w -- cat /root/counter 2>/dev/null | tr -d '\r'; }
+# The loop truncates before it writes: retry an empty read.
+read_counter() {
+	local v i
+	for i in 1 2 3 4 5; do
+		v=$("$@" exec w -- cat /root/counter 2>/dev/null | tr -d '\r')
+		[ -n "$v" ] && break
+		sleep 0.05
+	done
+	echo "${v:-0}"
+}
+counter_a() { read_counter ha; }
+counter_b() { read_counter hb; }
 
 out=$(ha create w -- sh -c 'n=0; while :; do n=$((n+1)); echo tick $n; echo $n > /root/counter; sleep 0.1; done' 2>&1)
 ok $? "create w on A ($out)"
