@@ -137,17 +137,25 @@ static uint64_t clone_flags(struct create_run *r, struct init_ctx *ctx)
 {
 	const struct oci_config *cfg = r->cfg;
 	uint64_t flags = 0;
-	bool pid_join = false, time_any = false;
+	bool pid_join = false, pid_new = false, time_any = false, user_join = false;
 	for (size_t i = 0; i < cfg->linux_.n_namespaces; i++) {
 		const struct oci_namespace *ns = &cfg->linux_.namespaces[i];
 		if (ns->type == OCI_NS_PID && ns->path)
 			pid_join = true;
+		if (ns->type == OCI_NS_PID && !ns->path)
+			pid_new = true;
 		if (ns->type == OCI_NS_TIME)
 			time_any = true;
+		if (ns->type == OCI_NS_USER && ns->path)
+			user_join = true;
 	}
 	/* Joining a pid or time namespace, or writing time offsets, only
-	 * affects children: the init is then forked once more after setns. */
-	r->double_fork = pid_join || time_any;
+	 * affects children: the init is then forked once more after setns.
+	 * A joined user namespace must own the new namespaces (else the init
+	 * has no capability over them: sethostname, mount get EPERM), so they
+	 * are unshared after the setns, and a new pid namespace again needs
+	 * the extra fork. */
+	r->double_fork = pid_join || time_any || (user_join && pid_new);
 	for (size_t i = 0; i < cfg->linux_.n_namespaces; i++) {
 		const struct oci_namespace *ns = &cfg->linux_.namespaces[i];
 		if (ns->path)
@@ -173,7 +181,10 @@ static uint64_t clone_flags(struct create_run *r, struct init_ctx *ctx)
 			flags |= CLONE_NEWUSER;
 			break;
 		default:
-			flags |= (uint64_t)ns_clone_flag(ns->type);
+			if (user_join)
+				ctx->unshare_after_join |= ns_clone_flag(ns->type);
+			else
+				flags |= (uint64_t)ns_clone_flag(ns->type);
 		}
 	}
 	ctx->double_fork = r->double_fork;

@@ -258,9 +258,19 @@ void container_init_main(struct init_ctx *ctx)
 		_exit(1);
 	if (ctx->new_userns && become_root_in_userns(&err) < 0)
 		init_fail(ctx->sync_fd, &err);
+	bool joined_userns = ctx->join_fds[OCI_NS_USER] >= 0;
 	if (ns_join_fds(ctx->join_fds, &err) < 0)
 		init_fail(ctx->sync_fd, &err);
 	ns_close_fds(ctx->join_fds);
+	/* setns keeps our host uid, which the joined namespace may not map:
+	 * files we create would fail with EOVERFLOW.  Become its root, as in
+	 * a new user namespace, then make the new namespaces it will own. */
+	if (joined_userns && become_root_in_userns(&err) < 0)
+		init_fail(ctx->sync_fd, &err);
+	if (ctx->unshare_after_join && unshare(ctx->unshare_after_join) < 0) {
+		hangar_sys_error(&err, "unshare namespaces in the joined user namespace");
+		init_fail(ctx->sync_fd, &err);
+	}
 	if (ctx->double_fork)
 		late_namespaces(ctx);
 	if (ctx->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {

@@ -21,6 +21,7 @@ struct init_ctx {
 	bool new_userns;		/* CLONE_NEWUSER was in the clone flags */
 	bool double_fork;		/* unshare pid/time and fork the real init */
 	bool new_pidns_late, new_timens_late, new_cgroupns;
+	int unshare_after_join;		/* CLONE_NEW* to create inside a joined user namespace */
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
