@@ -64,6 +64,14 @@ else
 	skip "setfacl unavailable or ACLs unsupported on $TEST_TMP"
 fi
 
+# Joining an existing user namespace: its mappings are not in the config.
+with '.process.args = ["sleep", "100"]'"| $USERNS"
+oci run -d --bundle "$B" owner >/dev/null 2>&1 </dev/null
+opid=$(oci state owner | jq -r .pid)
+with ".linux.namespaces += [{type: \"user\", path: \"/proc/$opid/ns/user\"}]"
+like "$(init_exe "$OCI" c8)" "$memfd" "joined user namespace: sealed copy"
+oci delete --force owner >/dev/null 2>&1
+
 # A read-only mount of the binary: nothing can reopen it for writing.
 with '.'
 mkdir -p "$TEST_TMP/robin"
