@@ -71,6 +71,13 @@ kpid=$(oci state k2 | jq -r .pid)
 oci delete k2; ok $? "delete of a created (never started) container (runc semantics)"
 ! [ -d /proc/$kpid ] || grep -q '^State:.*Z' /proc/$kpid/status; ok $? "... its init is gone"
 [ ! -e "$B/rootfs/tmp/never" ]; ok $? "... and the user process never ran"
+# SIGKILL to a paused container: on cgroup v1 a frozen task cannot die until
+# thawed, so the runtime thaws after SIGKILL (runc does the same).
+oci run -d --bundle "$B" kp >/dev/null 2>&1 </dev/null
+oci pause kp
+oci kill kp KILL; ok $? "kill KILL of a paused container"
+wait_for '[ "$(status kp)" = stopped ]'; ok $? "the paused container dies (status $(status kp))"
+oci delete --force kp
 oci run -d --bundle "$B" k3 >/dev/null 2>&1 </dev/null
 kpid=$(oci state k3 | jq -r .pid)
 oci delete k3 2>/dev/null; [ $? != 0 ]; ok $? "delete of a running container fails"
