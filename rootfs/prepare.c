@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "rootfs/internal.h"
 #include "rootfs/mountinfo.h"
+#include "rootfs/overlay.h"
 #include "rootfs/resolve.h"
 
 int bind_mount_onto_fd(const char *source, int target_fd, bool recursive, const char *what,
@@ -352,6 +353,50 @@ static int root_propagation(const struct oci_config *cfg, unsigned long *flags, 
 	return 0;
 }
 
+/* A copy-on-write root made here, in the container's own mount (and user)
+ * namespace, for callers that may not mount on the host: an unprivileged
+ * user cannot mount overlayfs there, but can in a user namespace it owns
+ * (Linux >= 5.11).  Sets *mounted when the annotations asked for it. */
+static int mount_overlay_root(const struct oci_config *cfg, const char *rootfs, bool *mounted,
+			      struct hangar_error *err)
+{
+	const char *lower = oci_config_annotation(cfg, ROOTFS_OVERLAY_LOWERDIR);
+	const char *upper = oci_config_annotation(cfg, ROOTFS_OVERLAY_UPPERDIR);
+	const char *work = oci_config_annotation(cfg, ROOTFS_OVERLAY_WORKDIR);
+	*mounted = false;
+	if (lower == NULL || *lower == '\0') {
+		if (upper || work)
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "annotations: %s needs %s",
+						upper ? ROOTFS_OVERLAY_UPPERDIR : ROOTFS_OVERLAY_WORKDIR,
+						ROOTFS_OVERLAY_LOWERDIR);
+		return 0;
+	}
+	if (!upper != !work)
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "annotations: %s and %s go together",
+					ROOTFS_OVERLAY_UPPERDIR, ROOTFS_OVERLAY_WORKDIR);
+	_cleanup_free_ char *copy = xstrdup(lower);
+	_cleanup_free_ const char **dirs = xmalloc0((strlen(lower) / 2 + 2) * sizeof(*dirs));
+	size_t n = 0;
+	char *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if (d[0] != '/')
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "annotations: %s: %s is not an absolute path",
+						ROOTFS_OVERLAY_LOWERDIR, d);
+		dirs[n++] = d;
+	}
+	if (n == 0)
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "annotations: %s is empty", ROOTFS_OVERLAY_LOWERDIR);
+	if (n == 1 && upper == NULL)
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"annotations: a read-only overlay root needs two or more dirs in %s (overlayfs); "
+					"for one, make it root.path with root.readonly",
+					ROOTFS_OVERLAY_LOWERDIR);
+	if (overlay_mount(dirs, n, upper, work, rootfs, err) < 0)
+		return hangar_error_prefix(err, "overlay root %s (%s)", rootfs, ROOTFS_OVERLAY_LOWERDIR);
+	*mounted = true;
+	return 0;
+}
+
 int rootfs_prepare(const struct oci_config *cfg, const char *rootfs, const struct rootfs_options *o,
 		   struct hangar_error *err)
 {
@@ -370,8 +415,11 @@ int rootfs_prepare(const struct oci_config *cfg, const char *rootfs, const struc
 		return hangar_sys_error(err, "set propagation of / for linux.rootfsPropagation");
 	if (make_parent_mount_private(rootfs, err) < 0)
 		return -1;
+	bool overlay_root;
+	if (mount_overlay_root(cfg, rootfs, &overlay_root, err) < 0)
+		return -1;
 	/* pivot_root needs the new root to be a mount point. */
-	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (!overlay_root && mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return hangar_sys_error(err, "bind mount root %s onto itself", rootfs);
 
 	_cleanup_close_ int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -27,8 +27,18 @@ struct rootfs_options {
 			  instead */
 };
 
+/* Annotations for a copy-on-write root that the container's init mounts
+ * itself, in its own mount and user namespaces (so an unprivileged user can
+ * have one): overlayfs with LOWERDIR (absolute host paths, ':'-separated,
+ * topmost first) and, unless read-only, UPPERDIR + WORKDIR, mounted at
+ * root.path in place of the bind mount of step 1. */
+#define ROOTFS_OVERLAY_LOWERDIR "run.hangar.rootfs.overlay.lowerdir"
+#define ROOTFS_OVERLAY_UPPERDIR "run.hangar.rootfs.overlay.upperdir"
+#define ROOTFS_OVERLAY_WORKDIR "run.hangar.rootfs.overlay.workdir"
+
 /* Step 1: propagation of the mount tree, rootfs (absolute host path) bound
- * onto itself, every cfg->mounts entry in order, /dev and its device nodes.
+ * onto itself (or the overlay of the annotations above mounted there), every
+ * cfg->mounts entry in order, /dev and its device nodes.
  * Every mount target is resolved inside rootfs, never through a symlink out
  * of it. */
 int rootfs_prepare(const struct oci_config *cfg, const char *rootfs, const struct rootfs_options *o,
