@@ -234,6 +234,17 @@ int container_kill(const char *root, const char *id, int sig, bool all, struct h
 		goto out;
 	}
 	rc = signal_init(st, sig, err);
+	if (rc == 0 && sig == SIGKILL && st->status == STATUS_PAUSED) {
+		/* A task frozen by the cgroup v1 freezer cannot act on SIGKILL
+		 * until thawed (v2 lets fatal signals through): thaw, like runc,
+		 * so that `kill KILL` of a paused container kills it. */
+		struct cgroup_manager *cg = NULL;
+		struct hangar_error ignored;
+		if (open_cgroup(st, &cg, &ignored) == 0 && cg) {
+			cgroup_manager_thaw(cg, &ignored);
+			cgroup_manager_free(cg);
+		}
+	}
 out:
 	state_free(st);
 	return rc;
