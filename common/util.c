@@ -205,6 +205,10 @@ static int rm_rf_cb(const char *path, const struct stat *st, int type, struct FT
 {
 	(void)st;
 	(void)ftw;
+	/* A directory we may not read (overlayfs makes its work/work mode 0,
+	 * which stops an unprivileged owner): open it up for the next pass. */
+	if (type == FTW_DNR)
+		return chmod(path, 0700) < 0 && errno != ENOENT ? -1 : 0;
 	if (type == FTW_DP)
 		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
 	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
@@ -212,9 +216,13 @@ static int rm_rf_cb(const char *path, const struct stat *st, int type, struct FT
 
 int rm_rf(const char *path, struct hangar_error *err)
 {
-	if (nftw(path, rm_rf_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
-		return hangar_sys_error(err, "remove %s", path);
-	return 0;
+	for (int pass = 0;; pass++) {
+		if (nftw(path, rm_rf_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 || errno == ENOENT)
+			return 0;
+		/* ENOTEMPTY: a directory was unreadable this pass (see above). */
+		if (errno != ENOTEMPTY || pass == 8)
+			return hangar_sys_error(err, "remove %s", path);
+	}
 }
 
 int parse_u64(const char *s, uint64_t *out)
