@@ -23,6 +23,7 @@
 	X(stop, "stop an instance (clean shutdown, then SIGKILL after a timeout)", false)   \
 	X(restart, "stop and start an instance", true)                                      \
 	X(run, "create, start and attach to a new instance", true)                          \
+	X(sandbox, "a throw-away shell in a fresh instance, the current directory mounted", true) \
 	X(exec, "run a command inside a running instance", true)                            \
 	X(console, "attach to the console of a running instance (Ctrl-a q detaches)", false) \
 	X(list, "list instances", false)                                                    \
