@@ -325,7 +325,10 @@ static int stream_step(const struct migrate_ctx *c, const char *step, char *cons
 		hangar_error_set(err, HANGAR_E_CHILD, 0, "target %s: %s", step, why);
 		goto out;
 	}
-	if (!status_ok(pstatus)) {
+	/* GNU tar exits 1 when a file changed while it was read: expected
+	 * for the live pre-copy, which the delta after the freeze corrects. */
+	bool live_copy = strcmp(step, "rootfs") == 0;
+	if (!status_ok(pstatus) && !(live_copy && WIFEXITED(pstatus) && WEXITSTATUS(pstatus) == 1)) {
 		hangar_error_set(err, HANGAR_E_CHILD, 0, "%s: %s exited with %d", step, producer[0],
 				 WIFEXITED(pstatus) ? WEXITSTATUS(pstatus) : 128 + WTERMSIG(pstatus));
 		goto out;
@@ -381,8 +384,9 @@ static int tar_stream(const struct migrate_ctx *c, const char *step, const char 
 {
 	/* Overlay whiteouts are 0:0 device nodes and opaque directories an
 	 * xattr: both must survive the copy. */
-	char *tar_all[] = {"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", (char *)dir,
-			   "-cf", "-", ".", NULL};
+	char *tar_all[] = {"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "--ignore-failed-read",
+			   "--warning=no-file-changed", "--warning=no-file-removed", "-C", (char *)dir, "-cf", "-", ".",
+			   NULL};
 	_cleanup_free_ char *newer_arg = newer ? xasprintf("--newer=%s", newer) : NULL;
 	char *tar_newer[] = {"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", newer_arg, "-C",
 			     (char *)dir, "-cf", "-", ".", NULL};

@@ -212,9 +212,16 @@ static int receive_prune(const struct hangar_paths *p, const char *name, int in_
 	return rc;
 }
 
+/* Incoming images live in RUN (tmpfs on a normal host): they are read once,
+ * by the restore, and writing hundreds of MiB to disk would be downtime. */
+static char *incoming_images_dir(const struct hangar_paths *p, const char *name)
+{
+	return xasprintf("%s/migrate-%s.incoming", p->run_dir, name);
+}
+
 static int receive_images(const struct hangar_paths *p, const char *name, int in_fd, struct hangar_error *err)
 {
-	_cleanup_free_ char *dir = instance_checkpoint_dir(p, name);
+	_cleanup_free_ char *dir = incoming_images_dir(p, name);
 	struct instance *inst = NULL;
 	if (instance_load(p, name, &inst, err) < 0)
 		return -1;
@@ -251,12 +258,20 @@ int migrate_receive(const struct hangar_paths *p, const char *step, const char *
 	if (strcmp(step, "images") == 0)
 		return receive_images(p, name, in_fd, err);
 	if (strcmp(step, "restore") == 0) {
-		struct instance_restore_opts ro = {.criu = criu};
-		return instance_restore(p, name, &ro, err);
+		_cleanup_free_ char *dir = incoming_images_dir(p, name);
+		struct instance_restore_opts ro = {.image_dir = dir, .criu = criu};
+		if (instance_restore(p, name, &ro, err) < 0)
+			return -1;
+		struct hangar_error ignored;
+		rm_rf(dir, &ignored);
+		return 0;
 	}
 	if (strcmp(step, "status") == 0)
 		return receive_status(p, name, out_fd, err);
 	if (strcmp(step, "abort") == 0) {
+		_cleanup_free_ char *dir = incoming_images_dir(p, name);
+		struct hangar_error ignored;
+		rm_rf(dir, &ignored);
 		if (instance_destroy(p, name, true, err) < 0 && err->code != HANGAR_E_NOTFOUND)
 			return -1;
 		return 0;

@@ -108,23 +108,6 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--interval-ms") == 0)
 			interval_ms = strtol(argv[i + 1], NULL, 10);
 	}
-	size_t words = mem_mib * 1024 * 1024 / sizeof(uint64_t);
-	uint64_t *mem = NULL, expect_sum = 0;
-	if (words > 0) {
-		mem = mmap(NULL, words * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (mem == MAP_FAILED) {
-			perror("mmap");
-			return 1;
-		}
-		uint64_t x = 88172645463325252ULL;
-		for (size_t i = 0; i < words; i++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			mem[i] = x;
-		}
-		expect_sum = checksum(mem, words);
-	}
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/log", dir);
 	int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -149,6 +132,27 @@ int main(int argc, char **argv)
 	}
 	close(sv[1]);
 	signal(SIGPIPE, SIG_IGN);
+	/* After the fork: the memory belongs to the parent alone, so an
+	 * N MiB workload is N MiB to dump, not twice that through the child's
+	 * copy-on-write view. */
+	size_t words = mem_mib * 1024 * 1024 / sizeof(uint64_t);
+	uint64_t *mem = NULL, expect_sum = 0;
+	if (words > 0) {
+		mem = mmap(NULL, words * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED) {
+			perror("mmap");
+			return 1;
+		}
+		uint64_t x = 88172645463325252ULL;
+		for (size_t i = 0; i < words; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			mem[i] = x;
+		}
+		expect_sum = checksum(mem, words);
+	}
+
 	const char *status = "ok";
 	for (uint64_t n = 1;; n++) {
 		char line[32];
