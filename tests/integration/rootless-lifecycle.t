@@ -76,8 +76,21 @@ if [ -x "$RECV" ]; then
 	like "$(tr -d '\r' <"$sockdir/out")" "tty-is-a-terminal
 /dev/pts/0" "the process has a terminal (/dev/pts/0 of its own devpts)"
 	rl_oci "$A" delete --force t1 >/dev/null 2>&1
+	# exec with a terminal into a running rootless container
+	rl_oci "$A" run -d --bundle "$B2" t2 </dev/null >/dev/null 2>&1
+	rm -f "$sockdir/console.sock" "$sockdir/out"
+	rl_as "$A" "$RECV" "$sockdir/console.sock" --out "$sockdir/out" --timeout 20 &
+	recv=$!
+	wait_for "[ -S $sockdir/console.sock ]"
+	rl_oci "$A" exec -t -d --console-socket "$sockdir/console.sock" t2 sh -c 'test -t 1 && echo exec-has-a-tty; id -u' \
+		</dev/null >/dev/null 2>&1
+	ok $? "exec -t -d with a console socket as $A"
+	wait "$recv"
+	like "$(tr -d '\r' <"$sockdir/out")" "exec-has-a-tty
+0" "the exec'd process has a terminal, as root inside"
+	rl_oci "$A" delete --force t2 >/dev/null 2>&1
 else
-	skip "console-receiver not built"; skip "console-receiver not built"; skip "console-receiver not built"
+	for i in 1 2 3 4 5; do skip "console-receiver not built"; done
 fi
 
 # --- limits without a delegated cgroup: one warning that says why
