@@ -113,6 +113,24 @@ rc=$?
 is "$(cat "$TEST_TMP/err")" "hangar-oci: container live already exists" "duplicate id: one line naming the id"
 is "$(oci state live | jq -r .status):$(oci state live | jq -r .pid)" "running:$livepid" \
 	"duplicate id: the existing container is untouched"
+# exec's own bad inputs, against the live container.
+check_exec() { # NAME REGEX ARGS...: exec fails with one line; the container is untouched
+	local name=$1 re=$2; shift 2
+	oci exec "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
+	local rc=$?
+	[ "$rc" != 0 ]; ok $? "exec $name: non-zero exit ($rc)"
+	is "$(wc -l <"$TEST_TMP/err" | tr -d ' ')" 1 "exec $name: exactly one line on stderr"
+	like "$(cat "$TEST_TMP/err")" "^hangar-oci: .*$re" "exec $name: error names the thing and the reason"
+}
+check_exec "of a missing binary" '"/no/such".*no such file or directory' live /no/such
+check_exec "of a command not in PATH" '"no-such-cmd".*executable file not found' live no-such-cmd
+check_exec "of a non-executable file" '"/etc/passwd".*permission denied' live /etc/passwd
+check_exec "with a tty, detached, without console socket" "tty.*console socket" -d -t live true
+check_exec "with a console socket but no tty" "console socket" -d --console-socket "$TEST_TMP/none.sock" live true
+check_exec "with a missing --process file" "nope\.json.*No such file" --process "$TEST_TMP/nope.json" live
+check_exec "with a bad cwd" "cwd.*/no/dir.*No such file" --cwd /no/dir live true
+is "$(oci state live | jq -r .status):$(oci ps --format json live | jq length)" "running:1" \
+	"after the failed execs the container runs with only its init"
 for sig in FOO 0 99 SIGNOPE ""; do
 	oci kill live "$sig" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
 	rc=$?
