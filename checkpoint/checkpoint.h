@@ -17,6 +17,7 @@ struct checkpoint_opts {
 	const char *parent_path; /* previous (pre-)dump, relative to image_path */
 	bool leave_running;
 	bool tcp_established;
+	bool tcp_close; /* drop established connections (restored closed) */
 	bool ext_unix_sk;
 	bool shell_job;
 	bool file_locks;

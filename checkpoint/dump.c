@@ -277,6 +277,8 @@ static int check_requested_features(const struct checkpoint_opts *o, const struc
 		return -1;
 	if (o->tcp_established && criu_require_tcp_established(c, err) < 0)
 		return -1;
+	if (o->tcp_established && o->tcp_close)
+		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--tcp-established and --tcp-close exclude each other");
 	if (o->manage_cgroups_mode && checkpoint_cgroup_mode(o->manage_cgroups_mode) == NULL)
 		return hangar_error_set(err, HANGAR_E_USAGE, 0,
 					"--manage-cgroups-mode: '%s' is not one of soft, full, strict, ignore",
@@ -294,6 +296,8 @@ static void add_common_flags(const struct checkpoint_opts *o, struct criu_args *
 {
 	if (o->tcp_established)
 		criu_args_add(a, "--tcp-established");
+	if (o->tcp_close)
+		criu_args_add(a, "--tcp-close");
 	if (o->ext_unix_sk)
 		criu_args_add(a, "--ext-unix-sk");
 	if (o->shell_job)
@@ -442,6 +446,7 @@ static int prepare(struct dump_run *r, struct hangar_error *err)
 	m->external_netns = net != NULL && net->path != NULL;
 	m->nftables_lock = criu_has_nftables_lock(&r->criu);
 	m->tcp_established = o->tcp_established;
+	m->tcp_close = o->tcp_close;
 	m->ext_unix_sk = o->ext_unix_sk;
 	m->shell_job = o->shell_job;
 	m->file_locks = o->file_locks;

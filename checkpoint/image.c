@@ -63,6 +63,7 @@ int checkpoint_manifest_write(const char *image_dir, const struct checkpoint_man
 	add_bool(o, "external_netns", m->external_netns);
 	add_bool(o, "nftables_lock", m->nftables_lock);
 	add_bool(o, "tcp_established", m->tcp_established);
+	add_bool(o, "tcp_close", m->tcp_close);
 	add_bool(o, "ext_unix_sk", m->ext_unix_sk);
 	add_bool(o, "shell_job", m->shell_job);
 	add_bool(o, "file_locks", m->file_locks);
@@ -147,6 +148,7 @@ int checkpoint_manifest_read(const char *image_dir, struct checkpoint_manifest *
 	out->external_netns = get_bool(o, "external_netns");
 	out->nftables_lock = get_bool(o, "nftables_lock");
 	out->tcp_established = get_bool(o, "tcp_established");
+	out->tcp_close = get_bool(o, "tcp_close");
 	out->ext_unix_sk = get_bool(o, "ext_unix_sk");
 	out->shell_job = get_bool(o, "shell_job");
 	out->file_locks = get_bool(o, "file_locks");

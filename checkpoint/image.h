@@ -62,6 +62,7 @@ struct checkpoint_manifest {
 	bool external_netns;
 	bool nftables_lock;
 	bool tcp_established;
+	bool tcp_close;
 	bool ext_unix_sk;
 	bool shell_job;
 	bool file_locks;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkpoint/criu.h"
 #include "checkpoint/image.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -44,6 +45,13 @@ int instance_checkpoint(const struct hangar_paths *p, const char *name, const st
 				 instance_status_name(rt.status));
 		goto unlock;
 	}
+	bool keep_tcp = false;
+	struct criu criu;
+	struct hangar_error probe;
+	if (criu_open(o->criu, &criu, &probe) == 0) {
+		keep_tcp = criu_require_tcp_established(&criu, &probe) == 0;
+		criu_close(&criu);
+	}
 	/* Images of an older checkpoint must not mix with this one. */
 	if (o->image_dir == NULL && rm_rf(dir, err) < 0)
 		goto unlock;
@@ -55,6 +63,11 @@ int instance_checkpoint(const struct hangar_paths *p, const char *name, const st
 		.leave_running = o->leave_running,
 		.empty_ns = netns_is_managed(inst) ? "network" : NULL,
 		.page_server = o->page_server,
+		/* Established connections move only where criu can dump them;
+		 * elsewhere they are closed (peers see a reset) rather than
+		 * failing the dump. */
+		.tcp_established = keep_tcp,
+		.tcp_close = !keep_tcp,
 		.status_fd = -1,
 		.keep_container = true,
 	};

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint/criu.h"
 #include "checkpoint/instance_checkpoint.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -423,6 +424,28 @@ static void close_ssh_master(const struct migrate_ctx *c)
 	strv_free(argv);
 }
 
+/* Say which of criu's better modes this machine cannot use, and what
+ * happens instead (printed as notes before the first phase). */
+static void report_capabilities(const struct migrate_ctx *c)
+{
+	if (c->o->progress == NULL)
+		return;
+	struct criu criu;
+	struct hangar_error why;
+	if (criu_open(c->o->criu, &criu, &why) < 0)
+		return; /* the dump names it */
+	if (criu_require_mem_tracking(&criu, "memory pre-copy (iterative pre-dump)", &why) < 0)
+		c->o->progress("note", 0, 0, why.msg, c->o->progress_data);
+	if (criu_require_lazy_pages(&criu, &why) < 0)
+		c->o->progress("note", 0, 0, why.msg, c->o->progress_data);
+	if (criu_require_tcp_established(&criu, &why) < 0) {
+		char msg[sizeof(why.msg) + 64];
+		snprintf(msg, sizeof(msg), "%s: established connections are closed", why.msg);
+		c->o->progress("note", 0, 0, msg, c->o->progress_data);
+	}
+	criu_close(&criu);
+}
+
 static void abort_target(const struct migrate_ctx *c)
 {
 	struct hangar_error ignored;
@@ -492,6 +515,7 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 		goto out;
 	}
 	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+	report_capabilities(&c);
 
 	/* prepare: the instance exists on the target, stopped, same settings
 	 * and address. */

@@ -291,6 +291,8 @@ static int build_args(struct restore_run *r, struct hangar_error *err)
 	/* What the dump needed, restore needs too. */
 	if (o->tcp_established || r->m.tcp_established)
 		criu_args_add(a, "--tcp-established");
+	else if (o->tcp_close || r->m.tcp_close)
+		criu_args_add(a, "--tcp-close");
 	if (o->ext_unix_sk || r->m.ext_unix_sk)
 		criu_args_add(a, "--ext-unix-sk");
 	if (o->shell_job || r->m.shell_job)

@@ -21,6 +21,7 @@ struct container_restore_opts {
 	const char *pid_file;
 	bool want_tty_master;	   /* foreground restore proxies the new pty */
 	bool tcp_established;
+	bool tcp_close; /* restore established connections closed */
 	bool ext_unix_sk;
 	bool shell_job;
 	bool file_locks;

@@ -19,6 +19,7 @@ static void checkpoint_usage(void)
 	       "   --parent-path DIR           previous pre-dump, relative to the image path\n"
 	       "   --leave-running             keep the container running after the dump\n"
 	       "   --tcp-established           dump established TCP connections\n"
+	       "   --tcp-close                 drop them instead (restored closed)\n"
 	       "   --ext-unix-sk               allow external unix sockets\n"
 	       "   --shell-job                 allow a shell job (controlling terminal from outside)\n"
 	       "   --file-locks                dump file locks\n"
@@ -50,6 +51,7 @@ int cmd_checkpoint(int argc, char **argv)
 		O_EMPTYNS,
 		O_DEDUP,
 		O_IGNORED,
+		O_TCPCLOSE,
 	};
 	static const struct option opts[] = {
 		{"image-path", required_argument, NULL, O_IMAGE},
@@ -68,6 +70,7 @@ int cmd_checkpoint(int argc, char **argv)
 		{"empty-ns", required_argument, NULL, O_EMPTYNS},
 		{"auto-dedup", no_argument, NULL, O_DEDUP},
 		/* runc accepts these; criu's defaults are what we want. */
+		{"tcp-close", no_argument, NULL, O_TCPCLOSE},
 		{"tcp-skip-in-flight", no_argument, NULL, O_IGNORED},
 		{"link-remap", no_argument, NULL, O_IGNORED},
 		{"help", no_argument, NULL, 'h'},
@@ -125,6 +128,9 @@ int cmd_checkpoint(int argc, char **argv)
 			break;
 		case O_DEDUP:
 			o.auto_dedup = true;
+			break;
+		case O_TCPCLOSE:
+			o.tcp_close = true;
 			break;
 		case O_IGNORED:
 			break;

@@ -24,6 +24,7 @@ static void restore_usage(void)
 	       "   --pid-file PATH             write the restored init's pid here\n"
 	       "   --console-socket PATH       AF_UNIX socket that receives the new pty master\n"
 	       "   --tcp-established           restore established TCP connections\n"
+	       "   --tcp-close                 restore them closed\n"
 	       "   --ext-unix-sk               allow external unix sockets\n"
 	       "   --shell-job                 allow a shell job\n"
 	       "   --file-locks                restore file locks\n"
@@ -52,6 +53,7 @@ int cmd_restore(int argc, char **argv)
 		O_STATUSFD,
 		O_IGNORED,
 		O_IGNORED_ARG,
+		O_TCPCLOSE,
 	};
 	static const struct option opts[] = {
 		{"image-path", required_argument, NULL, O_IMAGE},
@@ -71,7 +73,7 @@ int cmd_restore(int argc, char **argv)
 		{"status-fd", required_argument, NULL, O_STATUSFD},
 		{"no-pivot", no_argument, NULL, O_IGNORED},
 		{"no-subreaper", no_argument, NULL, O_IGNORED},
-		{"tcp-close", no_argument, NULL, O_IGNORED},
+		{"tcp-close", no_argument, NULL, O_TCPCLOSE},
 		{"lsm-profile", required_argument, NULL, O_IGNORED_ARG},
 		{"lsm-mount-context", required_argument, NULL, O_IGNORED_ARG},
 		{"help", no_argument, NULL, 'h'},
@@ -132,6 +134,9 @@ int cmd_restore(int argc, char **argv)
 			o.status_fd = (int)fd;
 			break;
 		}
+		case O_TCPCLOSE:
+			o.tcp_close = true;
+			break;
 		case O_IGNORED:
 		case O_IGNORED_ARG:
 			break;

@@ -26,6 +26,10 @@ static void migrate_usage(void)
 static void print_progress(const char *phase, double seconds, uint64_t bytes, const char *note, void *data)
 {
 	const char *name = data;
+	if (strcmp(phase, "note") == 0) {
+		printf("migrate %s: note: %s\n", name, note);
+		return;
+	}
 	char size[32] = "";
 	if (bytes) {
 		char b[24];
