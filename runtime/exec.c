@@ -149,6 +149,13 @@ int container_exec(const struct container_exec_opts *o, struct container_exec_re
 				 "cannot allocate tty if hangar-oci will detach without setting console socket");
 		goto out;
 	}
+	/* As create does (and runc): a socket nobody will send a pty to
+	 * would leave the client waiting on it. */
+	if (!o->process->terminal && o->console_socket) {
+		hangar_error_set(err, HANGAR_E_USAGE, 0,
+				 "cannot use console socket if hangar-oci will not detach or allocate tty");
+		goto out;
+	}
 	if (container_load_config(st, &cfg, err) < 0)
 		goto out;
 	if (st->cgroup && cgroup_manager_open(st->cgroup, &cg, err) < 0)
