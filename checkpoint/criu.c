@@ -335,6 +335,25 @@ char *criu_log_last_error(const char *log_text)
 	return tail;
 }
 
+const char *criu_error_hint(const char *criu_error)
+{
+	/* criu's words for failures whose cause is known, and what it is. */
+	static const struct {
+		const char *needle, *hint;
+	} hints[] = {
+		{"Can't get 1:16 opt", " (a TCP socket: criu before 4.2 cannot read SO_PASSCRED on kernel >= 6.16, "
+				       "criu issues #2705/#2718)"},
+		{"Connected TCP socket", " (established TCP connections: --tcp-established keeps them, --tcp-close "
+					 "drops them)"},
+		{"Dirty tracking is OFF", " (the kernel lacks CONFIG_MEM_SOFT_DIRTY)"},
+		{"execvp", " (a helper criu runs is missing: iptables-restore for the network lock?)"},
+	};
+	for (size_t i = 0; criu_error && i < ARRAY_SIZE(hints); i++)
+		if (strstr(criu_error, hints[i].needle))
+			return hints[i].hint;
+	return "";
+}
+
 static void child_report(int fd, const struct hangar_error *err)
 {
 	if (write_all(fd, err->msg, strnlen(err->msg, sizeof(err->msg))) < 0) {
@@ -487,6 +506,6 @@ int criu_run(const struct criu_args *args, const struct criu_run_opts *o, struct
 	if (last == NULL)
 		return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: exit status %d (log: %s)", o->step,
 					WEXITSTATUS(status), o->log_path ? o->log_path : "none");
-	return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: %s (log: %s)", o->step, last,
-				o->log_path ? o->log_path : "none");
+	return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: %s%s (log: %s)", o->step, last,
+				criu_error_hint(last), o->log_path ? o->log_path : "none");
 }

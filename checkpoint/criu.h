@@ -90,6 +90,8 @@ int criu_run(const struct criu_args *args, const struct criu_run_opts *o, struct
  * noise, without the timestamp and source prefix, else its last line; NULL
  * for an empty log.  Exposed for unit tests. */
 char *criu_log_last_error(const char *log_text);
+/* " (what it means)" for criu errors with a known cause, else "". */
+const char *criu_error_hint(const char *criu_error);
 /* Parse "Version: 4.1.1" (and "GitID" lines) from `criu --version`. */
 int criu_parse_version(const char *text, unsigned *version);
 

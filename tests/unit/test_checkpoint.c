@@ -9,6 +9,7 @@
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/criu.h"
 #include "checkpoint/image.h"
+#include "checkpoint/migrate.h"
 #include "common/util.h"
 #include "tests/unit/tap.h"
 
@@ -36,6 +37,9 @@ static void test_log_error(void)
 	e = criu_log_last_error("(00.01) Error (criu/cr-restore.c:1): Restoring FAILED.\n(00.02) NS mask to use 0\n");
 	is_str(e, "NS mask to use 0", "without a real error, the last line without its timestamp");
 	free(e);
+	ok(strstr(criu_error_hint("sockets: Can't get 1:16 opt: Operation not supported"), "#2705") != NULL,
+	   "the SO_PASSCRED failure is explained");
+	is_str(criu_error_hint("something new"), "", "unknown errors get no hint");
 	e = criu_log_last_error("");
 	ok(e == NULL, "an empty log gives nothing");
 	free(e);
@@ -130,8 +134,38 @@ static void test_manifest(void)
 	rm_rf(dir, &err);
 }
 
+static void test_dest(void)
+{
+	struct migrate_dest d;
+	struct hangar_error err;
+	ok(migrate_parse_dest("ssh://admin@host2:2222/srv/hangar", &d, &err) == 0, "ssh with user, port and root");
+	ok(d.kind == MIGRATE_DEST_SSH && d.port == 2222, "kind and port");
+	is_str(d.user, "admin", "user");
+	is_str(d.host, "host2", "host");
+	is_str(d.data_dir, "/srv/hangar", "remote root");
+	is_str(d.run_dir, "/srv/hangar/run", "remote run dir under it");
+	migrate_dest_clear(&d);
+	ok(migrate_parse_dest("ssh://host2", &d, &err) == 0 && d.user == NULL && d.port == 0 && d.data_dir == NULL,
+	   "bare ssh host: defaults");
+	migrate_dest_clear(&d);
+	ok(migrate_parse_dest("local:/a/data:/a/run", &d, &err) == 0 && d.kind == MIGRATE_DEST_LOCAL,
+	   "local with a run dir");
+	is_str(d.data_dir, "/a/data", "local data dir");
+	is_str(d.run_dir, "/a/run", "local run dir");
+	migrate_dest_clear(&d);
+	ok(migrate_parse_dest("local:/a/data", &d, &err) == 0, "local without a run dir");
+	is_str(d.run_dir, "/a/data/run", "run dir defaults under the data dir");
+	migrate_dest_clear(&d);
+	ok(migrate_parse_dest("local:relative", &d, &err) < 0 && err.code == HANGAR_E_USAGE, "relative local root refused");
+	ok(migrate_parse_dest("ssh://host:99999", &d, &err) < 0, "bad port refused (%s)", err.msg);
+	ok(migrate_parse_dest("ssh://user@", &d, &err) < 0, "missing host refused");
+	ok(migrate_parse_dest("ftp://host", &d, &err) < 0 && strstr(err.msg, "ssh://") != NULL,
+	   "unknown scheme refused with the accepted forms (%s)", err.msg);
+}
+
 int main(void)
 {
+	test_dest();
 	test_version();
 	test_log_error();
 	test_stats();
