@@ -254,6 +254,29 @@ with '.process.args = ["sleep", "100"]'
 is "$(cat "$TEST_TMP/rel.pid" 2>&1)" "$(oci state pf1 | jq -r .pid)" "a relative --pid-file is relative to the caller's cwd"
 oci delete --force pf1
 
+# ---- runc's command line as the clients use it ----
+# containerd's shim: one-dash long flags, --log FILE --log-format json, and
+# it reads the reason of a failure from the last JSON record.
+with '.process.args = ["sleep", "100"]'
+L=$TEST_TMP/log.json
+"$OCI" -root "$OCI_ROOT" -log "$L" -log-format json create -bundle "$B" -pid-file "$TEST_TMP/sd.pid" sd1 \
+	>/dev/null 2>&1 </dev/null
+ok $? "one-dash long flags: create -bundle -pid-file with -root -log -log-format"
+"$OCI" -root "$OCI_ROOT" start sd1 && "$OCI" -root "$OCI_ROOT" exec -detach -pid-file "$TEST_TMP/sd-exec.pid" sd1 sleep 5
+ok $? "one-dash long flags: start, exec -detach -pid-file"
+"$OCI" -root "$OCI_ROOT" kill -all sd1 KILL && wait_for '[ "$(status sd1)" = stopped ]' &&
+	"$OCI" -root "$OCI_ROOT" delete -force sd1
+ok $? "one-dash long flags: kill -all, delete -force"
+"$OCI" --root="$OCI_ROOT" --log="$L" --log-format=json run --bundle="$B" --detach sd2 >/dev/null 2>&1 </dev/null
+ok $? "--flag=value forms"
+oci delete --force sd2 >/dev/null 2>&1
+: >"$L"
+"$OCI" -root "$OCI_ROOT" -log "$L" -log-format json delete nosuch-sd 2>/dev/null
+rec=$(tail -n1 "$L")
+is "$(jq -r .level <<<"$rec"):$(jq -r .msg <<<"$rec")" "error:container nosuch-sd does not exist" \
+	"--log-format json: the error is one JSON record with level and msg"
+like "$(jq -r .time <<<"$rec")" "$rfc3339" "... and an RFC 3339 time"
+
 # ---- 20 containers at once ----
 with '.process.args = ["sleep", "100"]'
 for i in $(seq 1 20); do oci run -d --bundle "$B" "many$i" >"$TEST_TMP/many$i.out" 2>&1 </dev/null & done
