@@ -10,7 +10,27 @@
 
 # The workload, static so it runs in the busybox root.
 WORKLOAD=$TEST_TMP/ckpt-workload
-${CC:-cc} -static -O2 -o "$WORKLOAD" "$TOP/tests/helpers/ckpt-workload.c" || { fail "build ckpt-workload"; done_testing; exit 1; }
+${CC:-cc} -static -O2 -o "$WORKLOAD" "$TOP/tests/helpers/ckpt-workload.c" || { fail "build ckpt-workload"; # ---- a paused container stays paused; a joined network namespace --------------
+B3=$TEST_TMP/b3
+D3=$TEST_TMP/data3
+workload_bundle "$B3" "$D3"
+NETNS=hgck-$$
+ip netns add "$NETNS" && at_exit "ip netns del $NETNS"
+cfg_edit "$B3" "(.linux.namespaces[] | select(.type == \"network\")) .path = \"/run/netns/$NETNS\""
+oci run -d --bundle "$B3" pn </dev/null >/dev/null 2>&1; ok $? "run a container in a joined network namespace"
+wait_for "[ \$(counter $D3) -ge 3 ]"
+oci pause pn; ok $? "pause it"
+oci checkpoint --leave-running --image-path "$TEST_TMP/img-pn" pn 2>"$TEST_TMP/err"; ok $? "checkpoint --leave-running while paused ($(cat "$TEST_TMP/err"))"
+is "$(oci state pn | jq -r .status)" paused "it is still paused"
+is "$(jq -r .external_netns "$TEST_TMP/img-pn/hangar-checkpoint.json")" true "the joined namespace is recorded as external"
+oci delete --force pn
+oci restore -d --image-path "$TEST_TMP/img-pn" --bundle "$B3" pn2 </dev/null >/dev/null 2>"$TEST_TMP/err"; ok $? "restore it ($(cat "$TEST_TMP/err"))"
+pid=$(oci state pn2 | jq -r .pid)
+is "$(stat -L -c %i "/proc/$pid/ns/net")" "$(stat -L -c %i "/run/netns/$NETNS")" "the restored container is back in the joined network namespace"
+wait_for "[ \$(counter $D3) -ge 6 ]"; ok $? "and runs (it was dumped frozen, restored running)"
+oci delete --force pn2
+
+done_testing; exit 1; }
 
 # workload_bundle DIR DATA: the workload writes into DATA, bound at /data.
 workload_bundle() {
@@ -113,5 +133,25 @@ wait_for "[ \$(counter $D2) -ge 6 ]"; ok $? "the restored workload runs"
 no_cgroup_named lim; ok $? "no cgroup of the old id is left"
 oci delete --force lim2; ok $? "delete the restored container"
 no_cgroup_named lim2; ok $? "delete removes the restored cgroup"
+
+# ---- a paused container stays paused; a joined network namespace --------------
+B3=$TEST_TMP/b3
+D3=$TEST_TMP/data3
+workload_bundle "$B3" "$D3"
+NETNS=hgck-$$
+ip netns add "$NETNS" && at_exit "ip netns del $NETNS"
+cfg_edit "$B3" "(.linux.namespaces[] | select(.type == \"network\")) .path = \"/run/netns/$NETNS\""
+oci run -d --bundle "$B3" pn </dev/null >/dev/null 2>&1; ok $? "run a container in a joined network namespace"
+wait_for "[ \$(counter $D3) -ge 3 ]"
+oci pause pn; ok $? "pause it"
+oci checkpoint --leave-running --image-path "$TEST_TMP/img-pn" pn 2>"$TEST_TMP/err"; ok $? "checkpoint --leave-running while paused ($(cat "$TEST_TMP/err"))"
+is "$(oci state pn | jq -r .status)" paused "it is still paused"
+is "$(jq -r .external_netns "$TEST_TMP/img-pn/hangar-checkpoint.json")" true "the joined namespace is recorded as external"
+oci delete --force pn
+oci restore -d --image-path "$TEST_TMP/img-pn" --bundle "$B3" pn2 </dev/null >/dev/null 2>"$TEST_TMP/err"; ok $? "restore it ($(cat "$TEST_TMP/err"))"
+pid=$(oci state pn2 | jq -r .pid)
+is "$(stat -L -c %i "/proc/$pid/ns/net")" "$(stat -L -c %i "/run/netns/$NETNS")" "the restored container is back in the joined network namespace"
+wait_for "[ \$(counter $D3) -ge 6 ]"; ok $? "and runs (it was dumped frozen, restored running)"
+oci delete --force pn2
 
 done_testing
