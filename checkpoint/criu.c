@@ -346,7 +346,7 @@ const char *criu_error_hint(const char *criu_error)
 		{"Connected TCP socket", " (established TCP connections: --tcp-established keeps them, --tcp-close "
 					 "drops them)"},
 		{"Dirty tracking is OFF", " (the kernel lacks CONFIG_MEM_SOFT_DIRTY)"},
-		{"File exists", " (a pid of the checkpoint is taken: a container without its own pid namespace "
+		{"Can't fork for", " (a pid of the checkpoint is taken: a container without its own pid namespace "
 				"restores only while its old pids are free)"},
 		{"execvp", " (a helper criu runs is missing: iptables-restore for the network lock?)"},
 	};
