@@ -83,8 +83,9 @@ static void remove_namespace(struct oci_linux *lx, enum oci_ns_type t)
 
 static void ensure_namespace(struct oci_linux *lx, enum oci_ns_type t)
 {
-	if (oci_config_namespace(&(struct oci_config){.linux_ = *lx}, t))
-		return;
+	for (size_t i = 0; i < lx->n_namespaces; i++)
+		if (lx->namespaces[i].type == t)
+			return;
 	lx->namespaces = realloc(lx->namespaces, (lx->n_namespaces + 1) * sizeof(*lx->namespaces));
 	if (lx->namespaces == NULL)
 		abort();

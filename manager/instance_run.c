@@ -312,7 +312,18 @@ int instance_start(const struct hangar_paths *p, const char *name, const struct 
 	if (instance_load(p, name, &inst, err) < 0)
 		return -1;
 	int rc = -1;
-	_cleanup_close_ int lock = hangar_lock_instance(p, name, err);
+	_cleanup_close_ int lock = -1;
+	/* The overlay root is mounted on the host side before the container
+	 * exists; an unprivileged user may not mount overlayfs there, and this
+	 * host's /dev/fuse is root-only (no fuse-overlayfs either). */
+	if (p->rootless) {
+		hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+				 "instance %s: starting instances as an unprivileged user is not supported yet: its "
+				 "overlay root needs a user namespace of its own (run hangar as root)",
+				 name);
+		goto out;
+	}
+	lock = hangar_lock_instance(p, name, err);
 	if (lock < 0)
 		goto out;
 	struct instance_runtime rt;

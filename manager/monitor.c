@@ -226,7 +226,17 @@ static void console_accept(struct monitor *m)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	struct monitor_console_hello hello;
-	if (read_all(fd, &hello, sizeof(hello)) != sizeof(hello) || hello.magic != MONITOR_CONSOLE_MAGIC)
+	if (read_all(fd, &hello, sizeof(hello)) != sizeof(hello))
+		return;
+	if (hello.magic == MONITOR_CONSOLE_RESIZE_MAGIC) {
+		struct winsize ws = {.ws_row = hello.rows, .ws_col = hello.cols};
+		if (hello.rows && hello.cols && m->tty >= 0)
+			ioctl(m->tty, TIOCSWINSZ, &ws);
+		char ok = MONITOR_CONSOLE_OK;
+		write_all(fd, &ok, 1);
+		return;
+	}
+	if (hello.magic != MONITOR_CONSOLE_MAGIC)
 		return;
 	if (m->client >= 0) {
 		char busy = MONITOR_CONSOLE_BUSY;
@@ -493,8 +503,8 @@ int monitor_spawn(const struct hangar_paths *p, const char *name, const struct i
 	return 0;
 }
 
-int monitor_console_connect(const struct hangar_paths *p, const char *name, uint16_t rows, uint16_t cols,
-			    struct hangar_error *err)
+static int console_handshake(const struct hangar_paths *p, const char *name, uint32_t magic, uint16_t rows,
+			     uint16_t cols, struct hangar_error *err)
 {
 	if (!monitor_alive(p, name, NULL, NULL))
 		return hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s is not running", name);
@@ -508,7 +518,7 @@ int monitor_console_connect(const struct hangar_paths *p, const char *name, uint
 		return hangar_sys_error(err, "socket");
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return hangar_sys_error(err, "console of %s: connect %s", name, path);
-	struct monitor_console_hello hello = {.magic = MONITOR_CONSOLE_MAGIC, .rows = rows, .cols = cols};
+	struct monitor_console_hello hello = {.magic = magic, .rows = rows, .cols = cols};
 	if (write_all(fd, &hello, sizeof(hello)) != sizeof(hello))
 		return hangar_sys_error(err, "console of %s", name);
 	char answer = 0;
@@ -520,4 +530,20 @@ int monitor_console_connect(const struct hangar_paths *p, const char *name, uint
 	if (answer != MONITOR_CONSOLE_OK)
 		return hangar_error_set(err, HANGAR_E_STATE, 0, "console of %s: unexpected answer", name);
 	return steal_fd(&fd);
+}
+
+int monitor_console_connect(const struct hangar_paths *p, const char *name, uint16_t rows, uint16_t cols,
+			    struct hangar_error *err)
+{
+	return console_handshake(p, name, MONITOR_CONSOLE_MAGIC, rows, cols, err);
+}
+
+int monitor_console_resize(const struct hangar_paths *p, const char *name, uint16_t rows, uint16_t cols,
+			   struct hangar_error *err)
+{
+	int fd = console_handshake(p, name, MONITOR_CONSOLE_RESIZE_MAGIC, rows, cols, err);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
 }

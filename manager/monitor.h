@@ -14,7 +14,10 @@
  * Console protocol: the client sends struct monitor_console_hello, the
  * monitor answers one byte (MONITOR_CONSOLE_OK or MONITOR_CONSOLE_BUSY),
  * then raw bytes flow both ways.  Detaching (Ctrl-a q) is the client's
- * business: it just closes the connection.
+ * business: it just closes the connection.  A terminal resize is a separate
+ * short connection whose hello carries MONITOR_CONSOLE_RESIZE_MAGIC: the
+ * monitor applies the size to the pty (also while another client is
+ * attached) and closes it.
  */
 
 #include <stdint.h>
@@ -25,6 +28,7 @@
 
 #define MONITOR_LOG_MAX (1024 * 1024)
 #define MONITOR_CONSOLE_MAGIC 0x31434748u /* "HGC1" */
+#define MONITOR_CONSOLE_RESIZE_MAGIC 0x31534748u /* "HGS1" */
 #define MONITOR_CONSOLE_OK 'O'
 #define MONITOR_CONSOLE_BUSY 'B'
 
@@ -38,6 +42,10 @@ struct monitor_console_hello {
  * attached. */
 int monitor_console_connect(const struct hangar_paths *p, const char *name, uint16_t rows, uint16_t cols,
 			    struct hangar_error *err);
+
+/* Set the console's terminal size (on SIGWINCH of an attached client). */
+int monitor_console_resize(const struct hangar_paths *p, const char *name, uint16_t rows, uint16_t cols,
+			   struct hangar_error *err);
 
 /* Used by instance_start: fork the monitor and wait for its report. */
 int monitor_spawn(const struct hangar_paths *p, const char *name, const struct instance_start_opts *o,

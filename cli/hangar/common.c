@@ -226,9 +226,20 @@ int hangar_wait_exit_code(const struct hangar_paths *p, const char *name)
 
 #define CTRL_A 0x01
 
-int hangar_console_proxy(int sock, const char *name, bool hint)
+static volatile sig_atomic_t winch_pending;
+
+static void on_winch(int sig)
+{
+	winch_pending = 1;
+}
+
+int hangar_console_proxy(const struct hangar_paths *p, int sock, const char *name, bool hint, bool detach_on_eof)
 {
 	bool tty = isatty(STDIN_FILENO);
+	struct sigaction sa = {.sa_handler = on_winch};
+	sigemptyset(&sa.sa_mask);
+	if (tty)
+		sigaction(SIGWINCH, &sa, NULL);
 	struct termios saved;
 	bool raw = false;
 	if (hint)
@@ -246,8 +257,17 @@ int hangar_console_proxy(int sock, const char *name, bool hint)
 	for (;;) {
 		struct pollfd pfd[2] = {{.fd = sock, .events = POLLIN},
 					{.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
+		int r = poll(pfd, 2, -1);
+		int poll_errno = errno;
+		if (winch_pending) {
+			winch_pending = 0;
+			struct winsize ws;
+			struct hangar_error ignored;
+			if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+				monitor_console_resize(p, name, ws.ws_row, ws.ws_col, &ignored);
+		}
+		if (r < 0) {
+			if (poll_errno == EINTR)
 				continue;
 			break;
 		}
@@ -260,8 +280,12 @@ int hangar_console_proxy(int sock, const char *name, bool hint)
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 			if (n <= 0) {
-				/* Input ended (a pipe): keep showing output until the
-				 * instance exits. */
+				/* Input ended: `console` detaches; `run` keeps showing
+				 * output until the instance exits. */
+				if (detach_on_eof) {
+					result = 1;
+					break;
+				}
 				stdin_open = false;
 				continue;
 			}
@@ -296,6 +320,8 @@ int hangar_console_proxy(int sock, const char *name, bool hint)
 	}
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	if (tty)
+		signal(SIGWINCH, SIG_DFL);
 	if (result == 1 && hint)
 		fprintf(stderr, "\r\nDetached from %s; it keeps running.\n", name);
 	return result;

@@ -34,7 +34,7 @@ int cmd_console(int argc, char **argv)
 	int sock = monitor_console_connect(p, argv[1], ws.ws_row, ws.ws_col, &err);
 	if (sock < 0)
 		return hangar_fail(&err);
-	hangar_console_proxy(sock, argv[1], true);
+	hangar_console_proxy(p, sock, argv[1], true, true);
 	close(sock);
 	return 0;
 }

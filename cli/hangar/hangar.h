@@ -100,8 +100,9 @@ int hangar_parse_create_opt(int opt, const char *arg, struct create_args *a, str
 void create_args_clear(struct create_args *a);
 
 /* Proxy the terminal to a console connection until the instance exits
- * (returns 0) or the user types Ctrl-a q (returns 1). */
-int hangar_console_proxy(int sock, const char *name, bool hint);
+ * (returns 0) or the user types Ctrl-a q or, with detach_on_eof, input
+ * ends (returns 1).  Terminal resizes are passed on. */
+int hangar_console_proxy(const struct hangar_paths *p, int sock, const char *name, bool hint, bool detach_on_eof);
 /* Wait for the instance's monitor to finish; its exit code (255 if unknown). */
 int hangar_wait_exit_code(const struct hangar_paths *p, const char *name);
 

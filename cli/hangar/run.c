@@ -109,7 +109,7 @@ int cmd_run(int argc, char **argv)
 		instance_stop(p, name, 0, &err);
 		goto cleanup;
 	}
-	int detached = hangar_console_proxy(sock, name, tty);
+	int detached = hangar_console_proxy(p, sock, name, tty, false);
 	close(sock);
 	if (detached) {
 		rc = 0;

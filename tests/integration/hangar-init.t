@@ -33,7 +33,15 @@ ok $? "console prints the detach hint"
 tmux send-keys -t "$session" 'echo marker-$((6*7)); cat /proc/1/comm' Enter
 wait_for "pane | grep -q 'marker-42'" 50
 ok $? "console: typed command ran in the instance's shell"
-out=$(hg console vm1 2>&1 </dev/null)
+tmux send-keys -t "$session" 'echo size-$(stty size | tr " " x)' Enter
+wait_for "pane | grep -q 'size-40x150'" 50
+ok $? "console: the pty has the client's terminal size (40x150)"
+tmux resize-window -t "$session" -x 120 -y 33
+sleep 0.5
+tmux send-keys -t "$session" 'echo size-$(stty size | tr " " x)' Enter
+wait_for "pane | grep -q 'size-33x120'" 50
+ok $? "console: a terminal resize reaches the pty (33x120)"
+out=$(timeout 10 "$HANGAR" console vm1 2>&1 </dev/null)
 rc=$?
 ok "$([ $rc = 4 ] && [[ "$out" == *"another client is attached"* ]]; echo $?)" "second console client refused: $out"
 tmux send-keys -t "$session" C-a q
