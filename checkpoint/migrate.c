@@ -487,7 +487,6 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	_cleanup_free_ char *instance_json = NULL;
 	_cleanup_free_ char *json_path = NULL;
 	_cleanup_free_ char *newer = NULL;
-	char self[PATH_MAX];
 	int rc = -1;
 	uint64_t start = now_ns(), t;
 	bool target_made = false;
@@ -502,9 +501,9 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 				 instance_status_name(rt.status));
 		goto out;
 	}
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	c.self_exe = xstrdup(o->self_exe ? o->self_exe : self);
+	/* /proc/self/exe rather than its target: hangar may run from a sealed
+	 * memfd copy (CVE-2019-5736), whose name cannot be executed. */
+	c.self_exe = xstrdup(o->self_exe ? o->self_exe : "/proc/self/exe");
 	c.stderr_path = xasprintf("%s/migrate-%s.stderr", p->run_dir, name);
 	c.control_path = xasprintf("%s/migrate-%s.ssh", p->run_dir, name);
 	images = xasprintf("%s/migrate-%s.images", p->run_dir, name);

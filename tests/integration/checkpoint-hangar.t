@@ -48,6 +48,17 @@ out=$(hg checkpoint --leave-running c1 2>&1); ok $? "checkpoint --leave-running 
 is "$(state_a c1)" RUNNING "c1 keeps running"
 hg restore c1 >/dev/null 2>&1; [ $? != 0 ]; ok $? "restore of a running instance is refused"
 hg checkpoint nosuch 2>/dev/null; [ $? != 0 ]; ok $? "checkpoint of a missing instance fails"
+out=$(hg checkpoint --stop --to "$TEST_TMP/snap" c1 2>&1); ok $? "checkpoint --stop --to DIR ($out)"
+[ -s "$TEST_TMP/snap/hangar-checkpoint.json" ]; ok $? "the images are in DIR"
+hg checkpoint c1 2>"$TEST_TMP/err"; [ $? != 0 ]; ok $? "checkpoint of a stopped instance fails"
+like "$(cat "$TEST_TMP/err")" "not running" "and says it is not running"
+rm -rf "$A/data/instances/c1/checkpoint"
+hg restore c1 2>"$TEST_TMP/err"; [ $? != 0 ]; ok $? "restore without --from reads the instance's own checkpoint dir (empty here)"
+like "$(cat "$TEST_TMP/err")" "not a hangar checkpoint" "and says so"
+is "$(state_a c1)" STOPPED "the failed restore left the instance stopped"
+before=$(last_tick "$A/data" c1)
+out=$(hg restore --from "$TEST_TMP/snap" c1 2>&1); ok $? "restore --from DIR ($out)"
+wait_for "[ \"\$(last_tick $A/data c1)\" -ge $((before + 3)) ]"; ok $? "c1 counts on from $before"
 
 # ---- migrate to another state root and back --------------------------------
 out=$(hg create m1 --network none --memory 128M -- sh -c "$LOOP" 2>&1); ok $? "create m1 ($out)"
