@@ -9,7 +9,7 @@
 
 /* runc's checkpoint flags, as plain options. */
 struct checkpoint_opts {
-	const char *root;	 /* state root */
+	const char *root; /* state root */
 	const char *id;
 	const char *criu;	 /* --criu PATH or NULL (see criu_open) */
 	const char *image_path;	 /* created when missing */
@@ -36,9 +36,9 @@ struct checkpoint_opts {
 /* What criu reported about the dump (its --display-stats lines), for
  * downtime figures.  Zero when criu did not say. */
 struct checkpoint_stats {
-	uint64_t elapsed_ns;	/* the criu run, end to end */
-	uint64_t freezing_us;	/* time to freeze the tree */
-	uint64_t frozen_us;	/* how long the tree stayed frozen */
+	uint64_t elapsed_ns;  /* the criu run, end to end */
+	uint64_t freezing_us; /* time to freeze the tree */
+	uint64_t frozen_us;   /* how long the tree stayed frozen */
 	uint64_t memdump_us;
 	uint64_t memwrite_us;
 	uint64_t pages_written;
@@ -48,7 +48,8 @@ struct checkpoint_stats {
  * leave_running (and not a pre-dump) the container is gone afterwards, its
  * state removed as by `delete`.  On failure the container keeps running and
  * the image directory has no manifest. */
-int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stats *stats, struct hangar_error *err);
+int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stats *stats,
+			 struct hangar_error *err);
 
 /* Parse criu's "Displaying dump stats" block out of a log.  Exposed for tests. */
 void checkpoint_parse_stats(const char *log_text, struct checkpoint_stats *stats);

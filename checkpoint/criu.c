@@ -139,29 +139,33 @@ int criu_open(const char *explicit_path, struct criu *out, struct hangar_error *
 	const char *how = NULL;
 	_cleanup_free_ char *path = resolve_path(explicit_path, &how);
 	if (path == NULL || access(path, X_OK) < 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"criu not found (%s%s%s); run scripts/install-criu or pass --criu PATH", how,
-					path ? ": " : "", path ? path : "");
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "criu not found (%s%s%s); run scripts/install-criu or pass --criu PATH", how,
+		    path ? ": " : "", path ? path : "");
 	char *argv[] = {path, "--version", NULL};
 	_cleanup_free_ char *text = NULL;
 	int rc = criu_capture(path, argv, &text);
 	unsigned version = 0;
 	if (rc != 0 || criu_parse_version(text, &version) < 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"criu at %s does not work: `criu --version` exited %d; run scripts/install-criu",
-					path, rc);
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "criu at %s does not work: `criu --version` exited %d; run scripts/install-criu", path,
+		    rc);
 	unsigned major = version / 10000, minor = version / 100 % 100, sub = version % 100;
 	if (version < CRIU_MIN_VERSION)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"criu %u.%u.%u at %s is too old (hangar needs >= 3.15); run scripts/install-criu",
-					major, minor, sub, path);
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "criu %u.%u.%u at %s is too old (hangar needs >= 3.15); run scripts/install-criu", major,
+		    minor, sub, path);
 	/* Debian 12's criu 3.17 fails on current kernels (vDSO layout and
 	 * newer syscalls); a 3.x criu is not worth a confusing dump error. */
 	if (version < 40000 && kernel_version() >= 610 && getenv("HANGAR_CRIU_FORCE") == NULL)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"criu %u.%u at %s is known not to work on kernel %s; run scripts/install-criu "
-					"(HANGAR_CRIU_FORCE=1 skips this check)",
-					major, minor, path, kernel_release());
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "criu %u.%u at %s is known not to work on kernel %s; run scripts/install-criu "
+		    "(HANGAR_CRIU_FORCE=1 skips this check)",
+		    major, minor, path, kernel_release());
 	out->path = steal_pointer(&path);
 	out->version = version;
 	snprintf(out->version_str, sizeof(out->version_str), "%u.%u.%u", major, minor, sub);
@@ -194,10 +198,11 @@ int criu_require_mem_tracking(const struct criu *c, const char *flag, struct han
 	if (criu_check_feature(c, "mem_dirty_track", &ok, err) < 0)
 		return -1;
 	if (!ok)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"%s is not supported here: it needs memory dirty tracking "
-					"(CONFIG_MEM_SOFT_DIRTY), which kernel %s lacks (criu: \"Dirty tracking is OFF\")",
-					flag, kernel_release());
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "%s is not supported here: it needs memory dirty tracking "
+		    "(CONFIG_MEM_SOFT_DIRTY), which kernel %s lacks (criu: \"Dirty tracking is OFF\")",
+		    flag, kernel_release());
 	return 0;
 }
 
@@ -207,9 +212,10 @@ int criu_require_lazy_pages(const struct criu *c, struct hangar_error *err)
 	if (criu_check_feature(c, "uffd-noncoop", &ok, err) < 0)
 		return -1;
 	if (!ok)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"--lazy-pages is not supported here: kernel %s has no non-cooperative userfaultfd",
-					kernel_release());
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "--lazy-pages is not supported here: kernel %s has no non-cooperative userfaultfd",
+		    kernel_release());
 	/* Measured: 4.1.x fails every lazy restore with EBADF from the page
 	 * pipe splice, although its feature check passes. */
 	if (c->version >= 40100 && c->version < 40200 && getenv("HANGAR_CRIU_FORCE") == NULL)
@@ -225,10 +231,11 @@ int criu_require_tcp_established(const struct criu *c, struct hangar_error *err)
 	/* Kernel 6.16 changed SO_PASSCRED handling and criu before 4.2 fails
 	 * to dump established sockets (criu issues #2705, #2718; PR #2719). */
 	if (kernel_version() >= 616 && c->version < 40200 && getenv("HANGAR_CRIU_FORCE") == NULL)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"--tcp-established is not supported here: criu %s cannot dump established TCP "
-					"connections on kernel %s (criu issues #2705/#2718)",
-					c->version_str, kernel_release());
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "--tcp-established is not supported here: criu %s cannot dump established TCP "
+		    "connections on kernel %s (criu issues #2705/#2718)",
+		    c->version_str, kernel_release());
 	return 0;
 }
 
@@ -341,14 +348,17 @@ const char *criu_error_hint(const char *criu_error)
 	static const struct {
 		const char *needle, *hint;
 	} hints[] = {
-		{"Can't get 1:16 opt", " (a TCP socket: criu before 4.2 cannot read SO_PASSCRED on kernel >= 6.16, "
-				       "criu issues #2705/#2718)"},
-		{"Connected TCP socket", " (established TCP connections: --tcp-established keeps them, --tcp-close "
-					 "drops them)"},
-		{"Dirty tracking is OFF", " (the kernel lacks CONFIG_MEM_SOFT_DIRTY)"},
-		{"Can't fork for", " (a pid of the checkpoint is taken: a container without its own pid namespace "
-				"restores only while its old pids are free)"},
-		{"execvp", " (a helper criu runs is missing: iptables-restore for the network lock?)"},
+	    {"Can't get 1:16 opt",
+	     " (a TCP socket: criu before 4.2 cannot read SO_PASSCRED on kernel >= 6.16, "
+	     "criu issues #2705/#2718)"},
+	    {"Connected TCP socket",
+	     " (established TCP connections: --tcp-established keeps them, --tcp-close "
+	     "drops them)"},
+	    {"Dirty tracking is OFF", " (the kernel lacks CONFIG_MEM_SOFT_DIRTY)"},
+	    {"Can't fork for",
+	     " (a pid of the checkpoint is taken: a container without its own pid namespace "
+	     "restores only while its old pids are free)"},
+	    {"execvp", " (a helper criu runs is missing: iptables-restore for the network lock?)"},
 	};
 	for (size_t i = 0; criu_error && i < ARRAY_SIZE(hints); i++)
 		if (strstr(criu_error, hints[i].needle))
@@ -364,23 +374,24 @@ static void child_report(int fd, const struct hangar_error *err)
 	_exit(127);
 }
 
-int criu_write_action_script(const char *path, const char *action, const char *env_var, const char *event_fifo,
-			     const char *reply_fifo, struct hangar_error *err)
+int criu_write_action_script(const char *path, const char *action, const char *env_var,
+			     const char *event_fifo, const char *reply_fifo, struct hangar_error *err)
 {
-	_cleanup_free_ char *text = xasprintf("#!/bin/sh\n"
-					      "# Written by hangar: hands criu's %s to the runtime and waits.\n"
-					      "[ \"$CRTOOLS_SCRIPT_ACTION\" = %s ] || exit 0\n"
-					      "echo \"$%s\" >'%s' || exit 1\n"
-					      "read reply <'%s' || exit 1\n"
-					      "[ \"$reply\" = ok ]\n",
-					      action, action, env_var, event_fifo, reply_fifo);
+	_cleanup_free_ char *text =
+	    xasprintf("#!/bin/sh\n"
+		      "# Written by hangar: hands criu's %s to the runtime and waits.\n"
+		      "[ \"$CRTOOLS_SCRIPT_ACTION\" = %s ] || exit 0\n"
+		      "echo \"$%s\" >'%s' || exit 1\n"
+		      "read reply <'%s' || exit 1\n"
+		      "[ \"$reply\" = ok ]\n",
+		      action, action, env_var, event_fifo, reply_fifo);
 	return write_file_atomic(path, text, strlen(text), 0700, err);
 }
 
 /* Wait for criu, answering action-script events meanwhile.  Returns the
  * wait status; *event_err is set when a callback failed. */
-static int wait_with_events(pid_t pid, const struct criu_run_opts *o, int event_fd, struct hangar_error *event_err,
-			    bool *event_failed)
+static int wait_with_events(pid_t pid, const struct criu_run_opts *o, int event_fd,
+			    struct hangar_error *event_err, bool *event_failed)
 {
 	int status;
 	char line[256];
@@ -503,11 +514,12 @@ int criu_run(const struct criu_args *args, const struct criu_run_opts *o, struct
 	if (o->log_path && read_file_at(AT_FDCWD, o->log_path, &log, NULL, &ignored) == 0)
 		last = criu_log_last_error(log);
 	if (WIFSIGNALED(status))
-		return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: killed by signal %d after \"%s\" (log: %s)",
-					o->step, WTERMSIG(status), last ? last : "", o->log_path ? o->log_path : "none");
+		return hangar_error_set(
+		    err, HANGAR_E_CHILD, 0, "criu %s failed: killed by signal %d after \"%s\" (log: %s)",
+		    o->step, WTERMSIG(status), last ? last : "", o->log_path ? o->log_path : "none");
 	if (last == NULL)
-		return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: exit status %d (log: %s)", o->step,
-					WEXITSTATUS(status), o->log_path ? o->log_path : "none");
+		return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: exit status %d (log: %s)",
+					o->step, WEXITSTATUS(status), o->log_path ? o->log_path : "none");
 	return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu %s failed: %s%s (log: %s)", o->step, last,
 				criu_error_hint(last), o->log_path ? o->log_path : "none");
 }

@@ -55,8 +55,8 @@ void criu_args_free(struct criu_args *a);
 typedef int (*criu_child_setup_fn)(void *data, struct hangar_error *err);
 
 struct criu_run_opts {
-	const char *step;	/* "dump", "restore": names the step in errors */
-	const char *log_path;	/* the -o file, read back on failure */
+	const char *step;     /* "dump", "restore": names the step in errors */
+	const char *log_path; /* the -o file, read back on failure */
 	criu_child_setup_fn setup;
 	void *setup_data;
 	/* fds criu inherits (their CLOEXEC flag is cleared in the child). */
@@ -79,8 +79,8 @@ struct criu_run_opts {
 
 /* Write an action script at path that does the event_fifo/reply_fifo round
  * trip for the criu action `action`, passing the value of env_var. */
-int criu_write_action_script(const char *path, const char *action, const char *env_var, const char *event_fifo,
-			     const char *reply_fifo, struct hangar_error *err);
+int criu_write_action_script(const char *path, const char *action, const char *env_var,
+			     const char *event_fifo, const char *reply_fifo, struct hangar_error *err);
 
 /* Fork, run setup, exec criu with args, wait.  On failure err reads
  * "criu STEP failed: <last error line of the log> (log: PATH)". */

@@ -69,7 +69,8 @@ static bool is_bind_mount(const struct oci_mount *m)
 	return false;
 }
 
-static const struct mountinfo_entry *find_fs_root_mount(const struct mountinfo *mi, unsigned major, unsigned minor)
+static const struct mountinfo_entry *find_fs_root_mount(const struct mountinfo *mi, unsigned major,
+							unsigned minor)
 {
 	for (size_t i = 0; i < mi->n; i++)
 		if (mi->entries[i].major == major && mi->entries[i].minor == minor &&
@@ -108,7 +109,8 @@ static void collect_external_mounts(const struct oci_config *cfg, const struct m
 		 * is outside, so criu cannot recreate the pair. */
 		if (strcmp(e->fstype, "devpts") == 0 && strcmp(e->root, "/") != 0 &&
 		    !manifest_has_mount(m, e->mount_point)) {
-			checkpoint_manifest_add_mount(m, CHECKPOINT_MOUNT_CONSOLE, e->mount_point, e->root, NULL);
+			checkpoint_manifest_add_mount(m, CHECKPOINT_MOUNT_CONSOLE, e->mount_point, e->root,
+						      NULL);
 			continue;
 		}
 		if (strcmp(e->mount_point, "/") == 0 || strcmp(e->root, "/") == 0 ||
@@ -153,7 +155,8 @@ static bool is_pty_slave(dev_t rdev)
 }
 
 /* Where the init's stdio points and how restore must reconnect it. */
-static void classify_stdio(pid_t pid, bool terminal, const struct mountinfo *cmi, struct checkpoint_manifest *m)
+static void classify_stdio(pid_t pid, bool terminal, const struct mountinfo *cmi,
+			   struct checkpoint_manifest *m)
 {
 	for (int fd = 0; fd < 3; fd++) {
 		struct checkpoint_fd *f = &m->stdio[fd];
@@ -174,7 +177,8 @@ static void classify_stdio(pid_t pid, bool terminal, const struct mountinfo *cmi
 			continue;
 		if (terminal && S_ISCHR(sb.st_mode) && is_pty_slave(sb.st_rdev)) {
 			f->kind = CHECKPOINT_FD_TTY;
-			f->key = xasprintf("tty[%" PRIx64 ":%" PRIx64 "]", (uint64_t)sb.st_rdev, (uint64_t)sb.st_dev);
+			f->key = xasprintf("tty[%" PRIx64 ":%" PRIx64 "]", (uint64_t)sb.st_rdev,
+					   (uint64_t)sb.st_dev);
 			continue;
 		}
 		if (str_has_prefix(target, "socket:") || str_has_prefix(target, "anon_inode:"))
@@ -218,7 +222,8 @@ static char *freezer_path(pid_t pid, const struct mountinfo *hmi)
 	}
 	if (v2_path)
 		for (size_t i = 0; i < hmi->n; i++)
-			if (strcmp(hmi->entries[i].fstype, "cgroup2") == 0 && strcmp(hmi->entries[i].root, "/") == 0)
+			if (strcmp(hmi->entries[i].fstype, "cgroup2") == 0 &&
+			    strcmp(hmi->entries[i].root, "/") == 0)
 				return xasprintf("%s%s", hmi->entries[i].mount_point, v2_path);
 	return NULL;
 }
@@ -267,7 +272,8 @@ static int copy_config(const char *state_dir, const char *image_dir, struct hang
 	return write_file_atomic(dst, text, len, 0600, err);
 }
 
-static int check_requested_features(const struct checkpoint_opts *o, const struct criu *c, struct hangar_error *err)
+static int check_requested_features(const struct checkpoint_opts *o, const struct criu *c,
+				    struct hangar_error *err)
 {
 	if (o->pre_dump && criu_require_mem_tracking(c, "--pre-dump", err) < 0)
 		return -1;
@@ -278,17 +284,19 @@ static int check_requested_features(const struct checkpoint_opts *o, const struc
 	if (o->tcp_established && criu_require_tcp_established(c, err) < 0)
 		return -1;
 	if (o->tcp_established && o->tcp_close)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--tcp-established and --tcp-close exclude each other");
-	if (o->manage_cgroups_mode && checkpoint_cgroup_mode(o->manage_cgroups_mode) == NULL)
 		return hangar_error_set(err, HANGAR_E_USAGE, 0,
-					"--manage-cgroups-mode: '%s' is not one of soft, full, strict, ignore",
-					o->manage_cgroups_mode);
+					"--tcp-established and --tcp-close exclude each other");
+	if (o->manage_cgroups_mode && checkpoint_cgroup_mode(o->manage_cgroups_mode) == NULL)
+		return hangar_error_set(
+		    err, HANGAR_E_USAGE, 0,
+		    "--manage-cgroups-mode: '%s' is not one of soft, full, strict, ignore",
+		    o->manage_cgroups_mode);
 	if (o->empty_ns && checkpoint_empty_ns_name(o->empty_ns) == NULL)
 		return hangar_error_set(err, HANGAR_E_USAGE, 0,
 					"--empty-ns: '%s' is not supported (only network)", o->empty_ns);
 	if (o->page_server && strrchr(o->page_server, ':') == NULL)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--page-server: expected ADDRESS:PORT, got '%s'",
-					o->page_server);
+		return hangar_error_set(err, HANGAR_E_USAGE, 0,
+					"--page-server: expected ADDRESS:PORT, got '%s'", o->page_server);
 	return 0;
 }
 
@@ -352,9 +360,10 @@ static int build_args(struct dump_run *r, struct hangar_error *err)
 		criu_args_add(a, "--track-mem");
 	_cleanup_free_ char *freezer = freezer_path(pid, &r->hmi);
 	if (freezer == NULL)
-		return hangar_error_set(err, HANGAR_E_STATE, 0,
-					"container %s: no freezer cgroup found for pid %d (criu needs one to stop the tree)",
-					r->st->id, (int)pid);
+		return hangar_error_set(
+		    err, HANGAR_E_STATE, 0,
+		    "container %s: no freezer cgroup found for pid %d (criu needs one to stop the tree)",
+		    r->st->id, (int)pid);
 	criu_args_addf(a, "--freeze-cgroup=%s", freezer);
 	criu_args_addf(a, "--manage-cgroups=%s", o->manage_cgroups_mode ? o->manage_cgroups_mode : "soft");
 	if (o->leave_running && !o->pre_dump)
@@ -364,7 +373,8 @@ static int build_args(struct dump_run *r, struct hangar_error *err)
 	add_common_flags(o, a);
 
 	for (size_t i = 0; i < r->m.n_mounts; i++)
-		criu_args_addf(a, "--external=mnt[%s]:%s", r->m.mounts[i].mount_point, r->m.mounts[i].mount_point);
+		criu_args_addf(a, "--external=mnt[%s]:%s", r->m.mounts[i].mount_point,
+			       r->m.mounts[i].mount_point);
 	for (int fd = 0; fd < 3; fd++) {
 		const struct checkpoint_fd *f = &r->m.stdio[fd];
 		if (f->kind != CHECKPOINT_FD_FILE && f->kind != CHECKPOINT_FD_TTY)
@@ -379,7 +389,8 @@ static int build_args(struct dump_run *r, struct hangar_error *err)
 		snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)pid);
 		if (stat(nspath, &sb) < 0)
 			return hangar_sys_error(err, "stat %s", nspath);
-		criu_args_addf(a, "--external=net[%" PRIu64 "]:%s", (uint64_t)sb.st_ino, CHECKPOINT_EXT_NETNS_KEY);
+		criu_args_addf(a, "--external=net[%" PRIu64 "]:%s", (uint64_t)sb.st_ino,
+			       CHECKPOINT_EXT_NETNS_KEY);
 	}
 	return 0;
 }
@@ -394,8 +405,9 @@ static int prepare(struct dump_run *r, struct hangar_error *err)
 	if (o->image_path == NULL || *o->image_path == '\0')
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "checkpoint: --image-path is required");
 	if (o->parent_path && o->parent_path[0] == '/')
-		return hangar_error_set(err, HANGAR_E_USAGE, 0,
-					"--parent-path must be relative to the image directory (like ../pre-dump)");
+		return hangar_error_set(
+		    err, HANGAR_E_USAGE, 0,
+		    "--parent-path must be relative to the image directory (like ../pre-dump)");
 	if (state_load(o->root, o->id, &r->st, err) < 0)
 		return -1;
 	r->lock = state_lock(r->st->dir, err);
@@ -431,7 +443,8 @@ static int prepare(struct dump_run *r, struct hangar_error *err)
 
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)r->st->pid);
-	if (mountinfo_read(path, &r->cmi, err) < 0 || mountinfo_read("/proc/self/mountinfo", &r->hmi, err) < 0)
+	if (mountinfo_read(path, &r->cmi, err) < 0 ||
+	    mountinfo_read("/proc/self/mountinfo", &r->hmi, err) < 0)
 		return -1;
 
 	struct checkpoint_manifest *m = &r->m;
@@ -456,7 +469,8 @@ static int prepare(struct dump_run *r, struct hangar_error *err)
 	return 0;
 }
 
-int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stats *stats, struct hangar_error *err)
+int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stats *stats,
+			 struct hangar_error *err)
 {
 	struct dump_run r;
 	memset(&r, 0, sizeof(r));
@@ -479,19 +493,20 @@ int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stat
 	stats_path = xasprintf("%s/%s-stats.txt", r.work, o->pre_dump ? "pre-dump" : "dump");
 	int keep[1] = {o->status_fd};
 	struct criu_run_opts ro = {
-		.step = o->pre_dump ? "pre-dump" : "dump",
-		.log_path = r.log,
-		.keep_fds = keep,
-		.n_keep_fds = o->status_fd >= 0 ? 1 : 0,
-		.stdio_fd = devnull,
-		.stdout_path = stats_path,
+	    .step = o->pre_dump ? "pre-dump" : "dump",
+	    .log_path = r.log,
+	    .keep_fds = keep,
+	    .n_keep_fds = o->status_fd >= 0 ? 1 : 0,
+	    .stdio_fd = devnull,
+	    .stdout_path = stats_path,
 	};
 	uint64_t t0 = now_ns();
 	/* Freeze through the runtime's own freezer code (fast polling; criu's
 	 * v1 loop sleeps in 100 ms steps and its repeated cgroup2 freezes are
 	 * fragile, criu #1034); criu finds the cgroup frozen and leaves the
 	 * freezer as it found it. */
-	if (r.st->status == STATUS_RUNNING && r.st->cgroup && cgroup_manager_open(r.st->cgroup, &cg, err) == 0) {
+	if (r.st->status == STATUS_RUNNING && r.st->cgroup &&
+	    cgroup_manager_open(r.st->cgroup, &cg, err) == 0) {
 		if (cgroup_manager_freeze(cg, err) < 0)
 			goto out;
 		froze = true;
@@ -525,8 +540,9 @@ int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stat
 		r.lock = -1;
 		struct hangar_error derr;
 		if (container_delete(o->root, o->id, true, &derr) < 0)
-			rc = hangar_error_set(err, derr.code, 0, "checkpoint done, but removing container %s failed: %s",
-					      o->id, derr.msg);
+			rc = hangar_error_set(err, derr.code, 0,
+					      "checkpoint done, but removing container %s failed: %s", o->id,
+					      derr.msg);
 	}
 out:
 	if (cg)

@@ -12,17 +12,17 @@
 #include "common/util.h"
 
 static const char *const mount_kind_names[] = {
-	[CHECKPOINT_MOUNT_BIND] = "bind",
-	[CHECKPOINT_MOUNT_CGROUP] = "cgroup",
-	[CHECKPOINT_MOUNT_HOST] = "host",
-	[CHECKPOINT_MOUNT_CONSOLE] = "console",
+    [CHECKPOINT_MOUNT_BIND] = "bind",
+    [CHECKPOINT_MOUNT_CGROUP] = "cgroup",
+    [CHECKPOINT_MOUNT_HOST] = "host",
+    [CHECKPOINT_MOUNT_CONSOLE] = "console",
 };
 
 static const char *const fd_kind_names[] = {
-	[CHECKPOINT_FD_INTERNAL] = "internal",
-	[CHECKPOINT_FD_PIPE] = "pipe",
-	[CHECKPOINT_FD_FILE] = "file",
-	[CHECKPOINT_FD_TTY] = "tty",
+    [CHECKPOINT_FD_INTERNAL] = "internal",
+    [CHECKPOINT_FD_PIPE] = "pipe",
+    [CHECKPOINT_FD_FILE] = "file",
+    [CHECKPOINT_FD_TTY] = "tty",
 };
 
 const char *checkpoint_mount_kind_name(enum checkpoint_mount_kind k)
@@ -49,7 +49,8 @@ static void add_bool(json_object *o, const char *k, bool v)
 	json_object_object_add(o, k, json_object_new_boolean(v));
 }
 
-int checkpoint_manifest_write(const char *image_dir, const struct checkpoint_manifest *m, struct hangar_error *err)
+int checkpoint_manifest_write(const char *image_dir, const struct checkpoint_manifest *m,
+			      struct hangar_error *err)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "version", json_object_new_int(1));
@@ -87,7 +88,8 @@ int checkpoint_manifest_write(const char *image_dir, const struct checkpoint_man
 		json_object_array_add(mounts, e);
 	}
 	json_object_object_add(o, "external_mounts", mounts);
-	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text =
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	_cleanup_free_ char *path = xasprintf("%s/%s", image_dir, CHECKPOINT_MANIFEST);
 	int rc = write_file_atomic(path, text, strlen(text), 0600, err);
 	json_object_put(o);
@@ -99,7 +101,8 @@ int checkpoint_manifest_write(const char *image_dir, const struct checkpoint_man
 	for (size_t i = 0; i < 3; i++)
 		json_object_array_add(d, json_object_new_string(m->stdio[i].path ? m->stdio[i].path : ""));
 	_cleanup_free_ char *dpath = xasprintf("%s/%s", image_dir, CHECKPOINT_DESCRIPTORS);
-	const char *dtext = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *dtext =
+	    json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	rc = write_file_atomic(dpath, dtext, strlen(dtext), 0600, err);
 	json_object_put(d);
 	return rc;
@@ -127,9 +130,10 @@ int checkpoint_manifest_read(const char *image_dir, struct checkpoint_manifest *
 	struct hangar_error rerr;
 	if (read_file_at(AT_FDCWD, path, &text, NULL, &rerr) < 0) {
 		if (rerr.err_no == ENOENT)
-			return hangar_error_set(err, HANGAR_E_NOTFOUND, 0,
-						"%s is not a hangar checkpoint (no %s: the dump did not finish)", image_dir,
-						CHECKPOINT_MANIFEST);
+			return hangar_error_set(
+			    err, HANGAR_E_NOTFOUND, 0,
+			    "%s is not a hangar checkpoint (no %s: the dump did not finish)", image_dir,
+			    CHECKPOINT_MANIFEST);
 		*err = rerr;
 		return -1;
 	}
@@ -161,8 +165,9 @@ int checkpoint_manifest_read(const char *image_dir, struct checkpoint_manifest *
 			_cleanup_free_ char *kind = get_str(f, "kind");
 			int k = name_index(fd_kind_names, ARRAY_SIZE(fd_kind_names), kind);
 			if (k < 0) {
-				rc = hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: stdio[%zu].kind: unknown '%s'", path,
-						      i, kind ? kind : "");
+				rc = hangar_error_set(err, HANGAR_E_CONFIG, 0,
+						      "%s: stdio[%zu].kind: unknown '%s'", path, i,
+						      kind ? kind : "");
 				break;
 			}
 			out->stdio[i].kind = (enum checkpoint_fd_kind)k;
@@ -181,9 +186,10 @@ int checkpoint_manifest_read(const char *image_dir, struct checkpoint_manifest *
 			_cleanup_free_ char *host = get_str(e, "host_mount");
 			int k = name_index(mount_kind_names, ARRAY_SIZE(mount_kind_names), kind);
 			if (k < 0 || mp == NULL) {
-				rc = hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						      "%s: external_mounts[%zu]: needs a known kind and a mount_point",
-						      path, i);
+				rc = hangar_error_set(
+				    err, HANGAR_E_CONFIG, 0,
+				    "%s: external_mounts[%zu]: needs a known kind and a mount_point", path,
+				    i);
 				break;
 			}
 			checkpoint_manifest_add_mount(out, (enum checkpoint_mount_kind)k, mp, root, host);

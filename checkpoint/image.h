@@ -25,9 +25,9 @@
 #define CHECKPOINT_EXT_NETNS_KEY "extRootNetNS"
 
 enum checkpoint_mount_kind {
-	CHECKPOINT_MOUNT_BIND,	 /* a bind mount from the config: restored from the config's source */
-	CHECKPOINT_MOUNT_CGROUP, /* the container's own cgroup bound in: follows the new cgroup */
-	CHECKPOINT_MOUNT_HOST,	 /* another part of a host filesystem (device node, ...) */
+	CHECKPOINT_MOUNT_BIND,	  /* a bind mount from the config: restored from the config's source */
+	CHECKPOINT_MOUNT_CGROUP,  /* the container's own cgroup bound in: follows the new cgroup */
+	CHECKPOINT_MOUNT_HOST,	  /* another part of a host filesystem (device node, ...) */
 	CHECKPOINT_MOUNT_CONSOLE, /* the pty slave bound on /dev/console: the new pty at restore */
 };
 
@@ -72,9 +72,11 @@ struct checkpoint_manifest {
 	size_t n_mounts;
 };
 
-int checkpoint_manifest_write(const char *image_dir, const struct checkpoint_manifest *m, struct hangar_error *err);
+int checkpoint_manifest_write(const char *image_dir, const struct checkpoint_manifest *m,
+			      struct hangar_error *err);
 /* A missing manifest is HANGAR_E_NOTFOUND "IMAGE is not a hangar checkpoint ...". */
-int checkpoint_manifest_read(const char *image_dir, struct checkpoint_manifest *out, struct hangar_error *err);
+int checkpoint_manifest_read(const char *image_dir, struct checkpoint_manifest *out,
+			     struct hangar_error *err);
 void checkpoint_manifest_clear(struct checkpoint_manifest *m);
 void checkpoint_manifest_add_mount(struct checkpoint_manifest *m, enum checkpoint_mount_kind kind,
 				   const char *mount_point, const char *root, const char *host_mount);

@@ -26,8 +26,9 @@ static bool netns_is_managed(const struct instance *inst)
 	return inst->network && strcmp(inst->network, "none") != 0 && strcmp(inst->network, "host") != 0;
 }
 
-int instance_checkpoint(const struct hangar_paths *p, const char *name, const struct instance_checkpoint_opts *o,
-			struct checkpoint_stats *stats, struct hangar_error *err)
+int instance_checkpoint(const struct hangar_paths *p, const char *name,
+			const struct instance_checkpoint_opts *o, struct checkpoint_stats *stats,
+			struct hangar_error *err)
 {
 	struct instance *inst = NULL;
 	if (instance_load(p, name, &inst, err) < 0)
@@ -56,20 +57,20 @@ int instance_checkpoint(const struct hangar_paths *p, const char *name, const st
 	if (o->image_dir == NULL && rm_rf(dir, err) < 0)
 		goto unlock;
 	struct checkpoint_opts co = {
-		.root = p->oci_root,
-		.id = instance_container_id(inst),
-		.criu = o->criu,
-		.image_path = dir,
-		.leave_running = o->leave_running,
-		.empty_ns = netns_is_managed(inst) ? "network" : NULL,
-		.page_server = o->page_server,
-		/* Established connections move only where criu can dump them;
-		 * elsewhere they are closed (peers see a reset) rather than
-		 * failing the dump. */
-		.tcp_established = keep_tcp,
-		.tcp_close = !keep_tcp,
-		.status_fd = -1,
-		.keep_container = true,
+	    .root = p->oci_root,
+	    .id = instance_container_id(inst),
+	    .criu = o->criu,
+	    .image_path = dir,
+	    .leave_running = o->leave_running,
+	    .empty_ns = netns_is_managed(inst) ? "network" : NULL,
+	    .page_server = o->page_server,
+	    /* Established connections move only where criu can dump them;
+	     * elsewhere they are closed (peers see a reset) rather than
+	     * failing the dump. */
+	    .tcp_established = keep_tcp,
+	    .tcp_close = !keep_tcp,
+	    .status_fd = -1,
+	    .keep_container = true,
 	};
 	if (container_checkpoint(&co, stats, err) < 0) {
 		hangar_error_prefix(err, "checkpoint %s", name);
@@ -82,7 +83,8 @@ unlock:
 		/* criu killed the tree: the monitor records the end and
 		 * cleans up; wait for it so the instance reads "stopped". */
 		if (instance_stop(p, name, 0, err) < 0) {
-			hangar_error_prefix(err, "checkpoint %s: dumped to %s, but stopping failed", name, dir);
+			hangar_error_prefix(err, "checkpoint %s: dumped to %s, but stopping failed", name,
+					    dir);
 			rc = -1;
 		}
 	}
@@ -101,16 +103,16 @@ static int restore_container(const struct instance_launch *l, struct container_c
 {
 	const struct restore_ctx *ctx = data;
 	struct container_restore_opts ro = {
-		.root = l->oci_root,
-		.id = l->container_id,
-		.bundle = l->bundle,
-		.config = l->config,
-		.image_path = ctx->image_dir,
-		.criu = ctx->criu,
-		.want_tty_master = true,
-		.status_fd = -1,
-		.on_created = l->on_created,
-		.on_created_data = l->on_created_data,
+	    .root = l->oci_root,
+	    .id = l->container_id,
+	    .bundle = l->bundle,
+	    .config = l->config,
+	    .image_path = ctx->image_dir,
+	    .criu = ctx->criu,
+	    .want_tty_master = true,
+	    .status_fd = -1,
+	    .on_created = l->on_created,
+	    .on_created_data = l->on_created_data,
 	};
 	return container_restore(&ro, out, NULL, err);
 }
@@ -129,9 +131,9 @@ int instance_restore(const struct hangar_paths *p, const char *name, const struc
 	/* Held: the monitor must not `start` a container that already runs.
 	 * A console client later makes it try, which is harmless. */
 	struct instance_start_opts so = {
-		.hold_until_console = true,
-		.create_container = restore_container,
-		.create_container_data = &ctx,
+	    .hold_until_console = true,
+	    .create_container = restore_container,
+	    .create_container_data = &ctx,
 	};
 	if (instance_start(p, name, &so, err) < 0)
 		return hangar_error_prefix(err, "restore %s", name);

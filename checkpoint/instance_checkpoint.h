@@ -19,9 +19,9 @@
 #include "manager/paths.h"
 
 struct instance_checkpoint_opts {
-	const char *image_dir;	/* NULL: the instance's checkpoint directory */
-	bool leave_running;	/* default: the instance stops after the dump */
-	const char *criu;	/* NULL: see criu_open */
+	const char *image_dir;	 /* NULL: the instance's checkpoint directory */
+	bool leave_running;	 /* default: the instance stops after the dump */
+	const char *criu;	 /* NULL: see criu_open */
 	const char *page_server; /* "ADDRESS:PORT": memory goes to a criu page server */
 	/* Return right after the dump instead of waiting for the monitor to
 	 * clean up (migration overlaps that with the transfer; the caller
@@ -40,8 +40,9 @@ char *instance_checkpoint_dir(const struct hangar_paths *p, const char *name);
 /* The instance must be running.  Without leave_running, the instance is
  * stopped afterwards (its monitor records the end and cleans up) and the
  * network address is kept for the restore. */
-int instance_checkpoint(const struct hangar_paths *p, const char *name, const struct instance_checkpoint_opts *o,
-			struct checkpoint_stats *stats, struct hangar_error *err);
+int instance_checkpoint(const struct hangar_paths *p, const char *name,
+			const struct instance_checkpoint_opts *o, struct checkpoint_stats *stats,
+			struct hangar_error *err);
 
 /* Start the (stopped) instance from a checkpoint: a monitor as for `start`,
  * the container restored instead of created. */

@@ -25,8 +25,9 @@ int migrate_parse_dest(const char *s, struct migrate_dest *out, struct hangar_er
 	if (str_has_prefix(s, "local:")) {
 		const char *rest = s + strlen("local:");
 		if (rest[0] != '/')
-			return hangar_error_set(err, HANGAR_E_USAGE, 0,
-						"destination %s: local: needs an absolute state root (local:/path)", s);
+			return hangar_error_set(
+			    err, HANGAR_E_USAGE, 0,
+			    "destination %s: local: needs an absolute state root (local:/path)", s);
 		const char *colon = strchr(rest, ':');
 		out->kind = MIGRATE_DEST_LOCAL;
 		out->data_dir = colon ? strndup(rest, (size_t)(colon - rest)) : xstrdup(rest);
@@ -35,14 +36,15 @@ int migrate_parse_dest(const char *s, struct migrate_dest *out, struct hangar_er
 		out->run_dir = colon && colon[1] ? xstrdup(colon + 1) : xasprintf("%s/run", out->data_dir);
 		if (out->run_dir[0] != '/') {
 			migrate_dest_clear(out);
-			return hangar_error_set(err, HANGAR_E_USAGE, 0, "destination %s: the run directory must be absolute",
-						s);
+			return hangar_error_set(err, HANGAR_E_USAGE, 0,
+						"destination %s: the run directory must be absolute", s);
 		}
 		return 0;
 	}
 	if (!str_has_prefix(s, "ssh://"))
-		return hangar_error_set(err, HANGAR_E_USAGE, 0,
-					"destination %s: expected ssh://[user@]host[:port][/root] or local:/root[:/run]", s);
+		return hangar_error_set(
+		    err, HANGAR_E_USAGE, 0,
+		    "destination %s: expected ssh://[user@]host[:port][/root] or local:/root[:/run]", s);
 	const char *rest = s + strlen("ssh://");
 	out->kind = MIGRATE_DEST_SSH;
 	_cleanup_free_ char *hostpart = NULL;
@@ -67,7 +69,8 @@ int migrate_parse_dest(const char *s, struct migrate_dest *out, struct hangar_er
 		uint64_t port;
 		if (parse_u64(colon + 1, &port) < 0 || port == 0 || port > 65535) {
 			migrate_dest_clear(out);
-			return hangar_error_set(err, HANGAR_E_USAGE, 0, "destination %s: bad port '%s'", s, colon + 1);
+			return hangar_error_set(err, HANGAR_E_USAGE, 0, "destination %s: bad port '%s'", s,
+						colon + 1);
 		}
 		out->port = (int)port;
 	}
@@ -95,7 +98,7 @@ struct migrate_ctx {
 	const struct migrate_opts *o;
 	const char *name;
 	char *self_exe;
-	char *stderr_path; /* the receiver's stderr, read back on failure */
+	char *stderr_path;  /* the receiver's stderr, read back on failure */
 	char *control_path; /* ssh connection sharing socket */
 };
 
@@ -174,7 +177,8 @@ static pid_t spawn(char *const argv[], int in_fd, int out_fd, int err_fd, struct
 		signal(SIGPIPE, SIG_DFL);
 		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (dup2(in_fd >= 0 ? in_fd : devnull, STDIN_FILENO) < 0 ||
-		    (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) || (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
+		    (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) ||
+		    (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
 			_exit(126);
 		execvp(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
@@ -385,16 +389,31 @@ static int tar_stream(const struct migrate_ctx *c, const char *step, const char 
 {
 	/* Overlay whiteouts are 0:0 device nodes and opaque directories an
 	 * xattr: both must survive the copy. */
-	char *tar_all[] = {"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "--ignore-failed-read",
-			   "--warning=no-file-changed", "--warning=no-file-removed", "-C", (char *)dir, "-cf", "-", ".",
+	char *tar_all[] = {"tar",
+			   "--numeric-owner",
+			   "--xattrs",
+			   "--xattrs-include=*",
+			   "--ignore-failed-read",
+			   "--warning=no-file-changed",
+			   "--warning=no-file-removed",
+			   "-C",
+			   (char *)dir,
+			   "-cf",
+			   "-",
+			   ".",
 			   NULL};
 	_cleanup_free_ char *newer_arg = newer ? xasprintf("--newer=%s", newer) : NULL;
-	char *tar_newer[] = {"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", newer_arg, "-C",
-			     (char *)dir, "-cf", "-", ".", NULL};
+	char *tar_newer[] = {"tar",	  "--numeric-owner",
+			     "--xattrs",  "--xattrs-include=*",
+			     newer_arg,	  "-C",
+			     (char *)dir, "-cf",
+			     "-",	  ".",
+			     NULL};
 	return stream_step(c, step, newer ? tar_newer : tar_all, bytes, err);
 }
 
-static int prune_stream(const struct migrate_ctx *c, const char *dir, uint64_t *bytes, struct hangar_error *err)
+static int prune_stream(const struct migrate_ctx *c, const char *dir, uint64_t *bytes,
+			struct hangar_error *err)
 {
 	char *find[] = {"find", (char *)dir, "-mindepth", "1", "-printf", "%P\\0", NULL};
 	return stream_step(c, "prune", find, bytes, err);
@@ -461,10 +480,12 @@ static int wait_target_running(const struct migrate_ctx *c, struct hangar_error 
 		if (strcmp(status, "RUNNING") == 0)
 			return 0;
 		if (strcmp(status, "STOPPED") == 0)
-			return hangar_error_set(err, HANGAR_E_STATE, 0, "the instance stopped on the target right after restore");
+			return hangar_error_set(err, HANGAR_E_STATE, 0,
+						"the instance stopped on the target right after restore");
 		usleep(100000);
 	}
-	return hangar_error_set(err, HANGAR_E_STATE, 0, "the instance is not running on the target after 5 s");
+	return hangar_error_set(err, HANGAR_E_STATE, 0,
+				"the instance is not running on the target after 5 s");
 }
 
 static int check_dest(const struct hangar_paths *p, const struct migrate_dest *d, struct hangar_error *err)
@@ -473,7 +494,8 @@ static int check_dest(const struct hangar_paths *p, const struct migrate_dest *d
 		return 0;
 	char a[PATH_MAX], b[PATH_MAX];
 	if (realpath(p->data_dir, a) && realpath(d->data_dir, b) && strcmp(a, b) == 0)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "destination %s is this state root", d->data_dir);
+		return hangar_error_set(err, HANGAR_E_USAGE, 0, "destination %s is this state root",
+					d->data_dir);
 	return 0;
 }
 
@@ -556,7 +578,8 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	t = now_ns();
 	bytes = 0;
 	newer = xasprintf("@%lld", (long long)copy_started - 1);
-	if (tar_stream(&c, "delta", inst->upper, newer, &bytes, err) < 0 || prune_stream(&c, inst->upper, &bytes, err) < 0) {
+	if (tar_stream(&c, "delta", inst->upper, newer, &bytes, err) < 0 ||
+	    prune_stream(&c, inst->upper, &bytes, err) < 0) {
 		hangar_error_prefix(err, "migrate %s: delta", name);
 		goto restore_source;
 	}
@@ -588,7 +611,8 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	/* Only now does the source go. */
 	t = now_ns();
 	if (instance_destroy(p, name, true, err) < 0) {
-		hangar_error_prefix(err, "migrate %s: the instance runs on the target, but removing it here failed", name);
+		hangar_error_prefix(
+		    err, "migrate %s: the instance runs on the target, but removing it here failed", name);
 		goto restore_signal;
 	}
 	rm_rf(images, &ignored);
@@ -610,8 +634,8 @@ restore_source:
 			char first[sizeof(err->msg)];
 			snprintf(first, sizeof(first), "%s", err->msg);
 			hangar_error_set(err, HANGAR_E_STATE, 0,
-					 "%s; restoring the source failed too: %s (images kept in %s)", first, rerr.msg,
-					 images);
+					 "%s; restoring the source failed too: %s (images kept in %s)", first,
+					 rerr.msg, images);
 		}
 	}
 abort:

@@ -72,7 +72,8 @@ static int load_source_instance(const struct hangar_paths *p, const char *name, 
 	return rc;
 }
 
-static int receive_prepare(const struct hangar_paths *p, const char *name, int in_fd, struct hangar_error *err)
+static int receive_prepare(const struct hangar_paths *p, const char *name, int in_fd,
+			   struct hangar_error *err)
 {
 	_cleanup_free_ char *json = NULL;
 	struct instance *src = NULL, *made = NULL;
@@ -84,16 +85,16 @@ static int receive_prepare(const struct hangar_paths *p, const char *name, int i
 		mounts[i] = xasprintf("%s:%s%s", src->mounts[i].source, src->mounts[i].destination,
 				      src->mounts[i].readonly ? ":ro" : "");
 	struct instance_create_opts co = {
-		.name = name,
-		.image = src->image,
-		.hostname = src->hostname,
-		.init = src->init,
-		.cmd = src->cmd,
-		.env = src->env,
-		.network = src->network,
-		.publish = src->publish,
-		.mounts = (const char *const *)mounts,
-		.limits = &src->limits,
+	    .name = name,
+	    .image = src->image,
+	    .hostname = src->hostname,
+	    .init = src->init,
+	    .cmd = src->cmd,
+	    .env = src->env,
+	    .network = src->network,
+	    .publish = src->publish,
+	    .mounts = (const char *const *)mounts,
+	    .limits = &src->limits,
 	};
 	if (instance_create(p, &co, &made, err) < 0)
 		goto out;
@@ -117,8 +118,8 @@ out:
 
 static int run_tar_extract(const char *dir, int in_fd, struct hangar_error *err)
 {
-	char *argv[] = {"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", (char *)dir, "-xpf", "-",
-			NULL};
+	char *argv[] = {
+	    "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", (char *)dir, "-xpf", "-", NULL};
 	pid_t pid = fork();
 	if (pid < 0)
 		return hangar_sys_error(err, "fork tar");
@@ -133,12 +134,14 @@ static int run_tar_extract(const char *dir, int in_fd, struct hangar_error *err)
 		if (errno != EINTR)
 			return hangar_sys_error(err, "wait for tar");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return hangar_error_set(err, HANGAR_E_CHILD, 0, "unpacking into %s failed (tar status %d)", dir,
+		return hangar_error_set(err, HANGAR_E_CHILD, 0, "unpacking into %s failed (tar status %d)",
+					dir,
 					WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
 }
 
-static int receive_into_upper(const struct hangar_paths *p, const char *name, int in_fd, struct hangar_error *err)
+static int receive_into_upper(const struct hangar_paths *p, const char *name, int in_fd,
+			      struct hangar_error *err)
 {
 	struct instance *inst = NULL;
 	if (instance_load(p, name, &inst, err) < 0)
@@ -204,8 +207,8 @@ static int receive_prune(const struct hangar_paths *p, const char *name, int in_
 	if (nftw(inst->upper, prune_one, 32, FTW_DEPTH | FTW_PHYS) < 0)
 		rc = hangar_sys_error(err, "walk %s", inst->upper);
 	else if (prune_walk.failed_errno)
-		rc = hangar_error_set(err, HANGAR_E_SYS, prune_walk.failed_errno, "remove deleted files in %s",
-				      inst->upper);
+		rc = hangar_error_set(err, HANGAR_E_SYS, prune_walk.failed_errno,
+				      "remove deleted files in %s", inst->upper);
 	free(keep);
 	memset(&prune_walk, 0, sizeof(prune_walk));
 	instance_free(inst);
@@ -231,7 +234,8 @@ static int receive_images(const struct hangar_paths *p, const char *name, int in
 	return run_tar_extract(dir, in_fd, err);
 }
 
-static int receive_status(const struct hangar_paths *p, const char *name, int out_fd, struct hangar_error *err)
+static int receive_status(const struct hangar_paths *p, const char *name, int out_fd,
+			  struct hangar_error *err)
 {
 	struct instance *inst = NULL;
 	if (instance_load(p, name, &inst, err) < 0)

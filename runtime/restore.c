@@ -65,30 +65,35 @@ static int validate(struct restore_run *r, struct hangar_error *err)
 	const struct container_restore_opts *o = r->o;
 	bool terminal = r->cfg->has_process && r->cfg->process.terminal;
 	if (geteuid() != 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"restore needs root: criu must create namespaces and restore credentials "
-					"(CAP_SYS_ADMIN)");
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "restore needs root: criu must create namespaces and restore credentials "
+		    "(CAP_SYS_ADMIN)");
 	if (o->image_path == NULL || *o->image_path == '\0')
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "restore: --image-path is required");
 	if (terminal != r->m.terminal)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-					"process.terminal: the checkpoint was taken with terminal=%s, the config says %s",
-					r->m.terminal ? "true" : "false", terminal ? "true" : "false");
+		return hangar_error_set(
+		    err, HANGAR_E_CONFIG, 0,
+		    "process.terminal: the checkpoint was taken with terminal=%s, the config says %s",
+		    r->m.terminal ? "true" : "false", terminal ? "true" : "false");
 	if (terminal && o->console_socket == NULL && !o->want_tty_master)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0,
-					"cannot allocate tty if hangar-oci will detach without setting console socket");
+		return hangar_error_set(
+		    err, HANGAR_E_USAGE, 0,
+		    "cannot allocate tty if hangar-oci will detach without setting console socket");
 	if (!terminal && o->console_socket != NULL)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0,
-					"cannot use console socket if hangar-oci will not detach or allocate tty");
+		return hangar_error_set(
+		    err, HANGAR_E_USAGE, 0,
+		    "cannot use console socket if hangar-oci will not detach or allocate tty");
 	if (o->manage_cgroups_mode && strcmp(o->manage_cgroups_mode, "soft") != 0 &&
 	    strcmp(o->manage_cgroups_mode, "full") != 0 && strcmp(o->manage_cgroups_mode, "strict") != 0 &&
 	    strcmp(o->manage_cgroups_mode, "ignore") != 0)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0,
-					"--manage-cgroups-mode: '%s' is not one of soft, full, strict, ignore",
-					o->manage_cgroups_mode);
+		return hangar_error_set(
+		    err, HANGAR_E_USAGE, 0,
+		    "--manage-cgroups-mode: '%s' is not one of soft, full, strict, ignore",
+		    o->manage_cgroups_mode);
 	if (o->empty_ns && strcmp(o->empty_ns, "network") != 0 && strcmp(o->empty_ns, "net") != 0)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--empty-ns: '%s' is not supported (only network)",
-					o->empty_ns);
+		return hangar_error_set(err, HANGAR_E_USAGE, 0,
+					"--empty-ns: '%s' is not supported (only network)", o->empty_ns);
 	if (o->lazy_pages && criu_require_lazy_pages(&r->criu, err) < 0)
 		return -1;
 	if ((o->tcp_established || r->m.tcp_established) && criu_require_tcp_established(&r->criu, err) < 0)
@@ -141,10 +146,11 @@ static int add_external_mounts(struct restore_run *r, struct hangar_error *err)
 		case CHECKPOINT_MOUNT_BIND: {
 			const struct oci_mount *cm = config_mount_at(r->cfg, em->mount_point);
 			if (cm == NULL || cm->source == NULL)
-				return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-							"mounts: the checkpoint has a bind mount at %s, the restore "
-							"config has none",
-							em->mount_point);
+				return hangar_error_set(
+				    err, HANGAR_E_CONFIG, 0,
+				    "mounts: the checkpoint has a bind mount at %s, the restore "
+				    "config has none",
+				    em->mount_point);
 			source = cm->source[0] == '/' ? xstrdup(cm->source)
 						      : xasprintf("%s/%s", r->o->bundle, cm->source);
 			break;
@@ -211,7 +217,7 @@ static int add_cgroup_roots(struct restore_run *r, struct hangar_error *err)
 				continue;
 			bool match = *ctrls == '\0' ? strcmp(e->fstype, "cgroup2") == 0
 						    : strcmp(e->fstype, "cgroup") == 0 &&
-							      mount_option_list_has(e->super_options, first);
+							  mount_option_list_has(e->super_options, first);
 			if (!match)
 				continue;
 			_cleanup_free_ char *dir = xasprintf("%s%s", e->mount_point, new_cg);
@@ -243,10 +249,11 @@ static int add_inherited_fds(struct restore_run *r, struct hangar_error *err)
 		case CHECKPOINT_FD_FILE:
 			/* The restorer's own stdio takes the place of the original's. */
 			if (fcntl(fd, F_GETFD) < 0)
-				return hangar_error_set(err, HANGAR_E_STATE, 0,
-							"fd %d: the checkpoint's fd %d was %s, and restore has no fd %d "
-							"to put in its place",
-							fd, fd, f->path ? f->path : "external", fd);
+				return hangar_error_set(
+				    err, HANGAR_E_STATE, 0,
+				    "fd %d: the checkpoint's fd %d was %s, and restore has no fd %d "
+				    "to put in its place",
+				    fd, fd, f->path ? f->path : "external", fd);
 			criu_args_addf(&r->args, "--inherit-fd=fd[%d]:%s", fd, f->key);
 			break;
 		case CHECKPOINT_FD_TTY:
@@ -261,9 +268,10 @@ static int add_inherited_fds(struct restore_run *r, struct hangar_error *err)
 	if (r->m.external_netns) {
 		const struct oci_namespace *net = oci_config_namespace(r->cfg, OCI_NS_NETWORK);
 		if (net == NULL || net->path == NULL)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0,
-						"linux.namespaces: the checkpoint joined an existing network namespace; "
-						"the restore config must name one (network with a path)");
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "linux.namespaces: the checkpoint joined an existing network namespace; "
+			    "the restore config must name one (network with a path)");
 		r->netns_fd = open(net->path, O_RDONLY | O_CLOEXEC);
 		if (r->netns_fd < 0)
 			return hangar_sys_error(err, "open network namespace %s", net->path);
@@ -349,8 +357,8 @@ static int prepare_namespace_hook(struct restore_run *r, struct criu_run_opts *r
 		return hangar_sys_error(err, "mkfifo %s", r->event_fifo);
 	if (mkfifo(r->reply_fifo, 0600) < 0)
 		return hangar_sys_error(err, "mkfifo %s", r->reply_fifo);
-	if (criu_write_action_script(script, "setup-namespaces", "CRTOOLS_INIT_PID", r->event_fifo, r->reply_fifo,
-				     err) < 0)
+	if (criu_write_action_script(script, "setup-namespaces", "CRTOOLS_INIT_PID", r->event_fifo,
+				     r->reply_fifo, err) < 0)
 		return -1;
 	criu_args_addf(&r->args, "--action-script=%s", script);
 	ro->event_fifo = r->event_fifo;
@@ -406,7 +414,8 @@ static int create_container_shell(struct restore_run *r, struct hangar_error *er
 	r->pidfile = xasprintf("%s/criu-restore.pid", r->dir);
 	if (mkdir(r->criu_root, 0700) < 0)
 		return hangar_sys_error(err, "mkdir %s", r->criu_root);
-	struct cgroup_spec cs = {.path = r->cfg->linux_.cgroups_path, .id = o->id, .rootless = geteuid() != 0};
+	struct cgroup_spec cs = {
+	    .path = r->cfg->linux_.cgroups_path, .id = o->id, .rootless = geteuid() != 0};
 	if (geteuid() == 0)
 		oci_resources_add_default_devices(&r->cfg->linux_.resources, &r->cfg->linux_);
 	const struct oci_resources *res = r->cfg->linux_.resources.present ? &r->cfg->linux_.resources : NULL;
@@ -421,8 +430,8 @@ static int read_restored_pid(struct restore_run *r, struct hangar_error *err)
 	int64_t pid;
 	text[strcspn(text, "\n")] = '\0';
 	if (parse_i64(text, &pid) < 0 || pid <= 1)
-		return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu restore: bad pid file %s: '%s'", r->pidfile,
-					text);
+		return hangar_error_set(err, HANGAR_E_CHILD, 0, "criu restore: bad pid file %s: '%s'",
+					r->pidfile, text);
 	r->pid = (pid_t)pid;
 	unlink(r->pidfile);
 	return 0;
@@ -445,9 +454,10 @@ static int save_state(struct restore_run *r, struct hangar_error *err)
 	st.console_socket = (char *)o->console_socket;
 	st.exit_status = -1;
 	st.dir = r->dir;
-	int rc = st.pid_start == 0 ? hangar_error_set(err, HANGAR_E_STATE, 0,
-						      "restored init %d exited right after restore", (int)r->pid)
-				   : state_save(&st, err);
+	int rc = st.pid_start == 0
+		     ? hangar_error_set(err, HANGAR_E_STATE, 0, "restored init %d exited right after restore",
+					(int)r->pid)
+		     : state_save(&st, err);
 	free(st.created);
 	free(st.cgroup);
 	return rc;
@@ -497,13 +507,13 @@ int container_restore(const struct container_restore_opts *o, struct container_c
 	 * subreaper we inherit it, so a foreground restore can wait for it. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	struct criu_run_opts ro = {
-		.step = "restore",
-		.log_path = r.log,
-		.setup = restore_child_setup,
-		.setup_data = &r,
-		.keep_fds = r.keep,
-		.n_keep_fds = r.n_keep,
-		.stdio_fd = -1,
+	    .step = "restore",
+	    .log_path = r.log,
+	    .setup = restore_child_setup,
+	    .setup_data = &r,
+	    .keep_fds = r.keep,
+	    .n_keep_fds = r.n_keep,
+	    .stdio_fd = -1,
 	};
 	if (prepare_namespace_hook(&r, &ro, err) < 0)
 		goto fail;

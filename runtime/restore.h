@@ -15,11 +15,11 @@ struct container_restore_opts {
 	const char *bundle;	   /* absolute bundle dir: config.json and the rootfs */
 	struct oci_config *config; /* optional preloaded config (owned by caller) */
 	const char *image_path;
-	const char *work_path;	   /* logs; default: image_path */
-	const char *criu;	   /* --criu PATH or NULL */
+	const char *work_path; /* logs; default: image_path */
+	const char *criu;      /* --criu PATH or NULL */
 	const char *console_socket;
 	const char *pid_file;
-	bool want_tty_master;	   /* foreground restore proxies the new pty */
+	bool want_tty_master; /* foreground restore proxies the new pty */
 	bool tcp_established;
 	bool tcp_close; /* restore established connections closed */
 	bool ext_unix_sk;

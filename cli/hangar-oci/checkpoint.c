@@ -54,27 +54,27 @@ int cmd_checkpoint(int argc, char **argv)
 		O_TCPCLOSE,
 	};
 	static const struct option opts[] = {
-		{"image-path", required_argument, NULL, O_IMAGE},
-		{"work-path", required_argument, NULL, O_WORK},
-		{"parent-path", required_argument, NULL, O_PARENT},
-		{"leave-running", no_argument, NULL, O_LEAVE},
-		{"tcp-established", no_argument, NULL, O_TCP},
-		{"ext-unix-sk", no_argument, NULL, O_EXTUNIX},
-		{"shell-job", no_argument, NULL, O_SHELL},
-		{"file-locks", no_argument, NULL, O_LOCKS},
-		{"pre-dump", no_argument, NULL, O_PREDUMP},
-		{"lazy-pages", no_argument, NULL, O_LAZY},
-		{"status-fd", required_argument, NULL, O_STATUSFD},
-		{"page-server", required_argument, NULL, O_PAGESERVER},
-		{"manage-cgroups-mode", required_argument, NULL, O_CGMODE},
-		{"empty-ns", required_argument, NULL, O_EMPTYNS},
-		{"auto-dedup", no_argument, NULL, O_DEDUP},
-		/* runc accepts these; criu's defaults are what we want. */
-		{"tcp-close", no_argument, NULL, O_TCPCLOSE},
-		{"tcp-skip-in-flight", no_argument, NULL, O_IGNORED},
-		{"link-remap", no_argument, NULL, O_IGNORED},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"image-path", required_argument, NULL, O_IMAGE},
+	    {"work-path", required_argument, NULL, O_WORK},
+	    {"parent-path", required_argument, NULL, O_PARENT},
+	    {"leave-running", no_argument, NULL, O_LEAVE},
+	    {"tcp-established", no_argument, NULL, O_TCP},
+	    {"ext-unix-sk", no_argument, NULL, O_EXTUNIX},
+	    {"shell-job", no_argument, NULL, O_SHELL},
+	    {"file-locks", no_argument, NULL, O_LOCKS},
+	    {"pre-dump", no_argument, NULL, O_PREDUMP},
+	    {"lazy-pages", no_argument, NULL, O_LAZY},
+	    {"status-fd", required_argument, NULL, O_STATUSFD},
+	    {"page-server", required_argument, NULL, O_PAGESERVER},
+	    {"manage-cgroups-mode", required_argument, NULL, O_CGMODE},
+	    {"empty-ns", required_argument, NULL, O_EMPTYNS},
+	    {"auto-dedup", no_argument, NULL, O_DEDUP},
+	    /* runc accepts these; criu's defaults are what we want. */
+	    {"tcp-close", no_argument, NULL, O_TCPCLOSE},
+	    {"tcp-skip-in-flight", no_argument, NULL, O_IGNORED},
+	    {"link-remap", no_argument, NULL, O_IGNORED},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct checkpoint_opts o = {.root = oci_root(), .criu = cli.criu, .status_fd = -1};
 	int c;
@@ -159,7 +159,7 @@ int cmd_checkpoint(int argc, char **argv)
 	struct checkpoint_stats stats;
 	if (container_checkpoint(&o, &stats, &err) < 0)
 		return cli_fail(&err);
-	cli_debug("checkpoint %s: criu %.3f s, frozen %.3f s, %llu pages written", o.id, stats.elapsed_ns / 1e9,
-		  stats.frozen_us / 1e6, (unsigned long long)stats.pages_written);
+	cli_debug("checkpoint %s: criu %.3f s, frozen %.3f s, %llu pages written", o.id,
+		  stats.elapsed_ns / 1e9, stats.frozen_us / 1e6, (unsigned long long)stats.pages_written);
 	return 0;
 }

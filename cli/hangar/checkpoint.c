@@ -20,11 +20,11 @@ int cmd_checkpoint(int argc, char **argv)
 {
 	enum { O_STOP = OPT_VERB_BASE, O_LEAVE, O_TO };
 	static const struct option opts[] = {
-		{"stop", no_argument, NULL, O_STOP},
-		{"leave-running", no_argument, NULL, O_LEAVE},
-		{"to", required_argument, NULL, O_TO},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"stop", no_argument, NULL, O_STOP},
+	    {"leave-running", no_argument, NULL, O_LEAVE},
+	    {"to", required_argument, NULL, O_TO},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct instance_checkpoint_opts o = {.criu = cli.criu};
 	bool stop = false;

@@ -36,12 +36,13 @@ static void print_progress(const char *phase, double seconds, uint64_t bytes, co
 		format_bytes(bytes, b, sizeof(b));
 		snprintf(size, sizeof(size), ", %s", b);
 	}
-	printf("migrate %s: %-8s %7.3f s%s%s%s%s\n", name, phase, seconds, size, note ? " (" : "", note ? note : "",
-	       note ? ")" : "");
+	printf("migrate %s: %-8s %7.3f s%s%s%s%s\n", name, phase, seconds, size, note ? " (" : "",
+	       note ? note : "", note ? ")" : "");
 	fflush(stdout);
 }
 
-static void print_json(const char *name, const char *dest, const struct migrate_report *rep, const char *error)
+static void print_json(const char *name, const char *dest, const struct migrate_report *rep,
+		       const char *error)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(name));
@@ -64,7 +65,8 @@ static void print_json(const char *name, const char *dest, const struct migrate_
 		json_object_array_add(phases, ph);
 	}
 	json_object_object_add(o, "phases", phases);
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n",
+	       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -72,10 +74,10 @@ int cmd_migrate(int argc, char **argv)
 {
 	enum { O_FORMAT = OPT_VERB_BASE, O_RECEIVE };
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, O_FORMAT},
-		{"receive", required_argument, NULL, O_RECEIVE},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"format", required_argument, NULL, O_FORMAT},
+	    {"receive", required_argument, NULL, O_RECEIVE},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool json = false;
 	const char *receive = NULL;
@@ -108,7 +110,8 @@ int cmd_migrate(int argc, char **argv)
 		 * over ssh): stdin is the phase's stream. */
 		if (optind != argc - 1)
 			return hangar_usage("migrate", "--receive STEP takes exactly one instance name");
-		if (migrate_receive(p, receive, argv[optind], STDIN_FILENO, STDOUT_FILENO, getenv("HANGAR_CRIU"), &err) < 0)
+		if (migrate_receive(p, receive, argv[optind], STDIN_FILENO, STDOUT_FILENO,
+				    getenv("HANGAR_CRIU"), &err) < 0)
 			return hangar_fail(&err);
 		return 0;
 	}
@@ -119,9 +122,9 @@ int cmd_migrate(int argc, char **argv)
 	if (migrate_parse_dest(dest_arg, &dest, &err) < 0)
 		return hangar_fail(&err);
 	struct migrate_opts o = {
-		.dest = &dest,
-		.progress = json ? NULL : print_progress,
-		.progress_data = (void *)name,
+	    .dest = &dest,
+	    .progress = json ? NULL : print_progress,
+	    .progress_data = (void *)name,
 	};
 	struct migrate_report rep;
 	int rc = instance_migrate(p, name, &o, &rep, &err);
@@ -138,8 +141,8 @@ int cmd_migrate(int argc, char **argv)
 	if (!json) {
 		char sent[24];
 		format_bytes(rep.bytes_sent, sent, sizeof(sent));
-		printf("migrated %s to %s: downtime %.3f s (criu frozen %.3f s), total %.3f s, %s sent\n", name,
-		       dest_arg, rep.downtime_ns / 1e9, rep.frozen_us / 1e6, rep.total_ns / 1e9, sent);
+		printf("migrated %s to %s: downtime %.3f s (criu frozen %.3f s), total %.3f s, %s sent\n",
+		       name, dest_arg, rep.downtime_ns / 1e9, rep.frozen_us / 1e6, rep.total_ns / 1e9, sent);
 	}
 	return 0;
 }

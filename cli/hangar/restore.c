@@ -9,9 +9,9 @@ int cmd_restore(int argc, char **argv)
 {
 	enum { O_FROM = OPT_VERB_BASE };
 	static const struct option opts[] = {
-		{"from", required_argument, NULL, O_FROM},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"from", required_argument, NULL, O_FROM},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct instance_restore_opts o = {.criu = cli.criu};
 	int c;

@@ -83,8 +83,8 @@ static void write_state(const char *dir, uint64_t n, pid_t child, const char *st
 	char tmp[4096], final[4096], line[256];
 	snprintf(tmp, sizeof(tmp), "%s/state.tmp", dir);
 	snprintf(final, sizeof(final), "%s/state", dir);
-	int len = snprintf(line, sizeof(line), "%llu %d %d %s\n", (unsigned long long)n, (int)getpid(), (int)child,
-			   status);
+	int len = snprintf(line, sizeof(line), "%llu %d %d %s\n", (unsigned long long)n, (int)getpid(),
+			   (int)child, status);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
@@ -138,7 +138,8 @@ int main(int argc, char **argv)
 	size_t words = mem_mib * 1024 * 1024 / sizeof(uint64_t);
 	uint64_t *mem = NULL, expect_sum = 0;
 	if (words > 0) {
-		mem = mmap(NULL, words * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		mem = mmap(NULL, words * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED) {
 			perror("mmap");
 			return 1;
@@ -167,7 +168,8 @@ int main(int argc, char **argv)
 		if (mem && checksum(mem, words) != expect_sum)
 			status = "memory-corrupt";
 		write_state(dir, n, child, status);
-		struct timespec ts = {.tv_sec = interval_ms / 1000, .tv_nsec = (interval_ms % 1000) * 1000000L};
+		struct timespec ts = {.tv_sec = interval_ms / 1000,
+				      .tv_nsec = (interval_ms % 1000) * 1000000L};
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 	}

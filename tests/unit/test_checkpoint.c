@@ -17,24 +17,28 @@ static void test_version(void)
 {
 	unsigned v = 0;
 	ok(criu_parse_version("Version: 4.1.1\n", &v) == 0 && v == 40101, "4.1.1 -> 40101 (%u)", v);
-	ok(criu_parse_version("Version: 3.17\nGitID: v3.17\n", &v) == 0 && v == 31700, "3.17 -> 31700 (%u)", v);
+	ok(criu_parse_version("Version: 3.17\nGitID: v3.17\n", &v) == 0 && v == 31700, "3.17 -> 31700 (%u)",
+	   v);
 	ok(criu_parse_version("criu: command not found\n", &v) < 0, "garbage is refused");
 	ok(criu_parse_version("Version: x\n", &v) < 0, "a version without numbers is refused");
 }
 
 static void test_log_error(void)
 {
-	const char *log = "(00.01) Version: 4.1.1\n"
-			  "(00.03) Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not "
-			  "permitted\n"
-			  "(00.14) Error (criu/mount.c:753): mnt: 128:./sys/fs/cgroup/pids doesn't have a proper root mount\n"
-			  "(00.15) Error (compel/src/lib/infect.c:418): Unable to detach from 4: No such process\n"
-			  "(00.19) Error (criu/cr-dump.c:2111): Dumping FAILED.\n";
+	const char *log =
+	    "(00.01) Version: 4.1.1\n"
+	    "(00.03) Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not "
+	    "permitted\n"
+	    "(00.14) Error (criu/mount.c:753): mnt: 128:./sys/fs/cgroup/pids doesn't have a proper root "
+	    "mount\n"
+	    "(00.15) Error (compel/src/lib/infect.c:418): Unable to detach from 4: No such process\n"
+	    "(00.19) Error (criu/cr-dump.c:2111): Dumping FAILED.\n";
 	char *e = criu_log_last_error(log);
 	is_str(e, "mnt: 128:./sys/fs/cgroup/pids doesn't have a proper root mount",
 	       "the first error that is not RLIMIT noise is the cause");
 	free(e);
-	e = criu_log_last_error("(00.01) Error (criu/cr-restore.c:1): Restoring FAILED.\n(00.02) NS mask to use 0\n");
+	e = criu_log_last_error(
+	    "(00.01) Error (criu/cr-restore.c:1): Restoring FAILED.\n(00.02) NS mask to use 0\n");
 	is_str(e, "NS mask to use 0", "without a real error, the last line without its timestamp");
 	free(e);
 	ok(strstr(criu_error_hint("sockets: Can't get 1:16 opt: Operation not supported"), "#2705") != NULL,
@@ -49,9 +53,10 @@ static void test_stats(void)
 {
 	struct checkpoint_stats st;
 	memset(&st, 0, sizeof(st));
-	checkpoint_parse_stats("Displaying dump stats:\nFreezing time: 100871 us\nFrozen time: 146792 us\n"
-			       "Memory dump time: 969 us\nMemory write time: 230 us\nMemory pages written: 35 (0x23)\n",
-			       &st);
+	checkpoint_parse_stats(
+	    "Displaying dump stats:\nFreezing time: 100871 us\nFrozen time: 146792 us\n"
+	    "Memory dump time: 969 us\nMemory write time: 230 us\nMemory pages written: 35 (0x23)\n",
+	    &st);
 	ok(st.freezing_us == 100871 && st.frozen_us == 146792, "freezing and frozen times");
 	ok(st.memdump_us == 969 && st.memwrite_us == 230 && st.pages_written == 35, "memory dump figures");
 	memset(&st, 0, sizeof(st));
@@ -102,7 +107,8 @@ static void test_manifest(void)
 	m.stdio[0].key = xstrdup("tty[8800:f3]");
 	m.stdio[1].kind = CHECKPOINT_FD_PIPE;
 	m.stdio[1].key = xstrdup("pipe:[77]");
-	checkpoint_manifest_add_mount(&m, CHECKPOINT_MOUNT_CGROUP, "/sys/fs/cgroup/cpu", "/hangar/c1", "/sys/fs/cgroup/cpu");
+	checkpoint_manifest_add_mount(&m, CHECKPOINT_MOUNT_CGROUP, "/sys/fs/cgroup/cpu", "/hangar/c1",
+				      "/sys/fs/cgroup/cpu");
 	checkpoint_manifest_add_mount(&m, CHECKPOINT_MOUNT_CONSOLE, "/dev/console", "/0", NULL);
 	ok(checkpoint_manifest_write(dir, &m, &err) == 0, "write the manifest");
 	ok(checkpoint_manifest_read(dir, &back, &err) == 0, "read it back");
@@ -110,7 +116,7 @@ static void test_manifest(void)
 	is_str(back.cgroup_path, "/hangar/c1", "cgroup path survives");
 	ok(back.terminal && back.nftables_lock && !back.external_netns, "flags survive");
 	ok(back.stdio[0].kind == CHECKPOINT_FD_TTY && back.stdio[1].kind == CHECKPOINT_FD_PIPE &&
-		   back.stdio[2].kind == CHECKPOINT_FD_INTERNAL,
+	       back.stdio[2].kind == CHECKPOINT_FD_INTERNAL,
 	   "stdio kinds survive");
 	is_str(back.stdio[0].key, "tty[8800:f3]", "tty key survives");
 	ok(back.n_mounts == 2 && back.mounts[1].kind == CHECKPOINT_MOUNT_CONSOLE, "external mounts survive");
@@ -138,14 +144,16 @@ static void test_dest(void)
 {
 	struct migrate_dest d;
 	struct hangar_error err;
-	ok(migrate_parse_dest("ssh://admin@host2:2222/srv/hangar", &d, &err) == 0, "ssh with user, port and root");
+	ok(migrate_parse_dest("ssh://admin@host2:2222/srv/hangar", &d, &err) == 0,
+	   "ssh with user, port and root");
 	ok(d.kind == MIGRATE_DEST_SSH && d.port == 2222, "kind and port");
 	is_str(d.user, "admin", "user");
 	is_str(d.host, "host2", "host");
 	is_str(d.data_dir, "/srv/hangar", "remote root");
 	is_str(d.run_dir, "/srv/hangar/run", "remote run dir under it");
 	migrate_dest_clear(&d);
-	ok(migrate_parse_dest("ssh://host2", &d, &err) == 0 && d.user == NULL && d.port == 0 && d.data_dir == NULL,
+	ok(migrate_parse_dest("ssh://host2", &d, &err) == 0 && d.user == NULL && d.port == 0 &&
+	       d.data_dir == NULL,
 	   "bare ssh host: defaults");
 	migrate_dest_clear(&d);
 	ok(migrate_parse_dest("local:/a/data:/a/run", &d, &err) == 0 && d.kind == MIGRATE_DEST_LOCAL,
@@ -156,7 +164,8 @@ static void test_dest(void)
 	ok(migrate_parse_dest("local:/a/data", &d, &err) == 0, "local without a run dir");
 	is_str(d.run_dir, "/a/data/run", "run dir defaults under the data dir");
 	migrate_dest_clear(&d);
-	ok(migrate_parse_dest("local:relative", &d, &err) < 0 && err.code == HANGAR_E_USAGE, "relative local root refused");
+	ok(migrate_parse_dest("local:relative", &d, &err) < 0 && err.code == HANGAR_E_USAGE,
+	   "relative local root refused");
 	ok(migrate_parse_dest("ssh://host:99999", &d, &err) < 0, "bad port refused (%s)", err.msg);
 	ok(migrate_parse_dest("ssh://user@", &d, &err) < 0, "missing host refused");
 	ok(migrate_parse_dest("ftp://host", &d, &err) < 0 && strstr(err.msg, "ssh://") != NULL,
