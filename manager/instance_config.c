@@ -148,7 +148,7 @@ int instance_build_oci_config(const struct hangar_paths *p, const struct instanc
 	else if (!p->rootless)
 		ensure_namespace(lx, OCI_NS_NETWORK);
 	free(lx->cgroups_path);
-	lx->cgroups_path = xasprintf("/%s/%s", p->cgroup_parent, inst->name);
+	lx->cgroups_path = xasprintf("/hangar/%s%s", p->cgroup_prefix, inst->name);
 	if (instance_limits_to_oci(&inst->limits, &lx->resources, err) < 0)
 		goto fail;
 

@@ -67,9 +67,9 @@ int hangar_paths_init(struct hangar_paths *p, const char *data_override, const c
 	p->network_dir = xasprintf("%s/networks", p->data_dir);
 	p->run_instances_dir = xasprintf("%s/instances", p->run_dir);
 	if (strcmp(p->data_dir, "/var/lib/hangar") == 0)
-		p->cgroup_parent = xstrdup("hangar");
+		p->cgroup_prefix = xstrdup("hangar-");
 	else
-		p->cgroup_parent = xasprintf("hangar-%08x", path_hash(p->data_dir));
+		p->cgroup_prefix = xasprintf("hangar-%08x-", path_hash(p->data_dir));
 	const char *dirs[] = {p->data_dir, p->images_dir, p->instances_dir, p->network_dir,
 			      p->run_dir,  p->oci_root,	  p->run_instances_dir};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
@@ -90,7 +90,7 @@ void hangar_paths_clear(struct hangar_paths *p)
 	free(p->instances_dir);
 	free(p->network_dir);
 	free(p->run_instances_dir);
-	free(p->cgroup_parent);
+	free(p->cgroup_prefix);
 	memset(p, 0, sizeof(*p));
 }
 

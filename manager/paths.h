@@ -30,10 +30,11 @@ struct hangar_paths {
 	char *instances_dir;
 	char *network_dir;
 	char *run_instances_dir;
-	/* cgroup parent for instances: "hangar" for the default data dir,
-	 * "hangar-<hash of data dir>" otherwise, so that two stores (tests
-	 * with temporary roots) never share a cgroup path. */
-	char *cgroup_parent;
+	/* Instances' cgroups are /hangar/<cgroup_prefix><name>: prefix
+	 * "hangar-" for the default data dir, "hangar-<hash of data dir>-"
+	 * otherwise, so that two stores (tests with temporary roots) never
+	 * share a cgroup, and no per-store parent is left behind. */
+	char *cgroup_prefix;
 };
 
 /* Resolve and create the directories.  NULL overrides fall back to the

@@ -183,8 +183,8 @@ static void test_store(const char *tmp)
 	_cleanup_free_ char *data = xasprintf("%s/data", tmp), *run = xasprintf("%s/run", tmp);
 	struct hangar_paths p;
 	ok(hangar_paths_init(&p, data, run, &err) == 0, "paths made (%s)", err.msg);
-	ok(strncmp(p.cgroup_parent, "hangar-", 7) == 0, "non-default store gets its own cgroup parent (%s)",
-	   p.cgroup_parent);
+	ok(strncmp(p.cgroup_prefix, "hangar-", 7) == 0 && strlen(p.cgroup_prefix) == 16,
+	   "non-default store gets its own cgroup prefix (%s)", p.cgroup_prefix);
 	_cleanup_free_ char *oci = xasprintf("%s/oci", run);
 	is_str(p.oci_root, oci, "OCI root under the run dir");
 	if (access("/bin/busybox", X_OK) < 0) {
@@ -231,8 +231,8 @@ static void test_store(const char *tmp)
 				hostname_env |= strcmp(cfg->process.env[i], "HOSTNAME=h1") == 0;
 			}
 			ok(env_a && hostname_env, "env from the instance plus HOSTNAME");
-			_cleanup_free_ char *cgpath = xasprintf("/%s/u1", p.cgroup_parent);
-			is_str(cfg->linux_.cgroups_path, cgpath, "cgroupsPath under the store's parent");
+			_cleanup_free_ char *cgpath = xasprintf("/hangar/%su1", p.cgroup_prefix);
+			is_str(cfg->linux_.cgroups_path, cgpath, "cgroupsPath: /hangar/<store prefix><name>");
 			oci_config_free(cfg);
 		}
 		free(inst->network);
