@@ -10,7 +10,29 @@
 
 # The workload, static so it runs in the busybox root.
 WORKLOAD=$TEST_TMP/ckpt-workload
-${CC:-cc} -static -O2 -o "$WORKLOAD" "$TOP/tests/helpers/ckpt-workload.c" || { fail "build ckpt-workload"; # ---- a paused container stays paused; a joined network namespace --------------
+${CC:-cc} -static -O2 -o "$WORKLOAD" "$TOP/tests/helpers/ckpt-workload.c" || { fail "build ckpt-workload"; # ---- memory through a criu page server (what migration tools use) ------------
+CRIU=${HANGAR_CRIU:-/opt/hangar/criu/bin/criu}
+mkdir -p "$TEST_TMP/ps-pages"
+port=$((20000 + $$ % 20000))
+"$CRIU" page-server --images-dir "$TEST_TMP/ps-pages" --address 127.0.0.1 --port "$port" -d \
+	--pidfile "$TEST_TMP/ps.pid" -o "$TEST_TMP/ps-pages/page-server.log" >/dev/null 2>&1
+ok $? "a criu page server listens on 127.0.0.1:$port"
+at_exit "kill \$(cat $TEST_TMP/ps.pid)"
+oci run -d --bundle "$B2" pgs </dev/null >/dev/null 2>&1
+wait_for "[ \$(counter $D2) -ge 3 ]"
+oci checkpoint --page-server "127.0.0.1:$port" --image-path "$TEST_TMP/img-ps" pgs 2>"$TEST_TMP/err"
+ok $? "checkpoint --page-server ($(cat "$TEST_TMP/err"))"
+ls "$TEST_TMP/ps-pages"/pages-*.img >/dev/null 2>&1 && ! ls "$TEST_TMP/img-ps"/pages-*.img >/dev/null 2>&1
+ok $? "the memory went to the page server, not into the image directory"
+cp "$TEST_TMP/ps-pages"/pages-*.img "$TEST_TMP/ps-pages"/pagemap-*.img "$TEST_TMP/img-ps/"
+at=$(counter "$D2")
+oci restore -d --image-path "$TEST_TMP/img-ps" --bundle "$B2" pgs </dev/null >/dev/null 2>"$TEST_TMP/err"
+ok $? "restore from the images and the served pages ($(cat "$TEST_TMP/err"))"
+wait_for "[ \$(counter $D2) -ge $((at + 3)) ]"; ok $? "the workload continues from $at"
+is "$(awk '{print $4}' "$D2/state")" ok "its memory checksum holds"
+oci delete --force pgs
+
+# ---- a paused container stays paused; a joined network namespace --------------
 B3=$TEST_TMP/b3
 D3=$TEST_TMP/data3
 workload_bundle "$B3" "$D3"
@@ -133,6 +155,28 @@ wait_for "[ \$(counter $D2) -ge 6 ]"; ok $? "the restored workload runs"
 no_cgroup_named lim; ok $? "no cgroup of the old id is left"
 oci delete --force lim2; ok $? "delete the restored container"
 no_cgroup_named lim2; ok $? "delete removes the restored cgroup"
+
+# ---- memory through a criu page server (what migration tools use) ------------
+CRIU=${HANGAR_CRIU:-/opt/hangar/criu/bin/criu}
+mkdir -p "$TEST_TMP/ps-pages"
+port=$((20000 + $$ % 20000))
+"$CRIU" page-server --images-dir "$TEST_TMP/ps-pages" --address 127.0.0.1 --port "$port" -d \
+	--pidfile "$TEST_TMP/ps.pid" -o "$TEST_TMP/ps-pages/page-server.log" >/dev/null 2>&1
+ok $? "a criu page server listens on 127.0.0.1:$port"
+at_exit "kill \$(cat $TEST_TMP/ps.pid)"
+oci run -d --bundle "$B2" pgs </dev/null >/dev/null 2>&1
+wait_for "[ \$(counter $D2) -ge 3 ]"
+oci checkpoint --page-server "127.0.0.1:$port" --image-path "$TEST_TMP/img-ps" pgs 2>"$TEST_TMP/err"
+ok $? "checkpoint --page-server ($(cat "$TEST_TMP/err"))"
+ls "$TEST_TMP/ps-pages"/pages-*.img >/dev/null 2>&1 && ! ls "$TEST_TMP/img-ps"/pages-*.img >/dev/null 2>&1
+ok $? "the memory went to the page server, not into the image directory"
+cp "$TEST_TMP/ps-pages"/pages-*.img "$TEST_TMP/ps-pages"/pagemap-*.img "$TEST_TMP/img-ps/"
+at=$(counter "$D2")
+oci restore -d --image-path "$TEST_TMP/img-ps" --bundle "$B2" pgs </dev/null >/dev/null 2>"$TEST_TMP/err"
+ok $? "restore from the images and the served pages ($(cat "$TEST_TMP/err"))"
+wait_for "[ \$(counter $D2) -ge $((at + 3)) ]"; ok $? "the workload continues from $at"
+is "$(awk '{print $4}' "$D2/state")" ok "its memory checksum holds"
+oci delete --force pgs
 
 # ---- a paused container stays paused; a joined network namespace --------------
 B3=$TEST_TMP/b3
