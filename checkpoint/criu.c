@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -388,14 +389,37 @@ int criu_write_action_script(const char *path, const char *action, const char *e
 	return write_file_atomic(path, text, strlen(text), 0700, err);
 }
 
+/* Answer the action script; it opens its end right after writing, so
+ * ENXIO (no reader yet) is retried, but never forever. */
+static void reply_event(const char *reply_fifo, bool ok)
+{
+	for (int tries = 0; tries < 2000; tries++) {
+		int fd = open(reply_fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0) {
+			const char *answer = ok ? "ok\n" : "fail\n";
+			if (write_all(fd, answer, strlen(answer)) < 0) {
+				/* the script fails on EOF: criu reports it */
+			}
+			close(fd);
+			return;
+		}
+		if (errno != ENXIO && errno != EINTR)
+			return;
+		usleep(5000);
+	}
+}
+
 /* Wait for criu, answering action-script events meanwhile.  Returns the
- * wait status; *event_err is set when a callback failed. */
+ * wait status; *event_failed is set when a callback failed. */
 static int wait_with_events(pid_t pid, const struct criu_run_opts *o, int event_fd,
 			    struct hangar_error *event_err, bool *event_failed)
 {
 	int status;
 	char line[256];
 	size_t len = 0;
+	/* A pidfd wakes us the moment criu exits: no polling interval is
+	 * added to the restore (and so to a migration's downtime). */
+	_cleanup_close_ int pidfd = event_fd >= 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	for (;;) {
 		pid_t w = waitpid(pid, &status, event_fd >= 0 ? WNOHANG : 0);
 		if (w == pid)
@@ -404,8 +428,8 @@ static int wait_with_events(pid_t pid, const struct criu_run_opts *o, int event_
 			return -1;
 		if (event_fd < 0)
 			continue;
-		struct pollfd pfd = {.fd = event_fd, .events = POLLIN};
-		if (poll(&pfd, 1, 50) <= 0 || !(pfd.revents & POLLIN))
+		struct pollfd pfd[2] = {{.fd = event_fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+		if (poll(pfd, pidfd >= 0 ? 2 : 1, pidfd >= 0 ? -1 : 50) <= 0 || !(pfd[0].revents & POLLIN))
 			continue;
 		ssize_t n = read(event_fd, line + len, sizeof(line) - 1 - len);
 		if (n <= 0)
@@ -421,15 +445,7 @@ static int wait_with_events(pid_t pid, const struct criu_run_opts *o, int event_
 		if (!ok)
 			*event_failed = true;
 		len = 0;
-		/* Blocks until the script opens its end for reading. */
-		int reply = open(o->reply_fifo, O_WRONLY | O_CLOEXEC);
-		if (reply >= 0) {
-			const char *answer = ok ? "ok\n" : "fail\n";
-			if (write_all(reply, answer, strlen(answer)) < 0) {
-				/* the script fails on EOF: criu reports it */
-			}
-			close(reply);
-		}
+		reply_event(o->reply_fifo, ok);
 	}
 }
 
