@@ -57,6 +57,24 @@ ok $? "a new client can attach after a detach"
 tmux send-keys -t "$session" C-a q
 wait_for "pane | grep -q 'CONSOLE-RC=0'" 50
 
+# exec -t gets a terminal of its own.
+tmux kill-session -t "$session"
+tmux new-session -d -s "$session" -x 150 -y 40 "'$HANGAR' exec -t vm1 -- sh -c 'tty; test -t 0 && echo stdin-is-a-tty'; echo EXEC-RC=\$?; sleep 60"
+wait_for "pane | grep -q 'EXEC-RC=0'" 50
+ok "$(pane | grep -q stdin-is-a-tty && pane | grep -q '^/dev/pts/'; echo $?)" "exec -t runs the command on a pty"
+[ "$(pane | grep -c stdin-is-a-tty)" = 1 ] || pane | sed "s/^/# pane: /"
+
+# run attaches a terminal and returns the instance's exit status.
+tmux kill-session -t "$session"
+tmux new-session -d -s "$session" -x 150 -y 40 "'$HANGAR' run --rm --network none tty1; echo RUN-RC=\$?; sleep 60"
+wait_for "pane | grep -q 'Ctrl-a q to detach'" 50
+tmux send-keys -t "$session" 'echo in-run-$((2*21)); exit 5' Enter
+wait_for "pane | grep -q 'RUN-RC=5'" 100
+ok $? "run: interactive shell, its exit status (5) comes back"
+ok "$(pane | grep -q 'in-run-42'; echo $?)" "run: typed command ran"
+ok "$([ ! -e "$HANGAR_ROOT/instances/tty1" ]; echo $?)" "run --rm removed the instance"
+tmux kill-session -t "$session"
+
 t0=$(date +%s)
 out=$(hg stop --timeout 20 vm1 2>&1)
 ok $? "stop vm1 ($out)"
