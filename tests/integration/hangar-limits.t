@@ -70,6 +70,22 @@ ok $? "stopped instance: set --save"
 hg start lim
 is "$(cat "$mem_file")" $((64 * MiB)) "the saved limit applies at the next start"
 is "$(cat "$(cgfile cpu cpu.cfs_quota_us cpu.max)" | cut -d' ' -f1)" 200000 "saved --cpus 2 applies at the next start"
+# Block I/O limits on the first real disk.
+dev=$(lsblk -dno MAJ:MIN,TYPE 2>/dev/null | awk '$2 == "disk" {print $1; exit}' | tr -d ' ')
+if [ -n "$dev" ] && [ -d /sys/fs/cgroup/blkio ]; then
+	out=$(hg set lim --io-max "$dev:rbps=1M,wiops=100" --io-weight 300 --save 2>&1)
+	ok $? "set --io-max $dev:rbps=1M,wiops=100 --io-weight 300 ($out)"
+	is "$(cat "$(cgfile blkio blkio.throttle.read_bps_device x)")" "$dev 1048576" "read bps throttle on $dev"
+	is "$(cat "$(cgfile blkio blkio.throttle.write_iops_device x)")" "$dev 100" "write iops throttle on $dev"
+	if [ -f "$(cgfile blkio blkio.bfq.weight x)" ]; then
+		like "$(cat "$(cgfile blkio blkio.bfq.weight x)")" "300" "BFQ weight 300"
+	else
+		skip "no BFQ weight file on this host"
+	fi
+	is "$(jq -c '.limits.io_max[0] | [.rbps, .wiops]' "$HANGAR_ROOT/instances/lim/instance.json")" "[1048576,100]" "--save records the I/O limits"
+else
+	skip "no disk or no v1 blkio hierarchy for --io-max"
+fi
 out=$(hg set lim --io-weight 5000 2>&1)
 rc=$?
 ok "$([ $rc = 2 ]; echo $?)" "--io-weight out of range: usage error ($out)"
