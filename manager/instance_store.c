@@ -157,12 +157,10 @@ static char *instance_to_json(const struct instance *inst)
 
 int instance_save(const struct instance *inst, struct hangar_error *err)
 {
-	_cleanup_free_ char *text = instance_to_json(inst);
+	_cleanup_free_ char *json = instance_to_json(inst);
+	_cleanup_free_ char *text = xasprintf("%s\n", json);
 	_cleanup_free_ char *path = xasprintf("%s/instance.json", inst->dir);
-	size_t len = strlen(text);
-	text[len] = '\0';
-	_cleanup_free_ char *with_nl = xasprintf("%s\n", text);
-	return write_file_atomic(path, with_nl, len + 1, 0600, err);
+	return write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
 static char *get_str(json_object *o, const char *key)
