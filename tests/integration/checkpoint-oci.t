@@ -10,7 +10,19 @@
 
 # The workload, static so it runs in the busybox root.
 WORKLOAD=$TEST_TMP/ckpt-workload
-${CC:-cc} -static -O2 -o "$WORKLOAD" "$TOP/tests/helpers/ckpt-workload.c" || { fail "build ckpt-workload"; # ---- memory through a criu page server (what migration tools use) ------------
+${CC:-cc} -static -O2 -o "$WORKLOAD" "$TOP/tests/helpers/ckpt-workload.c" || { fail "build ckpt-workload"; # ---- foreground restore: waits for the init and returns its exit status ------
+B4=$TEST_TMP/b4
+make_bundle "$B4" sh -c 'n=0; while [ $n -lt 30 ]; do n=$((n+1)); echo $n > /tmp/counter; sleep 0.1; done; exit 7'
+oci run -d --bundle "$B4" fg </dev/null >/dev/null 2>&1
+wait_for "[ \$(cat $B4/rootfs/tmp/counter 2>/dev/null || echo 0) -ge 5 ]"
+oci checkpoint --image-path "$TEST_TMP/img-fg" fg 2>"$TEST_TMP/err"; ok $? "checkpoint a container that exits 7 after 30 ticks ($(cat "$TEST_TMP/err"))"
+at=$(cat "$B4/rootfs/tmp/counter")
+oci restore --image-path "$TEST_TMP/img-fg" --bundle "$B4" fg </dev/null >/dev/null 2>"$TEST_TMP/err"
+is $? 7 "a foreground restore waits and returns the restored init's exit status"
+is "$(cat "$B4/rootfs/tmp/counter")" 30 "the loop ran to its end from $at"
+[ ! -e "$OCI_ROOT/fg" ]; ok $? "and the container is deleted afterwards, as with run"
+
+# ---- memory through a criu page server (what migration tools use) ------------
 CRIU=${HANGAR_CRIU:-/opt/hangar/criu/bin/criu}
 mkdir -p "$TEST_TMP/ps-pages"
 port=$((20000 + $$ % 20000))
@@ -155,6 +167,18 @@ wait_for "[ \$(counter $D2) -ge 6 ]"; ok $? "the restored workload runs"
 no_cgroup_named lim; ok $? "no cgroup of the old id is left"
 oci delete --force lim2; ok $? "delete the restored container"
 no_cgroup_named lim2; ok $? "delete removes the restored cgroup"
+
+# ---- foreground restore: waits for the init and returns its exit status ------
+B4=$TEST_TMP/b4
+make_bundle "$B4" sh -c 'n=0; while [ $n -lt 30 ]; do n=$((n+1)); echo $n > /tmp/counter; sleep 0.1; done; exit 7'
+oci run -d --bundle "$B4" fg </dev/null >/dev/null 2>&1
+wait_for "[ \$(cat $B4/rootfs/tmp/counter 2>/dev/null || echo 0) -ge 5 ]"
+oci checkpoint --image-path "$TEST_TMP/img-fg" fg 2>"$TEST_TMP/err"; ok $? "checkpoint a container that exits 7 after 30 ticks ($(cat "$TEST_TMP/err"))"
+at=$(cat "$B4/rootfs/tmp/counter")
+oci restore --image-path "$TEST_TMP/img-fg" --bundle "$B4" fg </dev/null >/dev/null 2>"$TEST_TMP/err"
+is $? 7 "a foreground restore waits and returns the restored init's exit status"
+is "$(cat "$B4/rootfs/tmp/counter")" 30 "the loop ran to its end from $at"
+[ ! -e "$OCI_ROOT/fg" ]; ok $? "and the container is deleted afterwards, as with run"
 
 # ---- memory through a criu page server (what migration tools use) ------------
 CRIU=${HANGAR_CRIU:-/opt/hangar/criu/bin/criu}
