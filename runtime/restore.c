@@ -333,6 +333,11 @@ static int restore_child_setup(void *data, struct hangar_error *err)
 		return hangar_sys_error(err, "criu restore: make mounts private");
 	if (mount(r->rootfs, r->criu_root, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return hangar_sys_error(err, "criu restore: bind %s on %s", r->rootfs, r->criu_root);
+	/* criu takes the root mount as given, not as dumped: without this a
+	 * read-only root would come back writable. */
+	if (r->cfg->root.readonly &&
+	    mount(NULL, r->criu_root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		return hangar_sys_error(err, "criu restore: make %s read-only (root.readonly)", r->criu_root);
 	return 0;
 }
 

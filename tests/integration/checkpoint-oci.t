@@ -10,7 +10,22 @@
 
 # The workload, static so it runs in the busybox root.
 WORKLOAD=$TEST_TMP/ckpt-workload
-${CC:-cc} -static -O2 -o "$WORKLOAD" "$TOP/tests/helpers/ckpt-workload.c" || { fail "build ckpt-workload"; # ---- foreground restore: waits for the init and returns its exit status ------
+${CC:-cc} -static -O2 -o "$WORKLOAD" "$TOP/tests/helpers/ckpt-workload.c" || { fail "build ckpt-workload"; # ---- a read-only root stays read-only --------------------------------------
+B5=$TEST_TMP/b5
+D5=$TEST_TMP/data5
+workload_bundle "$B5" "$D5"
+cfg_edit "$B5" '.root.readonly = true'
+oci run -d --bundle "$B5" ro </dev/null >/dev/null 2>&1; ok $? "run with a read-only root"
+wait_for "[ \$(counter $D5) -ge 3 ]"
+oci exec ro touch /written-before 2>/dev/null; [ $? != 0 ]; ok $? "the root is read-only before"
+oci checkpoint --image-path "$TEST_TMP/img-ro" ro 2>"$TEST_TMP/err"; ok $? "checkpoint ($(cat "$TEST_TMP/err"))"
+oci restore -d --image-path "$TEST_TMP/img-ro" --bundle "$B5" ro </dev/null >/dev/null 2>"$TEST_TMP/err"; ok $? "restore ($(cat "$TEST_TMP/err"))"
+oci exec ro touch /written-after 2>/dev/null; [ $? != 0 ]; ok $? "the root is still read-only after restore"
+[ ! -e "$B5/rootfs/written-after" ]; ok $? "nothing was written into the root"
+wait_for "[ \$(counter $D5) -ge 6 ]"; ok $? "the workload runs (its bind mount is writable)"
+oci delete --force ro
+
+# ---- foreground restore: waits for the init and returns its exit status ------
 B4=$TEST_TMP/b4
 make_bundle "$B4" sh -c 'n=0; while [ $n -lt 30 ]; do n=$((n+1)); echo $n > /tmp/counter; sleep 0.1; done; exit 7'
 oci run -d --bundle "$B4" fg </dev/null >/dev/null 2>&1
@@ -167,6 +182,21 @@ wait_for "[ \$(counter $D2) -ge 6 ]"; ok $? "the restored workload runs"
 no_cgroup_named lim; ok $? "no cgroup of the old id is left"
 oci delete --force lim2; ok $? "delete the restored container"
 no_cgroup_named lim2; ok $? "delete removes the restored cgroup"
+
+# ---- a read-only root stays read-only --------------------------------------
+B5=$TEST_TMP/b5
+D5=$TEST_TMP/data5
+workload_bundle "$B5" "$D5"
+cfg_edit "$B5" '.root.readonly = true'
+oci run -d --bundle "$B5" ro </dev/null >/dev/null 2>&1; ok $? "run with a read-only root"
+wait_for "[ \$(counter $D5) -ge 3 ]"
+oci exec ro touch /written-before 2>/dev/null; [ $? != 0 ]; ok $? "the root is read-only before"
+oci checkpoint --image-path "$TEST_TMP/img-ro" ro 2>"$TEST_TMP/err"; ok $? "checkpoint ($(cat "$TEST_TMP/err"))"
+oci restore -d --image-path "$TEST_TMP/img-ro" --bundle "$B5" ro </dev/null >/dev/null 2>"$TEST_TMP/err"; ok $? "restore ($(cat "$TEST_TMP/err"))"
+oci exec ro touch /written-after 2>/dev/null; [ $? != 0 ]; ok $? "the root is still read-only after restore"
+[ ! -e "$B5/rootfs/written-after" ]; ok $? "nothing was written into the root"
+wait_for "[ \$(counter $D5) -ge 6 ]"; ok $? "the workload runs (its bind mount is writable)"
+oci delete --force ro
 
 # ---- foreground restore: waits for the init and returns its exit status ------
 B4=$TEST_TMP/b4
