@@ -134,7 +134,10 @@ static int parse_device(struct json_path *jp, struct json_object *obj, void *dst
 	    json_key_int64(jp, obj, "minor", 0, INT64_MAX, &d->minor) < 0)
 		return -1;
 	uint64_t mode;
-	int r = json_key_uint64(jp, obj, "fileMode", 07777, &mode);
+	/* Engines (podman) pass the full st_mode, file type bits included
+	 * (020666 for a character device); only the permission bits are used
+	 * when the node is made. */
+	int r = json_key_uint64(jp, obj, "fileMode", 0177777, &mode);
 	if (r < 0)
 		return -1;
 	d->has_file_mode = r > 0;

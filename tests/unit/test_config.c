@@ -464,6 +464,15 @@ static void test_minimal(void)
 	ok(oci_config_parse("\n\t{\"ociVersion\": \"1.0.0\"}\n\n", &cfg, &err) == 0,
 	   "surrounding whitespace is fine");
 	oci_config_free(cfg);
+
+	/* podman sends the device's whole st_mode (type bits included). */
+	cfg = NULL;
+	ok(oci_config_parse("{\"ociVersion\": \"1.0.0\", \"linux\": {\"devices\": [{\"path\": \"/dev/myzero\", "
+			    "\"type\": \"c\", \"major\": 1, \"minor\": 5, \"fileMode\": 8630}]}}",
+			    &cfg, &err) == 0 &&
+		   cfg->linux_.devices[0].file_mode == 020666,
+	   "device fileMode with file type bits (020666) is accepted%s%s", err.msg[0] ? ": " : "", err.msg);
+	oci_config_free(cfg);
 }
 
 static void test_process_and_resources(void)

@@ -144,8 +144,8 @@ static const struct bad_case bad_cases[] = {
     {LINUX("\"devices\": [{\"path\": \"dev/x\", \"type\": \"c\", \"major\": 1, \"minor\": 1}]"),
      "linux.devices[0].path: must be an absolute path, got \"dev/x\"", false},
     {LINUX("\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1, \"minor\": 1, "
-	   "\"fileMode\": 65535}]"),
-     "linux.devices[0].fileMode: value 65535 out of range (max 4095)", false},
+	   "\"fileMode\": 131072}]"),
+     "linux.devices[0].fileMode: value 131072 out of range (max 65535)", false},
     {LINUX("\"rootfsPropagation\": \"weird\""), "linux.rootfsPropagation: unknown propagation \"weird\"",
      false},
     {LINUX("\"maskedPaths\": [\"/proc/kcore\", \"proc/keys\"]"),
