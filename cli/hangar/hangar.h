@@ -32,7 +32,10 @@
 	X(set, "change limits of an instance, live (and for the next start with --save)", false) \
 	X(logs, "show an instance's console log", false)                                    \
 	X(destroy, "stop and remove an instance and everything it left", false)             \
-	X(image, "manage images: list, import, rm, debootstrap", false)
+	X(image, "manage images: list, import, rm, debootstrap", false)                     \
+	X(checkpoint, "save a running instance's processes with CRIU", false)               \
+	X(restore, "bring a checkpointed instance back", true)                              \
+	X(migrate, "move a running instance to another host (or store)", true)
 
 #define HANGAR_DECLARE_VERB(name, summary, clone) int cmd_##name(int argc, char **argv);
 HANGAR_VERBS(HANGAR_DECLARE_VERB)

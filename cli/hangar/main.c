@@ -27,7 +27,7 @@ static void usage(FILE *out)
 		"verbs:\n",
 		HANGAR_VERSION);
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(out, "   %-9s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(out, "   %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(out,
 		"\nglobal options:\n"
 		"   --root DIR     instance and image store (default /var/lib/hangar; rootless:\n"
