@@ -45,6 +45,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [metrics]
   address = ""
 EOF
+# A containerd namespace of our own: the shim's runtime root is
+# /run/containerd/runc/$NS and the containers' cgroups /$NS/<id>.
+NS=hangar-ctr-test-$$
+export CONTAINERD_NAMESPACE=$NS
 containerd --config "$D/config.toml" >"$D/containerd.log" 2>&1 &
 cpid=$!
 ctr_cleanup() {
@@ -63,6 +67,8 @@ ctr_cleanup() {
 		[ "$(readlink "$p/ns/net")" = "$me" ] && kill -9 "${p#/proc/}"
 	done
 	grep -o " $TEST_TMP[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+	# Only our own namespace's tree, and never with an empty name.
+	[ -n "${NS:-}" ] && find /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS" -depth -type d -exec rmdir {} \;
 }
 at_exit ctr_cleanup
 wait_for "[ -S $D/containerd.sock ]" 100
@@ -85,14 +91,14 @@ is "$rc" 4 "run --rm: the exit code propagates"
 is "$out" hello-from-ctr "run --rm: output through the shim"
 is "$(C run "${R[@]}" --rm --env FOO=bar --cwd /etc $IMG r2 sh -c 'echo $FOO $PWD' 2>&1)" \
 	"bar /etc" "run --env/--cwd"
-like "$(with_tty ctr --address "$D/containerd.sock" run "${R[@]}" -t --rm $IMG r3 tty)" '/dev/pts/[0-9]+' \
+like "$(with_tty ctr --address "$D/containerd.sock" --namespace "$NS" run "${R[@]}" -t --rm $IMG r3 tty)" '/dev/pts/[0-9]+' \
 	"run -t: the process has a pty (console socket from the shim)"
 out=$(C run "${R[@]}" --rm $IMG r4 no-such-command 2>&1)
 rc=$?
 [ $rc != 0 ]; ok $? "missing command: ctr fails"
 like "$out" 'no-such-command.*executable file not found' "missing command: the shim read the reason from the json log"
 is "$(C container ls -q | grep -c '^r4$')" 0 "missing command: ctr removed the container"
-is "$(ls /run/containerd/runc/default 2>/dev/null)" "" "no hangar-oci state left after the runs"
+is "$(ls /run/containerd/runc/$NS 2>/dev/null)" "" "no hangar-oci state left after the runs"
 
 # ---- detached task ----
 C run "${R[@]}" -d --memory-limit 67108864 $IMG t1 sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done' \
@@ -102,7 +108,7 @@ line=$(C task ls | awk '$1 == "t1"')
 like "$line" "RUNNING" "task ls: RUNNING"
 pid=$(echo "$line" | awk '{print $2}')
 [ -n "$pid" ] && [ -d "/proc/$pid" ]; ok $? "the task's pid exists on the host ($pid)"
-is "$("$OCI" --root /run/containerd/runc/default state t1 | jq -r .status)" \
+is "$("$OCI" --root /run/containerd/runc/$NS state t1 | jq -r .status)" \
 	running "hangar-oci state under the shim's --root says running"
 cgline=$(grep -E '^[0-9]+:memory:' "/proc/$pid/cgroup")
 if [ -n "$cgline" ]; then
@@ -116,7 +122,7 @@ out=$(C task exec --exec-id e1 t1 sh -c 'echo in-exec; exit 6' 2>&1)
 rc=$?
 is "$rc" 6 "task exec: the exit code propagates"
 is "$out" in-exec "task exec: output"
-like "$(with_tty ctr --address "$D/containerd.sock" task exec -t --exec-id e2 t1 tty)" '/dev/pts/[0-9]+' \
+like "$(with_tty ctr --address "$D/containerd.sock" --namespace "$NS" task exec -t --exec-id e2 t1 tty)" '/dev/pts/[0-9]+' \
 	"task exec -t: a pty for the exec"
 C task exec --exec-id e3 t1 no-such-command >"$TEST_TMP/e3.out" 2>&1
 rc=$?
@@ -138,7 +144,7 @@ C task kill -s TERM t1; ok $? "task kill -s TERM"
 wait_for "C task ls | awk '\$1 == \"t1\"' | grep -q STOPPED"; ok $? "the task stops"
 C task rm t1 >/dev/null; ok $? "task rm"
 C container rm t1; ok $? "container rm"
-[ ! -e "/run/containerd/runc/default/t1" ]; ok $? "hangar-oci state removed"
+[ ! -e "/run/containerd/runc/$NS/t1" ]; ok $? "hangar-oci state removed"
 [ ! -e "$memfile" ]; ok $? "the task's cgroup is removed"
 ! [ -d "/proc/$pid" ] || grep -q '^State:.*Z' "/proc/$pid/status"; ok $? "the task's processes are gone"
 

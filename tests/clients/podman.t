@@ -38,8 +38,9 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 EOF
 export CONTAINERS_CONF=$TEST_TMP/containers.conf
-# podman's cgroupfs parent; removed at exit only if this test made it.
-cgparent_existed=$(ls -d /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent 2>/dev/null | head -n1)
+# A cgroup parent of our own (podman's default, libpod_parent, is shared):
+# containers and their conmon go below it, and it is removed at exit.
+cgparent=hangar-podman-test-$$
 
 P() {
 	timeout 120 podman --root "$TEST_TMP/storage" --runroot /run/hangar-podman-test \
@@ -57,9 +58,8 @@ podman_cleanup() {
 	done
 	P system reset -f
 	grep -o " $TEST_TMP[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
-	if [ -z "$cgparent_existed" ]; then
-		find /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent -depth -type d -exec rmdir {} \;
-	fi
+	# Only our own parent's tree, and never with an empty name.
+	[ -n "${cgparent:-}" ] && find /sys/fs/cgroup/*/"$cgparent" /sys/fs/cgroup/"$cgparent" -depth -type d -exec rmdir {} \;
 }
 at_exit podman_cleanup
 
@@ -79,7 +79,7 @@ tar -C "$(_rootfs_cache)" -cf "$TEST_TMP/rootfs.tar" . || fail "tar the busybox 
 P import "$TEST_TMP/rootfs.tar" localhost/hangar-bbox >"$TEST_TMP/import.out" 2>&1
 ok $? "podman import of the busybox rootfs ($(tail -n1 "$TEST_TMP/import.out"))"
 IMG=localhost/hangar-bbox
-NET=(--network none)
+NET=(--network none --cgroup-parent "/$cgparent")
 
 like "$(P info --format '{{.Host.OCIRuntime.Path}} {{.Host.OCIRuntime.Version}}' 2>&1)" \
 	"hangar-oci.*hangar-oci version" "podman info sees hangar-oci and its version"
@@ -97,7 +97,7 @@ is "$(P run --rm "${NET[@]}" $IMG sh -c 'ulimit -n; hostname' 2>&1 | head -n1)" 
 is "$(P run --rm "${NET[@]}" --hostname podhost $IMG hostname 2>&1)" podhost "--hostname"
 
 is "$(printf 'typed\n' | timeout 60 script -qec "podman --root $TEST_TMP/storage --runroot /run/hangar-podman-test \
-	--storage-driver overlay --runtime $OCI run -it --rm --network none $IMG sh -c 'read x; echo got:\$x'" /dev/null |
+	--storage-driver overlay --runtime $OCI run -it --rm --network none --cgroup-parent /$cgparent $IMG sh -c 'read x; echo got:\$x'" /dev/null |
 	tr -d '\r' | grep '^got:')" "got:typed" "run -it: typed input reaches the process through the pty"
 
 # ---- options podman turns into config fields ----
