@@ -122,8 +122,13 @@ out=$(run_in '.process.env = ["A=1", "B=two words", "PATH=/bin"]' 'env | sort | 
 is "$out" "A=1;B=two words;PATH=/bin;PWD=/;SHLVL=1;" "process.env is the exact environment"
 out=$(run_in '.process.cwd = "/usr/bin"' 'pwd')
 is "$out" /usr/bin "process.cwd"
-out=$(run_in '.process.cwd = "/does/not/exist"' 'pwd')
-like "$out" "process.cwd.*/does/not/exist" "a missing process.cwd is an error naming it"
+# runc creates a missing cwd (as the container's root, before the root is
+# made read-only); images and clients rely on it.
+out=$(run_in '.process.cwd = "/does/not/exist" | .root.readonly = true' 'pwd; stat -c %a .')
+is "$(echo $out)" "/does/not/exist 755" "a missing process.cwd is created (0755), also with a read-only root"
+[ ! -e "$B/rootfs/does" ] || { rm -rf "$B/rootfs/does"; true; }
+out=$(run_in '.process.cwd = "/etc/passwd/x"' 'pwd')
+like "$out" "process.cwd.*/etc/passwd/x" "a cwd that cannot be a directory is an error naming it"
 out=$(run_in '.hostname = "conf-host" | .domainname = "example.test"' 'echo $(hostname) $(cat /proc/sys/kernel/domainname)')
 is "$out" "conf-host example.test" "hostname and domainname"
 out=$(run_in '.process.user = {uid: 1234, gid: 5678, additionalGids: [5678, 42]}' 'id')
