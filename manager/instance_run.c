@@ -347,6 +347,8 @@ int instance_start(const struct hangar_paths *p, const char *name, const struct 
 	if (strcmp(inst->network, "none") != 0 && strcmp(inst->network, "host") != 0)
 		network_gc(p->network_dir, &gc, &ignored);
 	rc = monitor_spawn(p, name, o, err);
+	if (rc < 0 && !str_has_prefix(err->msg, "instance "))
+		hangar_error_prefix(err, "start %s", name);
 out:
 	instance_free(inst);
 	return rc;

@@ -103,6 +103,12 @@ static void log_open(struct monitor_log *l)
 	l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	struct stat st;
 	l->size = l->fd >= 0 && fstat(l->fd, &st) == 0 ? st.st_size : 0;
+	/* Whatever ends up on the monitor's own stdio (a libc abort, a
+	 * sanitizer report) belongs in the instance log too. */
+	if (l->fd >= 0) {
+		dup2(l->fd, STDOUT_FILENO);
+		dup2(l->fd, STDERR_FILENO);
+	}
 }
 
 /* Keep at most two generations (log and log.1) of MONITOR_LOG_MAX each. */
