@@ -86,6 +86,16 @@ if [ -n "$dev" ] && [ -d /sys/fs/cgroup/blkio ]; then
 else
 	skip "no disk or no v1 blkio hierarchy for --io-max"
 fi
+# --cpus is enforced: a busy loop under --cpus 0.25 gets about a quarter CPU.
+hg run -d --network none --cpus 0.25 spin -- sh -c 'while :; do :; done' >/dev/null
+sleep 1
+cpu=$(hg stats --no-stream --format json spin | jq -r '.[0].cpu_percent | floor')
+ok "$([ "$cpu" -ge 10 ] && [ "$cpu" -le 40 ]; echo $?)" "busy loop under --cpus 0.25 uses ${cpu}% of a CPU"
+hg set spin --cpus 1
+sleep 1
+cpu=$(hg stats --no-stream --format json spin | jq -r '.[0].cpu_percent | floor')
+ok "$([ "$cpu" -ge 60 ]; echo $?)" "after set --cpus 1 it uses ${cpu}%"
+hg destroy --force spin
 out=$(hg set lim --io-weight 5000 2>&1)
 rc=$?
 ok "$([ $rc = 2 ]; echo $?)" "--io-weight out of range: usage error ($out)"
