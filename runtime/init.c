@@ -91,6 +91,20 @@ static int check_cwd(const char *cwd, struct hangar_error *err)
 	return 0;
 }
 
+/* runc creates a missing cwd, and images rely on it (a WORKDIR that only
+ * exists in the config).  Done after pivot_root, so the path resolves in
+ * the container's root only, as the container's root and before
+ * root.readonly applies. */
+static int create_missing_cwd(const char *cwd, struct hangar_error *err)
+{
+	struct stat sb;
+	if (stat(cwd, &sb) == 0 || errno != ENOENT)
+		return 0;
+	if (mkdir_p(cwd, 0755, err) < 0)
+		return hangar_error_prefix(err, "process.cwd");
+	return 0;
+}
+
 int resolve_executable(const struct oci_process *p, char **out, struct hangar_error *err)
 {
 	const char *name = p->args[0];
@@ -312,6 +326,8 @@ void container_init_main(struct init_ctx *ctx)
 	if (cfg->process.terminal && (setup_console(ctx, &slave, &err) < 0 ||
 				      console_setup_slave(slave, cfg->process.console_height,
 							  cfg->process.console_width, &err) < 0))
+		init_fail(ctx->sync_fd, &err);
+	if (cfg->process.cwd && create_missing_cwd(cfg->process.cwd, &err) < 0)
 		init_fail(ctx->sync_fd, &err);
 	if (has_mntns && rootfs_finalize(cfg, &err) < 0)
 		init_fail(ctx->sync_fd, &err);
