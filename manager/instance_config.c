@@ -220,6 +220,20 @@ static int check_ports_free(const struct hangar_paths *p, const char *name, cons
 	return rc;
 }
 
+/* RFC 1123 label characters; sethostname() allows 64 bytes. */
+static bool valid_hostname(const char *h)
+{
+	size_t len = strlen(h);
+	if (len == 0 || len > 63 || h[0] == '-' || h[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = h[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
 static int validate_network(const struct hangar_paths *p, const char *network, struct hangar_error *err)
 {
 	if (strcmp(network, "none") == 0 || strcmp(network, "host") == 0 ||
@@ -241,6 +255,10 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 	const char *image = o->image ? o->image : IMAGE_DEFAULT_NAME;
 	if (image_store_validate_name(image, err) < 0)
 		return -1;
+	if (o->hostname && !valid_hostname(o->hostname))
+		return hangar_error_set(err, HANGAR_E_USAGE, 0,
+					"--hostname %s: 1 to 63 letters, digits, '-' and '.', not starting with '-'",
+					o->hostname);
 	if (o->init && o->cmd && o->cmd[0])
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--init and a command exclude each other");
 	const char *network = o->network;

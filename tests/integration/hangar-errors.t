@@ -41,6 +41,7 @@ expect_error "destroy of a missing instance" 3 "no such instance: ghost" -- dest
 expect_error "--cpus 0" 2 "--cpus 0: must be between 0.01 and 4096" -- create x3 --cpus 0
 expect_error "port already published" 4 "host port 8080/tcp is already published by instance web" -- create x4 --publish 8080:80
 expect_error "invalid instance name" 2 "invalid instance name 'bad/name'" -- create bad/name
+expect_error "bad --hostname" 2 "--hostname a_b: 1 to 63 letters" -- create x12 --hostname a_b
 expect_error "--init with a command" 2 "--init and a command exclude each other" -- create x5 --init -- sh
 expect_error "mount source missing" 2 "--mount source /nonexistent" -- create x6 --mount /nonexistent:/mnt
 expect_error "bad --io-max" 2 "--io-max" -- create x7 --io-max /dev/null:rbps=1M
