@@ -390,10 +390,17 @@ static int stop_locked(const struct hangar_paths *p, struct instance *inst, int 
 							(int)rt.init_pid);
 		}
 	}
-	/* The monitor records the exit status and cleans up after the init. */
-	if (rt.monitor_pid && !wait_until(p, inst, false, 15000))
-		return hangar_error_set(err, HANGAR_E_STATE, 0, "stop %s: monitor %d did not finish", inst->name,
-					(int)rt.monitor_pid);
+	/* The monitor records the exit status and cleans up after the init.
+	 * One that hangs (it should not) is killed: its cleanup is
+	 * idempotent and done below instead. */
+	if (rt.monitor_pid && !wait_until(p, inst, false, 15000)) {
+		pid_t mon;
+		if (monitor_alive(p, inst->name, &mon, NULL) && mon == rt.monitor_pid)
+			kill(mon, SIGKILL);
+		if (!wait_until(p, inst, false, 5000))
+			return hangar_error_set(err, HANGAR_E_STATE, 0, "stop %s: monitor %d did not finish",
+						inst->name, (int)rt.monitor_pid);
+	}
 	if (rt.status == INSTANCE_ORPHANED) {
 		struct hangar_error ignored;
 		/* Nobody reaped it: the exit status is unknown. */
