@@ -57,4 +57,17 @@ is "$(field dead state)" RUNNING "RUNNING again"
 cg=$(jq -r '.linux.cgroupsPath' "$HANGAR_ROOT/instances/dead/config.json")
 hg destroy --force dead
 ok "$(cg_gone "$cg" && ! grep -q "$TEST_TMP" /proc/self/mountinfo && [ -z "$(ls -A "$HANGAR_RUN/oci")" ]; echo $?)" "destroy leaves nothing"
+# A monitor that hangs (SIGSTOP) does not make stop hang forever.
+hg create frozen --network none -- sh -c 'exec sleep 1000' >/dev/null
+hg start frozen
+mon=$(field frozen monitor_pid)
+kill -STOP "$mon"
+t0=$(date +%s)
+out=$(hg stop --timeout 1 frozen 2>&1)
+rc=$?
+t1=$(date +%s)
+ok "$([ $rc = 0 ] && [ $((t1 - t0)) -le 30 ]; echo $?)" "stop with a frozen monitor finishes ($((t1 - t0))s, $out)"
+ok "$(! kill -0 "$mon" 2>/dev/null; echo $?)" "the hung monitor was killed"
+is "$(field frozen state)" STOPPED "STOPPED afterwards"
+ok "$(! grep -q " $HANGAR_ROOT/instances/frozen/rootfs " /proc/self/mountinfo && [ ! -e "$HANGAR_RUN/oci/frozen" ]; echo $?)" "and cleaned up"
 done_testing
