@@ -63,7 +63,7 @@ static int run_tool(char *const argv[], char **out, struct hangar_error *err)
 		return hangar_error_set(err, HANGAR_E_SYS, e, "fork for %s", argv[0]);
 	}
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		dup2(devnull, STDIN_FILENO);
 		dup2(out ? outp[1] : devnull, STDOUT_FILENO);
 		dup2(errp[1], STDERR_FILENO);
