@@ -262,12 +262,22 @@ int migrate_receive(const struct hangar_paths *p, const char *step, const char *
 	if (strcmp(step, "images") == 0)
 		return receive_images(p, name, in_fd, err);
 	if (strcmp(step, "restore") == 0) {
-		_cleanup_free_ char *dir = incoming_images_dir(p, name);
+		/* stdin: nothing (the images came with the "images" step), or
+		 * the source's image directory on this same host. */
+		_cleanup_free_ char *given = NULL;
+		if (read_stream(in_fd, &given, NULL, err) < 0)
+			return -1;
+		given[strcspn(given, "\n")] = '\0';
+		_cleanup_free_ char *dir = *given ? xstrdup(given) : incoming_images_dir(p, name);
+		if (*given && given[0] != '/')
+			return hangar_error_set(err, HANGAR_E_USAGE, 0,
+						"restore: image directory '%s' is not absolute", given);
 		struct instance_restore_opts ro = {.image_dir = dir, .criu = criu};
 		if (instance_restore(p, name, &ro, err) < 0)
 			return -1;
 		struct hangar_error ignored;
-		rm_rf(dir, &ignored);
+		if (*given == '\0')
+			rm_rf(dir, &ignored);
 		return 0;
 	}
 	if (strcmp(step, "status") == 0)
