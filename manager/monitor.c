@@ -323,8 +323,16 @@ static void event_loop(struct monitor *m, int sfd)
 			break;
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si))
-				;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				/* Host shutdown (or a plain kill): shut the instance
+				 * down cleanly instead of orphaning it. */
+				if (si.ssi_signo == SIGTERM) {
+					struct hangar_error err;
+					log_note(&m->log, "SIGTERM: asking the instance to shut down");
+					container_kill(m->paths->oci_root, instance_container_id(m->inst),
+						       instance_stop_signal(m->inst), false, &err);
+				}
+			}
 		}
 		reap(m);
 		if (pfd[1].revents & POLLIN)
@@ -377,6 +385,7 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {

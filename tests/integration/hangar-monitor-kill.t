@@ -57,6 +57,19 @@ is "$(field dead state)" RUNNING "RUNNING again"
 cg=$(jq -r '.linux.cgroupsPath' "$HANGAR_ROOT/instances/dead/config.json")
 hg destroy --force dead
 ok "$(cg_gone "$cg" && ! grep -q "$TEST_TMP" /proc/self/mountinfo && [ -z "$(ls -A "$HANGAR_RUN/oci")" ]; echo $?)" "destroy leaves nothing"
+# SIGTERM to the monitor (host shutdown) shuts the instance down cleanly.
+hg create termed --init --network none >/dev/null
+hg start termed
+mon=$(field termed monitor_pid)
+wait_for "grep -q 'busybox init started' '$HANGAR_ROOT/instances/termed/log'" 50
+kill -TERM "$mon"
+wait_for "! kill -0 $mon 2>/dev/null" 150
+ok $? "SIGTERM: the monitor finishes"
+is "$(field termed state)" STOPPED "SIGTERM: the instance is STOPPED (not ORPHANED)"
+is "$(field termed exit_code)" 0 "SIGTERM: busybox init powered off cleanly (exit 0)"
+grep -q 'shutting down' "$HANGAR_ROOT/instances/termed/log"
+ok $? "SIGTERM: init ran its shutdown entries"
+
 # A monitor that hangs (SIGSTOP) does not make stop hang forever.
 hg create frozen --network none -- sh -c 'exec sleep 1000' >/dev/null
 hg start frozen
