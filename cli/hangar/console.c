@@ -27,7 +27,14 @@ int cmd_console(int argc, char **argv)
 	struct instance *inst = NULL;
 	if (instance_load(p, argv[1], &inst, &err) < 0)
 		return hangar_fail(&err);
+	struct instance_runtime rt;
+	instance_get_runtime(p, inst, &rt, &err);
 	instance_free(inst);
+	if (rt.status == INSTANCE_ORPHANED) {
+		cli_error("instance %s lost its monitor (killed?) and with it the console: restart it to get one back",
+			  argv[1]);
+		return HANGAR_EXIT_CONFLICT;
+	}
 	struct winsize ws = {0};
 	if (isatty(STDIN_FILENO))
 		ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);

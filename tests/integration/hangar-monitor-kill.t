@@ -32,6 +32,8 @@ wait_for "! kill -0 $mon" 50
 is "$(field orphan state)" ORPHANED "monitor killed: list says ORPHANED"
 ok "$(kill -0 "$init"; echo $?)" "the init still runs"
 is "$(hg exec orphan -- echo still-here 2>&1 | tr -d '\r')" still-here "exec still works in an orphaned instance"
+out=$(hg console orphan 2>&1 </dev/null)
+ok "$([ $? = 4 ] && [[ "$out" == *"lost its monitor"* ]]; echo $?)" "console of an orphan explains why there is none: $out"
 out=$(hg start orphan 2>&1)
 ok "$([ $? = 4 ] && [[ "$out" == *"without its monitor"* ]]; echo $?)" "start refuses an orphan: $out"
 out=$(hg destroy --force orphan 2>&1)
