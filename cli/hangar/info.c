@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -50,27 +51,87 @@ static void print_limits(const struct instance_limits *l)
 	}
 }
 
+/* instance.json as stored, plus the live state. */
+static int print_json(const struct hangar_paths *p, const struct instance *inst, const struct instance_runtime *rt)
+{
+	_cleanup_free_ char *path = xasprintf("%s/instance.json", inst->dir);
+	_cleanup_free_ char *text = NULL;
+	struct hangar_error err;
+	if (read_file_at(AT_FDCWD, path, &text, NULL, &err) < 0)
+		return hangar_fail(&err);
+	json_object *o = json_tokener_parse(text);
+	if (o == NULL) {
+		cli_error("%s: not JSON", path);
+		return HANGAR_EXIT_FAILURE;
+	}
+	json_object_object_add(o, "state", json_object_new_string(instance_status_name(rt->status)));
+	json_object_object_add(o, "pid", rt->init_pid ? json_object_new_int(rt->init_pid) : NULL);
+	json_object_object_add(o, "monitor_pid", rt->monitor_pid ? json_object_new_int(rt->monitor_pid) : NULL);
+	json_object_object_add(o, "started", rt->started && rt->init_pid ? json_object_new_int64(rt->started) : NULL);
+	json_object_object_add(o, "exit_code", rt->has_exit && !rt->init_pid ? json_object_new_int(rt->exit_code) : NULL);
+	json_object_object_add(o, "leftovers", json_object_new_boolean(rt->leftovers));
+	_cleanup_free_ char *ip = hangar_instance_ipv4(p, inst->name);
+	json_object_object_add(o, "address", ip ? json_object_new_string(ip) : NULL);
+	struct cgroup_stats st;
+	if (rt->init_pid && hangar_instance_stats(p, inst->name, &st, &err) == 0) {
+		json_object_object_add(o, "memory_usage", json_object_new_uint64(st.mem_usage));
+		json_object_object_add(o, "oom_kills", json_object_new_uint64(st.mem_oom_kill));
+		json_object_object_add(o, "processes", json_object_new_uint64(st.pids_current));
+		cgroup_stats_clear(&st);
+	}
+	json_object_object_add(o, "root", json_object_new_string(inst->rootfs));
+	json_object_object_add(o, "log", json_object_new_string(inst->log_path));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
-	if (argc != 2)
-		return hangar_usage("info", "exactly one instance name is required");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf("usage: hangar info NAME\n\n"
-		       "Show an instance: image, command, network and addresses, published ports,\n"
-		       "mounts, saved limits, state, pids, live memory and the last exit status.\n\n"
-		       "example:\n   hangar info web\n");
-		return 0;
+	bool json = false;
+	const char *name = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("usage: hangar info [--format text|json] NAME\n\n"
+			       "Show an instance: image, command, network and addresses, published ports,\n"
+			       "mounts, saved limits, state, pids, live memory and the last exit status.\n"
+			       "--format json prints instance.json plus the live state.\n\n"
+			       "example:\n   hangar info web\n   hangar info --format json web | jq .state\n");
+			return 0;
+		}
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+			const char *f = argv[++i];
+			if (strcmp(f, "json") == 0)
+				json = true;
+			else if (strcmp(f, "text") != 0)
+				return hangar_usage("info", "--format %s: text or json", f);
+		} else if (strcmp(argv[i], "--format=json") == 0) {
+			json = true;
+		} else if (argv[i][0] == '-') {
+			return hangar_usage("info", "unknown option '%s'", argv[i]);
+		} else if (name) {
+			return hangar_usage("info", "exactly one instance name is required");
+		} else {
+			name = argv[i];
+		}
 	}
+	if (name == NULL)
+		return hangar_usage("info", "exactly one instance name is required");
 	const struct hangar_paths *p = hangar_paths();
 	if (p == NULL)
 		return HANGAR_EXIT_FAILURE;
 	struct hangar_error err;
 	hangar_error_clear(&err);
 	struct instance *inst = NULL;
-	if (instance_load(p, argv[1], &inst, &err) < 0)
+	if (instance_load(p, name, &inst, &err) < 0)
 		return hangar_fail(&err);
 	struct instance_runtime rt;
 	instance_get_runtime(p, inst, &rt, &err);
+	if (json) {
+		int rc = print_json(p, inst, &rt);
+		instance_free(inst);
+		return rc;
+	}
 	printf("%-12s %s\n", "name:", inst->name);
 	printf("%-12s %s%s\n", "state:", instance_status_name(rt.status), rt.leftovers ? " (leftovers of a dead run)" : "");
 	printf("%-12s %s\n", "image:", inst->image);

@@ -30,6 +30,9 @@ is "$(state_of box1)" RUNNING "list: RUNNING after start"
 wait_for "grep -q booted '$inst/log'" 50
 ok $? "console output lands in the instance log"
 ok "$(grep -q " $inst/rootfs " /proc/self/mountinfo; echo $?)" "overlay mounted on the instance root"
+info=$(hg info --format json box1)
+is "$(jq -r '.state, .image, .limits.memory, (.pid > 1)' <<<"$info" | tr '\n' ' ')" "RUNNING default $((64 * 1024 * 1024)) true " "info --format json: state, image, saved limit, pid"
+like "$(hg info box1)" "state: +RUNNING" "info text view"
 is "$(hg exec box1 -- sh -c 'echo hi; hostname' 2>&1 | tr -d '\r' | tr '\n' ' ')" "hi box1 " "exec runs in the instance (hostname = name)"
 hg exec box1 -- sh -c 'exit 7'
 is $? 7 "exec returns the command's exit status"
