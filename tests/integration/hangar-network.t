@@ -22,6 +22,7 @@ hg() { inH "$HANGAR" "$@"; }
 _hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done; }
 at_exit _hangar_cleanup
 
+ip link show hangar0 >/dev/null 2>&1 && host_had_bridge=yes || host_had_bridge=no
 web_cmd='mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www'
 out=$(hg create web --network bridge --publish 8080:80 -- sh -c "$web_cmd" 2>&1)
 ok $? "create web with --publish 8080:80 ($out)"
@@ -30,7 +31,11 @@ ok $? "start web ($out)"
 ip=$(hg list --format json | jq -r '.[0].ipv4' | cut -d' ' -f1)
 like "$ip" '^10\.213\.0\.[0-9]+$' "list shows the instance's IPv4 on hangar0 ($ip)"
 ok "$(inH ip link show hangar0 >/dev/null 2>&1; echo $?)" "bridge hangar0 exists in the test namespace"
-ok "$(! ip link show hangar0 >/dev/null 2>&1 || [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ]; echo $?)" "no hangar0 bridge was made in the machine's namespace"
+if [ "$host_had_bridge" = no ]; then
+	ok "$(! ip link show hangar0 >/dev/null 2>&1; echo $?)" "no hangar0 bridge was made in the test's own namespace"
+else
+	skip "hangar0 already existed in the test's own namespace"
+fi
 like "$(hg exec web -- cat /etc/hosts 2>&1 | tr -d '\r')" "$ip[[:space:]]+web" "/etc/hosts names the instance's address"
 hg exec web -- test -f /etc/resolv.conf
 ok $? "/etc/resolv.conf written"
