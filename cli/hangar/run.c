@@ -112,6 +112,11 @@ int cmd_run(int argc, char **argv)
 	int detached = hangar_console_proxy(p, sock, name, tty, false);
 	close(sock);
 	if (detached) {
+		/* No daemon is left to honour --rm when the instance exits later. */
+		if (rm)
+			cli_warn("%s keeps running after the detach; --rm no longer applies: 'hangar destroy --force %s' "
+				 "removes it",
+				 name, name);
 		rc = 0;
 		goto out;
 	}
