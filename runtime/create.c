@@ -387,11 +387,11 @@ int container_create(const struct container_create_opts *o, struct container_cre
 
 	struct cgroup_spec cs = {.path = r.cfg->linux_.cgroups_path,
 				 .id = o->id,
-				 .rootless = geteuid() != 0,
+				 .rootless = state_rootless(),
 				 .systemd = o->systemd_cgroup};
 	/* Only a privileged container gets device rules: an unprivileged
 	 * one cannot open host devices it is not allowed to anyway. */
-	if (geteuid() == 0)
+	if (!state_rootless())
 		oci_resources_add_default_devices(&r.cfg->linux_.resources, &r.cfg->linux_);
 	const struct oci_resources *res = r.cfg->linux_.resources.present ? &r.cfg->linux_.resources : NULL;
 	if (cgroup_manager_create(&cs, res, &r.cg, err) < 0)
@@ -490,7 +490,7 @@ int container_create(const struct container_create_opts *o, struct container_cre
 	st.owner = geteuid();
 	st.cgroup = cgroup_manager_serialize(r.cg);
 	st.systemd_cgroup = o->systemd_cgroup;
-	st.rootless = geteuid() != 0;
+	st.rootless = state_rootless();
 	st.console_socket = (char *)o->console_socket;
 	st.exit_status = -1;
 	st.dir = r.dir;

@@ -420,8 +420,8 @@ static int create_container_shell(struct restore_run *r, struct hangar_error *er
 	if (mkdir(r->criu_root, 0700) < 0)
 		return hangar_sys_error(err, "mkdir %s", r->criu_root);
 	struct cgroup_spec cs = {
-	    .path = r->cfg->linux_.cgroups_path, .id = o->id, .rootless = geteuid() != 0};
-	if (geteuid() == 0)
+	    .path = r->cfg->linux_.cgroups_path, .id = o->id, .rootless = state_rootless()};
+	if (!state_rootless())
 		oci_resources_add_default_devices(&r->cfg->linux_.resources, &r->cfg->linux_);
 	const struct oci_resources *res = r->cfg->linux_.resources.present ? &r->cfg->linux_.resources : NULL;
 	return cgroup_manager_create(&cs, res, &r->cg, err);
@@ -455,7 +455,7 @@ static int save_state(struct restore_run *r, struct hangar_error *err)
 	st.created = rfc3339_now();
 	st.owner = geteuid();
 	st.cgroup = cgroup_manager_serialize(r->cg);
-	st.rootless = geteuid() != 0;
+	st.rootless = state_rootless();
 	st.console_socket = (char *)o->console_socket;
 	st.exit_status = -1;
 	st.dir = r->dir;

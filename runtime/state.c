@@ -28,9 +28,29 @@ const char *container_status_name(enum container_status s)
 	return (unsigned)s < ARRAY_SIZE(status_names) ? status_names[s] : "unknown";
 }
 
+bool state_rootless(void)
+{
+	if (geteuid() != 0)
+		return true;
+	/* uid 0 of a user namespace that is not the initial one (whose map is
+	 * the whole identity) cannot own host cgroups or /run: that is podman's
+	 * rootless namespace, or rootlesskit's.  runc's rule: rootless unless
+	 * $USER says "root" (a privileged user namespace set up by root). */
+	_cleanup_free_ char *map = NULL;
+	struct hangar_error ignored;
+	if (read_file_at(AT_FDCWD, "/proc/self/uid_map", &map, NULL, &ignored) < 0)
+		return false;
+	unsigned long inner, outer, count;
+	if (sscanf(map, "%lu %lu %lu", &inner, &outer, &count) == 3 && inner == 0 && outer == 0 &&
+	    count == 4294967295UL)
+		return false;
+	const char *user = getenv("USER");
+	return user == NULL || strcmp(user, "root") != 0;
+}
+
 char *state_default_root(const char *name)
 {
-	if (geteuid() == 0)
+	if (!state_rootless())
 		return xasprintf("/run/%s", name);
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	if (xdg && *xdg)
@@ -63,7 +83,7 @@ static int check_private_dir(const char *path, const char *what, struct hangar_e
 
 int state_default_root_checked(const char *name, char **out, struct hangar_error *err)
 {
-	if (geteuid() == 0) {
+	if (!state_rootless()) {
 		*out = state_default_root(name);
 		return 0;
 	}

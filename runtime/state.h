@@ -42,7 +42,12 @@ struct container_state {
 
 const char *container_status_name(enum container_status s);
 
-/* Default --root: /run/hangar-oci as root, $XDG_RUNTIME_DIR/hangar-oci otherwise. */
+/* Rootless as runc understands it: not root, or uid 0 of a user namespace
+ * that an unprivileged user made (podman's rootless namespace: $USER is not
+ * "root").  The default root and the cgroup handling follow it. */
+bool state_rootless(void);
+
+/* Default --root: /run/hangar-oci as root, $XDG_RUNTIME_DIR/hangar-oci when rootless. */
 char *state_default_root(const char *name);
 /* The same root, checked for an unprivileged caller: $XDG_RUNTIME_DIR must be
  * ours and not writable by others; without it /tmp/NAME-UID is created 0700
