@@ -60,8 +60,8 @@ int ns_subid_ranges(const char *path, const char *name, uint32_t id, struct ns_s
 		    start + len > UINT32_MAX)
 			continue;
 		if (count == MAX_RANGES)
-			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: more than %d ranges for %s", path,
-						MAX_RANGES, name ? name : "the user");
+			return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: more than %d ranges for %s",
+						path, MAX_RANGES, name ? name : "the user");
 		ranges[count++] = (struct ns_subid_range){(uint32_t)start, (uint32_t)len};
 	}
 	if (count > 0) {
@@ -85,7 +85,8 @@ static bool helper_in_path(const char *helper)
 }
 
 /* 0 -> self, then the ranges back to back from container id 1. */
-static struct oci_id_mapping *build_map(uint32_t self, const struct ns_subid_range *r, size_t n, size_t *n_out)
+static struct oci_id_mapping *build_map(uint32_t self, const struct ns_subid_range *r, size_t n,
+					size_t *n_out)
 {
 	struct oci_id_mapping *m = xmalloc0((n + 1) * sizeof(*m));
 	m[0] = (struct oci_id_mapping){0, self, 1};
@@ -121,8 +122,9 @@ int ns_rootless_mappings_from(const struct ns_rootless_query *q, struct ns_rootl
 				      "become root inside, no other ids exist there)",
 				      who, n_ur == 0 ? q->subuid_path : q->subgid_path, q->uid, q->gid);
 	else if (!q->helpers_present)
-		out->note = xstrdup("newuidmap/newgidmap not found (install the uidmap package); using a single-id "
-				    "mapping");
+		out->note =
+		    xstrdup("newuidmap/newgidmap not found (install the uidmap package); using a single-id "
+			    "mapping");
 	if (out->note) {
 		out->uids = single_map(q->uid, &out->n_uids);
 		out->gids = single_map(q->gid, &out->n_gids);
@@ -138,11 +140,11 @@ int ns_rootless_mappings(struct ns_rootless_maps *out, struct hangar_error *err)
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 	struct ns_rootless_query q = {
-		.subuid_path = "/etc/subuid",
-		.subgid_path = "/etc/subgid",
-		.uid = geteuid(),
-		.gid = getegid(),
-		.helpers_present = helper_in_path("newuidmap") && helper_in_path("newgidmap"),
+	    .subuid_path = "/etc/subuid",
+	    .subgid_path = "/etc/subgid",
+	    .uid = geteuid(),
+	    .gid = getegid(),
+	    .helpers_present = helper_in_path("newuidmap") && helper_in_path("newgidmap"),
 	};
 	if (getpwuid_r(q.uid, &pw, buf, sizeof(buf), &res) == 0 && res)
 		q.name = res->pw_name;

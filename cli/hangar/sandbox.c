@@ -13,7 +13,8 @@
 
 static void sandbox_usage(void)
 {
-	printf("usage: hangar sandbox [--keep] [--image IMAGE] [--name NAME] [create options] [-- CMD [ARGS...]]\n\n"
+	printf("usage: hangar sandbox [--keep] [--image IMAGE] [--name NAME] [create options] [-- CMD "
+	       "[ARGS...]]\n\n"
 	       "A shell (or CMD) in a fresh instance, with the current directory mounted at\n"
 	       "the same path and as the working directory.  The instance is destroyed when\n"
 	       "the shell exits unless --keep is given.  As an unprivileged user the\n"
@@ -35,8 +36,8 @@ static char *default_name(void)
 	size_t n = 0;
 	/* Instance names are [A-Za-z0-9_.-]: keep what fits of the user name. */
 	for (const char *s = user ? user : ""; *s && n < sizeof(clean) - 1; s++)
-		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
-		    *s == '-' || *s == '.')
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		    *s == '_' || *s == '-' || *s == '.')
 			clean[n++] = *s;
 	clean[n] = '\0';
 	if (n == 0)
@@ -88,8 +89,8 @@ int cmd_sandbox(int argc, char **argv)
 	/* The mount flag is SRC:DST[:ro]; "/" would hide the instance's own root. */
 	if (strcmp(cwd, "/") == 0 || strchr(cwd, ':')) {
 		free(pass);
-		return hangar_usage("sandbox", "cannot mount the current directory %s into an instance%s", cwd,
-				    strchr(cwd, ':') ? " (it contains ':')" : "");
+		return hangar_usage("sandbox", "cannot mount the current directory %s into an instance%s",
+				    cwd, strchr(cwd, ':') ? " (it contains ':')" : "");
 	}
 	_cleanup_free_ char *own_name = name ? NULL : default_name();
 	_cleanup_free_ char *mount = xasprintf("%s:%s", cwd, cwd);
