@@ -93,6 +93,19 @@ else
 	for i in 1 2 3 4 5; do skip "console-receiver not built"; done
 fi
 
+# --- run in the foreground with a terminal (hangar-oci proxies the pty)
+if command -v script >/dev/null; then
+	B3b=$TEST_TMP/b3b
+	rl_bundle "$A" "$B3b" sh -c 'test -t 0 && echo fg-tty; read -r line; echo "got:$line"'
+	cfg_edit "$B3b" '.process.terminal = true'
+	chown "$A:" "$B3b/config.json"
+	out=$(cd "$B3b" && echo typed-line | rl_as "$A" script -qec "$OCI run fg1" /dev/null 2>&1 | tr -d '\r')
+	like "$out" "fg-tty" "foreground run with terminal=true gets a pty as $A"
+	like "$out" "got:typed-line" "input typed on our terminal reaches the process"
+else
+	skip "script (util-linux) not installed"; skip "script (util-linux) not installed"
+fi
+
 # --- limits without a delegated cgroup: one warning that says why
 B4=$TEST_TMP/b4
 rl_bundle "$A" "$B4" sh -c 'echo limited-run'
