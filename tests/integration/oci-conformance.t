@@ -71,6 +71,20 @@ kpid=$(oci state k2 | jq -r .pid)
 oci delete k2; ok $? "delete of a created (never started) container (runc semantics)"
 ! [ -d /proc/$kpid ] || grep -q '^State:.*Z' /proc/$kpid/status; ok $? "... its init is gone"
 [ ! -e "$B/rootfs/tmp/never" ]; ok $? "... and the user process never ran"
+# pause of a created container (runc allows it): it must show as paused,
+# refuse start instead of hanging in it, and come back with resume.
+oci create --bundle "$B" pc >/dev/null 2>&1 </dev/null
+oci pause pc; ok $? "pause of a created container"
+is "$(status pc)" paused "... shows as paused"
+timeout 10 "$OCI" --root "$OCI_ROOT" start pc 2>"$TEST_TMP/err"
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ]; ok $? "start of the paused container fails at once (rc $rc)"
+like "$(cat "$TEST_TMP/err")" "paused" "... saying it is paused"
+oci resume pc; ok $? "resume"
+is "$(status pc)" created "... back to created"
+timeout 10 "$OCI" --root "$OCI_ROOT" start pc; ok $? "start after resume"
+is "$(status pc)" running "... running"
+oci delete --force pc
 # SIGKILL to a paused container: on cgroup v1 a frozen task cannot die until
 # thawed, so the runtime thaws after SIGKILL (runc does the same).
 oci run -d --bundle "$B" kp >/dev/null 2>&1 </dev/null
