@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
+#include "runtime/status_hooks.h"
 
 char *container_hook_state_json(const struct oci_config *cfg, const char *id, const char *status, pid_t pid,
 				const char *bundle)
@@ -167,6 +168,13 @@ static int release_exec_fifo(const struct container_state *st, struct hangar_err
 				return 0;
 			return hangar_error_set(err, HANGAR_E_STATE, 0,
 						"cannot start container %s: its init process exited", st->id);
+		}
+		/* Paused meanwhile: the init cannot move until resumed. */
+		if (state_cgroup_frozen(st)) {
+			if (released)
+				return 0;
+			return hangar_error_set(err, HANGAR_E_STATE, 0,
+						"cannot start container %s: it was paused", st->id);
 		}
 	}
 }

@@ -303,12 +303,15 @@ void state_refresh_status(struct container_state *st)
 		st->status = STATUS_STOPPED;
 		return;
 	}
-	_cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", st->dir);
-	if (access(fifo, F_OK) == 0) {
-		st->status = STATUS_CREATED;
+	/* Frozen first: a created container can be paused too (runc allows
+	 * it), and must then show as paused, not created, so that start
+	 * refuses instead of waiting on an init that cannot move. */
+	if (state_cgroup_frozen(st)) {
+		st->status = STATUS_PAUSED;
 		return;
 	}
-	st->status = state_cgroup_frozen(st) ? STATUS_PAUSED : STATUS_RUNNING;
+	_cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", st->dir);
+	st->status = access(fifo, F_OK) == 0 ? STATUS_CREATED : STATUS_RUNNING;
 }
 
 char *state_to_oci_json(const struct container_state *st, bool pretty)
