@@ -12,6 +12,7 @@
 #include "manager/image.h"
 #include "manager/instance.h"
 #include "manager/internal.h"
+#include "rootfs/rootfs.h"
 #include "runtime/seccomp.h"
 #include "runtime/state.h"
 
@@ -115,6 +116,21 @@ int instance_build_oci_config(const struct hangar_paths *p, const struct instanc
 		return -1;
 	free(cfg->root.path);
 	cfg->root.path = xstrdup(inst->rootfs);
+	if (p->rootless) {
+		/* An unprivileged user may not mount overlayfs on the host: the
+		 * container's init mounts the root in its own user namespace. */
+		const char *kv[][2] = {{ROOTFS_OVERLAY_LOWERDIR, inst->image_rootfs},
+				       {ROOTFS_OVERLAY_UPPERDIR, inst->upper},
+				       {ROOTFS_OVERLAY_WORKDIR, inst->work}};
+		cfg->annotations = realloc(cfg->annotations, (cfg->n_annotations + 3) * sizeof(*cfg->annotations));
+		if (cfg->annotations == NULL)
+			abort();
+		for (size_t i = 0; i < 3; i++) {
+			cfg->annotations[cfg->n_annotations].key = xstrdup(kv[i][0]);
+			cfg->annotations[cfg->n_annotations].value = xstrdup(kv[i][1]);
+			cfg->n_annotations++;
+		}
+	}
 	/* The upper dir takes the writes; a read-only root would make the
 	 * copy-on-write layer pointless. */
 	cfg->root.readonly = false;
@@ -145,7 +161,7 @@ int instance_build_oci_config(const struct hangar_paths *p, const struct instanc
 	ensure_namespace(lx, OCI_NS_CGROUP);
 	if (inst->network && strcmp(inst->network, "host") == 0)
 		remove_namespace(lx, OCI_NS_NETWORK);
-	else if (!p->rootless)
+	else
 		ensure_namespace(lx, OCI_NS_NETWORK);
 	free(lx->cgroups_path);
 	lx->cgroups_path = xasprintf("/hangar/%s%s", p->cgroup_prefix, inst->name);

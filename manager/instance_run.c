@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -82,6 +83,56 @@ static int load_network(const struct hangar_paths *p, const struct instance *ins
 	return network_load(p->network_dir, inst->network, net, err);
 }
 
+/* Rootless: the instance's network namespace belongs to its user namespace,
+ * and entering it needs CAP_NET_ADMIN there, which we, its owner, get by
+ * joining that user namespace: in a child, since setns() of a user namespace
+ * changes our credentials and needs a single-threaded process. */
+static int attach_in_userns(const char *dir, const char *name, const struct network_attach_request *req,
+			    struct network_attachment *att, struct hangar_error *err)
+{
+	_cleanup_free_ char *userns = xasprintf("/proc/%d/ns/user", (int)req->owner_pid);
+	_cleanup_close_ int fd = open(userns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hangar_sys_error(err, "open %s", userns);
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return hangar_sys_error(err, "pipe");
+	pid_t child = fork();
+	if (child < 0) {
+		int saved = errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return hangar_error_set(err, HANGAR_E_SYS, saved, "fork");
+	}
+	if (child == 0) {
+		struct hangar_error cerr;
+		hangar_error_clear(&cerr);
+		int rc = setns(fd, CLONE_NEWUSER) < 0 ? hangar_sys_error(&cerr, "setns %s", userns)
+						       : network_attach(dir, name, req, att, &cerr);
+		if (write_all(pfd[1], &cerr, sizeof(cerr)) < 0 || write_all(pfd[1], att, sizeof(*att)) < 0)
+			_exit(2);
+		_exit(rc < 0 ? 1 : 0);
+	}
+	close(pfd[1]);
+	struct hangar_error cerr;
+	ssize_t n = read_all(pfd[0], &cerr, sizeof(cerr));
+	ssize_t m = n == (ssize_t)sizeof(cerr) ? read_all(pfd[0], att, sizeof(*att)) : -1;
+	close(pfd[0]);
+	int status = 0;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(cerr) || m != (ssize_t)sizeof(*att))
+		return hangar_error_set(err, HANGAR_E_SYS, 0, "attach in the instance's user namespace: no answer");
+	/* Pointers of the child's memory mean nothing here ("none" has no ports). */
+	att->ports = NULL;
+	att->n_ports = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		*err = cerr;
+		return -1;
+	}
+	return 0;
+}
+
 int instance_network_attach(const struct hangar_paths *p, struct instance *inst, pid_t pid,
 			    struct hangar_error *err)
 {
@@ -130,10 +181,15 @@ int instance_network_attach(const struct hangar_paths *p, struct instance *inst,
 			}
 		}
 	} else if (net->mode == NETWORK_MODE_NONE) {
-		if (network_attach(p->network_dir, net->name, &req, &att, err) < 0)
+		if ((p->rootless ? attach_in_userns(p->network_dir, net->name, &req, &att, err)
+				 : network_attach(p->network_dir, net->name, &req, &att, err)) < 0)
 			goto prefixed;
 	}
-	if (network_write_etc_files(inst->rootfs, inst->hostname ? inst->hostname : inst->name, net, &att, n_att,
+	/* Rootless: inst->rootfs is only the mount point the container's init
+	 * covers with the overlay; files written there would be hidden, so the
+	 * image's own /etc/hosts and resolv.conf are kept. */
+	if (!p->rootless &&
+	    network_write_etc_files(inst->rootfs, inst->hostname ? inst->hostname : inst->name, net, &att, n_att,
 				    err) < 0) {
 		struct hangar_error ignored;
 		network_detach_all(p->network_dir, inst->name, &ignored);
@@ -313,16 +369,6 @@ int instance_start(const struct hangar_paths *p, const char *name, const struct 
 		return -1;
 	int rc = -1;
 	_cleanup_close_ int lock = -1;
-	/* The overlay root is mounted on the host side before the container
-	 * exists; an unprivileged user may not mount overlayfs there, and this
-	 * host's /dev/fuse is root-only (no fuse-overlayfs either). */
-	if (p->rootless) {
-		hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-				 "instance %s: starting instances as an unprivileged user is not supported yet: its "
-				 "overlay root needs a user namespace of its own (run hangar as root)",
-				 name);
-		goto out;
-	}
 	lock = hangar_lock_instance(p, name, err);
 	if (lock < 0)
 		goto out;

@@ -377,7 +377,7 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 	struct oci_config *cfg = NULL;
 	if (mkdir_p(run_dir, 0700, &err) < 0 || write_pidfile(p, name, &err) < 0 ||
 	    instance_build_oci_config(p, m.inst, &cfg, &err) < 0 || instance_write_config(p, m.inst, &err) < 0 ||
-	    instance_mount_rootfs(m.inst, &err) < 0)
+	    (!p->rootless && instance_mount_rootfs(m.inst, &err) < 0))
 		goto fail;
 	m.listen_fd = console_listen(p, name, &err);
 	if (m.listen_fd < 0)
