@@ -151,6 +151,21 @@ for verb in state start kill delete pause resume ps exec events update; do
 	is "$(cat "$TEST_TMP/err")" "hangar-oci: container nosuch does not exist" "$verb: one line naming the container"
 done
 
+# Command-line mistakes: one line naming the flag (getopt's own message used
+# to come first, without the program name).
+usage_case() { # DESC REGEX ARGS...
+	local desc=$1 re=$2; shift 2
+	oci "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
+	local rc=$?
+	[ "$rc" != 0 ]; ok $? "$desc: non-zero exit"
+	is "$(wc -l <"$TEST_TMP/err" | tr -d ' ')" 1 "$desc: exactly one line on stderr"
+	like "$(cat "$TEST_TMP/err")" "^hangar-oci: .*$re" "$desc: names the flag"
+}
+usage_case "unknown flag" "--bogus" delete --bogus x
+usage_case "flag without its value" "-b" create -b
+usage_case "value given to a switch" "--all" kill --all=yes x KILL
+usage_case "unknown global flag" "--nope" --nope state x
+
 # Every case above used $OCI_ROOT: nothing may remain there at all.
 is "$(ls "$OCI_ROOT" 2>/dev/null)" "" "state root is empty"
 done_testing
