@@ -219,6 +219,18 @@ out:
 	return rc;
 }
 
+static bool has_own_pid_namespace(const struct container_state *st)
+{
+	struct oci_config *cfg = NULL;
+	struct hangar_error ignored;
+	if (container_load_config(st, &cfg, &ignored) < 0)
+		return false;
+	const struct oci_namespace *ns = oci_config_namespace(cfg, OCI_NS_PID);
+	bool own = ns && (ns->path == NULL || ns->path[0] == '\0');
+	oci_config_free(cfg);
+	return own;
+}
+
 int container_kill(const char *root, const char *id, int sig, bool all, struct hangar_error *err)
 {
 	struct container_state *st = NULL;
@@ -235,6 +247,13 @@ int container_kill(const char *root, const char *id, int sig, bool all, struct h
 		}
 		rc = cgroup_manager_kill_all(cg, sig, err);
 		cgroup_manager_free(cg);
+		if (rc < 0 && err->code == HANGAR_E_UNSUPPORTED && has_own_pid_namespace(st)) {
+			/* No cgroup (rootless without a delegated one): the init of
+			 * its own pid namespace takes every process there with it
+			 * when it dies, so it is the one to signal. */
+			hangar_error_clear(err);
+			rc = signal_init(st, sig, err);
+		}
 		goto out;
 	}
 	if (st->status == STATUS_STOPPED) {

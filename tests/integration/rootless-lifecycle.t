@@ -57,6 +57,19 @@ ok $? "delete c1"
 [ ! -e "$XDG/hangar-oci/c1" ]
 ok $? "state directory removed"
 
+# --- kill --all without a cgroup: the pid namespace's init takes the rest along
+B2k=$TEST_TMP/b2k
+rl_bundle "$A" "$B2k" sh -c 'sleep 301 & sleep 302 & exec sleep 303'
+rl_oci "$A" run -d --bundle "$B2k" ka </dev/null >/dev/null 2>&1
+wait_for "[ \$(ps -e -o uid=,args= | awk -v u=$uid '\$1 == u && \$2 == \"sleep\" && \$3 ~ /^30[123]\$/' | wc -l) = 3 ]"
+ok $? "three processes in the container"
+out=$(rl_oci "$A" kill --all ka KILL 2>&1)
+ok $? "kill --all KILL without a cgroup ($out)"
+wait_for "[ \$(ps -e -o uid=,args= | awk -v u=$uid '\$1 == u && \$2 == \"sleep\" && \$3 ~ /^30[123]\$/' | wc -l) = 0 ]"
+ok $? "every process of the container is gone"
+rl_oci "$A" delete ka
+ok $? "delete"
+
 # --- a pty through --console-socket
 RECV=$BUILD/tests/helpers/console-receiver
 if [ -x "$RECV" ]; then

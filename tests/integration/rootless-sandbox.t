@@ -58,6 +58,18 @@ like "$out" "lo: <[^>]*UP" "--network none: a private network namespace with lo 
 like "$out" " / [^ ]* - overlay " "the instance root is an overlay, mounted inside the user namespace"
 ! grep -q "$(getent passwd "$A" | cut -d: -f6)/.local/share/hangar/instances" /proc/self/mountinfo
 ok $? "nothing of it is mounted on the host"
+# A rootless instance through the ordinary verbs.
+UH() { (cd "$UW" && rl_as "$A" "$HANGAR" "$@"); }
+UH create m1 -- sleep 300 >/dev/null 2>&1
+ok $? "create as $A"
+UH start m1 >/dev/null 2>&1
+ok $? "start as $A"
+like "$(UH list)" "m1 +RUNNING" "list shows it running"
+is "$(UH exec m1 id -u 2>&1 | tr -d '\r')" 0 "exec as $A: root inside"
+UH stop -t 1 m1
+ok $? "stop as $A (no cgroup here: the pid namespace's init takes the rest)"
+UH destroy m1
+ok $? "destroy as $A"
 home=$(getent passwd "$A" | cut -d: -f6)
 is "$(ls -A "$home/.local/share/hangar/instances" 2>/dev/null)" "" "nothing of it is left in $A's store"
 
