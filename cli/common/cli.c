@@ -110,9 +110,44 @@ void cli_print_warning(const struct hangar_error *err)
 		cli_warn("%s", strncmp(err->msg, "warning: ", 9) == 0 ? err->msg + 9 : err->msg);
 }
 
+/* getopt's own diagnostics would be a second line without our prefix:
+ * keep the reason here for cli_usage_error instead. */
+static char getopt_reason[256];
+
+const char *cli_getopt_reason(void)
+{
+	return getopt_reason;
+}
+
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
-	return getopt_long_only(argc, argv, shortopts, longopts, NULL);
+	opterr = 0;
+	getopt_reason[0] = '\0';
+	int prev = optind;
+	int c = getopt_long_only(argc, argv, shortopts, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	/* The offending word: getopt has moved past it (or past its missing value). */
+	const char *word = prev < argc ? argv[prev] : (optind > 0 && optind <= argc ? argv[optind - 1] : "");
+	const char *eq = strchr(word, '=');
+	bool needs_value = false;
+	if (optopt != 0 && word[0] == '-' && word[1] != '-') {
+		const char *opt = strchr(shortopts, optopt);
+		needs_value = opt && opt[1] == ':';
+	} else if (!eq) {
+		for (const struct option *o = longopts; o && o->name; o++) {
+			const char *name = word + (word[1] == '-' ? 2 : 1);
+			if (strcmp(o->name, name) == 0 && o->has_arg == required_argument)
+				needs_value = true;
+		}
+	}
+	if (needs_value)
+		snprintf(getopt_reason, sizeof(getopt_reason), "flag %s needs a value", word);
+	else if (eq && optopt != 0)
+		snprintf(getopt_reason, sizeof(getopt_reason), "flag %.*s takes no value", (int)(eq - word), word);
+	else
+		snprintf(getopt_reason, sizeof(getopt_reason), "flag provided but not defined: %s", word);
+	return c;
 }
 
 int cli_usage_error(const char *verb, const char *fmt, ...)
@@ -122,6 +157,9 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* "invalid flag" from a verb's default case: say which flag and why. */
+	if (getopt_reason[0] && strcmp(buf, "invalid flag") == 0)
+		snprintf(buf, sizeof(buf), "%s", getopt_reason);
 	cli_error("%s: %s (see '%s %s --help')", verb, buf, cli.prog, verb);
 	return 1;
 }

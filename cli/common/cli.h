@@ -36,6 +36,10 @@ int cli_open_log(void);
  * after the id is never taken for our options; accepts runc's single-dash
  * long flags (-root, -no-subreaper).  Returns getopt's value. */
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* After cli_getopt returned '?': why, naming the flag ("flag -b needs a
+ * value"); getopt itself prints nothing, so errors stay on one line.
+ * cli_usage_error(verb, "invalid flag") uses it. "" when none. */
+const char *cli_getopt_reason(void);
 /* "usage error" helper: prints and returns 1 (runc exits 1 for usage). */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
