@@ -58,6 +58,23 @@ like "$(cat "$TEST_TMP/err")" "stopped" "... saying it has stopped"
 oci delete st1; ok $? "delete of a stopped container"
 oci state st1 >/dev/null 2>&1; [ $? != 0 ]; ok $? "state after delete fails"
 
+# ---- "creating": state while create is still running (a slow hook) ----
+with '.process.args = ["sleep", "100"] | .hooks.createRuntime = [{path: "/bin/sleep", args: ["sleep", "2"]}]'
+oci create --bundle "$B" cr1 >/dev/null 2>&1 </dev/null &
+crpid=$!
+wait_for '[ "$(oci state cr1 2>/dev/null | jq -r .status)" = creating ]' 15
+ok $? "state says creating while create runs"
+s=$(oci state cr1 2>/dev/null)
+is "$(jq -r .id <<<"$s"):$(jq -r .bundle <<<"$s")" "cr1:$B" "... with the id and the bundle"
+is "$(oci list --format json | jq -r '.[] | select(.id == "cr1") | .status')" creating "list shows it creating"
+wait "$crpid"
+is "$(status cr1)" created "created once create returns"
+oci delete --force cr1
+# A half-made container (its create was killed) is not "creating".
+mkdir -p "$OCI_ROOT/half1"
+oci state half1 >/dev/null 2>&1; [ $? != 0 ]; ok $? "a half-made container (no state, nobody creating it) is an error"
+oci delete --force half1; ok $? "... that delete --force removes"
+
 # ---- kill and delete of a created container ----
 with '.process.args = ["sleep", "100"]'
 oci create --bundle "$B" k1 >/dev/null 2>&1 </dev/null
