@@ -119,6 +119,16 @@ static int save_config(struct create_run *r, struct hangar_error *err)
 	return write_file_atomic(path, json, strlen(json), 0600, err);
 }
 
+/* `state` shows a container still being created with its bundle (the
+ * state.json that records it is written last). */
+static int link_bundle(struct create_run *r, struct hangar_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/bundle", r->dir);
+	if (symlink(r->o->bundle, path) < 0)
+		return hangar_sys_error(err, "symlink %s", path);
+	return 0;
+}
+
 static int open_fifo(struct create_run *r, struct hangar_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/exec.fifo", r->dir);
@@ -347,6 +357,16 @@ static void add_listen_fds(struct create_run *r, int *preserve)
 		*preserve = (int)n;
 }
 
+/* Something a cgroup would enforce; device rules do not count (a rootless
+ * container cannot open host devices it may not open anyway), nor does an
+ * empty "resources": {} as podman writes. */
+static bool requests_limits(const struct oci_resources *res)
+{
+	return res->present && (res->memory.present || res->cpu.present || res->has_pids_limit ||
+				res->blkio.present || res->n_hugepage_limits || res->has_network || res->n_rdma ||
+				res->n_unified);
+}
+
 int container_create(const struct container_create_opts *o, struct container_created *out, struct hangar_error *err)
 {
 	struct create_run r;
@@ -382,7 +402,7 @@ int container_create(const struct container_create_opts *o, struct container_cre
 	if (state_create_dir(o->root, o->id, &r.dir, err) < 0)
 		goto out;
 	r.lock_fd = state_lock(r.dir, err);
-	if (r.lock_fd < 0 || save_config(&r, err) < 0 || open_fifo(&r, err) < 0)
+	if (r.lock_fd < 0 || save_config(&r, err) < 0 || open_fifo(&r, err) < 0 || link_bundle(&r, err) < 0)
 		goto fail;
 
 	struct cgroup_spec cs = {.path = r.cfg->linux_.cgroups_path,
@@ -507,7 +527,7 @@ int container_create(const struct container_create_opts *o, struct container_cre
 	}
 	/* Limits the config asked for but the cgroup code had to drop (rootless
 	 * without a delegated cgroup) must not vanish silently: one warning. */
-	if (r.cfg->linux_.resources.present && cgroup_manager_warning(r.cg))
+	if (requests_limits(&r.cfg->linux_.resources) && cgroup_manager_warning(r.cg))
 		hangar_error_set(err, HANGAR_OK, 0, "warning: %s", cgroup_manager_warning(r.cg));
 	if (out) {
 		out->pid = r.pid;

@@ -134,6 +134,10 @@ B5=$TEST_TMP/b5
 rl_bundle "$A" "$B5" sh -c 'echo nolimits'
 out=$(cd "$B5" && rl_oci "$A" run n1 2>&1)
 is "$out" nolimits "no limits asked for: no warning"
+cfg_edit "$B5" '.linux.resources = {"devices": [{"allow": false, "access": "rwm"}]}'
+chown "$A:" "$B5/config.json"
+out=$(cd "$B5" && rl_oci "$A" run n2 2>&1)
+is "$out" nolimits "an empty resources object or device rules only (what podman writes): no warning"
 
 # update / pause of a container without a cgroup are refused, not faked
 B6=$TEST_TMP/b6
