@@ -256,6 +256,33 @@ int state_remove(const char *dir, struct hangar_error *err)
 	return rm_rf(dir, err);
 }
 
+int state_load_creating(const char *root, const char *id, struct container_state **out)
+{
+	struct hangar_error ignored;
+	if (state_validate_id(id, &ignored) < 0)
+		return -1;
+	_cleanup_free_ char *dir = xasprintf("%s/%s", root, id);
+	_cleanup_free_ char *lock = xasprintf("%s/lock", dir);
+	/* create holds the lock from the moment the directory exists until
+	 * state.json is written: a lock nobody holds means a half-made one. */
+	_cleanup_close_ int fd = open(lock, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+		return -1;
+	_cleanup_free_ char *link = xasprintf("%s/bundle", dir);
+	char bundle[4096];
+	ssize_t n = readlink(link, bundle, sizeof(bundle) - 1);
+	struct container_state *st = xmalloc0(sizeof(*st));
+	st->id = xstrdup(id);
+	st->bundle = n > 0 ? xasprintf("%.*s", (int)n, bundle) : NULL;
+	st->exit_status = -1;
+	st->dir = steal_pointer(&dir);
+	st->status = STATUS_CREATING;
+	*out = st;
+	return 0;
+}
+
 int state_lock(const char *dir, struct hangar_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/lock", dir);

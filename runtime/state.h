@@ -63,6 +63,10 @@ int state_create_dir(const char *root, const char *id, char **dir_out, struct ha
 int state_save(const struct container_state *st, struct hangar_error *err);
 int state_load(const char *root, const char *id, struct container_state **out, struct hangar_error *err);
 void state_free(struct container_state *st);
+/* For display (state, list) when state_load failed: a container whose
+ * create is still running (it holds the lock, state.json not written yet)
+ * as status "creating" with its id and bundle; -1 otherwise. */
+int state_load_creating(const char *root, const char *id, struct container_state **out);
 /* Remove the state directory and everything in it. */
 int state_remove(const char *dir, struct hangar_error *err);
 /* Take the per-container lock (blocking); returns the fd to close. */

@@ -48,8 +48,9 @@ int cmd_list(int argc, char **argv)
 		printf("%-12s %-8s %-10s %-40s %-31s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
 	for (size_t i = 0; ids[i]; i++) {
 		struct container_state *st = NULL;
-		if (state_load(oci_root(), ids[i], &st, &err) < 0)
-			continue; /* being created or deleted concurrently */
+		/* Skip one deleted concurrently or left half-made. */
+		if (state_load(oci_root(), ids[i], &st, &err) < 0 && state_load_creating(oci_root(), ids[i], &st) < 0)
+			continue;
 		pid_t pid = st->status == STATUS_STOPPED ? 0 : st->pid;
 		struct passwd *pw = getpwuid(st->owner);
 		char owner[64];

@@ -20,7 +20,8 @@ int cmd_state(int argc, char **argv)
 		return cli_usage_error("state", "requires exactly 1 argument: the container id");
 	struct hangar_error err;
 	struct container_state *st = NULL;
-	if (state_load(oci_root(), argv[optind], &st, &err) < 0)
+	if (state_load(oci_root(), argv[optind], &st, &err) < 0 &&
+	    (err.code != HANGAR_E_STATE || state_load_creating(oci_root(), argv[optind], &st) < 0))
 		return cli_fail(&err);
 	char *json = state_to_oci_json(st, true);
 	printf("%s\n", json);

@@ -70,6 +70,7 @@ is "$(oci list --format json | jq -r '.[] | select(.id == "cr1") | .status')" cr
 wait "$crpid"
 is "$(status cr1)" created "created once create returns"
 oci delete --force cr1
+[ -f "$B/config.json" ] && [ -d "$B/rootfs/bin" ]; ok $? "delete leaves the bundle alone (the state dir links to it)"
 # A half-made container (its create was killed) is not "creating".
 mkdir -p "$OCI_ROOT/half1"
 oci state half1 >/dev/null 2>&1; [ $? != 0 ]; ok $? "a half-made container (no state, nobody creating it) is an error"
