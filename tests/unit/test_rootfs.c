@@ -719,6 +719,8 @@ static void scenario_propagation(void *arg)
 {
 	const char *root = arg;
 	const char *prop = getenv("HANGAR_TEST_PROPAGATION");
+	if (prop == NULL)
+		prop = "rslave";
 	_cleanup_free_ char *json =
 	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
 		      "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
