@@ -44,7 +44,7 @@ int cmd_checkpoint(int argc, char **argv)
 			checkpoint_usage();
 			return 0;
 		default:
-			return hangar_usage("checkpoint", "unknown option");
+			return hangar_usage("checkpoint", "%s", cli_getopt_reason());
 		}
 	}
 	if (stop && o.leave_running)

@@ -97,7 +97,7 @@ int cmd_migrate(int argc, char **argv)
 			migrate_usage();
 			return 0;
 		default:
-			return hangar_usage("migrate", "unknown option");
+			return hangar_usage("migrate", "%s", cli_getopt_reason());
 		}
 	}
 	const struct hangar_paths *p = hangar_paths();

@@ -27,7 +27,7 @@ int cmd_restore(int argc, char **argv)
 			       "   --from DIR   the images (default: the instance's last checkpoint)\n");
 			return 0;
 		default:
-			return hangar_usage("restore", "unknown option");
+			return hangar_usage("restore", "%s", cli_getopt_reason());
 		}
 	}
 	if (optind != argc - 1)
