@@ -379,6 +379,14 @@ bool oci_resources_equal(const struct oci_resources *a, const struct oci_resourc
  * need root. */
 int oci_config_default(bool rootless, struct oci_config **out, struct hangar_error *err);
 
+/* Spec names to kernel/library values, -1 when unknown (one table each,
+ * shared by the parser, the writer and the runtime). */
+int oci_rlimit_from_name(const char *name);		/* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
+int oci_seccomp_action_from_name(const char *name, uint32_t *action); /* 0 or -1; ERRNO/TRACE data 0 */
+int oci_seccomp_op_from_name(const char *name);		/* "SCMP_CMP_EQ" -> enum scmp_compare */
+int oci_sched_policy_from_name(const char *name);	/* "SCHED_FIFO" -> SCHED_FIFO */
+int oci_ioprio_class_from_name(const char *name);	/* "IOPRIO_CLASS_BE" -> 2 */
+
 const char *oci_ns_type_name(enum oci_ns_type t); /* "pid", "network", ... */
 int oci_ns_type_from_name(const char *name); /* -1 when unknown */
 

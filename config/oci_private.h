@@ -20,13 +20,6 @@ void oci_id_mappings_free(struct oci_id_mapping *m);
 void oci_kv_array_free(struct oci_kv *kv, size_t n);
 void oci_linux_clear(struct oci_linux *lx);
 
-/* Name tables shared by the parser and the writer. */
-int oci_rlimit_from_name(const char *name);
-int oci_seccomp_action_from_name(const char *name, uint32_t *action);
-int oci_seccomp_op_from_name(const char *name);
-int oci_sched_policy_from_name(const char *name);
-int oci_ioprio_class_from_name(const char *name);
-
 /* JSON building for sections (writer side). */
 struct json_object *oci_resources_to_json_object(const struct oci_resources *r);
 struct json_object *oci_process_to_json_object(const struct oci_process *p);

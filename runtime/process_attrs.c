@@ -24,36 +24,6 @@
 
 /* ---- rlimits ---- */
 
-static const struct {
-	const char *name;
-	int resource;
-} rlimit_names[] = {
-    {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},
-    {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},
-    {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_STACK", RLIMIT_STACK},
-};
-
-int process_rlimit_from_name(const char *name)
-{
-	for (size_t i = 0; name && i < ARRAY_SIZE(rlimit_names); i++)
-		if (strcmp(rlimit_names[i].name, name) == 0)
-			return rlimit_names[i].resource;
-	return -1;
-}
-
 static void format_rlim(char *buf, size_t len, rlim_t v)
 {
 	if (v == RLIM_INFINITY)
@@ -67,7 +37,7 @@ int process_apply_rlimits(const struct oci_process *p, struct hangar_error *err)
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		const struct oci_rlimit *rl = &p->rlimits[i];
 		const char *name = rl->type ? rl->type : "rlimit";
-		int resource = rl->type ? process_rlimit_from_name(rl->type) : rl->resource;
+		int resource = rl->type ? oci_rlimit_from_name(rl->type) : rl->resource;
 		struct rlimit want = {.rlim_cur = rl->soft, .rlim_max = rl->hard};
 		struct rlimit old;
 		char soft[32], hard[32], cur_hard[32];
@@ -132,16 +102,6 @@ int process_apply_oom_score_adj(const struct oci_process *p, struct hangar_error
 #define HANGAR_IOPRIO_CLASS_SHIFT 13
 #define HANGAR_IOPRIO_PRIO_VALUE(class, data) (((class) << HANGAR_IOPRIO_CLASS_SHIFT) | (data))
 
-int process_ioprio_class_from_name(const char *name)
-{
-	static const char *const names[] = {"IOPRIO_CLASS_NONE", "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
-					    "IOPRIO_CLASS_IDLE"};
-	for (size_t i = 0; name && i < ARRAY_SIZE(names); i++)
-		if (strcmp(names[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
 int process_apply_io_priority(const struct oci_process *p, struct hangar_error *err)
 {
 	const struct oci_io_priority *io = &p->io_priority;
@@ -180,22 +140,6 @@ struct hangar_sched_attr {
 #define SCHED_DEADLINE 6
 #endif
 
-int process_sched_policy_from_name(const char *name)
-{
-	static const struct {
-		const char *name;
-		int policy;
-	} policies[] = {
-	    {"SCHED_OTHER", SCHED_OTHER},	{"SCHED_FIFO", SCHED_FIFO}, {"SCHED_RR", SCHED_RR},
-	    {"SCHED_BATCH", SCHED_BATCH},	{"SCHED_ISO", 4},	    {"SCHED_IDLE", SCHED_IDLE},
-	    {"SCHED_DEADLINE", SCHED_DEADLINE},
-	};
-	for (size_t i = 0; name && i < ARRAY_SIZE(policies); i++)
-		if (strcmp(policies[i].name, name) == 0)
-			return policies[i].policy;
-	return -1;
-}
-
 static int sched_flag_from_name(const char *name, uint64_t *out)
 {
 	static const struct {
@@ -223,7 +167,7 @@ int process_apply_scheduler(const struct oci_process *p, struct hangar_error *er
 
 	if (!s->present)
 		return 0;
-	int policy = s->policy ? process_sched_policy_from_name(s->policy) : s->policy_num;
+	int policy = s->policy ? oci_sched_policy_from_name(s->policy) : s->policy_num;
 	if (policy < 0)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 					"process.scheduler.policy: unknown policy '%s'", s->policy);

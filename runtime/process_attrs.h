@@ -26,22 +26,16 @@
 /* Each setrlimit in order.  A hard limit above the current one without
  * CAP_SYS_RESOURCE is reported as such. */
 int process_apply_rlimits(const struct oci_process *p, struct hangar_error *err);
-/* "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 when unknown. */
-int process_rlimit_from_name(const char *name);
 
 /* /proc/self/oom_score_adj; nothing when has_oom_score_adj is false. */
 int process_apply_oom_score_adj(const struct oci_process *p, struct hangar_error *err);
 
 /* ioprio_set(IOPRIO_WHO_PROCESS, 0, ...); nothing when io_priority absent. */
 int process_apply_io_priority(const struct oci_process *p, struct hangar_error *err);
-/* "IOPRIO_CLASS_BE" -> 2; -1 when unknown. */
-int process_ioprio_class_from_name(const char *name);
 
 /* sched_setattr(0, ...) with policy, nice, priority, flags and the
  * SCHED_DEADLINE runtime/deadline/period. */
 int process_apply_scheduler(const struct oci_process *p, struct hangar_error *err);
-/* "SCHED_BATCH" -> SCHED_BATCH; -1 when unknown. */
-int process_sched_policy_from_name(const char *name);
 
 /* linux.personality: domain LINUX or LINUX32. */
 int process_apply_personality(const struct oci_personality *p, struct hangar_error *err);

@@ -50,52 +50,6 @@ struct seccomp_program {
 	unsigned long raw_flags;
 };
 
-static const struct {
-	const char *name;
-	uint32_t action;
-} action_names[] = {
-    {"SCMP_ACT_KILL", SCMP_ACT_KILL},
-    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
-    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
-    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP},
-    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0)},
-    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0)},
-    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},
-    {"SCMP_ACT_LOG", SCMP_ACT_LOG},
-    {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY},
-};
-
-int seccomp_action_from_name(const char *name, uint32_t *out)
-{
-	for (size_t i = 0; name && i < ARRAY_SIZE(action_names); i++) {
-		if (strcmp(action_names[i].name, name) == 0) {
-			*out = action_names[i].action;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-int seccomp_compare_from_name(const char *name)
-{
-	static const struct {
-		const char *name;
-		enum scmp_compare op;
-	} ops[] = {
-	    {"SCMP_CMP_NE", SCMP_CMP_NE},
-	    {"SCMP_CMP_LT", SCMP_CMP_LT},
-	    {"SCMP_CMP_LE", SCMP_CMP_LE},
-	    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-	    {"SCMP_CMP_GE", SCMP_CMP_GE},
-	    {"SCMP_CMP_GT", SCMP_CMP_GT},
-	    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
-	};
-	for (size_t i = 0; name && i < ARRAY_SIZE(ops); i++)
-		if (strcmp(ops[i].name, name) == 0)
-			return (int)ops[i].op;
-	return -1;
-}
-
 /* The action as libseccomp wants it: ERRNO and TRACE carry their return
  * value (EPERM when the config gives none, like runc). */
 static int resolve_action(const char *name, uint32_t fallback_num, bool has_ret, uint32_t ret,
@@ -103,7 +57,7 @@ static int resolve_action(const char *name, uint32_t fallback_num, bool has_ret,
 {
 	uint32_t base = fallback_num;
 
-	if (name && seccomp_action_from_name(name, &base) < 0)
+	if (name && oci_seccomp_action_from_name(name, &base) < 0)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: unknown action '%s'", where, name);
 	if (!has_ret)
 		ret = EPERM;
@@ -184,7 +138,7 @@ static int set_filter_flag(struct seccomp_program *prog, const char *flag, struc
 static int build_condition(const struct oci_seccomp_arg *a, const char *where, struct scmp_arg_cmp *out,
 			   struct hangar_error *err)
 {
-	int op = a->op ? seccomp_compare_from_name(a->op) : a->op_num;
+	int op = a->op ? oci_seccomp_op_from_name(a->op) : a->op_num;
 
 	if (op <= 0)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "%s: unknown operator '%s'", where,

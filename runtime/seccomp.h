@@ -50,11 +50,6 @@ int seccomp_program_export_bpf(const struct seccomp_program *p, int fd, struct h
 int seccomp_send_listener(const char *listener_path, int notify_fd, const char *container_state_json,
 			  const char *metadata, struct hangar_error *err);
 
-/* "SCMP_ACT_ERRNO" -> SCMP_ACT_ERRNO(0) etc.; 0 on success, -1 when unknown. */
-int seccomp_action_from_name(const char *name, uint32_t *out);
-/* "SCMP_CMP_EQ" -> SCMP_CMP_EQ; -1 when unknown. */
-int seccomp_compare_from_name(const char *name);
-
 /* The docker/podman-style default allowlist (runtime/seccomp_default.c),
  * adjusted to the capabilities in caps (the bounding set decides), as a
  * config section the manager and `spec` can embed.  out is filled with

@@ -276,7 +276,7 @@ static void fill_syscall(struct oci_seccomp_syscall *out, const struct default_r
 	out->names = strv_dup((char *const *)r->names);
 	out->n_names = n;
 	out->action = xstrdup(r->action ? r->action : "SCMP_ACT_ALLOW");
-	(void)seccomp_action_from_name(out->action, &out->action_num);
+	(void)oci_seccomp_action_from_name(out->action, &out->action_num);
 	if (r->errno_ret) {
 		out->has_errno_ret = true;
 		out->errno_ret = r->errno_ret;
@@ -287,7 +287,7 @@ static void fill_syscall(struct oci_seccomp_syscall *out, const struct default_r
 		out->args[0].index = r->arg.index;
 		out->args[0].value = r->arg.value;
 		out->args[0].op = xstrdup(r->arg.op);
-		out->args[0].op_num = seccomp_compare_from_name(r->arg.op);
+		out->args[0].op_num = oci_seccomp_op_from_name(r->arg.op);
 	}
 }
 

@@ -451,7 +451,7 @@ static int child_ioprio(void *arg, char *msg, size_t len)
 	long v = syscall(SYS_ioprio_get, 1, 0);
 	if (v != ((2 << 13) | 6))
 		return failf(msg, len, "ioprio_get = 0x%lx", v);
-	p.io_priority.class_ = process_ioprio_class_from_name("IOPRIO_CLASS_IDLE");
+	p.io_priority.class_ = oci_ioprio_class_from_name("IOPRIO_CLASS_IDLE");
 	p.io_priority.priority = 0;
 	if (process_apply_io_priority(&p, &err) < 0)
 		return failf(msg, len, "apply idle: %s", err.msg);
@@ -630,8 +630,8 @@ int main(void)
 	ok(rc == 0, "RLIMIT_NOFILE 512/1024 and RLIMIT_CORE 0 visible in /proc/self/limits %s", msg);
 	rc = run_in_child(child_rlimit_raise, NULL, msg, sizeof(msg));
 	ok(rc == 0, "raising the hard limit without CAP_SYS_RESOURCE fails clearly (%s)", msg);
-	ok(process_rlimit_from_name("RLIMIT_MSGQUEUE") == RLIMIT_MSGQUEUE &&
-	       process_rlimit_from_name("RLIMIT_X") < 0,
+	ok(oci_rlimit_from_name("RLIMIT_MSGQUEUE") == RLIMIT_MSGQUEUE &&
+	       oci_rlimit_from_name("RLIMIT_X") < 0,
 	   "rlimit names");
 	{
 		struct oci_rlimit bad[] = {{.type = "RLIMIT_NOFILE", .soft = 10, .hard = 5}};

@@ -671,10 +671,10 @@ int main(void)
 	struct seccomp_program *prog = NULL;
 	uint32_t act;
 
-	ok(seccomp_action_from_name("SCMP_ACT_NOTIFY", &act) == 0 && act == SCMP_ACT_NOTIFY, "action names");
-	ok(seccomp_action_from_name("SCMP_ACT_MAYBE", &act) < 0, "unknown action name");
-	ok(seccomp_compare_from_name("SCMP_CMP_MASKED_EQ") == SCMP_CMP_MASKED_EQ &&
-	       seccomp_compare_from_name("SCMP_CMP_XX") < 0,
+	ok(oci_seccomp_action_from_name("SCMP_ACT_NOTIFY", &act) == 0 && act == SCMP_ACT_NOTIFY, "action names");
+	ok(oci_seccomp_action_from_name("SCMP_ACT_MAYBE", &act) < 0, "unknown action name");
+	ok(oci_seccomp_op_from_name("SCMP_CMP_MASKED_EQ") == SCMP_CMP_MASKED_EQ &&
+	       oci_seccomp_op_from_name("SCMP_CMP_XX") < 0,
 	   "compare names");
 
 	rc = run_in_child(child_errno, NULL, msg, sizeof(msg));
