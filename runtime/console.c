@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 
 /* runc sends the name of the master file, which is always /dev/ptmx;
@@ -87,44 +88,10 @@ int console_setup_exec_slave(const char *slave_path, unsigned rows, unsigned col
 
 int console_send_master(const char *console_socket_path, int master_fd, struct hangar_error *err)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-
-	if (strlen(console_socket_path) >= sizeof(addr.sun_path))
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "console socket %s: path too long",
-					console_socket_path);
-	strcpy(addr.sun_path, console_socket_path);
-
-	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int sock = unix_stream_connect(console_socket_path);
 	if (sock < 0)
-		return hangar_sys_error(err, "console socket: socket");
-	int r;
-	do
-		r = connect(sock, (struct sockaddr *)&addr, sizeof(addr));
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
 		return hangar_sys_error(err, "connect to console socket %s", console_socket_path);
-
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct iovec iov = {.iov_base = (void *)CONSOLE_PAYLOAD, .iov_len = sizeof(CONSOLE_PAYLOAD) - 1};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = control.buf,
-			    .msg_controllen = sizeof(control.buf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &master_fd, sizeof(int));
-
-	ssize_t sent;
-	do
-		sent = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (sent < 0 && errno == EINTR);
-	if (sent < 0)
+	if (fd_send(sock, master_fd, CONSOLE_PAYLOAD, sizeof(CONSOLE_PAYLOAD) - 1) < 0)
 		return hangar_sys_error(err, "send the console to %s", console_socket_path);
 	return 0;
 }
@@ -156,44 +123,17 @@ int console_recv_master(int listen_or_conn_fd, int *master_out, struct hangar_er
 		conn = accepted;
 	}
 
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = control.buf,
-			    .msg_controllen = sizeof(control.buf)};
-	ssize_t n;
-	do
-		n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	int master = -1;
+	ssize_t n = fd_recv(conn, payload, sizeof(payload), &master);
 	if (n < 0)
 		return hangar_sys_error(err, "console receive: recvmsg");
-
-	int received[4];
-	size_t n_received = 0;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < count && n_received < ARRAY_SIZE(received); i++)
-			memcpy(&received[n_received++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-	}
-	/* Anything beyond the one master is unexpected: do not leak it. */
-	for (size_t i = 1; i < n_received; i++)
-		close(received[i]);
-	if (n_received == 0) {
+	if (master < 0) {
 		if (n == 0)
 			return hangar_error_set(
 			    err, HANGAR_E_SYS, 0,
 			    "console receive: peer closed the connection without sending a pty");
-		return hangar_error_set(err, HANGAR_E_SYS, 0,
-					"console receive: message carried no file descriptor%s",
-					(mh.msg_flags & MSG_CTRUNC) ? " (control data truncated)" : "");
+		return hangar_error_set(err, HANGAR_E_SYS, 0, "console receive: message carried no file descriptor");
 	}
-	*master_out = received[0];
+	*master_out = master;
 	return 0;
 }

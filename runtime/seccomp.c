@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 
 /* Kernel ABI values, for the raw-load fallback when libseccomp predates a
@@ -491,14 +492,12 @@ static void cleanup_json_putp(struct json_object **o)
 int seccomp_send_listener(const char *listener_path, int notify_fd, const char *container_state_json,
 			  const char *metadata, struct hangar_error *err)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	_cleanup_json_ struct json_object *state = NULL;
 	_cleanup_json_ struct json_object *msg = json_object_new_object();
 
-	if (strlen(listener_path) >= sizeof(addr.sun_path))
+	if (strlen(listener_path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 					"linux.seccomp.listenerPath %s: path too long", listener_path);
-	strcpy(addr.sun_path, listener_path);
 
 	state = json_tokener_parse(container_state_json ? container_state_json : "");
 	if (state == NULL || !json_object_is_type(state, json_type_object))
@@ -522,36 +521,10 @@ int seccomp_send_listener(const char *listener_path, int notify_fd, const char *
 	    json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(payload);
 
-	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int sock = unix_stream_connect(listener_path);
 	if (sock < 0)
-		return hangar_sys_error(err, "seccomp listener: socket");
-	int r;
-	do
-		r = connect(sock, (struct sockaddr *)&addr, sizeof(addr));
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
 		return hangar_sys_error(err, "seccomp listener: connect to %s", listener_path);
-
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = control.buf,
-			    .msg_controllen = sizeof(control.buf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &notify_fd, sizeof(int));
-
-	ssize_t sent;
-	do
-		sent = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (sent < 0 && errno == EINTR);
+	ssize_t sent = fd_send(sock, notify_fd, payload, len);
 	if (sent < 0)
 		return hangar_sys_error(err, "seccomp listener: send to %s", listener_path);
 	/* The fd went with the first byte; the rest of a long state follows. */

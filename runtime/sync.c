@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "runtime/sync.h"
 
+#include "common/fdpass.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,26 +14,7 @@ int sync_send(int sock, int type, int value, int fd, struct hangar_error *err)
 	memset(&m, 0, sizeof(m));
 	m.type = type;
 	m.value = value;
-	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	ssize_t r;
-	do
-		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
+	ssize_t r = fd_send(sock, fd, &m, sizeof(m));
 	if (r < 0)
 		return hangar_sys_error(err, "sync: send");
 	return 0;
@@ -55,18 +38,14 @@ int sync_send_error(int sock, const struct hangar_error *e)
 
 int sync_recv(int sock, struct sync_msg *m, int *fd_out, struct hangar_error *err)
 {
-	struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	int fd = -1;
 	if (fd_out)
 		*fd_out = -1;
-	ssize_t r;
-	do
-		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
+	ssize_t r = fd_recv(sock, m, sizeof(*m), &fd);
+	if (fd >= 0 && (fd_out == NULL || r != (ssize_t)sizeof(*m)))
+		close(fd);
+	else if (fd >= 0)
+		*fd_out = fd;
 	/* ECONNRESET: the peer died with our last message still unread in
 	 * its queue (e.g. killed by the OOM killer right after SYNC_GO);
 	 * that is the same event as EOF. */
@@ -78,16 +57,6 @@ int sync_recv(int sock, struct sync_msg *m, int *fd_out, struct hangar_error *er
 		return hangar_sys_error(err, "sync: receive");
 	if ((size_t)r != sizeof(*m))
 		return hangar_error_set(err, HANGAR_E_CHILD, 0, "sync: short message");
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-			if (fd_out)
-				*fd_out = fd;
-			else
-				close(fd);
-		}
-	}
 	return 0;
 }
 
