@@ -14,6 +14,9 @@
  * A restore that lost memory, the socket, the open file or the child shows
  * as a counter that starts over, a gap in DIR/log or a STATUS other than ok.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* O_TMPFILE; the tests build this file with plain cc -static */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -78,19 +81,28 @@ static uint64_t checksum(const uint64_t *mem, size_t words)
 	return sum;
 }
 
+/* The state file is replaced atomically, and no descriptor is ever open on
+ * a *named* temporary file: a dump taken while one was open would record
+ * that name, and with --leave-running the workload renames it away before a
+ * later restore looks for it ("Can't open file data/state.tmp").  An
+ * O_TMPFILE descriptor is nameless, so CRIU keeps it as a ghost file. */
 static void write_state(const char *dir, uint64_t n, pid_t child, const char *status)
 {
-	char tmp[4096], final[4096], line[256];
+	char tmp[4096], final[4096], line[256], proc[64];
 	snprintf(tmp, sizeof(tmp), "%s/state.tmp", dir);
 	snprintf(final, sizeof(final), "%s/state", dir);
 	int len = snprintf(line, sizeof(line), "%llu %d %d %s\n", (unsigned long long)n, (int)getpid(),
 			   (int)child, status);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
-	if (write_all_fd(fd, line, (size_t)len) == 0)
-		rename(tmp, final);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	int ok = write_all_fd(fd, line, (size_t)len) == 0;
+	unlink(tmp);
+	ok = ok && linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0;
 	close(fd);
+	if (ok)
+		rename(tmp, final);
 }
 
 int main(int argc, char **argv)
