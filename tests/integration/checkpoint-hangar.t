@@ -3,6 +3,7 @@
 # console workload keeps its in-memory counter, the address stays, a failed
 # migration leaves the source running and the target clean, and an instance
 # can migrate back.
+HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "checkpoint/restore needs root"
 [ -x "$HANGAR" ] || { fail "$HANGAR is built"; done_testing; exit 1; }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # A hostile image tarball (../ members, a symlink followed by a file written
 # "through" it) must write nothing outside the image directory.
+HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # hangar images (import a directory and a tarball, list, rm refused while in
 # use), logs (rotation at 1 MiB, -f), bind mounts and bash completion.
+HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }

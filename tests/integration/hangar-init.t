@@ -2,6 +2,7 @@
 # hangar --init: busybox init as PID 1 with a console; the console is
 # attached and detached through a real terminal (tmux); stop shuts the init
 # down cleanly with its own poweroff signal.
+HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }

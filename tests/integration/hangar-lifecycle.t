@@ -1,6 +1,7 @@
 #!/bin/bash
 # hangar: create / start / exec / stop / restart / destroy on the default
 # image, run --rm, and that nothing is left behind.
+HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # hangar set: limits change live (and persist with --save); a memory hog
 # inside a lowered limit is OOM-killed and counted; stats report it.
+HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # hangar: ten instances created and started concurrently (the locks keep
 # the store consistent), listed correctly, stopped and destroyed together.
+HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }

@@ -2,6 +2,7 @@
 # hangar without a daemon: kill -9 the monitor (and then the whole tree);
 # list must show the truth from the live processes and destroy must leave
 # nothing (cgroup, mounts, OCI state, monitor files).
+HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }

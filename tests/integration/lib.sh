@@ -1,6 +1,14 @@
 # Shared helpers for integration tests (TAP).  Source from a .t script:
 #   . "$(dirname "$0")/lib.sh"
 set -u
+# A test that sets HANGAR_TEST_PRIVATE_NET=1 before sourcing this file runs
+# in a network namespace of its own: bridges, nftables tables and forwarding
+# sysctls that hangar makes by default then never reach the machine's network.
+if [ "${HANGAR_TEST_PRIVATE_NET:-0}" = 1 ] && [ -z "${_HANGAR_IN_PRIVATE_NET:-}" ]; then
+	export _HANGAR_IN_PRIVATE_NET=1
+	exec unshare --net -- "$BASH" "$0" "$@"
+fi
+[ -n "${_HANGAR_IN_PRIVATE_NET:-}" ] && ip link set lo up
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-$TOP/build}
 OCI=${OCI:-$BUILD/hangar-oci}

@@ -3,6 +3,7 @@
 # directory mounted at the same path and as the working directory; gone on
 # exit unless --keep.  As root with a private store; as an unprivileged user
 # with the user's own store, where root inside is the user outside.
+HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rootless-lib.sh"
 [ -x "$HANGAR" ] || skip_all "$HANGAR not built"
