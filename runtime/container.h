@@ -65,6 +65,11 @@ int signal_from_name(const char *name);
 char *container_hook_state_json(const struct oci_config *cfg, const char *id, const char *status, pid_t pid,
 				const char *bundle);
 
+/* root.path made absolute (relative to the bundle) and checked to be a
+ * directory. */
+int container_resolve_rootfs(const struct oci_config *cfg, const char *bundle, char **out,
+			     struct hangar_error *err);
+
 /* Load the config stored in the state dir at create time. */
 int container_load_config(const struct container_state *st, struct oci_config **out, struct hangar_error *err);
 

@@ -50,20 +50,20 @@ struct create_run {
 	bool double_fork;
 };
 
-static int resolve_rootfs(struct create_run *r, struct hangar_error *err)
+int container_resolve_rootfs(const struct oci_config *cfg, const char *bundle, char **out,
+			     struct hangar_error *err)
 {
-	const struct oci_config *cfg = r->cfg;
 	if (!cfg->has_root || cfg->root.path == NULL)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "root.path: required");
 	_cleanup_free_ char *p = cfg->root.path[0] == '/' ? xstrdup(cfg->root.path)
-							  : xasprintf("%s/%s", r->o->bundle, cfg->root.path);
+							  : xasprintf("%s/%s", bundle, cfg->root.path);
 	char buf[PATH_MAX];
 	if (realpath(p, buf) == NULL)
 		return hangar_error_set(err, HANGAR_E_CONFIG, errno, "root.path: %s", p);
 	struct stat sb;
 	if (stat(buf, &sb) < 0 || !S_ISDIR(sb.st_mode))
 		return hangar_error_set(err, HANGAR_E_CONFIG, ENOTDIR, "root.path: %s", buf);
-	r->rootfs = xstrdup(buf);
+	*out = xstrdup(buf);
 	return 0;
 }
 
@@ -394,7 +394,7 @@ int container_create(const struct container_create_opts *o, struct container_cre
 			return -1;
 		r.cfg = owned_cfg;
 	}
-	if (validate(&r, err) < 0 || resolve_rootfs(&r, err) < 0)
+	if (validate(&r, err) < 0 || container_resolve_rootfs(r.cfg, o->bundle, &r.rootfs, err) < 0)
 		goto out;
 	if (ns_open_join_fds(r.cfg, r.join_fds, err) < 0)
 		goto out;

@@ -46,20 +46,6 @@ struct restore_run {
 	pid_t pid;
 };
 
-static int resolve_rootfs(struct restore_run *r, struct hangar_error *err)
-{
-	const struct oci_config *cfg = r->cfg;
-	if (!cfg->has_root || cfg->root.path == NULL)
-		return hangar_error_set(err, HANGAR_E_CONFIG, 0, "root.path: required");
-	_cleanup_free_ char *p = cfg->root.path[0] == '/' ? xstrdup(cfg->root.path)
-							  : xasprintf("%s/%s", r->o->bundle, cfg->root.path);
-	char buf[PATH_MAX];
-	if (realpath(p, buf) == NULL)
-		return hangar_error_set(err, HANGAR_E_CONFIG, errno, "root.path: %s", p);
-	r->rootfs = xstrdup(buf);
-	return 0;
-}
-
 static int validate(struct restore_run *r, struct hangar_error *err)
 {
 	const struct container_restore_opts *o = r->o;
@@ -392,7 +378,8 @@ static int prepare(struct restore_run *r, struct hangar_error *err)
 	r->image = xstrdup(buf);
 	if (checkpoint_manifest_read(r->image, &r->m, err) < 0)
 		return -1;
-	if (criu_open(o->criu, &r->criu, err) < 0 || validate(r, err) < 0 || resolve_rootfs(r, err) < 0)
+	if (criu_open(o->criu, &r->criu, err) < 0 || validate(r, err) < 0 ||
+	    container_resolve_rootfs(r->cfg, r->o->bundle, &r->rootfs, err) < 0)
 		return -1;
 	if (o->work_path) {
 		if (mkdir_p(o->work_path, 0700, err) < 0)
