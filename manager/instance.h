@@ -60,7 +60,9 @@ struct instance {
 	bool init;    /* boot the image's /sbin/init */
 	char **cmd;   /* NULL-terminated; NULL with init or for the image's shell */
 	char **env;   /* NULL-terminated "K=V", may be NULL */
-	char *network; /* network name: "hangar0" (bridge), "none", "host" */
+	/* network name: "hangar0" (bridge), "none", "host"; rootless also
+	 * "pasta" or "slirp4netns" (a user-mode helper the monitor runs) */
+	char *network;
 	char **publish; /* NULL-terminated port specs ("8080:80/udp"), may be NULL */
 	char *ipv4;	/* address to ask for on the next attach (kept across restarts), may be NULL */
 	struct instance_mount *mounts;
@@ -83,11 +85,19 @@ struct instance_create_opts {
 	bool init;
 	char *const *cmd; /* NULL-terminated or NULL */
 	char *const *env;
-	const char *network; /* NULL: "hangar0" as root, "none" rootless; "bridge" = "hangar0" */
+	/* NULL: "hangar0" as root, "none" rootless; "bridge" = "hangar0" as
+	 * root, pasta (else slirp4netns) rootless */
+	const char *network;
 	char *const *publish;
 	const char *const *mounts; /* "SRC:DST[:ro]" */
 	const struct instance_limits *limits; /* may be NULL */
 };
+
+#define INSTANCE_NETWORK_PASTA "pasta"
+#define INSTANCE_NETWORK_SLIRP4NETNS "slirp4netns"
+
+/* Rootless and network is "pasta" or "slirp4netns". */
+bool instance_network_is_rootless_helper(const struct hangar_paths *p, const char *network);
 
 /* Valid instance name: [A-Za-z0-9][A-Za-z0-9_.-]*, at most INSTANCE_NAME_MAX. */
 int instance_validate_name(const char *name, struct hangar_error *err);

@@ -253,7 +253,7 @@ static bool valid_hostname(const char *h)
 static int validate_network(const struct hangar_paths *p, const char *network, struct hangar_error *err)
 {
 	if (strcmp(network, "none") == 0 || strcmp(network, "host") == 0 ||
-	    strcmp(network, NETWORK_DEFAULT_NAME) == 0)
+	    strcmp(network, NETWORK_DEFAULT_NAME) == 0 || instance_network_is_rootless_helper(p, network))
 		return 0;
 	struct network *net = NULL;
 	if (network_load(p->network_dir, network, &net, err) < 0)
@@ -282,16 +282,32 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 		network = p->rootless ? "none" : NETWORK_DEFAULT_NAME;
 	if (strcmp(network, "bridge") == 0)
 		network = NETWORK_DEFAULT_NAME;
-	if (p->rootless && strcmp(network, "none") != 0 && strcmp(network, "host") != 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"--network %s: rootless instances support only none and host for now", network);
+	_cleanup_free_ char *helper_path = NULL;
+	if (p->rootless && strcmp(network, "none") != 0 && strcmp(network, "host") != 0) {
+		/* A user gets a user-mode helper instead of a bridge: "bridge"
+		 * picks pasta when installed, else slirp4netns. */
+		enum rootless_net_helper want, found;
+		if (strcmp(network, NETWORK_DEFAULT_NAME) == 0)
+			want = ROOTLESS_NET_AUTO;
+		else if (strcmp(network, INSTANCE_NETWORK_PASTA) == 0)
+			want = ROOTLESS_NET_PASTA;
+		else if (strcmp(network, INSTANCE_NETWORK_SLIRP4NETNS) == 0)
+			want = ROOTLESS_NET_SLIRP4NETNS;
+		else
+			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+						"--network %s: rootless instances support bridge, pasta, slirp4netns, none and host",
+						network);
+		if (rootless_net_find_helper(want, &found, &helper_path, err) < 0)
+			return hangar_error_prefix(err, "--network %s", o->network ? o->network : network);
+		network = found == ROOTLESS_NET_PASTA ? INSTANCE_NETWORK_PASTA : INSTANCE_NETWORK_SLIRP4NETNS;
+	}
 	size_t n_ports = strv_len(o->publish);
 	_cleanup_free_ struct port_mapping *ports = xmalloc0((n_ports + 1) * sizeof(*ports));
 	for (size_t i = 0; i < n_ports; i++)
 		if (port_mapping_parse(o->publish[i], &ports[i], err) < 0)
 			return hangar_error_prefix(err, "--publish %s", o->publish[i]);
 	if (n_ports && strcmp(network, "none") == 0)
-		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--publish needs a bridge network (not --network none)");
+		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--publish needs a bridge network (or, rootless, pasta or slirp4netns; not --network none)");
 	if (n_ports && strcmp(network, "host") == 0)
 		return hangar_error_set(err, HANGAR_E_USAGE, 0,
 					"--publish makes no sense with --network host (ports are the host's)");

@@ -133,9 +133,115 @@ static int attach_in_userns(const char *dir, const char *name, const struct netw
 	return 0;
 }
 
+bool instance_network_is_rootless_helper(const struct hangar_paths *p, const char *network)
+{
+	return p->rootless && network &&
+	       (strcmp(network, INSTANCE_NETWORK_PASTA) == 0 || strcmp(network, INSTANCE_NETWORK_SLIRP4NETNS) == 0);
+}
+
+static char *net_helper_record_path(const struct hangar_paths *p, const char *name)
+{
+	return xasprintf("%s/%s/net-helper.json", p->run_instances_dir, name);
+}
+
+bool instance_net_helper_recorded(const struct hangar_paths *p, const char *name)
+{
+	_cleanup_free_ char *path = net_helper_record_path(p, name);
+	return access(path, F_OK) == 0;
+}
+
+static int net_helper_read(const char *path, pid_t *pid, unsigned long long *start)
+{
+	_cleanup_free_ char *text = NULL;
+	struct hangar_error ignored;
+	if (read_file_at(AT_FDCWD, path, &text, NULL, &ignored) < 0)
+		return -1;
+	json_object *o = json_tokener_parse(text), *v;
+	if (o == NULL)
+		return -1;
+	*pid = json_object_object_get_ex(o, "pid", &v) ? (pid_t)json_object_get_int(v) : 0;
+	*start = json_object_object_get_ex(o, "pid_start", &v) ? (unsigned long long)json_object_get_uint64(v) : 0;
+	json_object_put(o);
+	return 0;
+}
+
+/* Still the recorded process (not a recycled pid) and not yet a zombie. */
+static bool net_helper_is(pid_t pid, unsigned long long start)
+{
+	return pid > 0 && start != 0 && proc_start_time(pid) == start;
+}
+
+void instance_net_helper_stop(const struct hangar_paths *p, const char *name)
+{
+	_cleanup_free_ char *path = net_helper_record_path(p, name);
+	pid_t pid = 0;
+	unsigned long long start = 0;
+	if (net_helper_read(path, &pid, &start) == 0 && net_helper_is(pid, start)) {
+		kill(pid, SIGTERM);
+		for (int i = 0; i < 200; i++) {
+			/* Our child (the monitor's own helper): reap it. */
+			if (waitpid(pid, NULL, WNOHANG) == pid || !net_helper_is(pid, start))
+				break;
+			_cleanup_free_ char *stat_path = xasprintf("/proc/%d/stat", (int)pid);
+			_cleanup_free_ char *st = NULL;
+			struct hangar_error ignored;
+			/* a zombie of someone else's is as good as gone */
+			if (read_file_at(AT_FDCWD, stat_path, &st, NULL, &ignored) == 0) {
+				char *rp = strrchr(st, ')');
+				if (rp && rp[1] == ' ' && rp[2] == 'Z')
+					break;
+			}
+			if (i == 100)
+				kill(pid, SIGKILL);
+			usleep(10000);
+		}
+	}
+	unlink(path);
+}
+
+int instance_net_helper_start(const struct hangar_paths *p, const struct instance *inst, pid_t init_pid,
+			      pid_t *helper_pid, struct hangar_error *err)
+{
+	size_t n_ports = strv_len(inst->publish);
+	_cleanup_free_ struct port_mapping *ports = xmalloc0((n_ports + 1) * sizeof(*ports));
+	for (size_t i = 0; i < n_ports; i++)
+		if (port_mapping_parse(inst->publish[i], &ports[i], err) < 0)
+			return hangar_error_prefix(err, "instance %s: --publish %s", inst->name, inst->publish[i]);
+	_cleanup_free_ char *run_dir = instance_run_dir(p, inst->name);
+	_cleanup_free_ char *net_dir = xasprintf("%s/net", run_dir);
+	struct rootless_net_request req = {
+		.target_pid = init_pid,
+		.helper = strcmp(inst->network, INSTANCE_NETWORK_PASTA) == 0 ? ROOTLESS_NET_PASTA
+									    : ROOTLESS_NET_SLIRP4NETNS,
+		.ports = ports,
+		.n_ports = n_ports,
+		.runtime_dir = net_dir,
+	};
+	pid_t pid = 0;
+	if (rootless_net_start(&req, &pid, NULL, err) < 0)
+		return hangar_error_prefix(err, "instance %s: network %s", inst->name, inst->network);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object_object_add(o, "pid_start", json_object_new_uint64(proc_start_time(pid)));
+	json_object_object_add(o, "helper", json_object_new_string(inst->network));
+	_cleanup_free_ char *text = xstrdup(json_object_to_json_string(o));
+	json_object_put(o);
+	_cleanup_free_ char *path = net_helper_record_path(p, inst->name);
+	if (write_file_atomic(path, text, strlen(text), 0600, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return hangar_error_prefix(err, "instance %s: record the network helper", inst->name);
+	}
+	*helper_pid = pid;
+	return 0;
+}
+
 int instance_network_attach(const struct hangar_paths *p, struct instance *inst, pid_t pid,
 			    struct hangar_error *err)
 {
+	/* The monitor starts and owns the helper (instance_net_helper_start). */
+	if (instance_network_is_rootless_helper(p, inst->network))
+		return 0;
 	struct network *net = NULL;
 	if (load_network(p, inst, &net, err) < 0)
 		return hangar_error_prefix(err, "instance %s: network", inst->name);
@@ -316,7 +422,7 @@ int instance_get_runtime(const struct hangar_paths *p, const struct instance *in
 		if (network_get_attachments(p->network_dir, inst->name, &att, &n_att, &ignored) == 0)
 			network_attachments_free(att, n_att);
 		rt->leftovers = state_exists || path_is_mountpoint(inst->rootfs) || access(pidfile, F_OK) == 0 ||
-				n_att > 0;
+				n_att > 0 || instance_net_helper_recorded(p, inst->name);
 	}
 	rt->has_exit = instance_read_exit_status(inst, &rt->exit_code, &rt->finished) == 0;
 	return 0;
@@ -341,6 +447,7 @@ int instance_cleanup(const struct hangar_paths *p, const struct instance *inst, 
 		*err = step;
 		rc = -1;
 	}
+	instance_net_helper_stop(p, inst->name);
 	if (instance_network_detach(p, inst, &step) < 0 && rc == 0) {
 		*err = step;
 		rc = -1;
@@ -352,8 +459,11 @@ int instance_cleanup(const struct hangar_paths *p, const struct instance *inst, 
 	_cleanup_free_ char *sock = instance_console_socket_path(p, inst->name);
 	_cleanup_free_ char *pidfile = instance_monitor_path(p, inst->name);
 	_cleanup_free_ char *run_dir = instance_run_dir(p, inst->name);
+	_cleanup_free_ char *net_dir = xasprintf("%s/net", run_dir);
+	struct hangar_error ignored;
 	unlink(sock);
 	unlink(pidfile);
+	rm_rf(net_dir, &ignored);
 	rmdir(run_dir);
 	return rc;
 }
@@ -390,7 +500,8 @@ int instance_start(const struct hangar_paths *p, const char *name, const struct 
 	/* Leases of instances that died with their monitors. */
 	struct network_gc_stats gc;
 	struct hangar_error ignored;
-	if (strcmp(inst->network, "none") != 0 && strcmp(inst->network, "host") != 0)
+	if (strcmp(inst->network, "none") != 0 && strcmp(inst->network, "host") != 0 &&
+	    !instance_network_is_rootless_helper(p, inst->network))
 		network_gc(p->network_dir, &gc, &ignored);
 	rc = monitor_spawn(p, name, o, err);
 	if (rc < 0 && !str_has_prefix(err->msg, "instance "))

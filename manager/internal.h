@@ -21,6 +21,18 @@ int instance_stop_signal(const struct instance *inst);
 /* RUN/instances/NAME (monitor.json, console.sock). */
 char *instance_run_dir(const struct hangar_paths *p, const char *name);
 
+/* Rootless network helper of a run (pasta / slirp4netns): the monitor
+ * starts it in its on_created callback for the init's namespace, records it
+ * in RUN/instances/NAME/net-helper.json (pid + start time) and stops it when
+ * the init is gone; instance_cleanup kills a recorded helper that is still
+ * that process (after a crash of the monitor). */
+int instance_net_helper_start(const struct hangar_paths *p, const struct instance *inst, pid_t init_pid,
+			      pid_t *helper_pid, struct hangar_error *err);
+/* Kill (SIGTERM, then SIGKILL) the recorded helper if it is still that
+ * process; reaps it when it is our child; removes the record. */
+void instance_net_helper_stop(const struct hangar_paths *p, const char *name);
+bool instance_net_helper_recorded(const struct hangar_paths *p, const char *name);
+
 /* Whether path is a mount point (its mount id differs from its parent's). */
 bool path_is_mountpoint(const char *path);
 

@@ -172,6 +172,7 @@ struct monitor {
 	int listen_fd;	/* console socket */
 	int client;	/* attached console client or -1 */
 	pid_t init_pid;
+	pid_t helper_pid; /* rootless network helper (our child) or 0 */
 	bool started;	/* container_start done */
 	bool init_done;
 	int exit_code;
@@ -180,7 +181,15 @@ struct monitor {
 static int on_created(pid_t pid, void *data, struct hangar_error *err)
 {
 	struct monitor *m = data;
-	return instance_network_attach(m->paths, m->inst, pid, err);
+	if (instance_network_attach(m->paths, m->inst, pid, err) < 0)
+		return -1;
+	if (!instance_network_is_rootless_helper(m->paths, m->inst->network))
+		return 0;
+	if (instance_net_helper_start(m->paths, m->inst, pid, &m->helper_pid, err) < 0)
+		return -1;
+	log_note(&m->log, "instance %s: network helper %s pid %d", m->inst->name, m->inst->network,
+		 (int)m->helper_pid);
+	return 0;
 }
 
 static int default_create(const struct instance_launch *l, struct container_created *out, void *data,
@@ -300,6 +309,16 @@ static void reap(struct monitor *m)
 	int status;
 	pid_t w;
 	while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (w == m->helper_pid && w > 0) {
+			/* Reaped: its pid must never be signalled again. */
+			log_note(&m->log, "network helper %d exited with status %d", (int)w,
+				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			m->helper_pid = 0;
+			_cleanup_free_ char *dir = instance_run_dir(m->paths, m->inst->name);
+			_cleanup_free_ char *rec = xasprintf("%s/net-helper.json", dir);
+			unlink(rec);
+			continue;
+		}
 		if (w != m->init_pid)
 			continue;
 		m->init_done = true;
@@ -433,6 +452,9 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 	if (m.tty >= 0)
 		close(m.tty);
 	close(m.listen_fd);
+	/* The ports go with the instance (also done by the cleanup pass). */
+	if (m.helper_pid)
+		instance_net_helper_stop(p, name);
 	cleanup_run(&m);
 	if (m.log.fd >= 0)
 		close(m.log.fd);

@@ -131,7 +131,11 @@ static pid_t spawn_helper(char **argv, const char *log, int keep_fd, struct hang
 			_exit(127);
 		if (keep_fd >= 0 && fcntl(keep_fd, F_SETFD, 0) < 0)
 			_exit(127);
-		/* the helper must not take our blocked signals with it */
+		/* the helper must not take our blocked or ignored signals with
+		 * it (the monitor ignores SIGPIPE and SIGHUP; pasta of 2023
+		 * takes an ignored SIGPIPE for a failed signal() and exits) */
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
