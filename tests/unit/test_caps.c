@@ -13,46 +13,14 @@
 
 #include "common/util.h"
 #include "runtime/caps.h"
+#include "child.h"
 #include "tap.h"
 
 #define BIT(c) (1ULL << (c))
 
-typedef int (*child_fn)(char *msg, size_t len);
 
-static int run_in_child(child_fn fn, char *msg, size_t len)
-{
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -1;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		char buf[1024] = "";
-		close(pipefd[0]);
-		int rc = fn(buf, sizeof(buf));
-		if (write(pipefd[1], buf, strlen(buf)) < 0)
-			rc = 99;
-		_exit(rc);
-	}
-	close(pipefd[1]);
-	ssize_t n = read_all(pipefd[0], msg, len - 1);
-	msg[n > 0 ? n : 0] = '\0';
-	close(pipefd[0]);
-	int status;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
-static int failf(char *msg, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-	return 1;
-}
-
-static int child_bounding(char *msg, size_t len)
+static int child_bounding(void *arg, char *msg, size_t len)
 {
 	struct caps_masks m = {.bounding = BIT(CAP_NET_RAW) | BIT(CAP_SETPCAP) | BIT(CAP_KILL)};
 	struct hangar_error err = {0};
@@ -73,7 +41,7 @@ static int child_bounding(char *msg, size_t len)
 	return 0;
 }
 
-static int child_sets_root(char *msg, size_t len)
+static int child_sets_root(void *arg, char *msg, size_t len)
 {
 	struct caps_masks m = {.effective = BIT(CAP_KILL),
 			       .permitted = BIT(CAP_KILL) | BIT(CAP_CHOWN),
@@ -93,7 +61,7 @@ static int child_sets_root(char *msg, size_t len)
 	return 0;
 }
 
-static int child_ambient_needs_inheritable(char *msg, size_t len)
+static int child_ambient_needs_inheritable(void *arg, char *msg, size_t len)
 {
 	struct caps_masks m = {
 	    .effective = BIT(CAP_KILL), .permitted = BIT(CAP_KILL), .ambient = BIT(CAP_KILL)};
@@ -104,7 +72,7 @@ static int child_ambient_needs_inheritable(char *msg, size_t len)
 	return strstr(err.msg, "CAP_KILL") && strstr(err.msg, "permitted and inheritable") ? 0 : 1;
 }
 
-static int child_inheritable_outside_bounding(char *msg, size_t len)
+static int child_inheritable_outside_bounding(void *arg, char *msg, size_t len)
 {
 	struct caps_masks bnd = {.bounding = BIT(CAP_KILL)};
 	struct caps_masks m = {.effective = BIT(CAP_KILL),
@@ -160,13 +128,13 @@ int main(void)
 	   "caps_list_has");
 	ok(caps_last_cap() == cap_last_cap_from_proc(), "cap_last_cap matches /proc");
 
-	int rc = run_in_child(child_bounding, msg, sizeof(msg));
+	int rc = run_in_child(child_bounding, NULL, msg, sizeof(msg));
 	ok(rc == 0, "caps_apply_bounding leaves exactly the requested caps %s", msg);
-	rc = run_in_child(child_sets_root, msg, sizeof(msg));
+	rc = run_in_child(child_sets_root, NULL, msg, sizeof(msg));
 	ok(rc == 0, "caps_apply_sets sets effective/permitted/inheritable/ambient exactly %s", msg);
-	rc = run_in_child(child_ambient_needs_inheritable, msg, sizeof(msg));
+	rc = run_in_child(child_ambient_needs_inheritable, NULL, msg, sizeof(msg));
 	ok(rc == 0, "ambient without inheritable: error explains (%s)", msg);
-	rc = run_in_child(child_inheritable_outside_bounding, msg, sizeof(msg));
+	rc = run_in_child(child_inheritable_outside_bounding, NULL, msg, sizeof(msg));
 	ok(rc == 0, "inheritable outside bounding: error explains (%s)", msg);
 	return tap_done();
 }

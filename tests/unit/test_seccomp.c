@@ -26,42 +26,10 @@
 #include "common/util.h"
 #include "config/oci.h"
 #include "runtime/seccomp.h"
+#include "child.h"
 #include "tap.h"
 
-typedef int (*child_fn)(void *arg, char *msg, size_t len);
 
-static int run_in_child(child_fn fn, void *arg, char *msg, size_t len)
-{
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -1;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		char buf[2048] = "";
-		close(pipefd[0]);
-		int rc = fn(arg, buf, sizeof(buf));
-		if (write(pipefd[1], buf, strlen(buf)) < 0)
-			rc = 99;
-		_exit(rc);
-	}
-	close(pipefd[1]);
-	ssize_t n = read_all(pipefd[0], msg, len - 1);
-	msg[n > 0 ? n : 0] = '\0';
-	close(pipefd[0]);
-	int status;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static int failf(char *msg, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-	return 1;
-}
 
 /* ---- building configs ---- */
 
