@@ -329,3 +329,27 @@ void cgroup_backoff_sleep(unsigned *step)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
+
+void cgroup_stats_scan_hugetlb(const char *dir, const char *usage_suffix, cgroup_hugetlb_fill_fn fill,
+			       struct cgroup_stats *st)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	_cleanup_free_ char *pattern = xasprintf("hugetlb.%%15[^.].%s%%n", usage_suffix);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		char size[16];
+		int end = 0;
+		if (sscanf(de->d_name, pattern, size, &end) != 1 || de->d_name[end] != '\0')
+			continue;
+		struct cgroup_hugetlb_stat *grown = realloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(*grown));
+		if (grown == NULL)
+			abort();
+		st->hugetlb = grown;
+		struct cgroup_hugetlb_stat *h = &st->hugetlb[st->n_hugetlb++];
+		memset(h, 0, sizeof(*h));
+		snprintf(h->page_size, sizeof(h->page_size), "%s", size);
+		fill(dir, size, h);
+	}
+}

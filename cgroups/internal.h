@@ -98,6 +98,12 @@ int cgroup_destroy_depth(const struct cgroup_manager *m, int created_depth);
 int cgroup_rmdir_path(const char *dir, int created_depth, struct hangar_error *err);
 
 /* Append the pids of every cgroup.procs below dir (recursive). */
+/* Each hugetlb.<size>.<usage_suffix> file in dir adds an entry to st->hugetlb
+ * with its page size; fill reads the version's files for that size. */
+typedef void (*cgroup_hugetlb_fill_fn)(const char *dir, const char *size, struct cgroup_hugetlb_stat *h);
+void cgroup_stats_scan_hugetlb(const char *dir, const char *usage_suffix, cgroup_hugetlb_fill_fn fill,
+			       struct cgroup_stats *st);
+
 int cgroup_collect_pids(const char *dir, pid_t **pids, size_t *n, struct hangar_error *err);
 /* Sleep with exponential backoff: 1 ms doubling up to 10 ms. */
 void cgroup_backoff_sleep(unsigned *step);

@@ -872,34 +872,15 @@ static void v1_stats_blkio(const char *dir, struct cgroup_stats *st)
 		}
 }
 
-static void v1_stats_hugetlb(const char *dir, struct cgroup_stats *st)
+static void v1_fill_hugetlb(const char *dir, const char *size, struct cgroup_hugetlb_stat *h)
 {
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		char size[16];
-		int end = 0;
-		if (sscanf(de->d_name, "hugetlb.%15[^.].usage_in_bytes%n", size, &end) != 1 ||
-		    de->d_name[end] != '\0')
-			continue;
-		struct cgroup_hugetlb_stat *grown =
-		    realloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(*grown));
-		if (grown == NULL)
-			abort();
-		st->hugetlb = grown;
-		struct cgroup_hugetlb_stat *h = &st->hugetlb[st->n_hugetlb++];
-		memset(h, 0, sizeof(*h));
-		snprintf(h->page_size, sizeof(h->page_size), "%s", size);
-		struct hangar_error ignored;
-		_cleanup_free_ char *usage = xasprintf("hugetlb.%s.usage_in_bytes", size);
-		_cleanup_free_ char *max = xasprintf("hugetlb.%s.max_usage_in_bytes", size);
-		_cleanup_free_ char *fail = xasprintf("hugetlb.%s.failcnt", size);
-		cgroup_read_u64(dir, usage, &h->usage, &ignored);
-		cgroup_read_u64(dir, max, &h->max, &ignored);
-		cgroup_read_u64(dir, fail, &h->failcnt, &ignored);
-	}
+	struct hangar_error ignored;
+	_cleanup_free_ char *usage = xasprintf("hugetlb.%s.usage_in_bytes", size);
+	_cleanup_free_ char *max = xasprintf("hugetlb.%s.max_usage_in_bytes", size);
+	_cleanup_free_ char *fail = xasprintf("hugetlb.%s.failcnt", size);
+	cgroup_read_u64(dir, usage, &h->usage, &ignored);
+	cgroup_read_u64(dir, max, &h->max, &ignored);
+	cgroup_read_u64(dir, fail, &h->failcnt, &ignored);
 }
 
 static int v1_stats(struct cgroup_manager *m, struct cgroup_stats *st, struct hangar_error *err)
@@ -920,7 +901,7 @@ static int v1_stats(struct cgroup_manager *m, struct cgroup_stats *st, struct ha
 	if ((dir = v1_dir(m, "blkio")) != NULL)
 		v1_stats_blkio(dir, st);
 	if ((dir = v1_dir(m, "hugetlb")) != NULL)
-		v1_stats_hugetlb(dir, st);
+		cgroup_stats_scan_hugetlb(dir, "usage_in_bytes", v1_fill_hugetlb, st);
 	return 0;
 }
 

@@ -729,36 +729,17 @@ static void v2_stats_io(const char *dir, struct cgroup_stats *st)
 	}
 }
 
-static void v2_stats_hugetlb(const char *dir, struct cgroup_stats *st)
+static void v2_fill_hugetlb(const char *dir, const char *size, struct cgroup_hugetlb_stat *h)
 {
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		char size[16];
-		int end = 0;
-		if (sscanf(de->d_name, "hugetlb.%15[^.].current%n", size, &end) != 1 ||
-		    de->d_name[end] != '\0')
-			continue;
-		struct cgroup_hugetlb_stat *grown =
-		    realloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(*grown));
-		if (grown == NULL)
-			abort();
-		st->hugetlb = grown;
-		struct cgroup_hugetlb_stat *h = &st->hugetlb[st->n_hugetlb++];
-		memset(h, 0, sizeof(*h));
-		snprintf(h->page_size, sizeof(h->page_size), "%s", size);
-		struct hangar_error ignored;
-		_cleanup_free_ char *cur = xasprintf("hugetlb.%s.current", size);
-		_cleanup_free_ char *max = xasprintf("hugetlb.%s.max", size);
-		_cleanup_free_ char *events = xasprintf("hugetlb.%s.events", size);
-		_cleanup_free_ char *ev = NULL;
-		cgroup_read_u64(dir, cur, &h->usage, &ignored);
-		cgroup_read_u64(dir, max, &h->max, &ignored);
-		if (cgroup_read(dir, events, &ev, &ignored) == 0)
-			keyed(ev, "max", &h->failcnt, 1);
-	}
+	struct hangar_error ignored;
+	_cleanup_free_ char *cur = xasprintf("hugetlb.%s.current", size);
+	_cleanup_free_ char *max = xasprintf("hugetlb.%s.max", size);
+	_cleanup_free_ char *events = xasprintf("hugetlb.%s.events", size);
+	_cleanup_free_ char *ev = NULL;
+	cgroup_read_u64(dir, cur, &h->usage, &ignored);
+	cgroup_read_u64(dir, max, &h->max, &ignored);
+	if (cgroup_read(dir, events, &ev, &ignored) == 0)
+		keyed(ev, "max", &h->failcnt, 1);
 }
 
 static int v2_stats(struct cgroup_manager *m, struct cgroup_stats *st, struct hangar_error *err)
@@ -801,7 +782,7 @@ static int v2_stats(struct cgroup_manager *m, struct cgroup_stats *st, struct ha
 	cgroup_read_u64(dir, "pids.current", &st->pids_current, &ignored);
 	cgroup_read_u64(dir, "pids.max", &st->pids_limit, &ignored);
 	v2_stats_io(dir, st);
-	v2_stats_hugetlb(dir, st);
+	cgroup_stats_scan_hugetlb(dir, "current", v2_fill_hugetlb, st);
 	read_psi(dir, "cpu.pressure", &st->psi_cpu);
 	read_psi(dir, "memory.pressure", &st->psi_memory);
 	read_psi(dir, "io.pressure", &st->psi_io);
