@@ -71,7 +71,7 @@ $(BUILD)/hangar: $(MGR_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libhangar.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libhangar.a $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
@@ -129,4 +129,4 @@ format:
 clean:
 	rm -rf build build-sanitize
 
--include $(LIB_OBJ:.o=.d) $(OCI_OBJ:.o=.d) $(MGR_OBJ:.o=.d) $(CLI_COMMON_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(OCI_OBJ:.o=.d) $(MGR_OBJ:.o=.d) $(CLI_COMMON_OBJ:.o=.d) $(UNIT_BIN:=.d)
