@@ -67,9 +67,13 @@ for helper in pasta slirp4netns; do
 	[ -n "$mon" ] && [ -n "$(helpers_of_a)" ]
 	ok $? "$helper: started again (monitor $mon, helper $(helpers_of_a | tr '\n' ' '))"
 	# A stopped helper outlives the SIGTERM of its parent's death: only
-	# the record in the run dir can find it then.
+	# the record in the run dir can find it then.  It must really be
+	# stopped before the monitor dies: with SIGSTOP and the death's
+	# SIGTERM both pending, the lower-numbered SIGTERM is taken first
+	# and ends it (seen on a loaded CI machine).
 	hp=$(helpers_of_a)
 	[ -n "$hp" ] && kill -STOP $hp
+	[ -n "$hp" ] && wait_for "[ \"\$(awk '{print \$3}' /proc/$hp/stat 2>/dev/null)\" = T ]" 50
 	[ -n "$mon" ] && kill -KILL "$mon"
 	sleep 0.3
 	[ -n "$hp" ] && [ "$(helpers_of_a)" = "$hp" ]
