@@ -285,6 +285,28 @@ int cgroup_manager_enter(struct cgroup_manager *m, pid_t pid, struct hangar_erro
 	return m->ops->enter(m, pid, err);
 }
 
+int cgroup_manager_self_enter_open(struct cgroup_manager *m, struct hangar_error *err)
+{
+	ERR_OR_LOCAL(err);
+	if (m->no_cgroup || m->ops->self_enter_open == NULL)
+		return 0;
+	return m->ops->self_enter_open(m, err) < 0 ? -1 : 1;
+}
+
+int cgroup_manager_self_enter(struct cgroup_manager *m, struct hangar_error *err)
+{
+	ERR_OR_LOCAL(err);
+	if (m->no_cgroup || m->ops->self_enter == NULL)
+		return 0;
+	return m->ops->self_enter(m, err);
+}
+
+void cgroup_manager_self_enter_close(struct cgroup_manager *m)
+{
+	if (m && !m->no_cgroup && m->ops->self_enter_close)
+		m->ops->self_enter_close(m);
+}
+
 int cgroup_manager_update(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err)
 {
 	ERR_OR_LOCAL(err);
@@ -400,6 +422,7 @@ void cgroup_manager_free(struct cgroup_manager *m)
 {
 	if (m == NULL)
 		return;
+	cgroup_manager_self_enter_close(m);
 	if (m->ops && m->ops->free)
 		m->ops->free(m);
 	if (m->dirfd >= 0)

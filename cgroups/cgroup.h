@@ -56,6 +56,19 @@ const char *cgroup_manager_path(struct cgroup_manager *m);
  * -1 on v1 or when there is no cgroup.  Owned by the manager. */
 int cgroup_manager_dirfd(struct cgroup_manager *m);
 int cgroup_manager_enter(struct cgroup_manager *m, pid_t pid, struct hangar_error *err);
+/* The fast way in for a process about to be forked: a thread that moves
+ * only itself (v1: "0" written to each hierarchy's "tasks") skips the
+ * kernel's global threadgroup lock, and with it the RCU grace period that
+ * a write of a pid to cgroup.procs waits for (5-15 ms on a 2-CPU host,
+ * most of a container start).  Before the fork, open the files (returns 1;
+ * 0 when the back-end has no such way, e.g. v2, which has CLONE_INTO_CGROUP
+ * instead: use cgroup_manager_enter then).  The child, still
+ * single-threaded, calls cgroup_manager_self_enter before it runs anything
+ * the cgroup should see; the parent calls cgroup_manager_self_enter_close
+ * after the fork.  Both close the files. */
+int cgroup_manager_self_enter_open(struct cgroup_manager *m, struct hangar_error *err);
+int cgroup_manager_self_enter(struct cgroup_manager *m, struct hangar_error *err);
+void cgroup_manager_self_enter_close(struct cgroup_manager *m);
 /* Live update.  Lowering memory below usage reclaims first and refuses
  * (leaving the old limit) rather than OOM-killing. */
 int cgroup_manager_update(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err);

@@ -16,6 +16,11 @@ struct cgroup_ops {
 	int (*create)(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err);
 	int (*update)(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err);
 	int (*enter)(struct cgroup_manager *m, pid_t pid, struct hangar_error *err);
+	/* Optional (see cgroup_manager_self_enter_open): open, use in the
+	 * child, close in the parent. */
+	int (*self_enter_open)(struct cgroup_manager *m, struct hangar_error *err);
+	int (*self_enter)(struct cgroup_manager *m, struct hangar_error *err);
+	void (*self_enter_close)(struct cgroup_manager *m);
 	int (*set_frozen)(struct cgroup_manager *m, bool frozen, struct hangar_error *err);
 	int (*is_frozen)(struct cgroup_manager *m, bool *frozen, struct hangar_error *err);
 	int (*kill_all)(struct cgroup_manager *m, int sig, struct hangar_error *err);
@@ -64,6 +69,7 @@ struct cgroup_manager {
 	/* v1 */
 	struct cgroup_v1_hierarchy *hier;
 	size_t n_hier;
+	int *tasks_fds; /* per hierarchy "tasks" (-1: none); NULL unless opened */
 };
 
 extern const struct cgroup_ops cgroup_v1_ops;

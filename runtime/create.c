@@ -436,6 +436,16 @@ int container_create(const struct container_create_opts *o, struct container_cre
 	if (r.double_fork)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 
+	/* v1: the child moves itself in (no grace-period wait, see
+	 * cgroup_manager_self_enter_open); v2: clone3 CLONE_INTO_CGROUP. */
+	if (cgroup_manager_dirfd(r.cg) < 0) {
+		int self = cgroup_manager_self_enter_open(r.cg, err);
+		if (self < 0)
+			goto fail;
+		if (self > 0)
+			ctx.self_enter_cg = r.cg;
+	}
+
 	/* The spec makes relative bind sources relative to the bundle; runc
 	 * runs from the bundle directory.  The init inherits the bundle as
 	 * its cwd (the chdir is done here, with our credentials, because the
@@ -475,6 +485,7 @@ int container_create(const struct container_create_opts *o, struct container_cre
 		if (back < 0 && child > 0)
 			goto fail;
 	}
+	cgroup_manager_self_enter_close(r.cg);
 	if (child < 0)
 		goto fail;
 	close(r.sync[1]);
@@ -489,7 +500,7 @@ int container_create(const struct container_create_opts *o, struct container_cre
 	    ns_write_id_maps(child, r.cfg->linux_.uid_mappings, r.cfg->linux_.n_uid_mappings,
 			     r.cfg->linux_.gid_mappings, r.cfg->linux_.n_gid_mappings, err) < 0)
 		goto fail;
-	if (cgfd < 0 && cgroup_manager_enter(r.cg, child, err) < 0)
+	if (cgfd < 0 && ctx.self_enter_cg == NULL && cgroup_manager_enter(r.cg, child, err) < 0)
 		goto fail;
 	if (sync_send(r.sync[0], SYNC_GO, 0, -1, err) < 0)
 		goto fail;

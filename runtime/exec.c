@@ -54,6 +54,7 @@ struct exec_child {
 	const struct oci_config *cfg;
 	int sync_fd;
 	int ns_fds[OCI_NS_COUNT];
+	struct cgroup_manager *self_enter_cg; /* see container_init_main */
 };
 
 __attribute__((noreturn)) static void exec_fail(int sync_fd, struct hangar_error *err)
@@ -74,6 +75,8 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *c)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (sync_expect(c->sync_fd, SYNC_GO, &m, NULL, &err) < 0)
 		_exit(1);
+	if (c->self_enter_cg && cgroup_manager_self_enter(c->self_enter_cg, &err) < 0)
+		exec_fail(c->sync_fd, &err);
 	if (ns_join_fds(c->ns_fds, &err) < 0)
 		exec_fail(c->sync_fd, &err);
 	ns_close_fds(c->ns_fds);
@@ -167,21 +170,42 @@ int container_exec(const struct container_exec_opts *o, struct container_exec_re
 		goto out;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	stage1 = fork();
+	/* Into the container's cgroup without the parent writing a pid to
+	 * cgroup.procs (an RCU grace period, most of an exec's time): v2
+	 * forks straight into it, v1 lets the child move itself. */
+	struct exec_child c = {.o = o, .cfg = cfg, .sync_fd = sync[1]};
+	memcpy(c.ns_fds, fds, sizeof(fds));
+	int cgfd = cg ? cgroup_manager_dirfd(cg) : -1;
+	bool entered = false; /* the child gets into the cgroup by itself */
+	struct hangar_error refused;
+	if (cgfd >= 0 && (stage1 = ns_clone3(0, cgfd, NULL, &refused)) >= 0) {
+		entered = true;
+	} else {
+		/* v1, or CLONE_INTO_CGROUP refused (then we enter it below) */
+		int self = cgfd < 0 && cg ? cgroup_manager_self_enter_open(cg, err) : 0;
+		if (self < 0)
+			goto out;
+		if (self > 0)
+			c.self_enter_cg = cg;
+		entered = self > 0;
+		stage1 = fork();
+	}
 	if (stage1 < 0) {
 		hangar_sys_error(err, "fork");
+		if (cg)
+			cgroup_manager_self_enter_close(cg);
 		goto out;
 	}
 	if (stage1 == 0) {
 		close(sync[0]);
-		struct exec_child c = {.o = o, .cfg = cfg, .sync_fd = sync[1]};
-		memcpy(c.ns_fds, fds, sizeof(fds));
 		exec_child_main(&c);
 	}
+	if (cg)
+		cgroup_manager_self_enter_close(cg);
 	close(sync[1]);
 	sync[1] = -1;
 	ns_close_fds(fds);
-	if (cg && cgroup_manager_enter(cg, stage1, err) < 0)
+	if (cg && !entered && cgroup_manager_enter(cg, stage1, err) < 0)
 		goto fail;
 	if (sync_send(sync[0], SYNC_GO, 0, -1, err) < 0)
 		goto fail;

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "namespaces/namespaces.h"
@@ -270,6 +271,10 @@ void container_init_main(struct init_ctx *ctx)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (sync_expect(ctx->sync_fd, SYNC_GO, &m, NULL, &err) < 0)
 		_exit(1);
+	/* Into the cgroup before anything else: before a fork (double fork),
+	 * the cgroup namespace and the first allocations worth accounting. */
+	if (ctx->self_enter_cg && cgroup_manager_self_enter(ctx->self_enter_cg, &err) < 0)
+		init_fail(ctx->sync_fd, &err);
 	if (ctx->new_userns && become_root_in_userns(&err) < 0)
 		init_fail(ctx->sync_fd, &err);
 	bool joined_userns = ctx->join_fds[OCI_NS_USER] >= 0;

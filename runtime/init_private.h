@@ -25,6 +25,9 @@ struct init_ctx {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
+	/* Non-NULL: the child moves itself into this cgroup right after GO
+	 * (cgroup_manager_self_enter); otherwise the parent placed it. */
+	struct cgroup_manager *self_enter_cg;
 };
 
 /* Runs in the cloned child; never returns. */

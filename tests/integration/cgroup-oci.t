@@ -33,6 +33,17 @@ leftovers() {
 at_exit 'for d in $(leftovers); do find "$d" -depth -type d -exec rmdir {} \; ; done'
 
 B=$TEST_TMP/b
+# PID is in $cgpath: on v2 the one line, on v1 in each controller's
+# hierarchy (the init and exec'd processes move themselves in on v1).
+in_cgroup_everywhere() {
+	if [ $v = 2 ]; then
+		grep -qx "0::$cgpath" /proc/$1/cgroup
+	else
+		awk -F: -v p="$cgpath" '$2 ~ /^(cpu|cpuacct|cpuset|memory|devices|freezer|blkio|pids)(,|$)/ {
+			n++; if ($3 != p) bad = 1 } END { exit bad || n == 0 }' /proc/$1/cgroup
+	fi
+}
+
 make_bundle "$B" sh -c 'while :; do sleep 1; done'
 cfg_edit "$B" ".linux.cgroupsPath = \"$cgpath\" |
 	.linux.resources.memory = {limit: 67108864} |
@@ -50,7 +61,7 @@ if [ $v = 2 ]; then
 	is "$(cat "$(cgfile cpu cpu.max)")" "50000 100000" "cpu.max"
 	is "$(cat "$(cgfile cpu cpu.weight)")" 20 "cpu.weight from shares 512"
 else
-	grep -q ":memory:$cgpath\$" /proc/$pid/cgroup && grep -q ":freezer:$cgpath\$" /proc/$pid/cgroup
+	in_cgroup_everywhere $pid
 	ok $? "init is in $cgpath in every hierarchy"
 	is "$(cat "$(cgfile memory memory.limit_in_bytes)")" 67108864 "memory.limit_in_bytes"
 	is "$(cat "$(cgfile pids pids.max)")" 32 "pids.max"
@@ -91,6 +102,9 @@ echo "$stats" | jq -e ".data.memory.raw.$raw_key != null" >/dev/null; ok $? "sta
 
 oci exec -d c1 sleep 100 >/dev/null 2>&1; oci exec -d c1 sleep 100 >/dev/null 2>&1
 wait_for "[ \$(oci ps --format json c1 | jq length) -ge 3 ]"; ok $? "ps lists init and two exec'd processes"
+bad=
+for p in $(oci ps --format json c1 | jq -r '.[]'); do in_cgroup_everywhere $p || bad="$bad $p"; done
+[ -z "$bad" ]; ok $? "init and exec'd processes are in $cgpath in every hierarchy (${bad:-all})"
 oci kill --all c1 KILL; ok $? "kill --all"
 wait_for "[ \"\$(oci state c1 | jq -r .status)\" = stopped ]"; ok $? "container stopped"
 oci delete c1; ok $? "delete"

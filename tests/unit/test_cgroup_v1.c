@@ -705,6 +705,129 @@ static void test_shared_parent_race(void)
 	free(cpuset);
 }
 
+/* The whole /proc/PID/cgroup line for a v1 controller, "" when absent. */
+static char *proc_cgroup_of(pid_t pid, const char *ctrl)
+{
+	char *path = xasprintf("/proc/%d/cgroup", (int)pid), *text = NULL, *want = NULL;
+	struct hangar_error err;
+	if (read_file_at(AT_FDCWD, path, &text, NULL, &err) == 0) {
+		char *l_save, *c_save;
+		for (char *line = strtok_r(text, "\n", &l_save); line; line = strtok_r(NULL, "\n", &l_save)) {
+			char *ctrls = strchr(line, ':'), *cg = ctrls ? strchr(ctrls + 1, ':') : NULL;
+			if (cg == NULL)
+				continue;
+			*cg = '\0';
+			for (char *c = strtok_r(ctrls + 1, ",", &c_save); c && !want; c = strtok_r(NULL, ",", &c_save))
+				if (strcmp(c, ctrl) == 0)
+					want = xstrdup(cg + 1);
+			if (want)
+				break;
+		}
+	}
+	free(text);
+	free(path);
+	return want ? want : xstrdup("");
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* A freshly forked child moves itself in through "tasks" (no grace-period
+ * wait for the parent); a refused move names the hierarchy. */
+static void test_self_enter(void)
+{
+	struct oci_resources r = {.present = true, .has_pids_limit = true, .pids_limit = 16};
+	struct cgroup_manager *m = make("self", &r);
+	ok(m != NULL, "create for self-enter");
+	if (!m)
+		return;
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	int go[2], done[2];
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0)
+		return;
+	int fds_before = count_fds();
+	ok(cgroup_manager_self_enter_open(m, &err) == 1, "v1 offers self-enter (%s)", err.msg);
+	int fds_open = count_fds();
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		if (read(go[0], &c, 1) != 1)
+			_exit(99);
+		struct hangar_error cerr;
+		int rc = cgroup_manager_self_enter(m, &cerr);
+		if (write(done[1], rc == 0 ? "y" : "n", 1) != 1)
+			_exit(98);
+		pause();
+		_exit(0);
+	}
+	cgroup_manager_self_enter_close(m);
+	int fds_after = count_fds();
+	ok(fds_open > fds_before && fds_after == fds_before,
+	   "the parent holds the tasks files only until the fork (%d, %d, %d open)", fds_before, fds_open,
+	   fds_after);
+	char c = 0;
+	if (write(go[1], "x", 1) != 1 || read(done[0], &c, 1) != 1)
+		c = '?';
+	ok(c == 'y', "the child moved itself in");
+	char *want = path_of("self");
+	const char *ctrls[] = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"};
+	bool all = true;
+	for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++) {
+		if (!exists_cg(ctrls[i], "self"))
+			continue;
+		char *got = proc_cgroup_of(pid, ctrls[i]);
+		if (strcmp(got, want) != 0) {
+			diag("%s: child is in '%s', want '%s'", ctrls[i], got, want);
+			all = false;
+		}
+		free(got);
+	}
+	ok(all, "in every hierarchy the child is in %s", want);
+	char *procs = read_cg("pids", "self", "cgroup.procs");
+	char *pid_s = xasprintf("%d", (int)pid);
+	is_str(procs, pid_s, "the pids hierarchy lists the child as a process");
+	free(procs);
+	free(pid_s);
+	free(want);
+	kill(pid, SIGKILL);
+	wait_status(pid);
+
+	/* An empty cpuset refuses new members: the child's error names it. */
+	char *cpus = xasprintf("/sys/fs/cgroup/cpuset/%s/self/cpuset.cpus", parent);
+	bool emptied = write_string_at(AT_FDCWD, cpus, "\n", &err) == 0;
+	ok(emptied, "empty the test cgroup's cpuset.cpus (%s)", emptied ? "ok" : err.msg);
+	free(cpus);
+	ok(cgroup_manager_self_enter_open(m, &err) == 1, "self-enter files opened again");
+	pid = fork();
+	if (pid == 0) {
+		struct hangar_error cerr;
+		hangar_error_clear(&cerr);
+		int rc = cgroup_manager_self_enter(m, &cerr);
+		char *say = xasprintf("%d %d %s", rc, cerr.err_no, cerr.msg);
+		_exit(write(done[1], say, strlen(say)) > 0 ? 0 : 1);
+	}
+	cgroup_manager_self_enter_close(m);
+	wait_status(pid);
+	char said[sizeof(err.msg) + 32] = "";
+	ssize_t got = read(done[0], said, sizeof(said) - 1);
+	said[got > 0 ? got : 0] = '\0';
+	char *want_err = xasprintf("-1 %d move into cgroup /sys/fs/cgroup/cpuset/%s/self", ENOSPC, parent);
+	ok(str_has_prefix(said, want_err), "a refused self-enter fails with ENOSPC and names the cgroup: %s", said);
+	free(want_err);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
+	cgroup_manager_free(m);
+}
+
 static void test_create_failure_unwinds(void)
 {
 	struct oci_resources r = {.present = true};
@@ -749,6 +872,7 @@ int main(void)
 	test_memory_knobs();
 	test_unavailable();
 	test_shared_parent_race();
+	test_self_enter();
 	test_create_failure_unwinds();
 	const char *ctrls[] = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"};
 	bool left = false;

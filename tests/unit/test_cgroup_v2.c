@@ -155,6 +155,8 @@ static void test_lifecycle(void)
 	struct hangar_error err = {0};
 	ok(strcmp(cgroup_manager_version(m), "v2") == 0 && cgroup_manager_dirfd(m) >= 0,
 	   "v2 manager with a dirfd");
+	ok(cgroup_manager_self_enter_open(m, &err) == 0,
+	   "v2 offers no self-enter through a tasks file (clone3 CLONE_INTO_CGROUP does that)");
 
 	/* clone3 straight into the cgroup through the dirfd */
 	struct clone_args args = {
