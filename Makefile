@@ -24,6 +24,25 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CFLAGS += -DHANGAR_COMMIT=\"$(COMMIT)\"
 
+# hangar-oci is linked statically when the static libraries are installed
+# (libc6-dev, libseccomp-dev, libcap-dev and libjson-c-dev ship them): no
+# dynamic loader and no shared libc to map, so one command peaks at ~1.3 MiB
+# RSS instead of ~2.1 MiB (bench/startup).  OCI_STATIC=0 links it as hangar.
+OCI_PKGS := libseccomp libcap json-c
+OCI_STATIC ?= $(shell for l in c seccomp cap json-c; do \
+	f=$$($(CC) -print-file-name=lib$$l.a); [ -f "$$f" ] || exit 0; done; echo 1)
+ifeq ($(OCI_STATIC),1)
+OCI_LDLIBS := -static $(shell pkg-config --static --libs $(OCI_PKGS) 2>/dev/null) -lpthread
+else
+OCI_LDLIBS := $(LDLIBS)
+endif
+
+# Debug info goes into BINARY.debug next to the binary (gdb finds it through
+# .gnu_debuglink): the runtimes copy themselves into a sealed memfd before
+# they enter a container (CVE-2019-5736), and that copy need not carry it.
+split_debug = objcopy --only-keep-debug $(1) $(1).debug && \
+	objcopy --strip-debug --add-gnu-debuglink=$(1).debug $(1)
+
 LIB_DIRS := common config namespaces rootfs cgroups netns checkpoint runtime manager
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -62,11 +81,13 @@ $(BUILD)/libhangar.a: $(LIB_OBJ)
 
 $(BUILD)/hangar-oci: $(OCI_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OCI_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OCI_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a $(OCI_LDLIBS)
+	$(Q)$(call split_debug,$@)
 
 $(BUILD)/hangar: $(MGR_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MGR_OBJ) $(CLI_COMMON_OBJ) $(BUILD)/libhangar.a $(LDLIBS)
+	$(Q)$(call split_debug,$@)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
@@ -89,7 +110,7 @@ unit: all
 
 sanitize:
 	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		LDFLAGS="-fsanitize=address,undefined" $(MAKE) BUILD=build-sanitize all
+		LDFLAGS="-fsanitize=address,undefined" $(MAKE) BUILD=build-sanitize OCI_STATIC=0 all
 
 deps:
 	scripts/install-deps

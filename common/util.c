@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,4 +330,22 @@ uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+char *passwd_name_of(uid_t uid)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	if (f == NULL)
+		return NULL;
+	char *name = NULL;
+	struct passwd pw, *res;
+	char buf[4096];
+	while (fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0) {
+		if (pw.pw_uid == uid) {
+			name = xstrdup(pw.pw_name);
+			break;
+		}
+	}
+	fclose(f);
+	return name;
 }

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <linux/sched.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -190,9 +189,7 @@ static int run_idmap_helper(const char *helper, pid_t pid, const struct oci_id_m
 static int check_subid_mapping(const char *what, const char *file, const struct oci_id_mapping *m, size_t n,
 			       uint32_t self, struct hangar_error *err)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	const char *name = getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res ? res->pw_name : NULL;
+	_cleanup_free_ char *name = passwd_name_of(geteuid());
 	_cleanup_free_ struct ns_subid_range *ranges = NULL;
 	size_t n_ranges = 0;
 	if (ns_subid_ranges(file, name, geteuid(), &ranges, &n_ranges, err) < 0)

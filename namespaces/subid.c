@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,8 +136,7 @@ int ns_rootless_mappings_from(const struct ns_rootless_query *q, struct ns_rootl
 
 int ns_rootless_mappings(struct ns_rootless_maps *out, struct hangar_error *err)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
+	_cleanup_free_ char *name = NULL;
 	struct ns_rootless_query q = {
 	    .subuid_path = "/etc/subuid",
 	    .subgid_path = "/etc/subgid",
@@ -146,8 +144,8 @@ int ns_rootless_mappings(struct ns_rootless_maps *out, struct hangar_error *err)
 	    .gid = getegid(),
 	    .helpers_present = helper_in_path("newuidmap") && helper_in_path("newgidmap"),
 	};
-	if (getpwuid_r(q.uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		q.name = res->pw_name;
+	/* /etc/subuid names users as /etc/passwd does (or by number) */
+	q.name = name = passwd_name_of(q.uid);
 	return ns_rootless_mappings_from(&q, out, err);
 }
 

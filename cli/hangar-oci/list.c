@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <json-c/json.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/hangar-oci/verbs.h"
+#include "common/cleanup.h"
 #include "common/util.h"
 #include "runtime/state.h"
 
@@ -52,10 +52,11 @@ int cmd_list(int argc, char **argv)
 		if (state_load(oci_root(), ids[i], &st, &err) < 0 && state_load_creating(oci_root(), ids[i], &st) < 0)
 			continue;
 		pid_t pid = st->status == STATUS_STOPPED ? 0 : st->pid;
-		struct passwd *pw = getpwuid(st->owner);
+		_cleanup_free_ char *pw_name = passwd_name_of(st->owner);
 		char owner[64];
-		snprintf(owner, sizeof(owner), "%s", pw ? pw->pw_name : "");
-		if (!pw)
+		if (pw_name)
+			snprintf(owner, sizeof(owner), "%s", pw_name);
+		else
 			snprintf(owner, sizeof(owner), "#%u", (unsigned)st->owner);
 		if (quiet) {
 			printf("%s\n", st->id);

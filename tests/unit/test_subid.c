@@ -99,6 +99,10 @@ int main(void)
 	}
 	test_parse();
 	test_mappings();
+	char *root = passwd_name_of(0);
+	is_str(root ? root : "(null)", "root", "/etc/passwd names uid 0 root");
+	free(root);
+	ok(passwd_name_of(4000000000u) == NULL, "a uid /etc/passwd does not list has no name");
 	struct hangar_error err;
 	rm_rf(dir, &err);
 	return tap_done();
