@@ -21,9 +21,20 @@ static int attach_mount(int mnt_fd, int target_fd, const char *what, struct hang
 }
 
 /* A read-only empty tmpfs, made with the new mount API so no /proc is
- * needed: maskedPaths may be applied to a container without /proc. */
-static int mask_directory(int target_fd, const char *path, struct hangar_error *err)
+ * needed: maskedPaths may be applied to a container without /proc.  All
+ * masked directories share one such tmpfs (*shared keeps it, detached):
+ * one superblock instead of one per path, and criu, which archives every
+ * tmpfs it dumps with tar and gzip (and unpacks it again on restore), does
+ * that once instead of once per masked directory. */
+static int mask_directory(int target_fd, const char *path, int *shared, struct hangar_error *err)
 {
+	if (*shared >= 0) {
+		_cleanup_close_ int copy =
+		    open_tree(*shared, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (copy < 0)
+			return hangar_sys_error(err, "mask %s: clone the masking tmpfs", path);
+		return attach_mount(copy, target_fd, path, err);
+	}
 	_cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	if (fs < 0) {
 		if (errno != ENOSYS)
@@ -44,7 +55,8 @@ static int mask_directory(int target_fd, const char *path, struct hangar_error *
 		    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (mnt < 0)
 		return hangar_sys_error(err, "mask %s: fsmount tmpfs", path);
-	return attach_mount(mnt, target_fd, path, err);
+	*shared = steal_fd(&mnt);
+	return mask_directory(target_fd, path, shared, err);
 }
 
 static int mask_file(int root_fd, int target_fd, const char *path, struct hangar_error *err)
@@ -59,7 +71,7 @@ static int mask_file(int root_fd, int target_fd, const char *path, struct hangar
 	return attach_mount(null_tree, target_fd, path, err);
 }
 
-static int mask_path(int root_fd, const char *path, struct hangar_error *err)
+static int mask_path(int root_fd, const char *path, int *shared_tmpfs, struct hangar_error *err)
 {
 	/* A symlink is followed like runc does, but only inside the root. */
 	_cleanup_close_ int target = open_in_root(root_fd, path, O_PATH, 0);
@@ -72,7 +84,7 @@ static int mask_path(int root_fd, const char *path, struct hangar_error *err)
 	if (fstat(target, &st) < 0)
 		return hangar_sys_error(err, "mask %s: stat", path);
 	if (S_ISDIR(st.st_mode))
-		return mask_directory(target, path, err);
+		return mask_directory(target, path, shared_tmpfs, err);
 	return mask_file(root_fd, target, path, err);
 }
 
@@ -129,8 +141,9 @@ int rootfs_finalize(const struct oci_config *cfg, struct hangar_error *err)
 	for (size_t i = 0; i < cfg->linux_.n_readonly_paths; i++)
 		if (readonly_path(root_fd, cfg->linux_.readonly_paths[i], err) < 0)
 			return -1;
+	_cleanup_close_ int masking_tmpfs = -1;
 	for (size_t i = 0; i < cfg->linux_.n_masked_paths; i++)
-		if (mask_path(root_fd, cfg->linux_.masked_paths[i], err) < 0)
+		if (mask_path(root_fd, cfg->linux_.masked_paths[i], &masking_tmpfs, err) < 0)
 			return -1;
 
 	if (cfg->root.readonly && make_readonly(root_fd, false, "/", err) < 0)

@@ -99,13 +99,15 @@ is "$(cat "$SRC/f")" data "the ro bind left the source unchanged"
 
 # --- readonlyPaths / maskedPaths from the config ---
 B=$TEST_TMP/paths
-make_bundle "$B" sh -c 'echo 1 2>&1 >/etc/hostname; cat /etc/passwd | wc -c; ls -A /var | wc -l'
-cfg_edit "$B" '.linux.readonlyPaths += ["/etc/hostname"] | .linux.maskedPaths += ["/etc/passwd","/var","/no/such/path"]'
+make_bundle "$B" sh -c 'echo 1 2>&1 >/etc/hostname; cat /etc/passwd | wc -c; ls -A /var | wc -l; echo x 2>&1 >/var/f; stat -c %d /var /home /proc/acpi | sort -u | wc -l'
+cfg_edit "$B" '.linux.readonlyPaths += ["/etc/hostname"] | .linux.maskedPaths += ["/etc/passwd","/var","/home","/no/such/path"]'
 run_in "$B" paths; ok $? "custom readonly/masked paths (a missing one is ignored)"
 out=$(cat "$TEST_TMP/paths.out")
 like "$out" "Read-only file system" "readonlyPaths entry is read-only"
 like "$(sed -n 2p <<<"$out")" "^ *0$" "masked file reads as empty"
 like "$(sed -n 3p <<<"$out")" "^ *0$" "masked directory lists nothing"
+like "$(sed -n 4p <<<"$out")" "Read-only file system" "masked directory is read-only"
+is "$(sed -n 5p <<<"$out" | tr -d ' ')" 1 "masked directories share one tmpfs (criu archives it once)"
 
 # --- --no-pivot ---
 B=$TEST_TMP/nopivot
