@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -134,6 +136,57 @@ static char *resolve_path(const char *explicit_path, const char **how)
 	return find_in_path("criu");
 }
 
+/* `criu --version` costs ~30 ms (a shell wrapper, a private loader and
+ * libc): paid before every dump and, worse, inside a migration's downtime
+ * before every restore.  As root its answer is kept in a small file keyed by
+ * the binary's device, inode, size and mtime; anything else re-probes. */
+static const char *version_cache_path(void)
+{
+	const char *env = getenv("HANGAR_CRIU_CACHE");
+	if (env)
+		return *env ? env : NULL; /* empty: no cache */
+	return geteuid() == 0 ? CRIU_VERSION_CACHE : NULL;
+}
+
+static void cache_key(const struct stat *sb, const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "1 %llu %llu %lld %lld %ld %s", (unsigned long long)sb->st_dev,
+		 (unsigned long long)sb->st_ino, (long long)sb->st_size, (long long)sb->st_mtim.tv_sec,
+		 sb->st_mtim.tv_nsec, path);
+}
+
+static bool cached_version(const char *path, const struct stat *sb, unsigned *version)
+{
+	const char *cache = version_cache_path();
+	_cleanup_free_ char *text = NULL;
+	struct hangar_error ignored;
+	if (cache == NULL || read_file_at(AT_FDCWD, cache, &text, NULL, &ignored) < 0)
+		return false;
+	char key[PATH_MAX + 128];
+	cache_key(sb, path, key, sizeof(key));
+	char *nl = strchr(text, '\n');
+	if (nl == NULL || (size_t)(nl - text) != strlen(key) || strncmp(text, key, strlen(key)) != 0)
+		return false;
+	char *end = NULL;
+	unsigned long v = strtoul(nl + 1, &end, 10);
+	if (end == nl + 1 || (*end != '\n' && *end != '\0') || v < CRIU_MIN_VERSION || v > 999999)
+		return false;
+	*version = (unsigned)v;
+	return true;
+}
+
+static void remember_version(const char *path, const struct stat *sb, unsigned version)
+{
+	const char *cache = version_cache_path();
+	if (cache == NULL)
+		return;
+	char key[PATH_MAX + 128];
+	cache_key(sb, path, key, sizeof(key));
+	_cleanup_free_ char *text = xasprintf("%s\n%u\n", key, version);
+	struct hangar_error ignored;
+	write_file_atomic(cache, text, strlen(text), 0644, &ignored);
+}
+
 int criu_open(const char *explicit_path, struct criu *out, struct hangar_error *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -144,15 +197,21 @@ int criu_open(const char *explicit_path, struct criu *out, struct hangar_error *
 		    err, HANGAR_E_UNSUPPORTED, 0,
 		    "criu not found (%s%s%s); run scripts/install-criu or pass --criu PATH", how,
 		    path ? ": " : "", path ? path : "");
-	char *argv[] = {path, "--version", NULL};
-	_cleanup_free_ char *text = NULL;
-	int rc = criu_capture(path, argv, &text);
 	unsigned version = 0;
-	if (rc != 0 || criu_parse_version(text, &version) < 0)
-		return hangar_error_set(
-		    err, HANGAR_E_UNSUPPORTED, 0,
-		    "criu at %s does not work: `criu --version` exited %d; run scripts/install-criu", path,
-		    rc);
+	struct stat sb;
+	bool have_stat = stat(path, &sb) == 0;
+	if (!have_stat || !cached_version(path, &sb, &version)) {
+		char *argv[] = {path, "--version", NULL};
+		_cleanup_free_ char *text = NULL;
+		int rc = criu_capture(path, argv, &text);
+		if (rc != 0 || criu_parse_version(text, &version) < 0)
+			return hangar_error_set(
+			    err, HANGAR_E_UNSUPPORTED, 0,
+			    "criu at %s does not work: `criu --version` exited %d; run scripts/install-criu",
+			    path, rc);
+		if (have_stat && version >= CRIU_MIN_VERSION)
+			remember_version(path, &sb, version);
+	}
 	unsigned major = version / 10000, minor = version / 100 % 100, sub = version % 100;
 	if (version < CRIU_MIN_VERSION)
 		return hangar_error_set(

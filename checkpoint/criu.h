@@ -22,6 +22,10 @@ struct criu {
 	char version_str[32];
 };
 
+/* As root, where criu_open remembers `criu --version` ($HANGAR_CRIU_CACHE
+ * overrides; empty: never). */
+#define CRIU_VERSION_CACHE "/run/hangar-criu.version"
+
 /* Resolve and probe the criu binary.  Order: explicit (the --criu flag),
  * $HANGAR_CRIU, /opt/hangar/criu/bin/criu (scripts/install-criu), criu in
  * $PATH.  Fails when the binary is missing, does not answer --version, is

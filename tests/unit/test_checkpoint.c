@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the criu driver's parsing and the checkpoint manifest. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "checkpoint/criu.h"
 #include "checkpoint/image.h"
 #include "checkpoint/migrate.h"
+#include "common/cleanup.h"
 #include "common/util.h"
 #include "tests/unit/tap.h"
 
@@ -172,10 +174,78 @@ static void test_dest(void)
 	   "unknown scheme refused with the accepted forms (%s)", err.msg);
 }
 
+static int count_lines(const char *path)
+{
+	_cleanup_free_ char *text = NULL;
+	struct hangar_error err;
+	if (read_file_at(AT_FDCWD, path, &text, NULL, &err) < 0)
+		return 0;
+	int n = 0;
+	for (char *p = text; *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+/* criu_open probes `criu --version` once per binary (device, inode, size,
+ * mtime) and reads the answer back from the cache file afterwards. */
+static void test_version_cache(void)
+{
+	char dir[] = "/tmp/hangar-test-criu.XXXXXX";
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	_cleanup_free_ char *fake = xasprintf("%s/criu", dir);
+	_cleanup_free_ char *calls = xasprintf("%s/calls", dir);
+	_cleanup_free_ char *cache = xasprintf("%s/cache", dir);
+	_cleanup_free_ char *script = xasprintf("#!/bin/sh\necho probe >>%s\necho 'Version: 4.1.1'\n", calls);
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	if (write_file_at(AT_FDCWD, fake, script, strlen(script), O_CREAT | O_TRUNC, 0755, &err) < 0) {
+		ok(0, "write the fake criu: %s", err.msg);
+		return;
+	}
+	setenv("HANGAR_CRIU_CACHE", cache, 1);
+	struct criu c;
+	ok(criu_open(fake, &c, &err) == 0 && c.version == 40101, "first open probes: %s (%s)", c.version_str,
+	   err.msg);
+	criu_close(&c);
+	ok(criu_open(fake, &c, &err) == 0 && c.version == 40101 && strcmp(c.version_str, "4.1.1") == 0,
+	   "second open: %s", c.version_str);
+	criu_close(&c);
+	ok(count_lines(calls) == 1, "the second open read the cache instead of running criu (%d probes)",
+	   count_lines(calls));
+
+	/* A changed binary (here: a new mtime) is probed again. */
+	struct timespec times[2] = {{.tv_nsec = UTIME_NOW}, {.tv_sec = 1000000000}};
+	utimensat(AT_FDCWD, fake, times, 0);
+	ok(criu_open(fake, &c, &err) == 0, "open after the binary changed");
+	criu_close(&c);
+	ok(count_lines(calls) == 2, "a changed binary is probed again (%d probes)", count_lines(calls));
+
+	/* A damaged cache is ignored and rewritten. */
+	write_file_at(AT_FDCWD, cache, "garbage", 7, O_CREAT | O_TRUNC, 0644, &err);
+	ok(criu_open(fake, &c, &err) == 0 && c.version == 40101, "open with a damaged cache");
+	criu_close(&c);
+	ok(count_lines(calls) == 3, "a damaged cache means one more probe (%d probes)", count_lines(calls));
+	ok(criu_open(fake, &c, &err) == 0, "and the rewritten cache serves the next open");
+	criu_close(&c);
+	ok(count_lines(calls) == 3, "no further probe (%d probes)", count_lines(calls));
+
+	/* A too old criu is refused every time, never cached. */
+	_cleanup_free_ char *old = xasprintf("#!/bin/sh\necho probe >>%s\necho 'Version: 3.14'\n", calls);
+	write_file_at(AT_FDCWD, fake, old, strlen(old), O_CREAT | O_TRUNC, 0755, &err);
+	ok(criu_open(fake, &c, &err) < 0 && strstr(err.msg, "too old") != NULL, "3.14 refused: %s", err.msg);
+	ok(criu_open(fake, &c, &err) < 0 && count_lines(calls) == 5, "and probed again the next time");
+	unsetenv("HANGAR_CRIU_CACHE");
+	rm_rf(dir, &err);
+}
+
 int main(void)
 {
 	test_dest();
 	test_version();
+	test_version_cache();
 	test_log_error();
 	test_stats();
 	test_names();
