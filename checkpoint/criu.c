@@ -139,7 +139,9 @@ static char *resolve_path(const char *explicit_path, const char **how)
 /* `criu --version` costs ~30 ms (a shell wrapper, a private loader and
  * libc): paid before every dump and, worse, inside a migration's downtime
  * before every restore.  As root its answer is kept in a small file keyed by
- * the binary's device, inode, size and mtime; anything else re-probes. */
+ * the binary's device, inode, size and mtime; anything else re-probes.  The
+ * file also keeps whether `--network-lock nftables` works (criu_check_cached):
+ *   KEY\nVERSION\n[nftables_lock=0|1\n] */
 static const char *version_cache_path(void)
 {
 	const char *env = getenv("HANGAR_CRIU_CACHE");
@@ -155,7 +157,7 @@ static void cache_key(const struct stat *sb, const char *path, char *buf, size_t
 		 sb->st_mtim.tv_nsec, path);
 }
 
-static bool cached_version(const char *path, const struct stat *sb, unsigned *version)
+static bool cached_probe(const char *path, const struct stat *sb, unsigned *version, int *nft_lock)
 {
 	const char *cache = version_cache_path();
 	_cleanup_free_ char *text = NULL;
@@ -172,17 +174,22 @@ static bool cached_version(const char *path, const struct stat *sb, unsigned *ve
 	if (end == nl + 1 || (*end != '\n' && *end != '\0') || v < CRIU_MIN_VERSION || v > 999999)
 		return false;
 	*version = (unsigned)v;
+	*nft_lock = -1;
+	if (*end == '\n' && strncmp(end + 1, "nftables_lock=", 14) == 0 && (end[15] == '0' || end[15] == '1'))
+		*nft_lock = end[15] - '0';
 	return true;
 }
 
-static void remember_version(const char *path, const struct stat *sb, unsigned version)
+static void remember_probe(const struct criu *c)
 {
 	const char *cache = version_cache_path();
-	if (cache == NULL)
+	struct stat sb;
+	if (cache == NULL || stat(c->path, &sb) < 0)
 		return;
 	char key[PATH_MAX + 128];
-	cache_key(sb, path, key, sizeof(key));
-	_cleanup_free_ char *text = xasprintf("%s\n%u\n", key, version);
+	cache_key(&sb, c->path, key, sizeof(key));
+	_cleanup_free_ char *nft = c->nft_lock >= 0 ? xasprintf("nftables_lock=%d\n", c->nft_lock) : xstrdup("");
+	_cleanup_free_ char *text = xasprintf("%s\n%u\n%s", key, c->version, nft);
 	struct hangar_error ignored;
 	write_file_atomic(cache, text, strlen(text), 0644, &ignored);
 }
@@ -198,9 +205,11 @@ int criu_open(const char *explicit_path, struct criu *out, struct hangar_error *
 		    "criu not found (%s%s%s); run scripts/install-criu or pass --criu PATH", how,
 		    path ? ": " : "", path ? path : "");
 	unsigned version = 0;
+	int nft_lock = -1;
+	bool probed = false;
 	struct stat sb;
 	bool have_stat = stat(path, &sb) == 0;
-	if (!have_stat || !cached_version(path, &sb, &version)) {
+	if (!have_stat || !cached_probe(path, &sb, &version, &nft_lock)) {
 		char *argv[] = {path, "--version", NULL};
 		_cleanup_free_ char *text = NULL;
 		int rc = criu_capture(path, argv, &text);
@@ -209,8 +218,7 @@ int criu_open(const char *explicit_path, struct criu *out, struct hangar_error *
 			    err, HANGAR_E_UNSUPPORTED, 0,
 			    "criu at %s does not work: `criu --version` exited %d; run scripts/install-criu",
 			    path, rc);
-		if (have_stat && version >= CRIU_MIN_VERSION)
-			remember_version(path, &sb, version);
+		probed = have_stat;
 	}
 	unsigned major = version / 10000, minor = version / 100 % 100, sub = version % 100;
 	if (version < CRIU_MIN_VERSION)
@@ -228,7 +236,10 @@ int criu_open(const char *explicit_path, struct criu *out, struct hangar_error *
 		    major, minor, path, kernel_release());
 	out->path = steal_pointer(&path);
 	out->version = version;
+	out->nft_lock = nft_lock;
 	snprintf(out->version_str, sizeof(out->version_str), "%u.%u.%u", major, minor, sub);
+	if (probed)
+		remember_probe(out);
 	return 0;
 }
 
@@ -299,16 +310,19 @@ int criu_require_tcp_established(const struct criu *c, struct hangar_error *err)
 	return 0;
 }
 
-bool criu_has_nftables_lock(const struct criu *c)
+bool criu_has_nftables_lock(struct criu *c)
 {
-	/* criu's default lock runs iptables-restore; only without it is the
-	 * nftables lock worth a `criu check` (tens of milliseconds) per dump. */
-	_cleanup_free_ char *iptables = find_in_path("iptables-restore");
-	if (iptables)
-		return false;
-	bool ok = false;
-	struct hangar_error ignored;
-	return criu_check_feature(c, "network_lock_nftables", &ok, &ignored) == 0 && ok;
+	/* criu's default lock runs iptables-restore and ip6tables-restore,
+	 * twice each (lock at dump, unlock at restore): ~40 ms apiece inside the
+	 * freeze.  The nftables lock is done in-process through libnftables.
+	 * Asking costs a `criu check` (~40 ms) once per criu binary. */
+	if (c->nft_lock < 0) {
+		bool ok = false;
+		struct hangar_error ignored;
+		c->nft_lock = criu_check_feature(c, "network_lock_nftables", &ok, &ignored) == 0 && ok;
+		remember_probe(c);
+	}
+	return c->nft_lock == 1;
 }
 
 void criu_args_init(struct criu_args *a, const struct criu *c, const char *action)

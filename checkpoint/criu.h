@@ -20,10 +20,11 @@ struct criu {
 	char *path;
 	unsigned version; /* major * 10000 + minor * 100 + sublevel */
 	char version_str[32];
+	int nft_lock; /* --network-lock nftables works: 1, 0, -1 not asked yet */
 };
 
-/* As root, where criu_open remembers `criu --version` ($HANGAR_CRIU_CACHE
- * overrides; empty: never). */
+/* As root, where criu_open remembers `criu --version` and the nftables
+ * lock probe ($HANGAR_CRIU_CACHE overrides; empty: never). */
 #define CRIU_VERSION_CACHE "/run/hangar-criu.version"
 
 /* Resolve and probe the criu binary.  Order: explicit (the --criu flag),
@@ -41,8 +42,10 @@ int criu_check_feature(const struct criu *c, const char *feature, bool *supporte
 int criu_require_mem_tracking(const struct criu *c, const char *flag, struct hangar_error *err);
 int criu_require_lazy_pages(const struct criu *c, struct hangar_error *err);
 int criu_require_tcp_established(const struct criu *c, struct hangar_error *err);
-/* Whether `--network-lock nftables` can be used (no iptables needed). */
-bool criu_has_nftables_lock(const struct criu *c);
+/* Whether `--network-lock nftables` works (probed once per binary, kept in
+ * the version cache): preferred to the iptables lock, which runs four
+ * external programs inside the freeze. */
+bool criu_has_nftables_lock(struct criu *c);
 
 /* A growing argv for criu (argv[0] is the binary). */
 struct criu_args {

@@ -198,7 +198,10 @@ static void test_version_cache(void)
 	_cleanup_free_ char *fake = xasprintf("%s/criu", dir);
 	_cleanup_free_ char *calls = xasprintf("%s/calls", dir);
 	_cleanup_free_ char *cache = xasprintf("%s/cache", dir);
-	_cleanup_free_ char *script = xasprintf("#!/bin/sh\necho probe >>%s\necho 'Version: 4.1.1'\n", calls);
+	_cleanup_free_ char *script = xasprintf("#!/bin/sh\necho probe >>%s\n"
+						"[ \"$1\" = check ] && { echo \"$3 is supported\"; exit 0; }\n"
+						"echo 'Version: 4.1.1'\n",
+						calls);
 	struct hangar_error err;
 	hangar_error_clear(&err);
 	if (write_file_at(AT_FDCWD, fake, script, strlen(script), O_CREAT | O_TRUNC, 0755, &err) < 0) {
@@ -229,14 +232,23 @@ static void test_version_cache(void)
 	criu_close(&c);
 	ok(count_lines(calls) == 3, "a damaged cache means one more probe (%d probes)", count_lines(calls));
 	ok(criu_open(fake, &c, &err) == 0, "and the rewritten cache serves the next open");
-	criu_close(&c);
 	ok(count_lines(calls) == 3, "no further probe (%d probes)", count_lines(calls));
+
+	/* The nftables lock probe is asked once and kept with the version. */
+	ok(c.nft_lock == -1, "the nftables lock was not asked yet");
+	ok(criu_has_nftables_lock(&c) && count_lines(calls) == 4, "asking runs criu check once (%d probes)",
+	   count_lines(calls));
+	ok(criu_has_nftables_lock(&c) && count_lines(calls) == 4, "the answer is kept in the struct");
+	criu_close(&c);
+	ok(criu_open(fake, &c, &err) == 0 && c.nft_lock == 1 && c.version == 40101 && count_lines(calls) == 4,
+	   "the next open has version and nftables lock from the cache (%d probes)", count_lines(calls));
+	criu_close(&c);
 
 	/* A too old criu is refused every time, never cached. */
 	_cleanup_free_ char *old = xasprintf("#!/bin/sh\necho probe >>%s\necho 'Version: 3.14'\n", calls);
 	write_file_at(AT_FDCWD, fake, old, strlen(old), O_CREAT | O_TRUNC, 0755, &err);
 	ok(criu_open(fake, &c, &err) < 0 && strstr(err.msg, "too old") != NULL, "3.14 refused: %s", err.msg);
-	ok(criu_open(fake, &c, &err) < 0 && count_lines(calls) == 5, "and probed again the next time");
+	ok(criu_open(fake, &c, &err) < 0 && count_lines(calls) == 6, "and probed again the next time");
 	unsetenv("HANGAR_CRIU_CACHE");
 	rm_rf(dir, &err);
 }
