@@ -76,6 +76,11 @@ is "$(state_b m1)" RUNNING "m1 runs on the target"
 before=$(last_tick "$A/data" m1 2>/dev/null)
 wait_for "[ \"\$(hgb exec m1 -- cat /root/counter | tr -d '\r')\" -ge 10 ]"; ok $? "the counter continues on the target"
 is "$(hgb exec m1 -- cat /root/early)" precopy "files copied while running arrived"
+# --network none is a namespace of the instance's own: not dumped by criu
+# (--empty-ns), made again on the target with its loopback up.
+like "$(hgb exec m1 -- ip -o link show lo)" "<LOOPBACK,UP,LOWER_UP>" "loopback is up on the target"
+like "$(hgb exec m1 -- ip -4 -o addr show lo)" "inet 127.0.0.1/8" "loopback has 127.0.0.1 on the target"
+is "$(hgb exec m1 -- ip -o link | wc -l | tr -d ' \r')" 1 "and it is the only link"
 cnt=$(grep -ao 'tick [0-9]*' "$B/data/instances/m1/log" | head -n1 | cut -d' ' -f2)
 [ -n "$cnt" ] && [ "$cnt" -gt 3 ]; ok $? "the first tick on the target continues the source's count ($cnt), no restart from 1"
 hgb exec m1 -- rm /root/gone
