@@ -22,18 +22,21 @@ static int attach_mount(int mnt_fd, int target_fd, const char *what, struct hang
 
 /* A read-only empty tmpfs, made with the new mount API so no /proc is
  * needed: maskedPaths may be applied to a container without /proc.  All
- * masked directories share one such tmpfs (*shared keeps it, detached):
- * one superblock instead of one per path, and criu, which archives every
- * tmpfs it dumps with tar and gzip (and unpacks it again on restore), does
- * that once instead of once per masked directory. */
+ * masked directories share one such tmpfs (*shared is the first one, once
+ * attached: kernels before 6.15 refuse to clone a detached mount): one
+ * superblock instead of one per path, and criu, which archives every tmpfs
+ * it dumps with tar and gzip (and unpacks it again on restore), does that
+ * once instead of once per masked directory. */
 static int mask_directory(int target_fd, const char *path, int *shared, struct hangar_error *err)
 {
 	if (*shared >= 0) {
 		_cleanup_close_ int copy =
 		    open_tree(*shared, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-		if (copy < 0)
+		if (copy >= 0)
+			return attach_mount(copy, target_fd, path, err);
+		if (errno != EINVAL)
 			return hangar_sys_error(err, "mask %s: clone the masking tmpfs", path);
-		return attach_mount(copy, target_fd, path, err);
+		/* cannot clone it here: a tmpfs of its own, as before */
 	}
 	_cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	if (fs < 0) {
@@ -55,8 +58,12 @@ static int mask_directory(int target_fd, const char *path, int *shared, struct h
 		    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (mnt < 0)
 		return hangar_sys_error(err, "mask %s: fsmount tmpfs", path);
-	*shared = steal_fd(&mnt);
-	return mask_directory(target_fd, path, shared, err);
+	if (attach_mount(mnt, target_fd, path, err) < 0)
+		return -1;
+	/* mnt now names the attached mount, which any kernel clones */
+	if (*shared < 0)
+		*shared = steal_fd(&mnt);
+	return 0;
 }
 
 static int mask_file(int root_fd, int target_fd, const char *path, struct hangar_error *err)
