@@ -98,7 +98,10 @@ fi
 oci delete --force tcp1
 
 # ---- restores that fail -----------------------------------------------------
-oci checkpoint --leave-running --image-path "$TEST_TMP/good" --work-path "$TEST_TMP/work" c1 2>"$TEST_TMP/err"; ok $? "a good checkpoint ($(cat "$TEST_TMP/err"))"
+# Not --leave-running: a c1 still writing /tmp/counter would change a file
+# the image may hold open (the dump can catch `echo > /tmp/counter` between
+# its open and its write), and criu refuses a restore whose file sizes moved.
+oci checkpoint --image-path "$TEST_TMP/good" --work-path "$TEST_TMP/work" c1 2>"$TEST_TMP/err"; ok $? "a good checkpoint ($(cat "$TEST_TMP/err"))"
 [ -s "$TEST_TMP/work/dump.log" ] && [ ! -e "$TEST_TMP/good/dump.log" ]; ok $? "--work-path takes the log"
 oci delete --force c1
 
