@@ -4,13 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <limits.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -140,7 +140,7 @@ static char *resolve_path(const char *explicit_path, const char **how)
  * libc): paid before every dump and, worse, inside a migration's downtime
  * before every restore.  As root its answer is kept in a small file keyed by
  * the binary's device, inode, size and mtime; anything else re-probes.  The
- * file also keeps whether `--network-lock nftables` works (criu_check_cached):
+ * file also keeps whether `--network-lock nftables` works (criu_has_nftables_lock):
  *   KEY\nVERSION\n[nftables_lock=0|1\n] */
 static const char *version_cache_path(void)
 {
