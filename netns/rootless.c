@@ -239,7 +239,11 @@ static int start_pasta(const char *bin, const struct rootless_net_request *req, 
 		udp += req->ports[i].protocol == IPPROTO_UDP;
 	}
 	/* nothing is published unless asked for, and the instance does not
-	 * get to reach the host's loopback services */
+	 * get to reach the host's loopback services: no -T/-U forwards, and
+	 * --no-map-gw, else pasta turns connections to its gateway address
+	 * into connections to the host's 127.0.0.1 (slirp4netns gets
+	 * --disable-host-loopback for the same) */
+	argv_add(&a, xstrdup("--no-map-gw"));
 	if (tcp == 0) {
 		argv_add(&a, xstrdup("-t"));
 		argv_add(&a, xstrdup("none"));
