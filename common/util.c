@@ -349,3 +349,18 @@ char *passwd_name_of(uid_t uid)
 	fclose(f);
 	return name;
 }
+
+char *find_in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (path == NULL || *path == '\0')
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	_cleanup_free_ char *copy = xstrdup(path);
+	char *save = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *cand = xasprintf("%s/%s", *dir ? dir : ".", name);
+		if (access(cand, X_OK) == 0)
+			return steal_pointer(&cand);
+	}
+	return NULL;
+}

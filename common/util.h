@@ -50,6 +50,10 @@ unsigned long long proc_start_time(pid_t pid);
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);
 
+/* The first executable NAME in $PATH (malloc'ed), NULL when none; without
+ * $PATH the usual /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin. */
+char *find_in_path(const char *name);
+
 /* The name /etc/passwd gives uid (malloc'ed), NULL when it lists none.  The
  * file is read directly, as static runc does: the static hangar-oci has no
  * NSS modules to load, so users only a directory service knows stay

@@ -319,15 +319,8 @@ static int fill_debootstrap(const char *rootfs, const void *data, struct hangar_
 
 static bool in_path(const char *tool)
 {
-	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-	char *save = NULL;
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		_cleanup_free_ char *f = xasprintf("%s/%s", d, tool);
-		if (access(f, X_OK) == 0)
-			return true;
-	}
-	return false;
+	_cleanup_free_ char *f = find_in_path(tool);
+	return f != NULL;
 }
 
 int image_store_debootstrap(const struct hangar_paths *p, const char *name, const char *suite, struct hangar_error *err)

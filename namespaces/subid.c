@@ -72,15 +72,8 @@ int ns_subid_ranges(const char *path, const char *name, uint32_t id, struct ns_s
 
 static bool helper_in_path(const char *helper)
 {
-	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-	char *save = NULL;
-	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", dir, helper);
-		if (access(p, X_OK) == 0)
-			return true;
-	}
-	return false;
+	_cleanup_free_ char *p = find_in_path(helper);
+	return p != NULL;
 }
 
 /* 0 -> self, then the ranges back to back from container id 1. */

@@ -29,21 +29,6 @@
 
 #define HELPER_READY_TIMEOUT_MS 10000
 
-static char *find_in_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy =
-	    xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
-	char *save = NULL;
-	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		char *cand = xasprintf("%s/%s", dir, name);
-		if (access(cand, X_OK) == 0)
-			return cand;
-		free(cand);
-	}
-	return NULL;
-}
-
 int rootless_net_find_helper(enum rootless_net_helper want, enum rootless_net_helper *found, char **path,
 			     struct hangar_error *err)
 {
