@@ -113,6 +113,14 @@ wait_for "[ \"\$(oci state c1 | jq -r .status)\" = stopped ]"; ok $? "container 
 oci delete c1; ok $? "delete"
 [ -z "$(leftovers)" ]; ok $? "no cgroup left below /$parent ($(leftovers | tr '\n' ' '))"
 
+# A tiny memory limit does not kill the runtime's own init (runc #1980:
+# Docker's minimum became 6 MiB; crun starts under 512 KiB): the init moves
+# into the cgroup before it touches much memory.
+cfg_edit "$B" '.process.args = ["sh", "-c", "echo small"] | .linux.resources = {memory: {limit: 524288}}'
+out=$(oci run --bundle "$B" tiny 2>&1); rc=$?
+is "$rc $out" "0 small" "a container starts and runs under a 512 KiB memory limit"
+oci delete --force tiny >/dev/null 2>&1
+
 # A value the kernel refuses: clear error, nothing left behind.
 cfg_edit "$B" '.linux.resources = {cpu: {cpus: "99"}}'
 oci run -d --bundle "$B" c2 >"$TEST_TMP/run2.out" 2>&1; [ $? != 0 ]; ok $? "run with cpus 99 fails"
