@@ -38,9 +38,8 @@ tmux send-keys -t "$session" 'echo size-$(stty size | tr " " x)' Enter
 wait_for "pane | grep -q 'size-40x150'" 50
 ok $? "console: the pty has the client's terminal size (40x150)"
 tmux resize-window -t "$session" -x 120 -y 33
-sleep 0.5
-tmux send-keys -t "$session" 'echo size-$(stty size | tr " " x)' Enter
-wait_for "pane | grep -q 'size-33x120'" 50
+# ask again until the resize has travelled through the console to the pty
+wait_for "tmux send-keys -t '$session' 'echo size-\$(stty size | tr \" \" x)' Enter; sleep 0.3; pane | grep -q 'size-33x120'" 20
 ok $? "console: a terminal resize reaches the pty (33x120)"
 out=$(timeout 10 "$HANGAR" console vm1 2>&1 </dev/null)
 rc=$?

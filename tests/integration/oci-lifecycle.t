@@ -79,9 +79,11 @@ wait_for "[ \"\$(oci state r4 | jq -r .status)\" = stopped ]"; ok $? "all proces
 oci delete r4
 
 # signals by number and name
-cfg_edit "$B2" '.process.args=["sh","-c","trap \"echo got-usr1 > /tmp/sig; exit 0\" USR1; while :; do sleep 0.1; done"]'
+cfg_edit "$B2" '.process.args=["sh","-c","trap \"echo got-usr1 > /tmp/sig; exit 0\" USR1; touch /tmp/trapped; while :; do sleep 0.1; done"]'
+rm -f "$B2/rootfs/tmp/trapped"
 oci run -d --bundle "$B2" r5
-sleep 0.3
+# USR1 before the trap is set would just kill the shell
+wait_for "[ -e $B2/rootfs/tmp/trapped ]"
 oci kill r5 10; ok $? "kill by number"
 wait_for "[ -e $B2/rootfs/tmp/sig ]"; ok $? "signal delivered (USR1 trap ran)"
 oci delete --force r5
