@@ -59,7 +59,7 @@ oci delete st1; ok $? "delete of a stopped container"
 oci state st1 >/dev/null 2>&1; [ $? != 0 ]; ok $? "state after delete fails"
 
 # ---- "creating": state while create is still running (a slow hook) ----
-with '.process.args = ["sleep", "100"] | .hooks.createRuntime = [{path: "/bin/sleep", args: ["sleep", "2"]}]'
+with '.process.args = ["sleep", "100"] | .hooks.createRuntime = [{path: "/bin/sleep", args: ["sleep", "4"]}]'
 oci create --bundle "$B" cr1 >/dev/null 2>&1 </dev/null &
 crpid=$!
 wait_for '[ "$(oci state cr1 2>/dev/null | jq -r .status)" = creating ]' 15
