@@ -201,13 +201,13 @@ static bool status_ok(int status)
 	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/* The last line the receiver printed on stderr (its error). */
-static char *receiver_error(const struct migrate_ctx *c, int status)
+/* The last line a receiver printed on stderr (its error). */
+static char *receiver_error(const char *stderr_path, int status)
 {
 	_cleanup_free_ char *text = NULL;
 	struct hangar_error ignored;
 	char *line = NULL;
-	if (read_file_at(AT_FDCWD, c->stderr_path, &text, NULL, &ignored) == 0) {
+	if (read_file_at(AT_FDCWD, stderr_path, &text, NULL, &ignored) == 0) {
 		size_t len = strlen(text);
 		while (len > 0 && text[len - 1] == '\n')
 			text[--len] = '\0';
@@ -222,24 +222,111 @@ static char *receiver_error(const struct migrate_ctx *c, int status)
 	return xasprintf("exit status %d", status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
-static int open_stderr_file(const struct migrate_ctx *c, struct hangar_error *err)
+/* A `hangar migrate --receive STEP` on the target, its stdin a pipe from us.
+ * The steps of the downtime (delta, prune, images, restore) are started
+ * before the freeze, so that their ssh sessions and the remote hangar are
+ * up when their data comes (a session costs ~100 ms).  A receiver acts
+ * only on complete input: its stdin closed early (the migration was given
+ * up) makes it do nothing. */
+struct receiver {
+	const char *step;
+	pid_t pid;
+	int in; /* its stdin; -1 once closed */
+	char *stderr_path;
+};
+
+static void receiver_init(struct receiver *r)
 {
-	int fd = open(c->stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return hangar_sys_error(err, "open %s", c->stderr_path);
-	return fd;
+	memset(r, 0, sizeof(*r));
+	r->pid = -1;
+	r->in = -1;
 }
 
-/* One receive step without a stream; *answer (optional) gets its stdout. */
+static int receiver_start(const struct migrate_ctx *c, const char *step, struct receiver *r,
+			  struct hangar_error *err)
+{
+	receiver_init(r);
+	r->step = step;
+	r->stderr_path = xasprintf("%s.%s", c->stderr_path, step);
+	_cleanup_close_ int errfd = open(r->stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (errfd < 0)
+		return hangar_sys_error(err, "open %s", r->stderr_path);
+	_cleanup_close_ int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return hangar_sys_error(err, "pipe");
+	/* Bigger pipes mean fewer wake-ups per MiB of images; best effort. */
+	fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
+	char **argv = receiver_argv(c, step);
+	r->pid = spawn(argv, in[0], devnull, errfd, err);
+	strv_free(argv);
+	close(in[0]);
+	if (r->pid < 0) {
+		close(in[1]);
+		return -1;
+	}
+	r->in = in[1];
+	return 0;
+}
+
+static void receiver_release(struct receiver *r)
+{
+	if (r->in >= 0)
+		close(r->in);
+	r->in = -1;
+	if (r->stderr_path)
+		unlink(r->stderr_path);
+	free(r->stderr_path);
+	r->stderr_path = NULL;
+}
+
+/* Close its stdin, wait for it, and say how it went. */
+static int receiver_finish(struct receiver *r, struct hangar_error *err)
+{
+	if (r->in >= 0)
+		close(r->in);
+	r->in = -1;
+	int status = wait_status(r->pid);
+	r->pid = -1;
+	int rc = 0;
+	if (!status_ok(status)) {
+		_cleanup_free_ char *why = receiver_error(r->stderr_path, status);
+		rc = hangar_error_set(err, HANGAR_E_CHILD, 0, "target %s: %s", r->step, why);
+	}
+	receiver_release(r);
+	return rc;
+}
+
+/* Give up on it: end of input (which makes it do nothing), a moment to
+ * exit, then the signal (a cut ssh connection may never pass the EOF on). */
+static void receiver_cancel(struct receiver *r)
+{
+	if (r->pid > 0) {
+		if (r->in >= 0)
+			close(r->in);
+		r->in = -1;
+		for (int i = 0; i < 200 && waitpid(r->pid, NULL, WNOHANG) == 0; i++)
+			usleep(10000);
+		if (kill(r->pid, SIGKILL) == 0)
+			wait_status(r->pid);
+		r->pid = -1;
+	}
+	receiver_release(r);
+}
+
+/* One receive step with a small input; *answer (optional) gets its stdout. */
 static int run_step(const struct migrate_ctx *c, const char *step, const char *input, char **answer,
 		    struct hangar_error *err)
 {
 	char **argv = receiver_argv(c, step);
 	int in[2] = {-1, -1}, out[2] = {-1, -1};
 	int rc = -1;
-	_cleanup_close_ int errfd = open_stderr_file(c, err);
-	if (errfd < 0)
+	_cleanup_free_ char *stderr_path = xasprintf("%s.%s", c->stderr_path, step);
+	_cleanup_close_ int errfd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (errfd < 0) {
+		hangar_sys_error(err, "open %s", stderr_path);
 		goto out;
+	}
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
 		hangar_sys_error(err, "pipe");
 		goto out;
@@ -260,7 +347,7 @@ static int run_step(const struct migrate_ctx *c, const char *step, const char *i
 	buf[n > 0 ? n : 0] = '\0';
 	int status = wait_status(pid);
 	if (!status_ok(status)) {
-		_cleanup_free_ char *why = receiver_error(c, status);
+		_cleanup_free_ char *why = receiver_error(stderr_path, status);
 		hangar_error_set(err, HANGAR_E_CHILD, 0, "target %s: %s", step, why);
 		goto out;
 	}
@@ -276,38 +363,46 @@ out:
 		if (out[i] >= 0)
 			close(out[i]);
 	}
+	unlink(stderr_path);
 	strv_free(argv);
 	return rc;
 }
 
-/* producer | receiver STEP, counting the bytes in between. */
-static int stream_step(const struct migrate_ctx *c, const char *step, char *const producer[], uint64_t *bytes,
-		       struct hangar_error *err)
+/* Write n bytes to r: as they are (frame 0), or as one frame of segment
+ * `frame` ("F <n>\n" + the bytes; see MIGRATE_FINISH_STEP). */
+static int send_to(struct receiver *r, char frame, const void *data, size_t n)
 {
-	char **argv = receiver_argv(c, step);
-	int prod[2] = {-1, -1}, recv[2] = {-1, -1};
-	pid_t ppid = -1, rpid = -1;
+	if (frame) {
+		char head[32];
+		int len = snprintf(head, sizeof(head), "%c %zu\n", frame, n);
+		if (write_all(r->in, head, (size_t)len) < 0)
+			return -1;
+	}
+	return n ? write_all(r->in, data, n) : 0;
+}
+
+/* producer | the started receiver r, counting the bytes in between; after a
+ * complete output, trailer (with its NUL).  A raw stream (frame 0) ends
+ * with the receiver's end (receiver_finish); a framed segment with its
+ * empty frame, the receiver going on to the next segment. */
+static int stream_into(struct receiver *r, char frame, char *const producer[], const char *trailer,
+		       uint64_t *bytes, struct hangar_error *err)
+{
+	int prod[2] = {-1, -1};
+	pid_t ppid = -1;
 	int rc = -1;
 	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int errfd = open_stderr_file(c, err);
-	if (errfd < 0)
-		goto out;
-	if (pipe2(prod, O_CLOEXEC) < 0 || pipe2(recv, O_CLOEXEC) < 0) {
+	_cleanup_close_ int errfd = open(r->stderr_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (pipe2(prod, O_CLOEXEC) < 0) {
 		hangar_sys_error(err, "pipe");
 		goto out;
 	}
-	/* Bigger pipes mean fewer wake-ups per MiB of images; best effort. */
 	fcntl(prod[0], F_SETPIPE_SZ, 1 << 20);
-	fcntl(recv[1], F_SETPIPE_SZ, 1 << 20);
-	rpid = spawn(argv, recv[0], -1, errfd, err);
-	if (rpid < 0)
-		goto out;
 	ppid = spawn(producer, -1, prod[1], errfd, err);
 	if (ppid < 0)
 		goto out;
 	close(prod[1]);
-	close(recv[0]);
-	prod[1] = recv[0] = -1;
+	prod[1] = -1;
 	buf = xmalloc0(1 << 20);
 	bool broken = false;
 	for (;;) {
@@ -316,31 +411,39 @@ static int stream_step(const struct migrate_ctx *c, const char *step, char *cons
 			continue;
 		if (n <= 0)
 			break;
-		if (write_all(recv[1], buf, (size_t)n) < 0) {
+		if (send_to(r, frame, buf, (size_t)n) < 0) {
 			broken = true;
 			break;
 		}
 		*bytes += (uint64_t)n;
 	}
-	close(recv[1]);
-	recv[1] = -1;
 	if (broken)
 		kill(ppid, SIGTERM);
 	int pstatus = wait_status(ppid);
-	int rstatus = wait_status(rpid);
-	ppid = rpid = -1;
-	if (!status_ok(rstatus) || broken) {
-		_cleanup_free_ char *why = receiver_error(c, rstatus);
-		hangar_error_set(err, HANGAR_E_CHILD, 0, "target %s: %s", step, why);
-		goto out;
-	}
+	ppid = -1;
 	/* GNU tar exits 1 when a file changed while it was read: expected
 	 * for the live pre-copy, which the delta after the freeze corrects. */
-	bool live_copy = strcmp(step, "rootfs") == 0;
-	if (!status_ok(pstatus) && !(live_copy && WIFEXITED(pstatus) && WEXITSTATUS(pstatus) == 1)) {
-		hangar_error_set(err, HANGAR_E_CHILD, 0, "%s: %s exited with %d", step, producer[0],
+	bool live_copy = strcmp(r->step, "rootfs") == 0;
+	bool produced = status_ok(pstatus) || (live_copy && WIFEXITED(pstatus) && WEXITSTATUS(pstatus) == 1);
+	if (!produced) {
+		/* an incomplete stream must not be taken for a whole one */
+		receiver_cancel(r);
+		hangar_error_set(err, HANGAR_E_CHILD, 0, "%s: %s exited with %d", r->step, producer[0],
 				 WIFEXITED(pstatus) ? WEXITSTATUS(pstatus) : 128 + WTERMSIG(pstatus));
 		goto out;
+	}
+	if (!broken && trailer && send_to(r, frame, trailer, strlen(trailer) + 1) < 0)
+		broken = true;
+	if (!broken && frame && send_to(r, frame, NULL, 0) < 0)
+		broken = true;
+	if (broken || !frame) {
+		/* a receiver that stopped reading says why on its way out */
+		if (receiver_finish(r, err) < 0)
+			goto out;
+		if (broken) {
+			hangar_error_set(err, HANGAR_E_CHILD, 0, "target %s: the stream broke off", r->step);
+			goto out;
+		}
 	}
 	rc = 0;
 out:
@@ -348,17 +451,9 @@ out:
 		kill(ppid, SIGKILL);
 		wait_status(ppid);
 	}
-	if (rpid > 0) {
-		kill(rpid, SIGKILL);
-		wait_status(rpid);
-	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		if (prod[i] >= 0)
 			close(prod[i]);
-		if (recv[i] >= 0)
-			close(recv[i]);
-	}
-	strv_free(argv);
 	return rc;
 }
 
@@ -388,8 +483,8 @@ static char *file_contents(const char *path)
 	return text;
 }
 
-static int tar_stream(const struct migrate_ctx *c, const char *step, const char *dir, const char *newer,
-		      uint64_t *bytes, struct hangar_error *err)
+static int tar_stream(struct receiver *r, char frame, const char *dir, const char *newer, uint64_t *bytes,
+		      struct hangar_error *err)
 {
 	/* Overlay whiteouts are 0:0 device nodes and opaque directories an
 	 * xattr: both must survive the copy. */
@@ -413,14 +508,16 @@ static int tar_stream(const struct migrate_ctx *c, const char *step, const char 
 			     (char *)dir, "-cf",
 			     "-",	  ".",
 			     NULL};
-	return stream_step(c, step, newer ? tar_newer : tar_all, bytes, err);
+	return stream_into(r, frame, newer ? tar_newer : tar_all, NULL, bytes, err);
 }
 
-static int prune_stream(const struct migrate_ctx *c, const char *dir, uint64_t *bytes,
+/* The paths that exist in dir, NUL-separated, then MIGRATE_PRUNE_END: the
+ * receiver deletes the others only when it got the whole list. */
+static int prune_stream(struct receiver *r, char frame, const char *dir, uint64_t *bytes,
 			struct hangar_error *err)
 {
 	char *find[] = {"find", (char *)dir, "-mindepth", "1", "-printf", "%P\\0", NULL};
-	return stream_step(c, "prune", find, bytes, err);
+	return stream_into(r, frame, find, MIGRATE_PRUNE_END, bytes, err);
 }
 
 /* End the shared ssh connection (`ssh -O exit`), if one was made. */
@@ -513,9 +610,12 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	_cleanup_free_ char *instance_json = NULL;
 	_cleanup_free_ char *json_path = NULL;
 	_cleanup_free_ char *newer = NULL;
+	_cleanup_free_ char *go = NULL;
 	int rc = -1;
 	uint64_t start = now_ns(), t;
 	bool target_made = false;
+	struct receiver fin; /* the downtime's steps, see MIGRATE_FINISH_STEP */
+	receiver_init(&fin);
 
 	if (check_dest(p, o->dest, err) < 0 || instance_load(p, name, &inst, err) < 0)
 		return -1;
@@ -556,11 +656,23 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	t = now_ns();
 	time_t copy_started = time(NULL);
 	uint64_t bytes = 0;
-	if (tar_stream(&c, "rootfs", inst->upper, NULL, &bytes, err) < 0) {
+	struct receiver copy;
+	if (receiver_start(&c, "rootfs", &copy, err) < 0 ||
+	    tar_stream(&copy, 0, inst->upper, NULL, &bytes, err) < 0) {
+		receiver_cancel(&copy);
 		hangar_error_prefix(err, "migrate %s: copy", name);
 		goto abort;
 	}
 	phase_done(&c, rep, "copy", t, bytes, "while running");
+
+	/* One receiver takes the rest (delta, deletions, images, restore),
+	 * started before the freeze: its session and program are up while
+	 * the instance still runs (a session costs ~100 ms over ssh). */
+	bool same_host = o->dest->kind == MIGRATE_DEST_LOCAL;
+	if (receiver_start(&c, MIGRATE_FINISH_STEP, &fin, err) < 0) {
+		hangar_error_prefix(err, "migrate %s: start the receiver", name);
+		goto abort;
+	}
 
 	/* dump: freeze and checkpoint; the source is stopped from here. */
 	t = now_ns();
@@ -582,8 +694,8 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	t = now_ns();
 	bytes = 0;
 	newer = xasprintf("@%lld", (long long)copy_started - 1);
-	if (tar_stream(&c, "delta", inst->upper, newer, &bytes, err) < 0 ||
-	    prune_stream(&c, inst->upper, &bytes, err) < 0) {
+	if (tar_stream(&fin, MIGRATE_FRAME_DELTA, inst->upper, newer, &bytes, err) < 0 ||
+	    prune_stream(&fin, MIGRATE_FRAME_PRUNE, inst->upper, &bytes, err) < 0) {
 		hangar_error_prefix(err, "migrate %s: delta", name);
 		goto restore_source;
 	}
@@ -591,17 +703,21 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 
 	/* On the same machine the target reads the images where they are:
 	 * copying hundreds of MiB would only add to the downtime. */
-	bool same_host = o->dest->kind == MIGRATE_DEST_LOCAL;
 	t = now_ns();
 	bytes = 0;
-	if (!same_host && tar_stream(&c, "images", images, NULL, &bytes, err) < 0) {
+	if (!same_host && tar_stream(&fin, MIGRATE_FRAME_IMAGES, images, NULL, &bytes, err) < 0) {
 		hangar_error_prefix(err, "migrate %s: images", name);
 		goto restore_source;
 	}
 	phase_done(&c, rep, "images", t, bytes, same_host ? "read in place on this host" : NULL);
 
 	t = now_ns();
-	if (run_step(&c, "restore", same_host ? images : NULL, NULL, err) < 0) {
+	go = same_host ? xasprintf("%s\n%s\n", MIGRATE_RESTORE_GO, images)
+		       : xasprintf("%s\n", MIGRATE_RESTORE_GO);
+	if (send_to(&fin, MIGRATE_FRAME_RESTORE, go, strlen(go)) < 0) {
+		/* the receiver is gone: its status says why */
+	}
+	if (receiver_finish(&fin, err) < 0) {
 		hangar_error_prefix(err, "migrate %s: restore", name);
 		goto restore_source;
 	}
@@ -628,6 +744,7 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	goto restore_signal;
 
 restore_source:
+	receiver_cancel(&fin);
 	abort_target(&c);
 	target_made = false;
 	{
@@ -646,9 +763,11 @@ restore_source:
 		}
 	}
 abort:
+	receiver_cancel(&fin);
 	if (target_made)
 		abort_target(&c);
 restore_signal:
+	receiver_cancel(&fin);
 	signal(SIGPIPE, old_pipe);
 out:
 	rep->total_ns = now_ns() - start;

@@ -7,7 +7,7 @@
  * (local:DATA[:RUN]) or to another host running hangar over ssh
  * (ssh://[user@]host[:port][/DATA]); no daemon on either side: every step
  * on the target is one `hangar migrate --receive STEP NAME` whose stdin is
- * the stream for that step.
+ * the stream for that step (after the freeze, one step for all the rest).
  *
  * Phases: prepare (instance definition) -> copy (the copy-on-write upper
  * layer, while the instance runs) -> dump (freeze + criu) -> delta (files
@@ -15,6 +15,8 @@
  * same address) -> verify -> cleanup (the source is destroyed only now).
  * Up to the dump a failure aborts the target and the source never stopped;
  * after it, the target is aborted and the source restored from its images.
+ * The receivers of the downtime's steps are started before the freeze and
+ * act only on complete input (see MIGRATE_PRUNE_END, MIGRATE_RESTORE_GO).
  */
 
 #include <stdbool.h>
@@ -79,8 +81,27 @@ struct migrate_report {
 int instance_migrate(const struct hangar_paths *p, const char *name, const struct migrate_opts *o,
 		     struct migrate_report *rep, struct hangar_error *err);
 
-/* The target side of one phase: step is prepare, rootfs, delta, prune,
- * images, restore, status or abort; in_fd carries the phase's stream and
+/* The steps of the downtime travel through one receiver, started before the
+ * freeze: its input is segments, each a run of frames "<letter> <n>\n"
+ * followed by n bytes and ended by an empty frame "<letter> 0\n": the
+ * delta (a tar stream into the upper layer), the prune list, the images (a
+ * tar stream; not on the same host) and last the restore frame, whose
+ * bytes are the restore step's input. */
+#define MIGRATE_FINISH_STEP "finish"
+#define MIGRATE_FRAME_DELTA 'D'
+#define MIGRATE_FRAME_PRUNE 'P'
+#define MIGRATE_FRAME_IMAGES 'I'
+#define MIGRATE_FRAME_RESTORE 'R'
+
+/* The last entry of the prune step's NUL-separated list (no relative path
+ * can be "/"): without it the list is incomplete and nothing is removed. */
+#define MIGRATE_PRUNE_END "/"
+/* The first line of the restore step's input (then, on the same host, the
+ * image directory): without it the step restores nothing. */
+#define MIGRATE_RESTORE_GO "restore"
+
+/* The target side of one phase: step is prepare, rootfs (the live copy of
+ * the upper layer), finish (everything after the freeze), status or abort; in_fd carries the phase's stream and
  * out_fd gets its (one-line) answer. */
 int migrate_receive(const struct hangar_paths *p, const char *step, const char *name, int in_fd, int out_fd,
 		    const char *criu, struct hangar_error *err);

@@ -103,4 +103,27 @@ is "$(state_a m1)" RUNNING "the source keeps running"
 rm -rf "$B/data/instances/m1"
 hg migrate m1 "local:$A/data" >/dev/null 2>&1; [ $? != 0 ]; ok $? "migrating onto the own root is refused"
 
+# ---- the target acts only on complete input ----------------------------------
+# (its receivers are started before the freeze; a source that gives up just
+# closes their input)
+out=$(hg create rx --network none -- sleep 1000 2>&1); ok $? "create rx, stopped ($out)"
+up=$A/data/instances/rx/upper
+echo keep >"$up/keepme"
+echo old >"$up/stale"
+printf 'P 7\nkeepme\0P 0\n' | hg migrate --receive finish rx 2>"$TEST_TMP/err"; [ $? != 0 ]
+ok $? "a prune list lacking its end mark is refused"
+like "$(cat "$TEST_TMP/err")" "incomplete.*nothing removed" "... saying nothing was removed"
+[ -e "$up/keepme" ] && [ -e "$up/stale" ]; ok $? "... and nothing was"
+printf 'P 9\nkeepme\0/\0P 0\n' | hg migrate --receive finish rx 2>"$TEST_TMP/err"; [ $? != 0 ]
+ok $? "a stream that ends before its restore frame fails"
+like "$(cat "$TEST_TMP/err")" "stopped before the restore; nothing restored" "... saying nothing was restored"
+[ -e "$up/keepme" ] && [ ! -e "$up/stale" ]; ok $? "its complete prune list was applied: what it does not name is gone"
+printf 'R 3\nxyz' | hg migrate --receive finish rx 2>"$TEST_TMP/err"; [ $? != 0 ]; ok $? "a restore frame without the go-ahead is refused"
+like "$(cat "$TEST_TMP/err")" "no go-ahead" "... naming the missing go-ahead"
+printf 'D 3\nab' | hg migrate --receive finish rx 2>"$TEST_TMP/err"; [ $? != 0 ]; ok $? "a stream cut in a frame fails"
+like "$(cat "$TEST_TMP/err")" "stopped in the middle of a frame" "... saying so"
+printf 'X 0\n' | hg migrate --receive finish rx 2>"$TEST_TMP/err"; [ $? != 0 ]; ok $? "an unknown frame is refused"
+is "$(state_a rx)" STOPPED "rx was never started by any of them"
+hg destroy --force rx >/dev/null 2>&1
+
 done_testing
