@@ -242,7 +242,8 @@ static void receiver_init(struct receiver *r)
 	r->in = -1;
 }
 
-static int receiver_start(const struct migrate_ctx *c, const char *step, struct receiver *r,
+/* out_fd: its stdout, -1 for /dev/null. */
+static int receiver_start(const struct migrate_ctx *c, const char *step, struct receiver *r, int out_fd,
 			  struct hangar_error *err)
 {
 	receiver_init(r);
@@ -258,7 +259,7 @@ static int receiver_start(const struct migrate_ctx *c, const char *step, struct 
 	/* Bigger pipes mean fewer wake-ups per MiB of images; best effort. */
 	fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
 	char **argv = receiver_argv(c, step);
-	r->pid = spawn(argv, in[0], devnull, errfd, err);
+	r->pid = spawn(argv, in[0], out_fd >= 0 ? out_fd : devnull, errfd, err);
 	strv_free(argv);
 	close(in[0]);
 	if (r->pid < 0) {
@@ -318,53 +319,30 @@ static void receiver_cancel(struct receiver *r)
 static int run_step(const struct migrate_ctx *c, const char *step, const char *input, char **answer,
 		    struct hangar_error *err)
 {
-	char **argv = receiver_argv(c, step);
-	int in[2] = {-1, -1}, out[2] = {-1, -1};
-	int rc = -1;
-	_cleanup_free_ char *stderr_path = xasprintf("%s.%s", c->stderr_path, step);
-	_cleanup_close_ int errfd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (errfd < 0) {
-		hangar_sys_error(err, "open %s", stderr_path);
-		goto out;
-	}
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		hangar_sys_error(err, "pipe");
-		goto out;
-	}
-	pid_t pid = spawn(argv, in[0], out[1], errfd, err);
-	if (pid < 0)
-		goto out;
-	close(in[0]);
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return hangar_sys_error(err, "pipe");
+	struct receiver r;
+	int rc = receiver_start(c, step, &r, out[1], err);
 	close(out[1]);
-	in[0] = out[1] = -1;
-	if (input && write_all(in[1], input, strlen(input)) < 0) {
-		/* the receiver died early: its status says why */
+	if (rc == 0) {
+		if (input && write_all(r.in, input, strlen(input)) < 0) {
+			/* the receiver died early: its status says why */
+		}
+		close(r.in);
+		r.in = -1;
+		char buf[4096];
+		ssize_t n = read_all(out[0], buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		rc = receiver_finish(&r, err);
+		if (rc == 0 && answer) {
+			buf[strcspn(buf, "\n")] = '\0';
+			*answer = xstrdup(buf);
+		}
+	} else {
+		receiver_cancel(&r);
 	}
-	close(in[1]);
-	in[1] = -1;
-	char buf[4096];
-	ssize_t n = read_all(out[0], buf, sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	int status = wait_status(pid);
-	if (!status_ok(status)) {
-		_cleanup_free_ char *why = receiver_error(stderr_path, status);
-		hangar_error_set(err, HANGAR_E_CHILD, 0, "target %s: %s", step, why);
-		goto out;
-	}
-	if (answer) {
-		buf[strcspn(buf, "\n")] = '\0';
-		*answer = xstrdup(buf);
-	}
-	rc = 0;
-out:
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (out[i] >= 0)
-			close(out[i]);
-	}
-	unlink(stderr_path);
-	strv_free(argv);
+	close(out[0]);
 	return rc;
 }
 
@@ -657,7 +635,7 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	time_t copy_started = time(NULL);
 	uint64_t bytes = 0;
 	struct receiver copy;
-	if (receiver_start(&c, "rootfs", &copy, err) < 0 ||
+	if (receiver_start(&c, "rootfs", &copy, -1, err) < 0 ||
 	    tar_stream(&copy, 0, inst->upper, NULL, &bytes, err) < 0) {
 		receiver_cancel(&copy);
 		hangar_error_prefix(err, "migrate %s: copy", name);
@@ -669,7 +647,7 @@ int instance_migrate(const struct hangar_paths *p, const char *name, const struc
 	 * started before the freeze: its session and program are up while
 	 * the instance still runs (a session costs ~100 ms over ssh). */
 	bool same_host = o->dest->kind == MIGRATE_DEST_LOCAL;
-	if (receiver_start(&c, MIGRATE_FINISH_STEP, &fin, err) < 0) {
+	if (receiver_start(&c, MIGRATE_FINISH_STEP, &fin, -1, err) < 0) {
 		hangar_error_prefix(err, "migrate %s: start the receiver", name);
 		goto abort;
 	}

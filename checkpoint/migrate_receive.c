@@ -235,8 +235,8 @@ static char *incoming_images_dir(const struct hangar_paths *p, const char *name)
 	return xasprintf("%s/migrate-%s.incoming", p->run_dir, name);
 }
 
-/* input: MIGRATE_RESTORE_GO, then nothing (the images came with the
- * "images" step) or the source's image directory on this same host.
+/* input: MIGRATE_RESTORE_GO, then nothing (the images came in the images
+ * frames) or the source's image directory on this same host.
  * Without the go-ahead (the source gave up and closed our input) nothing
  * is restored. */
 static int restore_from_input(const struct hangar_paths *p, const char *name, char *input, const char *criu,
@@ -263,19 +263,12 @@ static int restore_from_input(const struct hangar_paths *p, const char *name, ch
 
 static int read_exact(int fd, void *buf, size_t n, struct hangar_error *err)
 {
-	size_t done = 0;
-	while (done < n) {
-		ssize_t r = read(fd, (char *)buf + done, n - done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return hangar_sys_error(err, "read the stream");
-		if (r == 0)
-			return hangar_error_set(
-			    err, HANGAR_E_USAGE, 0,
-			    "the source stopped in the middle of a frame; nothing restored");
-		done += (size_t)r;
-	}
+	ssize_t got = read_all(fd, buf, n);
+	if (got < 0)
+		return hangar_sys_error(err, "read the stream");
+	if ((size_t)got < n)
+		return hangar_error_set(err, HANGAR_E_USAGE, 0,
+					"the source stopped in the middle of a frame; nothing restored");
 	return 0;
 }
 
