@@ -11,26 +11,54 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "manager/paths.h"
+#include "runtime/state.h"
 
-static char *default_data_dir(bool rootless)
+/* A rootless store is made the way hangar-oci makes its state root
+ * (runtime/state.c): the last directory must be ours alone, because the
+ * run directory holds the console sockets, monitor.json and the OCI state
+ * we act on, and the data directory the configs we start.  Under a shared
+ * /tmp another user could have made either first (or a symlink to theirs). */
+static int rootless_data_dir(char **out, struct hangar_error *err)
 {
-	if (!rootless)
-		return xstrdup("/var/lib/hangar");
 	const char *xdg = getenv("XDG_DATA_HOME");
-	if (xdg && xdg[0] == '/')
-		return xasprintf("%s/hangar", xdg);
 	const char *home = getenv("HOME");
-	return xasprintf("%s/.local/share/hangar", home && home[0] ? home : "/tmp");
+	_cleanup_free_ char *parent = NULL;
+	if (xdg && xdg[0] == '/')
+		parent = xstrdup(xdg);
+	else if (home && home[0] == '/')
+		parent = xasprintf("%s/.local/share", home);
+	else
+		return hangar_error_set(
+		    err, HANGAR_E_USAGE, 0,
+		    "neither HOME nor XDG_DATA_HOME is set: refusing to keep instances under "
+		    "/tmp (set one of them, or pass --root)");
+	if (mkdir_p(parent, 0700, err) < 0)
+		return -1;
+	_cleanup_free_ char *dir = xasprintf("%s/hangar", parent);
+	if (state_make_private_dir(dir, "data directory", err) < 0)
+		return hangar_error_prefix(err, "no safe data directory (pass --root)");
+	*out = steal_pointer(&dir);
+	return 0;
 }
 
-static char *default_run_dir(bool rootless)
+static int rootless_run_dir(char **out, struct hangar_error *err)
 {
-	if (!rootless)
-		return xstrdup("/run/hangar");
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	if (xdg && xdg[0] == '/')
-		return xasprintf("%s/hangar", xdg);
-	return xasprintf("/tmp/hangar-run-%u", (unsigned)geteuid());
+	_cleanup_free_ char *dir = NULL;
+	if (xdg && xdg[0] == '/') {
+		if (state_check_private_dir(xdg, "XDG_RUNTIME_DIR", err) < 0)
+			return hangar_error_prefix(err, "no safe run directory (pass --run)");
+		dir = xasprintf("%s/hangar", xdg);
+		if (state_make_private_dir(dir, "run directory", err) < 0)
+			return hangar_error_prefix(err, "no safe run directory (pass --run)");
+	} else {
+		dir = xasprintf("/tmp/hangar-run-%u", (unsigned)geteuid());
+		if (state_make_private_dir(dir, "XDG_RUNTIME_DIR is not set and the run directory", err) < 0)
+			return hangar_error_prefix(
+			    err, "no safe run directory (set XDG_RUNTIME_DIR or pass --run)");
+	}
+	*out = steal_pointer(&dir);
+	return 0;
 }
 
 /* FNV-1a: only needs to tell stores apart, not resist anyone. */
@@ -59,8 +87,18 @@ int hangar_paths_init(struct hangar_paths *p, const char *data_override, const c
 	p->rootless = geteuid() != 0;
 	const char *data = data_override ? data_override : getenv("HANGAR_ROOT");
 	const char *run = run_override ? run_override : getenv("HANGAR_RUN");
-	p->data_dir = data && data[0] ? absolute(data) : default_data_dir(p->rootless);
-	p->run_dir = run && run[0] ? absolute(run) : default_run_dir(p->rootless);
+	if (data && data[0])
+		p->data_dir = absolute(data);
+	else if (!p->rootless)
+		p->data_dir = xstrdup("/var/lib/hangar");
+	else if (rootless_data_dir(&p->data_dir, err) < 0)
+		goto fail;
+	if (run && run[0])
+		p->run_dir = absolute(run);
+	else if (!p->rootless)
+		p->run_dir = xstrdup("/run/hangar");
+	else if (rootless_run_dir(&p->run_dir, err) < 0)
+		goto fail;
 	p->oci_root = xasprintf("%s/oci", p->run_dir);
 	p->images_dir = xasprintf("%s/images", p->data_dir);
 	p->instances_dir = xasprintf("%s/instances", p->data_dir);
@@ -73,12 +111,13 @@ int hangar_paths_init(struct hangar_paths *p, const char *data_override, const c
 	const char *dirs[] = {p->data_dir, p->images_dir, p->instances_dir, p->network_dir,
 			      p->run_dir,  p->oci_root,	  p->run_instances_dir};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		if (mkdir_p(dirs[i], 0700, err) < 0) {
-			hangar_paths_clear(p);
-			return -1;
-		}
+		if (mkdir_p(dirs[i], 0700, err) < 0)
+			goto fail;
 	}
 	return 0;
+fail:
+	hangar_paths_clear(p);
+	return -1;
 }
 
 void hangar_paths_clear(struct hangar_paths *p)

@@ -14,7 +14,8 @@
  *     images/NAME/{image.json,rootfs/}
  *     instances/NAME/{instance.json,config.json,status.json,upper/,work/,rootfs/,log}
  *     networks/                  netns/net.h state directory
- *   RUN   /run/hangar (root) or $XDG_RUNTIME_DIR/hangar (rootless)
+ *   RUN   /run/hangar (root) or $XDG_RUNTIME_DIR/hangar (rootless; without
+ *         it /tmp/hangar-run-UID); the rootless defaults must be ours alone
  *     oci/                       OCI runtime root (container id = instance name)
  *     instances/NAME.lock        per-instance lock: start, stop, set
  *     instances/NAME/{monitor.json,console.sock}

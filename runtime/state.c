@@ -62,7 +62,7 @@ char *state_default_root(const char *name)
  * remove, so one that another user can write (or swap for a symlink) is a
  * way to make us act on their behalf.  /tmp is shared, so the fallback is
  * only used when it is ours alone. */
-static int check_private_dir(const char *path, const char *what, struct hangar_error *err)
+int state_check_private_dir(const char *path, const char *what, struct hangar_error *err)
 {
 	struct stat sb;
 	if (lstat(path, &sb) < 0)
@@ -81,6 +81,22 @@ static int check_private_dir(const char *path, const char *what, struct hangar_e
 	return 0;
 }
 
+int state_make_private_dir(const char *path, const char *what, struct hangar_error *err)
+{
+	/* One level only: mkdir -p would walk through a symlinked or foreign
+	 * parent without a word; the caller checks (or made) the parent. */
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return hangar_error_set(err, HANGAR_E_SYS, errno, "%s %s", what, path);
+	if (state_check_private_dir(path, what, err) < 0)
+		return -1;
+	/* Owned by us but readable by others: tighten rather than refuse, since
+	 * only we can have made it so. */
+	struct stat sb;
+	if (lstat(path, &sb) == 0 && (sb.st_mode & 077) && chmod(path, 0700) < 0)
+		return hangar_error_set(err, HANGAR_E_SYS, errno, "chmod 0700 %s", path);
+	return 0;
+}
+
 int state_default_root_checked(const char *name, char **out, struct hangar_error *err)
 {
 	if (!state_rootless()) {
@@ -89,22 +105,14 @@ int state_default_root_checked(const char *name, char **out, struct hangar_error
 	}
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	if (xdg && *xdg) {
-		if (check_private_dir(xdg, "XDG_RUNTIME_DIR", err) < 0)
+		if (state_check_private_dir(xdg, "XDG_RUNTIME_DIR", err) < 0)
 			return -1;
 		*out = state_default_root(name);
 		return 0;
 	}
 	_cleanup_free_ char *tmp = xasprintf("/tmp/%s-%u", name, (unsigned)geteuid());
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return hangar_error_set(err, HANGAR_E_SYS, errno, "XDG_RUNTIME_DIR is not set; fallback state root %s",
-					tmp);
-	struct stat sb;
-	if (check_private_dir(tmp, "XDG_RUNTIME_DIR is not set and the fallback state root", err) < 0)
+	if (state_make_private_dir(tmp, "XDG_RUNTIME_DIR is not set and the fallback state root", err) < 0)
 		return hangar_error_prefix(err, "no safe state root (set XDG_RUNTIME_DIR or pass --root)");
-	/* Owned by us but readable by others: tighten rather than refuse, since
-	 * only we can have made it so. */
-	if (lstat(tmp, &sb) == 0 && (sb.st_mode & 077) && chmod(tmp, 0700) < 0)
-		return hangar_error_set(err, HANGAR_E_SYS, errno, "chmod 0700 %s", tmp);
 	*out = steal_pointer(&tmp);
 	return 0;
 }

@@ -55,6 +55,13 @@ char *state_default_root(const char *name);
  * by others.  Use this, not state_default_root, before acting on the root. */
 int state_default_root_checked(const char *name, char **out, struct hangar_error *err);
 
+/* PATH is ours alone: a directory, not a symlink, owned by the effective
+ * uid, writable by nobody else.  WHAT names it in the error. */
+int state_check_private_dir(const char *path, const char *what, struct hangar_error *err);
+/* The same, after making PATH (one level, 0700) if it is missing; group and
+ * other bits of a directory that passes are dropped. */
+int state_make_private_dir(const char *path, const char *what, struct hangar_error *err);
+
 /* Validate a container id (no '/', not "." or "..", printable, <= 1024). */
 int state_validate_id(const char *id, struct hangar_error *err);
 
