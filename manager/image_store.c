@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The image store: built-in busybox image, import, debootstrap, list, rm. */
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -195,6 +196,57 @@ static int build_busybox_tree(const char *busybox, const char *rootfs, char *lis
 	return 0;
 }
 
+/* The default image holds busybox and nothing else: no loader, no libc.  A
+ * dynamically linked busybox answers --list-full on the host but would make
+ * an image where every command fails with ENOENT, so it is refused here by
+ * its PT_INTERP program header (static and static-pie binaries have none). */
+static int check_static_elf(const char *path, struct hangar_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hangar_sys_error(err, "default image: %s", path);
+	union {
+		unsigned char ident[EI_NIDENT];
+		Elf32_Ehdr e32;
+		Elf64_Ehdr e64;
+	} h;
+	memset(&h, 0, sizeof(h));
+	ssize_t n = pread(fd, &h, sizeof(h), 0);
+	bool elf = n >= (ssize_t)sizeof(h.e32) && memcmp(h.ident, ELFMAG, SELFMAG) == 0 &&
+		   (h.ident[EI_CLASS] == ELFCLASS32 ||
+		    (h.ident[EI_CLASS] == ELFCLASS64 && n >= (ssize_t)sizeof(h.e64)));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	elf = elf && h.ident[EI_DATA] == ELFDATA2LSB;
+#else
+	elf = elf && h.ident[EI_DATA] == ELFDATA2MSB;
+#endif
+	if (!elf)
+		return hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "default image: %s is not an ELF executable for this machine, so not a static "
+		    "busybox (apt-get install busybox-static)",
+		    path);
+	bool is64 = h.ident[EI_CLASS] == ELFCLASS64;
+	uint64_t phoff = is64 ? h.e64.e_phoff : h.e32.e_phoff;
+	unsigned phentsize = is64 ? h.e64.e_phentsize : h.e32.e_phentsize;
+	unsigned phnum = is64 ? h.e64.e_phnum : h.e32.e_phnum;
+	/* p_type is the first 32-bit word of a program header in both classes. */
+	for (unsigned i = 0; i < phnum; i++) {
+		uint32_t type;
+		if (pread(fd, &type, sizeof(type), (off_t)(phoff + (uint64_t)i * phentsize)) != sizeof(type))
+			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+						"default image: %s has a truncated ELF program header table",
+						path);
+		if (type == PT_INTERP)
+			return hangar_error_set(
+			    err, HANGAR_E_UNSUPPORTED, 0,
+			    "default image: %s is dynamically linked (it names an ELF interpreter); "
+			    "the image has no libraries for it (apt-get install busybox-static)",
+			    path);
+	}
+	return 0;
+}
+
 int image_store_build_busybox(const char *busybox, const char *rootfs, struct hangar_error *err)
 {
 	if (busybox == NULL)
@@ -202,6 +254,8 @@ int image_store_build_busybox(const char *busybox, const char *rootfs, struct ha
 	if (busybox == NULL)
 		busybox = "/bin/busybox";
 	_cleanup_free_ char *list = NULL;
+	if (check_static_elf(busybox, err) < 0)
+		return -1;
 	/* Anything can exit 0 on --list-full; busybox lists bin/sh. */
 	if (run_tool((char *[]){(char *)busybox, "--list-full", NULL}, &list, err) < 0 ||
 	    (strncmp(list, "bin/sh\n", 7) != 0 && strstr(list, "\nbin/sh\n") == NULL)) {

@@ -133,9 +133,26 @@ static void test_busybox_image(const char *tmp)
 	ok(stat(tmpdir, &st) == 0 && (st.st_mode & 07777) == 01777, "tmp is 1777");
 	ok(image_store_build_busybox(NULL, root, &err) < 0, "building into an existing directory fails");
 	_cleanup_free_ char *other = xasprintf("%s/bb2", tmp);
-	ok(image_store_build_busybox("/bin/true", other, &err) < 0 && strstr(err.msg, "not a static busybox") &&
-		   access(other, F_OK) < 0,
-	   "a binary that is not busybox is refused, nothing made");
+	ok(image_store_build_busybox("/bin/true", other, &err) < 0 &&
+	       strstr(err.msg, "/bin/true is dynamically linked") && strchr(err.msg, '\n') == NULL &&
+	       access(other, F_OK) < 0,
+	   "a dynamically linked binary is refused by name, nothing made (%s)", err.msg);
+	/* Answers --list-full as busybox does: only the ELF check stops it. */
+	_cleanup_free_ char *fake = xasprintf("%s/fake-busybox", tmp);
+	const char script[] = "#!/bin/sh\nprintf 'bin/sh\\nbin/ls\\n'\n";
+	ok(write_file_at(AT_FDCWD, fake, script, sizeof(script) - 1, O_WRONLY | O_CREAT | O_TRUNC, 0755,
+			 &err) == 0 &&
+	       image_store_build_busybox(fake, other, &err) < 0 &&
+	       strstr(err.msg, "is not an ELF executable") && strstr(err.msg, fake) &&
+	       access(other, F_OK) < 0,
+	   "a script that lists bin/sh is refused as not an ELF executable (%s)", err.msg);
+	if (access("/sbin/ldconfig", R_OK) == 0) {
+		ok(image_store_build_busybox("/sbin/ldconfig", other, &err) < 0 &&
+		       strstr(err.msg, "not a static busybox") && access(other, F_OK) < 0,
+		   "a static(-pie) ELF that is not busybox still fails the --list-full check (%s)", err.msg);
+	} else {
+		skip("no /sbin/ldconfig");
+	}
 }
 
 static void test_copy_tree(const char *tmp)
