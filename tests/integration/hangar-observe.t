@@ -1,0 +1,80 @@
+#!/bin/bash
+# What an operator sees of a running instance: `stats` refreshing live
+# (docker stats' default), `list`'s uptime moving, and what create's
+# --cpuset, --env and --hostname put into the instance.
+HANGAR_TEST_PRIVATE_NET=1
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
+export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
+hg() { "$HANGAR" "$@"; }
+_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
+at_exit _hangar_cleanup
+# cgfile NAME CONTROLLER V1FILE V2FILE: the instance's cgroup file on this host.
+cgfile() {
+	local cg
+	cg=$(jq -r '.linux.cgroupsPath' "$HANGAR_ROOT/instances/$1/config.json")
+	if [ -d "/sys/fs/cgroup/$2" ]; then echo "/sys/fs/cgroup/$2$cg/$3"; else echo "/sys/fs/cgroup$cg/$4"; fi
+}
+ncpu=$(nproc)
+last_cpu=$((ncpu - 1))
+
+out=$(hg create obs --network none --cpuset "$last_cpu" --env GREETING=hello-env --env EMPTY= \
+	--hostname obs-host.example -- sh -c 'exec sleep 1000' 2>&1)
+ok $? "create obs with --cpuset $last_cpu --env --hostname ($out)"
+hg start obs
+ok $? "start obs"
+
+# --- create's settings, seen from inside the running instance
+is "$(hg exec obs -- sh -c 'echo "$GREETING"' 2>&1 | tr -d '\r')" hello-env "--env GREETING=hello-env is in an exec'd process's environment"
+is "$(hg exec obs -- sh -c 'tr "\0" "\n" </proc/1/environ | grep ^GREETING=' 2>&1 | tr -d '\r')" GREETING=hello-env \
+	"and in the instance's init's environment"
+is "$(hg exec obs -- sh -c 'env | grep -c ^EMPTY=$' 2>&1 | tr -d '\r')" 1 "--env EMPTY= sets an empty variable"
+is "$(hg exec obs -- hostname 2>&1 | tr -d '\r')" obs-host.example "--hostname is the hostname inside"
+is "$(hg exec obs -- cat /proc/sys/kernel/hostname 2>&1 | tr -d '\r')" obs-host.example "(in the instance's UTS namespace)"
+ok "$([ "$(hostname)" != obs-host.example ]; echo $?)" "the host's hostname is untouched ($(hostname))"
+is "$(cat "$(cgfile obs cpuset cpuset.cpus cpuset.cpus)" 2>&1)" "$last_cpu" "--cpuset $last_cpu is the instance cgroup's cpuset.cpus"
+is "$(hg exec obs -- sh -c 'grep ^Cpus_allowed_list /proc/1/status' 2>&1 | tr -d '\r' | awk '{print $2}')" "$last_cpu" \
+	"the instance's init may run only on CPU $last_cpu"
+hg create obs2 --network none --cpuset "$ncpu" -- true >/dev/null 2>&1
+out=$(hg start obs2 2>&1)
+rc=$?
+[ $rc != 0 ] && [[ "$out" =~ "cpuset.cpus" ]] && [ "$(wc -l <<<"$out")" = 1 ] &&
+	[ "$(hg list --format json | jq -r '.[] | select(.name == "obs2") | .state')" = STOPPED ]
+ok $? "--cpuset $ncpu (a CPU this machine lacks) is refused by the kernel at start, in one line, left STOPPED: $out"
+hg destroy --force obs2 >/dev/null 2>&1
+
+# --- list: uptime moves
+u1=$(hg list --format json | jq -r '.[] | select(.name == "obs") | .uptime')
+sleep 2.2
+u2=$(hg list --format json | jq -r '.[] | select(.name == "obs") | .uptime')
+ok "$([[ "$u1" =~ ^[0-9]+$ ]] && [ "$u2" -ge $((u1 + 2)) ]; echo $?)" "list --format json: uptime moves with time ($u1 -> $u2 s)"
+row=$(hg list | awk '$1 == "obs"')
+like "$row" "^obs +RUNNING .* [0-9]+s$" "the table's UPTIME column shows seconds: $row"
+up_col=$(awk '{print $NF}' <<<"$row")
+sleep 1.1
+up_col2=$(hg list | awk '$1 == "obs" {print $NF}')
+ok "$([ "${up_col2%s}" -gt "${up_col%s}" ]; echo $?)" "the UPTIME column moves too ($up_col -> $up_col2)"
+hg stop --timeout 0 obs
+is "$(hg list --format json | jq -r '.[] | select(.name == "obs") | .uptime')" null "a stopped instance has no uptime (json null)"
+like "$(hg list | awk '$1 == "obs"')" "STOPPED .* -$" "and '-' in the table"
+hg start obs
+u3=$(hg list --format json | jq -r '.[] | select(.name == "obs") | .uptime')
+ok "$([ "$u3" -lt "$u2" ]; echo $?)" "uptime restarts from zero after a restart ($u3 s)"
+
+# --- stats without --no-stream: a new frame every second until interrupted
+hg exec obs -- sh -c 'while :; do :; done </dev/null >/dev/null 2>&1 &' >/dev/null 2>&1
+timeout -s INT 3.6 "$HANGAR" stats obs >"$TEST_TMP/live.txt" 2>&1
+rc=$?
+is "$rc" 124 "live stats runs until interrupted (timeout's 124)"
+frames=$(grep -c '^NAME ' "$TEST_TMP/live.txt")
+ok "$([ "$frames" -ge 2 ]; echo $?)" "live stats printed $frames frames in 3.6 s (at least 2)"
+is "$(grep -c '^obs ' "$TEST_TMP/live.txt")" "$frames" "each frame has a row for obs"
+cpus=$(awk '$1 == "obs" {sub("%", "", $2); print int($2)}' "$TEST_TMP/live.txt" | tr '\n' ' ')
+ok "$(for c in $cpus; do [ "$c" -ge 20 ] || exit 1; done; echo 0)" "each frame measures the busy loop over its own interval (cpu: $cpus)"
+timeout -s INT 2.6 "$HANGAR" stats --format json obs >"$TEST_TMP/live.json" 2>&1
+n=$(jq -s 'length' "$TEST_TMP/live.json" 2>&1)
+ok "$([ "$n" -ge 2 ] && [ "$n" -le 3 ]; echo $?)" "live json: one array per second ($n in 2.6 s)"
+is "$(jq -s -r '[.[][0].name] | unique | .[]' "$TEST_TMP/live.json" 2>&1)" obs "each array describes obs"
+hg destroy --force obs
+done_testing
