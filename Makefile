@@ -8,6 +8,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hangar
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 BUILD ?= build
 
 CC ?= cc
@@ -139,10 +140,10 @@ bench: all
 	bench/run-all
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR) $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
-	if ls docs/man/*.1 >/dev/null 2>&1; then install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/; fi
-	if [ -f cli/hangar/hangar.bash-completion ]; then install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && install -m 0644 cli/hangar/hangar.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hangar; fi
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 cli/hangar/hangar.bash-completion $(DESTDIR)$(BASHCOMPDIR)/hangar
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
