@@ -122,6 +122,12 @@ int hangar_instance_stats(const struct hangar_paths *p, const char *name, struct
 			  struct hangar_error *err);
 /* "10.213.0.5 (eth0)" or NULL. */
 char *hangar_instance_ipv4(const struct hangar_paths *p, const char *name);
+/* The instance's live addresses for --format json: an array of
+ * {"address", "prefix_length", "family", "interface", "network"} (empty
+ * when none), and in *first_ipv4 (may be NULL) the first bare IPv4 address
+ * or NULL.  The table keeps the human "ADDR (IFACE)". */
+struct json_object *hangar_instance_addresses_json(const struct hangar_paths *p, const char *name,
+						   char **first_ipv4);
 
 void strv_append(char ***v, const char *s);
 

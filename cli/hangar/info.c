@@ -70,8 +70,7 @@ static int print_json(const struct hangar_paths *p, const struct instance *inst,
 	json_object_object_add(o, "started", rt->started && rt->init_pid ? json_object_new_int64(rt->started) : NULL);
 	json_object_object_add(o, "exit_code", rt->has_exit && !rt->init_pid ? json_object_new_int(rt->exit_code) : NULL);
 	json_object_object_add(o, "leftovers", json_object_new_boolean(rt->leftovers));
-	_cleanup_free_ char *ip = hangar_instance_ipv4(p, inst->name);
-	json_object_object_add(o, "address", ip ? json_object_new_string(ip) : NULL);
+	json_object_object_add(o, "addresses", hangar_instance_addresses_json(p, inst->name, NULL));
 	struct cgroup_stats st;
 	if (rt->init_pid && hangar_instance_stats(p, inst->name, &st, &err) == 0) {
 		json_object_object_add(o, "memory_usage", json_object_new_uint64(st.mem_usage));

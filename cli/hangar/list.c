@@ -53,6 +53,45 @@ char *hangar_instance_ipv4(const struct hangar_paths *p, const char *name)
 	return ip;
 }
 
+static void add_address(json_object *arr, const struct network_attachment *att, const struct net_prefix *a)
+{
+	char buf[INET6_ADDRSTRLEN + 4];
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "address",
+			       json_object_new_string(net_prefix_format(a, false, buf, sizeof(buf))));
+	json_object_object_add(o, "prefix_length", json_object_new_int((int)a->prefixlen));
+	json_object_object_add(o, "family", json_object_new_string(a->family == AF_INET6 ? "ipv6" : "ipv4"));
+	json_object_object_add(o, "interface", json_object_new_string(att->ifname));
+	json_object_object_add(o, "network", json_object_new_string(att->network));
+	json_object_array_add(arr, o);
+}
+
+json_object *hangar_instance_addresses_json(const struct hangar_paths *p, const char *name, char **first_ipv4)
+{
+	struct network_attachment *att = NULL;
+	size_t n = 0;
+	struct hangar_error err;
+	json_object *arr = json_object_new_array();
+	if (first_ipv4)
+		*first_ipv4 = NULL;
+	if (network_get_attachments(p->network_dir, name, &att, &n, &err) < 0)
+		return arr;
+	for (size_t i = 0; i < n; i++) {
+		if (att[i].has_ipv4) {
+			add_address(arr, &att[i], &att[i].ipv4);
+			if (first_ipv4 && *first_ipv4 == NULL) {
+				char buf[INET6_ADDRSTRLEN + 4];
+				*first_ipv4 =
+				    xstrdup(net_prefix_format(&att[i].ipv4, false, buf, sizeof(buf)));
+			}
+		}
+		if (att[i].has_ipv6)
+			add_address(arr, &att[i], &att[i].ipv6);
+	}
+	network_attachments_free(att, n);
+	return arr;
+}
+
 /* Remove what dead runs left (killed monitors, a host crash) so that list
  * shows the truth and the next start finds a clean slate. */
 static void cleanup_pass(const struct hangar_paths *p, struct instance *inst, struct instance_runtime *rt)
@@ -124,7 +163,10 @@ int cmd_list(int argc, char **argv)
 		}
 		cleanup_pass(p, inst, &rt);
 		bool live = rt.status == INSTANCE_RUNNING || rt.status == INSTANCE_ORPHANED;
-		_cleanup_free_ char *ip = live ? hangar_instance_ipv4(p, inst->name) : NULL;
+		_cleanup_free_ char *ip = live && !json ? hangar_instance_ipv4(p, inst->name) : NULL;
+		_cleanup_free_ char *ip_bare = NULL;
+		json_object *addrs =
+		    live && json ? hangar_instance_addresses_json(p, inst->name, &ip_bare) : NULL;
 		struct cgroup_stats st;
 		bool have_mem = live && hangar_instance_stats(p, inst->name, &st, &err) == 0;
 		uint64_t mem = have_mem ? st.mem_usage : 0;
@@ -136,7 +178,8 @@ int cmd_list(int argc, char **argv)
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "name", json_object_new_string(inst->name));
 			json_object_object_add(o, "state", json_object_new_string(instance_status_name(rt.status)));
-			json_object_object_add(o, "ipv4", ip ? json_object_new_string(ip) : NULL);
+			json_object_object_add(o, "ipv4", ip_bare ? json_object_new_string(ip_bare) : NULL);
+			json_object_object_add(o, "addresses", addrs ? addrs : json_object_new_array());
 			json_object_object_add(o, "image", json_object_new_string(inst->image));
 			json_object_object_add(o, "memory_usage", have_mem ? json_object_new_uint64(mem) : NULL);
 			json_object_object_add(o, "memory_limit",
