@@ -24,7 +24,10 @@ int cmd_restore(int argc, char **argv)
 			printf("usage: hangar restore [--from DIR] NAME\n\n"
 			       "Start a stopped instance from its checkpoint: the processes continue where\n"
 			       "'hangar checkpoint' saved them, with the same network address.\n\n"
-			       "   --from DIR   the images (default: the instance's last checkpoint)\n");
+			       "   --from DIR   the images (default: the instance's last checkpoint)\n\n"
+			       "examples:\n"
+			       "   hangar checkpoint web && hangar restore web\n"
+			       "   hangar checkpoint --to /srv/ck web && hangar restore --from /srv/ck web\n");
 			return 0;
 		default:
 			return hangar_usage("restore", "%s", cli_getopt_reason());

@@ -68,9 +68,16 @@ expect_error "stats of a stopped instance" 4 "instance taken is not running" -- 
 
 out=$(hg --help)
 ok "$([[ "$out" == *"exit codes"* ]] && [[ "$out" == *"console"* ]]; echo $?)" "hangar --help lists verbs and exit codes"
-for verb in create start stop restart run exec console list info stats set logs destroy image; do
+# Every verb hangar knows (its --help lists HANGAR_VERBS), so that a new
+# verb cannot go without help, examples or a man page entry.
+verbs=$(awk '/^verbs:/ {on = 1; next} on && NF == 0 {exit} on {print $1}' <<<"$out")
+is "$(wc -w <<<"$verbs")" "$(grep -c '^[[:space:]]*X([a-z]*,' "$TOP/cli/hangar/hangar.h")" \
+	"hangar --help lists every verb of HANGAR_VERBS ($(echo $verbs))"
+for verb in $verbs; do
 	out=$(hg "$verb" --help 2>&1)
 	rc=$?
-	ok "$([ $rc = 0 ] && [[ "$out" == *usage:* ]] && [[ "$out" == *xample* ]]; echo $?)" "hangar $verb --help: usage with examples"
+	ok "$([ $rc = 0 ] && [[ "$out" == "usage: hangar $verb"* ]] && [[ "$out" == *xample* ]]; echo $?)" "hangar $verb --help: usage with examples"
+	grep -qF -e "\\fB$verb\\fR" -e "\\fB$verb " "$TOP/docs/man/hangar.1"
+	ok $? "hangar.1 describes $verb"
 done
 done_testing
