@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-command -v busybox >/dev/null || skip_all "busybox (for nc) is not installed"
+command -v busybox >/dev/null || { echo "not ok 1 - busybox (busybox-static, a build dependency) missing"; echo "1..1"; exit 1; }
 export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
 NS=hangar-nhost-$$
 ip netns add "$NS" || skip_all "ip netns add failed"

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-command -v nft >/dev/null || skip_all "nft is not installed"
+command -v nft >/dev/null || { echo "not ok 1 - nft (nftables, a test dependency) is not installed"; echo "1..1"; exit 1; }
 export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
 NS=hangar-njson-$$
 ip netns add "$NS" || skip_all "ip netns add failed"
