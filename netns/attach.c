@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Attaching instance namespaces to networks, detaching them, and removing
- * networks.  The state lock is held only around lease changes, never
+ * networks.  Attach holds the state lock only around lease changes, never
  * across netlink or nftables work, so a stuck attach cannot block the
  * others; a lease is "pending" until the attach finished, which tells
- * network_gc that a dead allocator left work half done.
+ * network_gc that a dead allocator left work half done.  Detach and remove
+ * hold the lock across their (short) teardown, so that what a lease stands
+ * for is gone before its address, ports or names can be handed out again.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -160,9 +163,47 @@ static bool ports_clash(const struct port_mapping *a, const struct port_mapping 
 
 static const char *port_text(const struct port_mapping *p, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%u/%s", p->host_ip, p->host_ip[0] ? ":" : "", p->host_port,
-		 p->protocol == IPPROTO_UDP ? "udp" : "tcp");
+	bool v6 = strchr(p->host_ip, ':') != NULL;
+	snprintf(buf, len, "%s%s%s%s%u/%s", v6 ? "[" : "", p->host_ip, v6 ? "]" : "",
+		 p->host_ip[0] ? ":" : "", p->host_port, p->protocol == IPPROTO_UDP ? "udp" : "tcp");
 	return buf;
+}
+
+/* A host IP of one family can only be forwarded to an address of that
+ * family: without the check the rule would silently not exist. */
+static int check_port_families(const struct network *net, const struct network_attach_request *req,
+			       struct hangar_error *err)
+{
+	char b[128];
+	for (size_t i = 0; i < req->n_ports; i++) {
+		const struct port_mapping *p = &req->ports[i];
+		struct in6_addr v6;
+		struct in_addr v4;
+		if (p->host_ip[0] == '\0')
+			continue;
+		if (inet_pton(AF_INET, p->host_ip, &v4) == 1 && !net->has_subnet4)
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "port %s: host IP %s is IPv4 but network '%s' has no IPv4 subnet",
+			    port_text(p, b, sizeof(b)), p->host_ip, net->name);
+		if (inet_pton(AF_INET6, p->host_ip, &v6) != 1)
+			continue;
+		if (!net->has_subnet6)
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "port %s: host IP %s is IPv6 but network '%s' has no IPv6 subnet",
+			    port_text(p, b, sizeof(b)), p->host_ip, net->name);
+		/* IPv6 has no route_localnet: the kernel drops packets from
+		 * ::1 that would leave through the bridge, so a DNAT rule for
+		 * ::1 could never work. */
+		if (IN6_IS_ADDR_LOOPBACK(&v6))
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "port %s: host IP ::1 cannot be forwarded to an instance (IPv6 "
+			    "loopback never leaves the host); publish on 127.0.0.1",
+			    port_text(p, b, sizeof(b)));
+	}
+	return 0;
 }
 
 /* Under the state lock: refuse ports some lease in any network holds. */
@@ -373,6 +414,8 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 	if (req->n_ports && !net->has_subnet4 && !net->has_subnet6)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 					"network '%s': no addresses to publish ports to", net->name);
+	if (check_port_families(net, req, err) < 0)
+		return -1;
 	struct stat ns_stat;
 	if (fstat(nsfd, &ns_stat) < 0)
 		return hangar_sys_error(err, "stat network namespace of instance '%s'", req->instance);
@@ -504,6 +547,20 @@ int network_detach_all(const char *state_dir, const char *instance, struct hanga
 	return r;
 }
 
+/* The MTU the instance really has: that of its veth (made with the
+ * bridge's MTU when the network sets none), else the bridge's, else the
+ * configured one (veth and bridge gone, or another namespace). */
+static unsigned attachment_mtu(struct nl_sock *sk, const struct network *net, const struct lease *l)
+{
+	struct hangar_error ignored = {0};
+	unsigned mtu = 0;
+	if (sk && link_get_mtu(sk, l->host_ifname, &mtu, &ignored) == 0 && mtu > 0)
+		return mtu;
+	if (sk && link_get_mtu(sk, net->bridge, &mtu, &ignored) == 0 && mtu > 0)
+		return mtu;
+	return net->mtu;
+}
+
 /* Bound leases as attachments, filtered by network and/or instance. */
 static int collect_attachments(const char *state_dir, const char *network, const char *instance,
 			       struct network_attachment **out, size_t *n_out, struct hangar_error *err)
@@ -527,6 +584,10 @@ static int collect_attachments(const char *state_dir, const char *network, const
 	struct network_attachment *v = NULL;
 	size_t n = 0;
 	int r = 0;
+	/* Without a socket the MTUs fall back to the configured ones. */
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct hangar_error ignored = {0};
+	nl_route_socket(-1, &sk, &ignored);
 	for (char **name = names; *name && r == 0; name++) {
 		_cleanup_network_ struct network *net = NULL;
 		_cleanup_lease_table_ struct lease_table t = {0};
@@ -542,7 +603,7 @@ static int collect_attachments(const char *state_dir, const char *network, const
 			v = realloc(v, (n + 1) * sizeof(*v));
 			if (v == NULL)
 				abort();
-			attachment_from_lease(net, l, net->mtu, &v[n++]);
+			attachment_from_lease(net, l, attachment_mtu(sk, net, l), &v[n++]);
 		}
 	}
 	strv_free(names);

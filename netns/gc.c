@@ -9,7 +9,7 @@
  *   bound, host veth missing   the namespace died (the kernel destroys a
  *                              veth pair with either end's namespace)
  * Then veths on hangar bridges and hg* NAT chains that no remaining lease
- * names are removed, and net-*-post chains of networks that do not exist.
+ * names are removed, and net-*-post/-guard chains of networks that do not exist.
  * All of it runs under the state lock, so no attach can race the decision.
  */
 #include <errno.h>
@@ -126,8 +126,11 @@ static int gc_chains(char **networks, char **live, struct network_gc_stats *stat
 			stats->chains_deleted += r == 0;
 			continue;
 		}
-		if (str_has_prefix(*c, "net-") && len > 9 && strcmp(*c + len - 5, "-post") == 0) {
-			_cleanup_free_ char *network = xasprintf("%.*s", (int)(len - 9), *c + 4);
+		size_t suffix = len > 9 && strcmp(*c + len - 5, "-post") == 0	  ? 5
+				: len > 10 && strcmp(*c + len - 6, "-guard") == 0 ? 6
+										  : 0;
+		if (str_has_prefix(*c, "net-") && suffix > 0) {
+			_cleanup_free_ char *network = xasprintf("%.*s", (int)(len - 4 - suffix), *c + 4);
 			if (strv_contains(networks, network))
 				continue;
 			r = nat_remove_network(network, err);

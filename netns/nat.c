@@ -2,6 +2,7 @@
 /*
  * NAT through libnftables, all inside `table inet hangar`:
  *   net-NAME-post        postrouting masquerade for one network
+ *   net-NAME-guard       drops packets from the bridge to 127.0.0.0/8
  *   hgXXXXXXXXXXXX-pre   prerouting DNAT for one instance's published ports
  *   hgXXXXXXXXXXXX-out   the same for connections made on the host itself
  * Every chain is a base chain of its own, so adding or removing one
@@ -93,6 +94,25 @@ int nat_setup_network(const struct network *net, struct hangar_error *err)
 		" net-%s-post { type nat hook postrouting priority srcnat; policy accept; }",
 		chain);
 	cmd_add(&b, "flush chain " NFT_TABLE " net-%s-post", chain);
+	/* route_localnet=1 on the bridge (needed for ports published on
+	 * 127.0.0.1) also lets an instance route 127.0.0.0/8 via the gateway
+	 * and reach the host's loopback-only services (CVE-2020-8558 in
+	 * kube-proxy).  Drop such packets in the raw stage, before any DNAT
+	 * or conntrack: replies of the host's own connections to published
+	 * ports come back to the gateway address, never to 127/8. */
+	cmd_add(&b,
+		"add chain " NFT_TABLE
+		" net-%s-guard { type filter hook prerouting priority raw; policy accept; }",
+		chain);
+	cmd_add(&b, "flush chain " NFT_TABLE " net-%s-guard", chain);
+	cmd_add(&b,
+		"add rule " NFT_TABLE " net-%s-guard iifname \"%s\" ip daddr 127.0.0.0/8 drop "
+		"comment \"hangar:%s no host loopback\"",
+		chain, net->bridge, net->name);
+	cmd_add(&b,
+		"add rule " NFT_TABLE " net-%s-guard iifname \"%s\" ip6 daddr ::1 drop "
+		"comment \"hangar:%s no host loopback\"",
+		chain, net->bridge, net->name);
 	if (net->has_subnet4) {
 		net_prefix_format(&net->subnet4, true, s4, sizeof(s4));
 		if (net->masquerade)
@@ -150,10 +170,11 @@ static int delete_chains(const char *what, const char *const *chains, size_t n, 
 
 int nat_remove_network(const char *network, struct hangar_error *err)
 {
-	_cleanup_free_ char *chain = xasprintf("net-%s-post", network);
+	_cleanup_free_ char *post = xasprintf("net-%s-post", network);
+	_cleanup_free_ char *guard = xasprintf("net-%s-guard", network);
 	_cleanup_free_ char *what = xasprintf("remove NAT of network '%s'", network);
-	const char *chains[] = {chain};
-	return delete_chains(what, chains, 1, err);
+	const char *chains[] = {post, guard};
+	return delete_chains(what, chains, 2, err);
 }
 
 int nat_remove_instance(const char *chain_prefix, struct hangar_error *err)

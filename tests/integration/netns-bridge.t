@@ -4,6 +4,8 @@
 #   H  the "host": bridge, NAT table, forwarding (the library runs here)
 #   C  a client/server on the far side of a veth to H (198.18.x = RFC 2544)
 #   I1, I2, I3  instance namespaces (I2 is held by a sleeping process)
+#   I4  an instance that tries to reach the host's loopback (CVE-2020-8558)
+#   I5  an instance on a pre-made bridge with its own MTU
 # The machine's own interfaces, routes and sysctls are never touched.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -25,14 +27,14 @@ command -v socat >/dev/null || skip_all "socat not installed (scripts/install-de
 command -v ip >/dev/null || skip_all "iproute2 not installed"
 
 tag=$$
-H=hgt-h-$tag C=hgt-c-$tag I1=hgt-i1-$tag I2=hgt-i2-$tag I3=hgt-i3-$tag
+H=hgt-h-$tag C=hgt-c-$tag I1=hgt-i1-$tag I2=hgt-i2-$tag I3=hgt-i3-$tag I4=hgt-i4-$tag I5=hgt-i5-$tag
 STATE=$(mktemp -d /tmp/hangar-netns-t.XXXXXX)
 pids=()
 cleanup() {
 	exec 2>/dev/null # no job-control chatter about the servers we kill
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for ns in $H $C $I1 $I2 $I3; do ip netns del "$ns" 2>/dev/null; done
+	for ns in $H $C $I1 $I2 $I3 $I4 $I5; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$STATE"
 }
 trap cleanup EXIT
@@ -43,7 +45,7 @@ tool() { inH "$TOOL" tool "$@"; }
 host_forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 host_forward6_before=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
 
-for ns in $H $C $I1 $I3; do ip netns add "$ns" || skip_all "ip netns add failed"; done
+for ns in $H $C $I1 $I3 $I4 $I5; do ip netns add "$ns" || skip_all "ip netns add failed"; done
 # kernel features the test needs, probed inside the test's own namespace
 ip -n "$H" link add hgprobe0 type veth peer name hgprobe1 2>/dev/null || skip_all "kernel lacks veth"
 ip -n "$H" link del hgprobe0
@@ -76,9 +78,9 @@ ip netns exec "$H" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/ra0/accept_ra; echo 0 
 
 check "create network" tool create "$STATE" tnet --bridge hgtbr0 --subnet4 10.213.0.0/24
 
-out=$(tool attach "$STATE" tnet inst1 /run/netns/$I1 --port 8080:80 --port 5353:53/udp --port 127.0.0.1:8090:80 2>&1)
+out=$(tool attach "$STATE" tnet inst1 /run/netns/$I1 --port 8080:80 --port 5353:53/udp --port 127.0.0.1:8090:80 --port '[2001:db8:7::1]:8092:80' 2>&1)
 check "attach inst1 with published ports" grep -q '^ipv4=10.213.0.2/24$' <<<"$out"
-out2=$(tool attach "$STATE" tnet inst2 /proc/$I2PID/ns/net --owner $I2PID 2>&1)
+out2=$(tool attach "$STATE" tnet inst2 /proc/$I2PID/ns/net --owner $I2PID --port 8081:81 2>&1)
 check "attach inst2 through /proc/PID/ns/net" grep -q '^ipv4=10.213.0.3/24$' <<<"$out2"
 host_if1=$(sed -n 's/^host_ifname=//p' <<<"$out")
 
@@ -109,6 +111,8 @@ ip netns exec "$I1" socat TCP6-LISTEN:80,ipv6only=0,reuseaddr,fork SYSTEM:'echo 
 pids+=($!)
 ip netns exec "$I1" socat UDP-RECVFROM:53,reuseaddr,fork SYSTEM:'read -r x; echo hello-udp' &
 pids+=($!)
+nsenter -t "$I2PID" -n socat TCP-LISTEN:81,reuseaddr,fork SYSTEM:'echo hello-inst2' &
+pids+=($!)
 wait_listen() { # netns, ss flags, port
 	for _ in $(seq 100); do
 		ip netns exec "$1" ss "$2" | grep -q ":$3 " && return 0
@@ -117,6 +121,7 @@ wait_listen() { # netns, ss flags, port
 	return 1
 }
 wait_listen "$C" -lnt 9000; wait_listen "$C" -lnt 9001; wait_listen "$I1" -lnt 80; wait_listen "$I1" -lnu 53
+for _ in $(seq 100); do nsenter -t "$I2PID" -n ss -lnt | grep -q ':81 ' && break; sleep 0.05; done
 
 peer=$(ip netns exec "$I1" socat -t3 -T3 - TCP:198.18.7.2:9000 </dev/null 2>&1)
 check "outbound NAT: server sees the host address ($peer)" [ "$peer" = "peer=198.18.7.1" ]
@@ -130,6 +135,12 @@ got=$(inH socat -t3 -T3 - TCP:127.0.0.1:8090 </dev/null 2>&1)
 check "port published on 127.0.0.1 answers there ($got)" [ "$got" = hello-tcp ]
 got=$(ip netns exec "$C" socat -t2 -T2 - TCP:198.18.7.1:8090 </dev/null 2>&1)
 check "port published on 127.0.0.1 is not reachable from outside" [ "$got" != hello-tcp ]
+got=$(ip netns exec "$C" socat -t3 -T3 - TCP6:[2001:db8:7::1]:8092 </dev/null 2>&1)
+check "port published on an IPv6 host IP answers there ($got)" [ "$got" = hello-tcp ]
+got=$(ip netns exec "$C" socat -t2 -T2 - TCP:198.18.7.1:8092 </dev/null 2>&1)
+check "port published on an IPv6 host IP is not published on IPv4" [ "$got" != hello-tcp ]
+got=$(ip netns exec "$C" socat -t3 -T3 - TCP:198.18.7.1:8081 </dev/null 2>&1)
+check "client reaches inst2's published port 8081 ($got)" [ "$got" = hello-inst2 ]
 got=$(echo ping | ip netns exec "$C" socat -t3 -T3 - UDP:198.18.7.1:5353 2>&1)
 check "client reaches published UDP port 5353 ($got)" [ "$got" = hello-udp ]
 got=$(inH socat -t3 -T3 - TCP:127.0.0.1:8080 </dev/null 2>&1)
@@ -138,6 +149,37 @@ got=$(inH socat -t3 -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "host-side own address reaches the published port ($got)" [ "$got" = hello-tcp ]
 got=$(nsenter -t "$I2PID" -n socat -t3 -T3 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "another instance reaches it through the host port (hairpin) ($got)" [ "$got" = hello-tcp ]
+
+# CVE-2020-8558: route_localnet=1 on the bridge (for ports published on
+# 127.0.0.1) must not let an instance reach the host's loopback services by
+# routing 127.0.0.0/8 via the gateway.  The attacker drops its own loopback
+# addresses and accepts 127/8 on eth0, as a root process inside could.
+inH socat TCP-LISTEN:9100,bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo host-secret' &
+pids+=($!)
+wait_listen "$H" -lnt 9100
+aim_at_host_loopback() {
+	ip -n "$I4" addr flush dev lo &&
+	ip netns exec "$I4" sysctl -qw net.ipv4.conf.eth0.route_localnet=1 &&
+	ip -n "$I4" route add 127.0.0.0/8 via 10.213.0.1 dev eth0
+}
+check "attach the attacker" tool attach "$STATE" tnet attacker /run/netns/$I4
+check "attacker routes 127.0.0.0/8 via the gateway" aim_at_host_loopback
+got=$(ip netns exec "$I4" socat -t2 -T2 - TCP:127.0.0.1:9100,connect-timeout=2 </dev/null 2>&1)
+check "an instance cannot reach a server on the host's 127.0.0.1 ($got)" [ "$got" != host-secret ]
+got=$(inH socat -t3 -T3 - TCP:127.0.0.1:8090 </dev/null 2>&1)
+check "a port published on 127.0.0.1 still answers there ($got)" [ "$got" = hello-tcp ]
+# Control: the same attack without the guard chain gets through, so the
+# check above can fail.
+inH nft flush chain inet hangar net-tnet-guard
+got=$(ip netns exec "$I4" socat -t3 -T3 - TCP:127.0.0.1:9100,connect-timeout=2 </dev/null 2>&1)
+check "control: without the guard the attack reaches the host's 127.0.0.1 ($got)" [ "$got" = host-secret ]
+# The next attach restores the guard (network_setup_host is idempotent).
+check "detach the attacker" tool detach "$STATE" tnet attacker
+check "re-attach the attacker" tool attach "$STATE" tnet attacker /run/netns/$I4
+check "attacker aims at the host's loopback again" aim_at_host_loopback
+got=$(ip netns exec "$I4" socat -t2 -T2 - TCP:127.0.0.1:9100,connect-timeout=2 </dev/null 2>&1)
+check "the guard is back after the next attach ($got)" [ "$got" != host-secret ]
+check "detach the attacker for good" tool detach "$STATE" tnet attacker
 
 # Bad input gives clear errors.
 err=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 8080:81 2>&1)
@@ -150,6 +192,9 @@ err=$(tool create "$STATE" badcidr --subnet4 10.1.2.0/40 --no-ipv6 2>&1)
 check "invalid CIDR: clear error ($err)" grep -q "invalid CIDR '10.1.2.0/40'" <<<"$err"
 err=$(tool attach "$STATE" tnet inst1 /run/netns/$I3 2>&1)
 check "attaching the same instance twice is refused ($err)" grep -q "already attached" <<<"$err"
+err=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port '[::1]:8095:80' 2>&1)
+check "publishing on [::1] is refused ($err)" grep -q "port \[::1\]:8095/tcp: host IP ::1 cannot be forwarded to an instance" <<<"$err"
+check "refused [::1] publish left no lease and no interface" bash -c "! grep -q '\"inst3\"' $STATE/tnet/leases.json && ! ip -n $I3 link show eth0 2>/dev/null"
 
 # A second network: inst1 gets eth1 and keeps its default route on eth0.
 check "create a second network with MTU 1400" tool create "$STATE" tnet2 --bridge hgtbr1 --subnet4 10.214.0.0/24 --subnet6 fd68:616e:6762::/64 --mtu 1400
@@ -159,6 +204,26 @@ check "eth1 has the second network's address" bash -c "ip -n $I1 -br addr show e
 check "eth1 has the network's MTU" bash -c "ip -n $I1 link show eth1 | grep -q 'mtu 1400'"
 check "the second bridge has it too" bash -c "ip -n $H link show hgtbr1 | grep -q 'mtu 1400'"
 check "default route stays on eth0" bash -c "[ \$(ip -n $I1 route show default | wc -l) = 1 ] && ip -n $I1 route show default | grep -q eth0"
+
+# MTU taken from a pre-made bridge when the network sets none.
+ip -n "$H" link add hgtbr2 type bridge
+ip -n "$H" link set hgtbr2 mtu 1450
+check "create a network on a pre-made bridge, no --mtu" tool create "$STATE" tnet3 --bridge hgtbr2 --subnet4 10.215.0.0/24 --no-ipv6
+out=$(tool attach "$STATE" tnet3 inst5 /run/netns/$I5 2>&1)
+check "attach reports the bridge's MTU ($out)" grep -q '^mtu=1450$' <<<"$out"
+check "eth0 inside has the bridge's MTU 1450" bash -c "ip -n $I5 link show eth0 | grep -q 'mtu 1450'"
+out=$(tool attachments "$STATE" inst5 2>&1)
+check "listed attachments report the real MTU ($out)" grep -q '^mtu=1450$' <<<"$out"
+# A host IP of a family the network lacks is refused, not silently dropped.
+err=$(tool attach "$STATE" tnet3 inst6 /run/netns/$I3 --port '[2001:db8:7::1]:8094:80' 2>&1)
+check "IPv6 host IP on an IPv4-only network is refused ($err)" grep -q "host IP 2001:db8:7::1 is IPv6 but network 'tnet3' has no IPv6 subnet" <<<"$err"
+check "create an IPv6-only network" tool create "$STATE" tnet6 --bridge hgtbr3 --no-ipv4 --subnet6 fd68:616e:6763::/64
+err=$(tool attach "$STATE" tnet6 inst6 /run/netns/$I3 --port 127.0.0.1:8093:80 2>&1)
+check "IPv4 host IP on an IPv6-only network is refused ($err)" grep -q "host IP 127.0.0.1 is IPv4 but network 'tnet6' has no IPv4 subnet" <<<"$err"
+check "refused publishes left no lease and no interface" bash -c "! grep -q '\"inst6\"' $STATE/tnet3/leases.json $STATE/tnet6/leases.json 2>/dev/null && ! ip -n $I3 link show eth0 2>/dev/null"
+check "detach inst5" tool detach "$STATE" tnet3 inst5
+check "remove tnet3" tool remove "$STATE" tnet3
+check "remove tnet6" tool remove "$STATE" tnet6
 
 # /etc files for the instance.
 mkdir -p "$STATE/rootfs/etc"
@@ -178,6 +243,9 @@ check "inst1 lease released" bash -c "! grep -q '\"inst1\"' $STATE/tnet/leases.j
 got=$(ip netns exec "$C" socat -t2 -T2 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "published port no longer answers" [ "$got" != hello-tcp ]
 check "inst2 still reachable" ip netns exec "$H" busybox ping -c1 -W3 10.213.0.3
+got=$(ip netns exec "$C" socat -t3 -T3 - TCP:198.18.7.1:8081 </dev/null 2>&1)
+check "inst2's published port still answers after inst1's detach ($got)" [ "$got" = hello-inst2 ]
+check "inst2's NAT chains kept" bash -c "ip netns exec $H nft list table inet hangar | grep -q 'dport 8081'"
 err=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --ip 10.213.0.3 2>&1)
 check "a static address already leased is refused ($err)" grep -q "10.213.0.3: already leased to instance 'inst2'" <<<"$err"
 out=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 8080:80 --ip 10.213.0.50 2>&1)

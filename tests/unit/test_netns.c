@@ -261,8 +261,9 @@ static int tool_main(int argc, char **argv)
 {
 	struct hangar_error err = {0};
 	if (argc < 2) {
-		fprintf(stderr, "usage: test_netns tool "
-				"create|remove|attach|detach|detach-all|gc|list|etc|rootless ...\n");
+		fprintf(stderr,
+			"usage: test_netns tool "
+			"create|remove|attach|detach|detach-all|gc|list|attachments|etc|rootless ...\n");
 		return 64;
 	}
 	const char *cmd = argv[1];
@@ -288,6 +289,16 @@ static int tool_main(int argc, char **argv)
 			return die(&err);
 		printf("leases_released=%u\nlinks_deleted=%u\nchains_deleted=%u\n", st.leases_released,
 		       st.links_deleted, st.chains_deleted);
+		return 0;
+	}
+	if (strcmp(cmd, "attachments") == 0 && argc == 3) {
+		struct network_attachment *att = NULL;
+		size_t n = 0;
+		if (network_get_attachments(argv[1], argv[2], &att, &n, &err) < 0)
+			return die(&err);
+		for (size_t i = 0; i < n; i++)
+			print_attachment(&att[i]);
+		network_attachments_free(att, n);
 		return 0;
 	}
 	if (strcmp(cmd, "list") == 0 && argc == 2) {
