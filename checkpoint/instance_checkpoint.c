@@ -26,7 +26,7 @@ char *instance_checkpoint_dir(const struct hangar_paths *p, const char *name)
  * save/restore programs).  Only "host" is not the instance's. */
 static bool netns_is_managed(const struct instance *inst)
 {
-	return inst->network == NULL || strcmp(inst->network, "host") != 0;
+	return inst->networks == NULL || strcmp(inst->networks[0], "host") != 0;
 }
 
 int instance_checkpoint(const struct hangar_paths *p, const char *name,

@@ -92,7 +92,7 @@ static int receive_prepare(const struct hangar_paths *p, const char *name, int i
 	    .init = src->init,
 	    .cmd = src->cmd,
 	    .env = src->env,
-	    .network = src->network,
+	    .networks = src->networks,
 	    .publish = src->publish,
 	    .mounts = (const char *const *)mounts,
 	    .limits = &src->limits,

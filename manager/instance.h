@@ -60,11 +60,16 @@ struct instance {
 	bool init;    /* boot the image's /sbin/init */
 	char **cmd;   /* NULL-terminated; NULL with init or for the image's shell */
 	char **env;   /* NULL-terminated "K=V", may be NULL */
-	/* network name: "hangar0" (bridge), "none", "host"; rootless also
-	 * "pasta" or "slirp4netns" (a user-mode helper the monitor runs) */
-	char *network;
-	char **publish; /* NULL-terminated port specs ("8080:80/udp"), may be NULL */
-	char *ipv4;	/* address to ask for on the next attach (kept across restarts), may be NULL */
+	/* NULL-terminated network names, at least one, attached in this order
+	 * (eth0, eth1, ...): bridge networks ("hangar0" or made with `hangar
+	 * network create`), or exactly one of "none", "host" and, rootless,
+	 * "pasta" or "slirp4netns" (a user-mode helper the monitor runs). */
+	char **networks;
+	/* NULL-terminated port specs ("8080:80/udp"), may be NULL; published
+	 * on the first network */
+	char **publish;
+	char *ipv4; /* first network's address to ask for on the next attach (kept across restarts), may be
+		       NULL */
 	struct instance_mount *mounts;
 	size_t n_mounts;
 	struct instance_limits limits;
@@ -85,9 +90,10 @@ struct instance_create_opts {
 	bool init;
 	char *const *cmd; /* NULL-terminated or NULL */
 	char *const *env;
-	/* NULL: "hangar0" as root, "none" rootless; "bridge" = "hangar0" as
-	 * root, pasta (else slirp4netns) rootless */
-	const char *network;
+	/* NULL-terminated or NULL; NULL or empty: "hangar0" as root, "none"
+	 * rootless; "bridge" = "hangar0" as root, pasta (else slirp4netns)
+	 * rootless.  none, host, pasta and slirp4netns stand alone. */
+	char *const *networks;
 	char *const *publish;
 	const char *const *mounts; /* "SRC:DST[:ro]" */
 	const struct instance_limits *limits; /* may be NULL */

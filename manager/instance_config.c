@@ -159,7 +159,7 @@ int instance_build_oci_config(const struct hangar_paths *p, const struct instanc
 	struct oci_linux *lx = &cfg->linux_;
 	/* The instance sees its own cgroup as the root of its tree. */
 	ensure_namespace(lx, OCI_NS_CGROUP);
-	if (inst->network && strcmp(inst->network, "host") == 0)
+	if (inst->networks && strcmp(inst->networks[0], "host") == 0)
 		remove_namespace(lx, OCI_NS_NETWORK);
 	else
 		ensure_namespace(lx, OCI_NS_NETWORK);
@@ -262,6 +262,55 @@ static int validate_network(const struct hangar_paths *p, const char *network, s
 	return 0;
 }
 
+static void strv_freep(char ***v)
+{
+	strv_free(*v);
+}
+#define _cleanup_strv_ __attribute__((cleanup(strv_freep)))
+
+static bool network_stands_alone(const char *name)
+{
+	return strcmp(name, "none") == 0 || strcmp(name, "host") == 0 ||
+	       strcmp(name, INSTANCE_NETWORK_PASTA) == 0 || strcmp(name, INSTANCE_NETWORK_SLIRP4NETNS) == 0;
+}
+
+/* The --network list with defaults and the "bridge" alias applied.  none,
+ * host and the rootless helpers give the namespace its whole network, so
+ * they cannot be combined; a network named twice would be attached twice. */
+static int resolve_networks(const struct hangar_paths *p, char *const *want, char ***out,
+			    struct hangar_error *err)
+{
+	size_t n = strv_len(want);
+	char **v = xmalloc0((n + 2) * sizeof(char *));
+	if (n == 0)
+		v[0] = xstrdup(p->rootless ? "none" : NETWORK_DEFAULT_NAME);
+	for (size_t i = 0; i < n; i++)
+		v[i] = xstrdup(strcmp(want[i], "bridge") == 0 ? NETWORK_DEFAULT_NAME : want[i]);
+	for (size_t i = 0; v[i]; i++) {
+		if (v[1] && network_stands_alone(v[i])) {
+			hangar_error_set(err, HANGAR_E_USAGE, 0,
+					 "--network %s: cannot be combined with other networks", v[i]);
+			goto fail;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(v[i], v[j]) == 0) {
+				hangar_error_set(err, HANGAR_E_USAGE, 0, "--network %s: given twice", v[i]);
+				goto fail;
+			}
+	}
+	if (p->rootless && v[1]) {
+		hangar_error_set(
+		    err, HANGAR_E_UNSUPPORTED, 0,
+		    "--network %s: a rootless instance has one network (bridge networks need root)", v[1]);
+		goto fail;
+	}
+	*out = v;
+	return 0;
+fail:
+	strv_free(v);
+	return -1;
+}
+
 int instance_create(const struct hangar_paths *p, const struct instance_create_opts *o, struct instance **out,
 		    struct hangar_error *err)
 {
@@ -277,11 +326,10 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 					o->hostname);
 	if (o->init && o->cmd && o->cmd[0])
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "--init and a command exclude each other");
-	const char *network = o->network;
-	if (network == NULL)
-		network = p->rootless ? "none" : NETWORK_DEFAULT_NAME;
-	if (strcmp(network, "bridge") == 0)
-		network = NETWORK_DEFAULT_NAME;
+	_cleanup_strv_ char **networks = NULL;
+	if (resolve_networks(p, o->networks, &networks, err) < 0)
+		return -1;
+	const char *network = networks[0];
 	_cleanup_free_ char *helper_path = NULL;
 	if (p->rootless && strcmp(network, "none") != 0 && strcmp(network, "host") != 0) {
 		/* A user gets a user-mode helper instead of a bridge: "bridge"
@@ -298,8 +346,12 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 						"--network %s: rootless instances support bridge, pasta, slirp4netns, none and host",
 						network);
 		if (rootless_net_find_helper(want, &found, &helper_path, err) < 0)
-			return hangar_error_prefix(err, "--network %s", o->network ? o->network : network);
-		network = found == ROOTLESS_NET_PASTA ? INSTANCE_NETWORK_PASTA : INSTANCE_NETWORK_SLIRP4NETNS;
+			return hangar_error_prefix(err, "--network %s",
+						   o->networks && o->networks[0] ? o->networks[0] : network);
+		free(networks[0]);
+		networks[0] = xstrdup(found == ROOTLESS_NET_PASTA ? INSTANCE_NETWORK_PASTA
+								  : INSTANCE_NETWORK_SLIRP4NETNS);
+		network = networks[0];
 	}
 	size_t n_ports = strv_len(o->publish);
 	_cleanup_free_ struct port_mapping *ports = xmalloc0((n_ports + 1) * sizeof(*ports));
@@ -319,7 +371,7 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 	inst->init = o->init;
 	inst->cmd = o->cmd && o->cmd[0] ? strv_dup(o->cmd) : NULL;
 	inst->env = o->env ? strv_dup(o->env) : NULL;
-	inst->network = xstrdup(network);
+	inst->networks = steal_pointer(&networks);
 	inst->publish = o->publish ? strv_dup(o->publish) : NULL;
 	inst->created = rfc3339_now();
 	if (o->limits)
@@ -339,8 +391,9 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 	if (instance_build_oci_config(p, inst, &probe, err) < 0)
 		goto fail;
 	oci_config_free(probe);
-	if (validate_network(p, network, err) < 0)
-		goto fail;
+	for (size_t i = 0; inst->networks[i]; i++)
+		if (validate_network(p, inst->networks[i], err) < 0)
+			goto fail;
 
 	lock = hangar_lock_global(p, err);
 	if (lock < 0)

@@ -75,12 +75,12 @@ int instance_umount_rootfs(const struct instance *inst, struct hangar_error *err
 	return 0;
 }
 
-static int load_network(const struct hangar_paths *p, const struct instance *inst, struct network **net,
+static int load_network(const struct hangar_paths *p, const char *name, struct network **net,
 			struct hangar_error *err)
 {
-	if (strcmp(inst->network, NETWORK_DEFAULT_NAME) == 0)
+	if (strcmp(name, NETWORK_DEFAULT_NAME) == 0)
 		return network_ensure_default(p->network_dir, net, err);
-	return network_load(p->network_dir, inst->network, net, err);
+	return network_load(p->network_dir, name, net, err);
 }
 
 /* Rootless: the instance's network namespace belongs to its user namespace,
@@ -210,20 +210,20 @@ int instance_net_helper_start(const struct hangar_paths *p, const struct instanc
 	_cleanup_free_ char *run_dir = instance_run_dir(p, inst->name);
 	_cleanup_free_ char *net_dir = xasprintf("%s/net", run_dir);
 	struct rootless_net_request req = {
-		.target_pid = init_pid,
-		.helper = strcmp(inst->network, INSTANCE_NETWORK_PASTA) == 0 ? ROOTLESS_NET_PASTA
-									    : ROOTLESS_NET_SLIRP4NETNS,
-		.ports = ports,
-		.n_ports = n_ports,
-		.runtime_dir = net_dir,
+	    .target_pid = init_pid,
+	    .helper = strcmp(inst->networks[0], INSTANCE_NETWORK_PASTA) == 0 ? ROOTLESS_NET_PASTA
+									     : ROOTLESS_NET_SLIRP4NETNS,
+	    .ports = ports,
+	    .n_ports = n_ports,
+	    .runtime_dir = net_dir,
 	};
 	pid_t pid = 0;
 	if (rootless_net_start(&req, &pid, NULL, err) < 0)
-		return hangar_error_prefix(err, "instance %s: network %s", inst->name, inst->network);
+		return hangar_error_prefix(err, "instance %s: network %s", inst->name, inst->networks[0]);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "pid", json_object_new_int(pid));
 	json_object_object_add(o, "pid_start", json_object_new_uint64(proc_start_time(pid)));
-	json_object_object_add(o, "helper", json_object_new_string(inst->network));
+	json_object_object_add(o, "helper", json_object_new_string(inst->networks[0]));
 	_cleanup_free_ char *text = xstrdup(json_object_to_json_string(o));
 	json_object_put(o);
 	_cleanup_free_ char *path = net_helper_record_path(p, inst->name);
@@ -236,79 +236,108 @@ int instance_net_helper_start(const struct hangar_paths *p, const struct instanc
 	return 0;
 }
 
+/* One network of the instance; ports and the remembered address go with
+ * the first (index 0).  The attachment counts in *n_att for /etc/hosts
+ * only in bridge mode ("none" has no address to name). */
+static int attach_one(const struct hangar_paths *p, struct instance *inst, const struct network *net,
+		      struct network_attach_request *req, bool first, struct network_attachment *att,
+		      size_t *n_att, struct hangar_error *err)
+{
+	if (net->mode == NETWORK_MODE_NONE)
+		return p->rootless ? attach_in_userns(p->network_dir, net->name, req, att, err)
+				   : network_attach(p->network_dir, net->name, req, att, err);
+	if (net->mode != NETWORK_MODE_BRIDGE)
+		return 0;
+	if (network_attach(p->network_dir, net->name, req, att, err) < 0) {
+		if (!first || inst->ipv4 == NULL)
+			return -1;
+		/* The remembered address went to someone else meanwhile. */
+		req->ipv4 = NULL;
+		if (network_attach(p->network_dir, net->name, req, att, err) < 0)
+			return -1;
+	}
+	(*n_att)++;
+	if (first && att->has_ipv4) {
+		char buf[INET6_ADDRSTRLEN + 4];
+		const char *addr = net_prefix_format(&att->ipv4, false, buf, sizeof(buf));
+		if (inst->ipv4 == NULL || strcmp(inst->ipv4, addr) != 0) {
+			struct hangar_error ignored;
+			free(inst->ipv4);
+			inst->ipv4 = xstrdup(addr);
+			instance_save(inst, &ignored);
+		}
+	}
+	return 0;
+}
+
 int instance_network_attach(const struct hangar_paths *p, struct instance *inst, pid_t pid,
 			    struct hangar_error *err)
 {
 	/* The monitor starts and owns the helper (instance_net_helper_start). */
-	if (instance_network_is_rootless_helper(p, inst->network))
+	if (instance_network_is_rootless_helper(p, inst->networks[0]))
 		return 0;
-	struct network *net = NULL;
-	if (load_network(p, inst, &net, err) < 0)
-		return hangar_error_prefix(err, "instance %s: network", inst->name);
+	size_t n_nets = strv_len(inst->networks);
 	size_t n_ports = strv_len(inst->publish);
 	_cleanup_free_ struct port_mapping *ports = xmalloc0((n_ports + 1) * sizeof(*ports));
 	_cleanup_free_ char *netns = xasprintf("/proc/%d/ns/net", (int)pid);
-	int rc = -1;
 	for (size_t i = 0; i < n_ports; i++)
 		if (port_mapping_parse(inst->publish[i], &ports[i], err) < 0)
-			goto out;
-	struct network_attach_request req = {
-		.instance = inst->name,
-		.netns_fd = -1,
-		.netns_path = netns,
-		.owner_pid = pid,
-		.ipv4 = inst->ipv4,
-		.ports = ports,
-		.n_ports = n_ports,
-	};
-	struct network_attachment att;
-	memset(&att, 0, sizeof(att));
+			return hangar_error_prefix(err, "instance %s: --publish %s", inst->name,
+						   inst->publish[i]);
+	struct network_attachment *att = xmalloc0(n_nets * sizeof(*att));
+	struct network *first_net = NULL;
 	size_t n_att = 0;
-	if (net->mode == NETWORK_MODE_BRIDGE) {
-		/* A previous run killed -9 may still hold a lease. */
-		struct hangar_error ignored;
+	int rc = -1;
+	/* A previous run killed -9 may still hold leases (none and host,
+	 * which stand alone, never have any). */
+	struct hangar_error ignored;
+	bool bridged = strcmp(inst->networks[0], "none") != 0 && strcmp(inst->networks[0], "host") != 0;
+	if (bridged)
 		network_detach_all(p->network_dir, inst->name, &ignored);
-		if (network_attach(p->network_dir, net->name, &req, &att, err) < 0) {
-			if (inst->ipv4 == NULL)
-				goto prefixed;
-			/* The remembered address went to someone else meanwhile. */
-			req.ipv4 = NULL;
-			if (network_attach(p->network_dir, net->name, &req, &att, err) < 0)
-				goto prefixed;
+	for (size_t i = 0; i < n_nets; i++) {
+		struct network *net = NULL;
+		if (load_network(p, inst->networks[i], &net, err) < 0) {
+			hangar_error_prefix(err, "instance %s: network", inst->name);
+			goto fail;
 		}
-		n_att = 1;
-		if (att.has_ipv4) {
-			char buf[INET6_ADDRSTRLEN + 4];
-			const char *addr = net_prefix_format(&att.ipv4, false, buf, sizeof(buf));
-			if (inst->ipv4 == NULL || strcmp(inst->ipv4, addr) != 0) {
-				free(inst->ipv4);
-				inst->ipv4 = xstrdup(addr);
-				instance_save(inst, &ignored);
-			}
-		}
-	} else if (net->mode == NETWORK_MODE_NONE) {
-		if ((p->rootless ? attach_in_userns(p->network_dir, net->name, &req, &att, err)
-				 : network_attach(p->network_dir, net->name, &req, &att, err)) < 0)
-			goto prefixed;
+		/* Attached in order, each gets the first free ethN: eth0, eth1... */
+		struct network_attach_request req = {
+		    .instance = inst->name,
+		    .netns_fd = -1,
+		    .netns_path = netns,
+		    .owner_pid = pid,
+		    .ipv4 = i == 0 ? inst->ipv4 : NULL,
+		    .ports = i == 0 ? ports : NULL,
+		    .n_ports = i == 0 ? n_ports : 0,
+		};
+		int r = attach_one(p, inst, net, &req, i == 0, &att[n_att], &n_att, err);
+		if (r < 0)
+			hangar_error_prefix(err, "instance %s: network %s", inst->name, net->name);
+		if (i == 0)
+			first_net = net;
+		else
+			network_free(net);
+		if (r < 0)
+			goto fail;
 	}
 	/* Rootless: inst->rootfs is only the mount point the container's init
 	 * covers with the overlay; files written there would be hidden, so the
-	 * image's own /etc/hosts and resolv.conf are kept. */
+	 * image's own /etc/hosts and resolv.conf are kept.  resolv.conf comes
+	 * from the first network. */
 	if (!p->rootless &&
-	    network_write_etc_files(inst->rootfs, inst->hostname ? inst->hostname : inst->name, net, &att, n_att,
-				    err) < 0) {
-		struct hangar_error ignored;
-		network_detach_all(p->network_dir, inst->name, &ignored);
-		network_attachment_clear(&att);
-		goto prefixed;
+	    network_write_etc_files(inst->rootfs, inst->hostname ? inst->hostname : inst->name, first_net,
+				    att, n_att, err) < 0) {
+		hangar_error_prefix(err, "instance %s: network %s", inst->name, first_net->name);
+		goto fail;
 	}
-	network_attachment_clear(&att);
 	rc = 0;
 	goto out;
-prefixed:
-	hangar_error_prefix(err, "instance %s: network %s", inst->name, net->name);
+fail:
+	if (bridged)
+		network_detach_all(p->network_dir, inst->name, &ignored);
 out:
-	network_free(net);
+	network_attachments_free(att, n_att);
+	network_free(first_net);
 	return rc;
 }
 
@@ -500,8 +529,8 @@ int instance_start(const struct hangar_paths *p, const char *name, const struct 
 	/* Leases of instances that died with their monitors. */
 	struct network_gc_stats gc;
 	struct hangar_error ignored;
-	if (strcmp(inst->network, "none") != 0 && strcmp(inst->network, "host") != 0 &&
-	    !instance_network_is_rootless_helper(p, inst->network))
+	if (strcmp(inst->networks[0], "none") != 0 && strcmp(inst->networks[0], "host") != 0 &&
+	    !instance_network_is_rootless_helper(p, inst->networks[0]))
 		network_gc(p->network_dir, &gc, &ignored);
 	rc = monitor_spawn(p, name, o, err);
 	if (rc < 0 && !str_has_prefix(err->msg, "instance "))

@@ -64,7 +64,7 @@ void instance_free(struct instance *inst)
 	free(inst->hostname);
 	strv_free(inst->cmd);
 	strv_free(inst->env);
-	free(inst->network);
+	strv_free(inst->networks);
 	strv_free(inst->publish);
 	free(inst->ipv4);
 	for (size_t i = 0; i < inst->n_mounts; i++) {
@@ -108,7 +108,10 @@ static char *instance_to_json(const struct instance *inst)
 	if (inst->cmd)
 		json_object_object_add(o, "cmd", strv_to_json(inst->cmd));
 	json_object_object_add(o, "env", strv_to_json(inst->env));
-	add_str(o, "network", inst->network);
+	json_object_object_add(o, "networks", strv_to_json(inst->networks));
+	/* The first one also under the old key, for readers that predate
+	 * several networks per instance. */
+	add_str(o, "network", inst->networks ? inst->networks[0] : NULL);
 	json_object_object_add(o, "publish", strv_to_json(inst->publish));
 	add_str(o, "ipv4", inst->ipv4);
 	json_object *mounts = json_object_new_array();
@@ -261,9 +264,15 @@ int instance_load(const struct hangar_paths *p, const char *name, struct instanc
 	inst->init = json_object_object_get_ex(o, "init", &v) && json_object_get_boolean(v);
 	inst->cmd = get_strv(o, "cmd");
 	inst->env = get_strv(o, "env");
-	inst->network = get_str(o, "network");
-	if (inst->network == NULL)
-		inst->network = xstrdup("none");
+	inst->networks = get_strv(o, "networks");
+	if (inst->networks == NULL || inst->networks[0] == NULL) {
+		/* instance.json of a version with one network per instance */
+		strv_free(inst->networks);
+		inst->networks = xmalloc0(2 * sizeof(char *));
+		inst->networks[0] = get_str(o, "network");
+		if (inst->networks[0] == NULL)
+			inst->networks[0] = xstrdup("none");
+	}
 	inst->publish = get_strv(o, "publish");
 	inst->ipv4 = get_str(o, "ipv4");
 	json_object *mounts;

@@ -183,11 +183,11 @@ static int on_created(pid_t pid, void *data, struct hangar_error *err)
 	struct monitor *m = data;
 	if (instance_network_attach(m->paths, m->inst, pid, err) < 0)
 		return -1;
-	if (!instance_network_is_rootless_helper(m->paths, m->inst->network))
+	if (!instance_network_is_rootless_helper(m->paths, m->inst->networks[0]))
 		return 0;
 	if (instance_net_helper_start(m->paths, m->inst, pid, &m->helper_pid, err) < 0)
 		return -1;
-	log_note(&m->log, "instance %s: network helper %s pid %d", m->inst->name, m->inst->network,
+	log_note(&m->log, "instance %s: network helper %s pid %d", m->inst->name, m->inst->networks[0],
 		 (int)m->helper_pid);
 	return 0;
 }

@@ -142,7 +142,8 @@ int hangar_parse_create_opt(int opt, const char *arg, struct create_args *a, str
 		a->o.image = arg;
 		return 1;
 	case 'n':
-		a->o.network = arg;
+		strv_append(&a->networks, arg);
+		a->o.networks = a->networks;
 		return 1;
 	case 'p':
 		strv_append(&a->publish, arg);
@@ -171,6 +172,7 @@ int hangar_parse_create_opt(int opt, const char *arg, struct create_args *a, str
 void create_args_clear(struct create_args *a)
 {
 	strv_free(a->env);
+	strv_free(a->networks);
 	strv_free(a->publish);
 	strv_free(a->mounts);
 	instance_limits_clear(&a->limits);

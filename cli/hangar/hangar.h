@@ -33,6 +33,7 @@
 	X(logs, "show an instance's console log", false)                                    \
 	X(destroy, "stop and remove an instance and everything it left", false)             \
 	X(image, "manage images: list, import, rm, debootstrap", false)                     \
+	X(network, "manage bridge networks: create, list, rm", false)                       \
 	X(checkpoint, "save a running instance's processes with CRIU", false)               \
 	X(restore, "bring a checkpointed instance back", true)                              \
 	X(migrate, "move a running instance to another host (or store)", true)
@@ -86,7 +87,7 @@ int hangar_parse_limit(int opt, const char *arg, struct instance_limits *l, stru
 struct create_args {
 	struct instance_create_opts o;
 	struct instance_limits limits;
-	char **env, **publish, **mounts; /* NULL-terminated, owned */
+	char **env, **networks, **publish, **mounts; /* NULL-terminated, owned */
 };
 #define HANGAR_CREATE_OPTIONS                                         \
 	HANGAR_LIMIT_OPTIONS,                                         \
@@ -120,7 +121,12 @@ struct cgroup_stats;
 /* cgroup statistics of a running instance. */
 int hangar_instance_stats(const struct hangar_paths *p, const char *name, struct cgroup_stats *st,
 			  struct hangar_error *err);
-/* "10.213.0.5 (eth0)" or NULL. */
+struct network_attachment;
+/* The instance's attachments in ifname order (eth0, eth1, ...). */
+int hangar_instance_attachments(const struct hangar_paths *p, const char *name, struct network_attachment **att,
+				size_t *n, struct hangar_error *err);
+/* Every IPv4 address, one per network: "10.213.0.5 (eth0), 10.214.0.2
+ * (eth1)", or NULL. */
 char *hangar_instance_ipv4(const struct hangar_paths *p, const char *name);
 /* The instance's live addresses for --format json: an array of
  * {"address", "prefix_length", "family", "interface", "network"} (empty

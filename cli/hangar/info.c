@@ -22,6 +22,26 @@ static void print_strv(const char *label, char *const *v)
 	printf("\n");
 }
 
+/* One line per attachment: "address:     eth0 10.213.0.2/24 fd68::2/64 (hangar0)". */
+static void print_addresses(const struct hangar_paths *p, const char *name)
+{
+	struct network_attachment *att = NULL;
+	size_t n = 0;
+	struct hangar_error err;
+	if (hangar_instance_attachments(p, name, &att, &n, &err) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char a4[INET6_ADDRSTRLEN + 4] = "", a6[INET6_ADDRSTRLEN + 4] = "";
+		if (att[i].has_ipv4)
+			net_prefix_format(&att[i].ipv4, true, a4, sizeof(a4));
+		if (att[i].has_ipv6)
+			net_prefix_format(&att[i].ipv6, true, a6, sizeof(a6));
+		printf("%-12s %s%s%s%s%s (%s)\n", "address:", att[i].ifname, a4[0] ? " " : "", a4,
+		       a6[0] ? " " : "", a6, att[i].network);
+	}
+	network_attachments_free(att, n);
+}
+
 static void print_limits(const struct instance_limits *l)
 {
 	char buf[32];
@@ -141,9 +161,10 @@ int cmd_info(int argc, char **argv)
 	else
 		print_strv("command:", inst->cmd ? inst->cmd : (char *[]){"/bin/sh", NULL});
 	print_strv("env:", inst->env);
-	printf("%-12s %s\n", "network:", inst->network);
+	print_strv("network:", inst->networks);
 	_cleanup_free_ char *ip = hangar_instance_ipv4(p, inst->name);
 	printf("%-12s %s\n", "ipv4:", ip ? ip : "-");
+	print_addresses(p, inst->name);
 	print_strv("publish:", inst->publish);
 	for (size_t i = 0; i < inst->n_mounts; i++)
 		printf("%-12s %s -> %s%s\n", "mount:", inst->mounts[i].source, inst->mounts[i].destination,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,20 +35,40 @@ out:
 	return rc;
 }
 
+static int by_ifname(const void *a, const void *b)
+{
+	return strverscmp(((const struct network_attachment *)a)->ifname,
+			  ((const struct network_attachment *)b)->ifname);
+}
+
+int hangar_instance_attachments(const struct hangar_paths *p, const char *name,
+				struct network_attachment **att, size_t *n, struct hangar_error *err)
+{
+	if (network_get_attachments(p->network_dir, name, att, n, err) < 0)
+		return -1;
+	/* the library lists by network name; eth0, eth1, ... is the order they were attached */
+	if (*n > 1)
+		qsort(*att, *n, sizeof(**att), by_ifname);
+	return 0;
+}
+
 char *hangar_instance_ipv4(const struct hangar_paths *p, const char *name)
 {
 	struct network_attachment *att = NULL;
 	size_t n = 0;
 	struct hangar_error err;
 	char *ip = NULL;
-	if (network_get_attachments(p->network_dir, name, &att, &n, &err) < 0)
+	if (hangar_instance_attachments(p, name, &att, &n, &err) < 0)
 		return NULL;
-	for (size_t i = 0; i < n && ip == NULL; i++) {
-		if (att[i].has_ipv4) {
-			char buf[INET6_ADDRSTRLEN + 4];
-			ip = xasprintf("%s (%s)", net_prefix_format(&att[i].ipv4, false, buf, sizeof(buf)),
-				       att[i].ifname);
-		}
+	for (size_t i = 0; i < n; i++) {
+		if (!att[i].has_ipv4)
+			continue;
+		char buf[INET6_ADDRSTRLEN + 4];
+		char *more =
+		    xasprintf("%s%s%s (%s)", ip ? ip : "", ip ? ", " : "",
+			      net_prefix_format(&att[i].ipv4, false, buf, sizeof(buf)), att[i].ifname);
+		free(ip);
+		ip = more;
 	}
 	network_attachments_free(att, n);
 	return ip;
@@ -74,7 +95,7 @@ json_object *hangar_instance_addresses_json(const struct hangar_paths *p, const 
 	json_object *arr = json_object_new_array();
 	if (first_ipv4)
 		*first_ipv4 = NULL;
-	if (network_get_attachments(p->network_dir, name, &att, &n, &err) < 0)
+	if (hangar_instance_attachments(p, name, &att, &n, &err) < 0)
 		return arr;
 	for (size_t i = 0; i < n; i++) {
 		if (att[i].has_ipv4) {

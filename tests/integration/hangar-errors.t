@@ -10,7 +10,8 @@ hg() { "$HANGAR" "$@"; }
 _hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
 at_exit _hangar_cleanup
 
-snapshot() { (ls -A "$HANGAR_ROOT/instances" "$HANGAR_ROOT/images" 2>/dev/null; ls -A "$HANGAR_RUN/oci" 2>/dev/null; grep -c "$TEST_TMP" /proc/self/mountinfo) | tr '\n' ' '; }
+# (networks/.lock is made by the first look at the networks: not a leftover)
+snapshot() { (ls -A "$HANGAR_ROOT/instances" "$HANGAR_ROOT/images" 2>/dev/null; ls "$HANGAR_ROOT/networks" 2>/dev/null; ls -A "$HANGAR_RUN/oci" 2>/dev/null; grep -c "$TEST_TMP" /proc/self/mountinfo) | tr '\n' ' '; }
 
 # expect_error DESC CODE PATTERN -- hangar args...
 expect_error() {
@@ -49,6 +50,29 @@ expect_error "bad --io-max" 2 "--io-max" -- create x7 --io-max /dev/null:rbps=1M
 expect_error "bad --publish" 2 "--publish 99999:80" -- create x8 --publish 99999:80
 expect_error "--publish with --network none" 2 "--publish needs a bridge network" -- create x9 --network none --publish 8081:80
 expect_error "unknown network" 3 "--network nonet" -- create x10 --network nonet
+
+# hangar network and several networks per instance
+hg network create hgerr-a --subnet 10.230.0.0/24 --no-ipv6 >/dev/null 2>&1
+ok $? "network create hgerr-a"
+expect_error "network: overlapping subnet" 2 "subnet 10.230.0.0/25 overlaps subnet 10.230.0.0/24 of network 'hgerr-a'" -- network create hgerr-b --subnet 10.230.0.0/25 --no-ipv6
+expect_error "network: invalid CIDR" 2 "network create hgerr-b: invalid CIDR '10.1.2.0/40'" -- network create hgerr-b --subnet 10.1.2.0/40
+expect_error "network: name taken" 4 "network 'hgerr-a': already exists" -- network create hgerr-a --subnet 10.231.0.0/24
+expect_error "network: no --subnet" 2 "--subnet CIDR is required" -- network create hgerr-b
+expect_error "network: reserved name" 2 "create bridge: the name is reserved" -- network create bridge --subnet 10.232.0.0/24
+expect_error "network: bad --mtu" 2 "--mtu 99: a number from 576 to 65535" -- network create hgerr-b --subnet 10.232.0.0/24 --mtu 99
+expect_error "network rm: unknown network" 3 "network 'nonet': not found" -- network rm nonet
+expect_error "network: unknown subcommand" 2 "unknown subcommand 'frob'" -- network frob
+expect_error "none with another network" 2 "--network none: cannot be combined with other networks" -- create x11 --network none --network hgerr-a
+expect_error "host with another network" 2 "--network host: cannot be combined with other networks" -- create x12 --network hgerr-a --network host
+expect_error "a network given twice" 2 "--network hgerr-a: given twice" -- create x13 --network hgerr-a --network hgerr-a
+expect_error "unknown second network" 3 "--network nonet" -- create x14 --network hgerr-a --network nonet
+hg create usesnet --network hgerr-a >/dev/null 2>&1
+ok $? "create an instance on hgerr-a (not started)"
+expect_error "network rm while an instance uses it" 4 "network hgerr-a: in use by instance 'usesnet'; destroy it first" -- network rm hgerr-a
+hg destroy usesnet >/dev/null 2>&1
+hg network rm hgerr-a >/dev/null 2>&1
+ok $? "network rm once no instance uses it"
+ok "$(! hg network list | grep -q hgerr-a; echo $?)" "the removed network is no longer listed"
 expect_error "unknown option" 2 "unknown option" -- create x11 --bogus
 expect_error "unknown verb" 2 "unknown verb \"frobnicate\"" -- frobnicate
 expect_error "start of a missing instance" 3 "no such instance: ghost" -- start ghost

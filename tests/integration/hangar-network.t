@@ -63,6 +63,10 @@ hg stop --timeout 1 web
 ok "$(! inH curl -s --max-time 2 http://127.0.0.1:8080/ >/dev/null; echo $?)" "after stop the published port no longer answers"
 ok "$(! inH nft list table inet hangar | grep -q 'dport 8080'; echo $?)" "after stop the DNAT rule is gone"
 is "$(inH ip -o link show master hangar0 | wc -l)" 1 "after stop only web2's veth remains on the bridge"
+got=$(inH curl -s --max-time 3 http://127.0.0.1:8081/)
+is "$got" hello-from-web2 "after web's stop web2's published port still answers"
+ok "$(inH nft list table inet hangar | grep -q 'dport 8081'; echo $?)" "after web's stop web2's DNAT rule is still there"
+is "$(jq -r '[.. | objects | select(.instance? == "web")] | length' "$HANGAR_ROOT/networks/hangar0/leases.json" 2>&1)" 0 "the lease file has no entry for the stopped web"
 hg start web
 ip_again=$(hg list --format json | jq -r '.[] | select(.name=="web") | .ipv4' | cut -d' ' -f1)
 is "$ip_again" "$ip" "restart keeps the instance's address"
@@ -76,8 +80,57 @@ kill -9 "$mon" "$init"
 wait_for "! kill -0 $init 2>/dev/null" 50
 is "$(hg list --format json | jq -r '.[] | select(.name=="web") | .state')" STOPPED "killed instance listed STOPPED"
 ok "$(! inH nft list table inet hangar | grep -q 'dport 8080'; echo $?)" "its DNAT rule was cleaned up"
+
+# Several networks per instance: eth0 on hangar0, eth1 on a network made
+# with 'hangar network create'; ports are published on the first.
+out=$(hg network create hgt-back --subnet 10.222.0.0/24 --no-ipv6 --bridge hgtback0 2>&1)
+ok $? "hangar network create hgt-back ($out)"
+is "$(hg network list --format json | jq -r '.[] | select(.name=="hgt-back") | .subnet + " " + .bridge')" "10.222.0.0/24 hgtback0" "network list shows it"
+out=$(hg create multi --network bridge --network hgt-back --publish 8082:80 -- sh -c "$web_cmd" 2>&1)
+ok $? "create multi with --network bridge --network hgt-back ($out)"
+is "$(jq -c .networks "$HANGAR_ROOT/instances/multi/instance.json")" '["hangar0","hgt-back"]' "instance.json keeps both networks in order"
+out=$(hg start multi 2>&1)
+ok $? "start multi ($out)"
+eth0=$(hg exec multi -- ip -o -4 addr show eth0 2>&1 | tr -d '\r')
+like "$eth0" 'inet 10\.213\.0\.[0-9]+/24' "eth0 is on hangar0"
+eth1=$(hg exec multi -- ip -o -4 addr show eth1 2>&1 | tr -d '\r')
+like "$eth1" 'inet 10\.222\.0\.2/24' "eth1 is on hgt-back"
+mip=$(hg list --format json | jq -r '.[] | select(.name=="multi") | .addresses[0].ipv4' | cut -d/ -f1)
+is "$(hg list --format json | jq -r '.[] | select(.name=="multi") | [.addresses[] | .network + "=" + .ifname + "=" + .ipv4] | join(" ")')" "hangar0=eth0=$mip/24 hgt-back=eth1=10.222.0.2/24" "list --format json shows both addresses"
+like "$(hg list | grep '^multi ')" "$mip \\(eth0\\), 10\\.222\\.0\\.2 \\(eth1\\)" "list shows both addresses"
+info=$(hg info multi)
+like "$info" "network: +hangar0 hgt-back" "info shows both networks"
+like "$info" "address: +eth1 10\\.222\\.0\\.2/24 \\(hgt-back\\)" "info shows the eth1 address"
+hosts=$(hg exec multi -- cat /etc/hosts 2>&1 | tr -d '\r')
+like "$hosts" "$mip[[:space:]]+multi" "/etc/hosts names the hangar0 address"
+like "$hosts" "10\\.222\\.0\\.2[[:space:]]+multi" "/etc/hosts names the hgt-back address"
+wait_for "inH curl -s --max-time 2 http://10.222.0.2:80/ | grep -q hello-from-multi" 50
+ok $? "the host side reaches multi over hgt-back"
+got=$(inH curl -s --max-time 3 http://127.0.0.1:8082/)
+is "$got" hello-from-multi "multi's published port answers"
+out=$(hg network rm hgt-back 2>&1)
+rc=$?
+ok "$([ $rc = 4 ] && [[ "$out" == *"in use by instance 'multi'"* ]]; echo $?)" "network rm of a network in use is refused (exit $rc: $out)"
+hg stop --timeout 1 multi
+is "$(inH ip -o link show master hgtback0 2>/dev/null | wc -l)" 0 "after stop multi has no veth on hgt-back"
+is "$(jq -r '[.. | objects | select(.instance? == "multi")] | length' "$HANGAR_ROOT/networks/hgt-back/leases.json" 2>&1)" 0 "after stop no hgt-back lease of multi"
+got=$(inH curl -s --max-time 3 http://127.0.0.1:8081/)
+is "$got" hello-from-web2 "after multi's stop web2's published port still answers"
+hg destroy --force multi
+out=$(hg network rm hgt-back 2>&1)
+ok $? "network rm once multi is destroyed ($out)"
+ok "$(! inH ip link show hgtback0 >/dev/null 2>&1; echo $?)" "its bridge is gone"
+
+# instance.json from before several networks: one "network" string.
+hg create old --network none -- true >/dev/null 2>&1
+jq 'del(.networks) | .network = "host"' "$HANGAR_ROOT/instances/old/instance.json" >"$TEST_TMP/old.json" &&
+	cp "$TEST_TMP/old.json" "$HANGAR_ROOT/instances/old/instance.json"
+like "$(hg info old)" "network: +host" "an old instance.json with a single network field is read"
+hg destroy --force old
+
 hg destroy --force web
 hg destroy --force web2
+is "$(jq -r '[.. | objects | select(.instance?)] | length' "$HANGAR_ROOT/networks/hangar0/leases.json" 2>&1)" 0 "after destroy the lease file has no entries"
 is "$(inH ip -o link show master hangar0 2>/dev/null | wc -l)" 0 "destroy removed every veth"
 ok "$(! grep -q "$TEST_TMP" /proc/self/mountinfo; echo $?)" "no mounts left"
 done_testing

@@ -212,8 +212,12 @@ static void test_store(const char *tmp)
 	struct instance_limits lim = {.has_memory = true, .memory = 128 << 20};
 	char *cmd[] = {"sh", "-c", "true", NULL};
 	char *env[] = {"A=1", NULL};
-	struct instance_create_opts o = {
-		.name = "u1", .cmd = cmd, .env = env, .network = "none", .limits = &lim, .hostname = "h1"};
+	struct instance_create_opts o = {.name = "u1",
+					 .cmd = cmd,
+					 .env = env,
+					 .networks = (char *[]){"none", NULL},
+					 .limits = &lim,
+					 .hostname = "h1"};
 	struct instance *inst = NULL;
 	ok(instance_create(&p, &o, &inst, &err) == 0, "instance_create (%s)", err.msg);
 	instance_free(inst);
@@ -226,7 +230,8 @@ static void test_store(const char *tmp)
 		ok(inst->cmd && strv_len(inst->cmd) == 3 && strcmp(inst->cmd[2], "true") == 0, "command recorded");
 		ok(inst->limits.has_memory && inst->limits.memory == 128 << 20, "limits recorded");
 		ok(inst->env && strcmp(inst->env[0], "A=1") == 0, "env recorded");
-		is_str(inst->network, "none", "network recorded");
+		ok(inst->networks && strv_len(inst->networks) == 1 && strcmp(inst->networks[0], "none") == 0,
+		   "network recorded");
 		ok(instance_stop_signal(inst) == SIGTERM, "a command is stopped with SIGTERM");
 		inst->init = true;
 		ok(instance_stop_signal(inst) == SIGUSR2, "busybox init is stopped with SIGUSR2 (poweroff)");
@@ -252,8 +257,8 @@ static void test_store(const char *tmp)
 			is_str(cfg->linux_.cgroups_path, cgpath, "cgroupsPath: /hangar/<store prefix><name>");
 			oci_config_free(cfg);
 		}
-		free(inst->network);
-		inst->network = xstrdup("host");
+		free(inst->networks[0]);
+		inst->networks[0] = xstrdup("host");
 		ok(instance_build_oci_config(&p, inst, &cfg, &err) == 0 && !oci_config_namespace(cfg, OCI_NS_NETWORK),
 		   "--network host: no network namespace");
 		oci_config_free(cfg);
@@ -285,7 +290,8 @@ static void test_store(const char *tmp)
 	ok(instance_destroy(&p, "u1", false, &err) == 0, "destroy (%s)", err.msg);
 	ok(instance_load(&p, "u1", &inst, &err) < 0 && err.code == HANGAR_E_NOTFOUND, "gone: %s", err.msg);
 	ok(image_store_remove(&p, "default", &err) == 0, "image removable once unused");
-	struct instance_create_opts bad = {.name = "u2", .image = "nope", .network = "none"};
+	struct instance_create_opts bad = {
+	    .name = "u2", .image = "nope", .networks = (char *[]){"none", NULL}};
 	ok(instance_create(&p, &bad, &inst, &err) < 0 && err.code == HANGAR_E_NOTFOUND, "unknown image: %s", err.msg);
 	_cleanup_free_ char *u2 = xasprintf("%s/instances/u2", data);
 	ok(access(u2, F_OK) < 0, "failed create leaves nothing");
