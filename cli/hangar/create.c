@@ -18,9 +18,11 @@ static void create_usage(void)
 	       "       --io-max DEV:K=V,..  block I/O limits: rbps, wbps (sizes), riops, wiops\n"
 	       "       --pids N             maximum number of processes (or max)\n"
 	       "   -n, --network NET        bridge (the hangar0 network, default as root), none, host,\n"
-	       "                            or a network's name; as a user also pasta or slirp4netns\n"
-	       "                            (bridge picks one of them)\n"
-	       "   -p, --publish H:C[/udp]  publish container port C on host port H\n"
+	       "                            or a network's name ('hangar network create'); as a user\n"
+	       "                            also pasta or slirp4netns (bridge picks one of them).\n"
+	       "                            Repeat for several bridge networks: eth0, eth1, ...\n"
+	       "   -p, --publish [IP:]H:C[/udp]  publish container port C on host port H (on the\n"
+	       "                            first network; IP 127.0.0.1 for the host only)\n"
 	       "   -e, --env K=V            environment variable\n"
 	       "   -m, --mount SRC:DST[:ro] bind a host path into the instance\n"
 	       "   -H, --hostname NAME      hostname (default: the instance name)\n"
@@ -28,7 +30,8 @@ static void create_usage(void)
 	       "examples:\n"
 	       "   hangar create box\n"
 	       "   hangar create web --memory 512M --cpus 1.5 --publish 8080:80 -- httpd -f -p 80\n"
-	       "   hangar create vm1 --init --pids 512\n");
+	       "   hangar create vm1 --init --pids 512\n"
+	       "   hangar create api --network bridge --network backend\n");
 }
 
 int cmd_create(int argc, char **argv)
