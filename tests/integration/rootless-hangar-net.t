@@ -42,8 +42,8 @@ for helper in pasta slirp4netns; do
 	command -v $helper >/dev/null || { skip "$helper not installed"; continue; }
 	port=$((18900 + RANDOM % 500))
 	n=w-$helper
-	out=$(UH create $n --network $helper --publish $port:8080 -- sh -c "$SERVER" 2>&1 </dev/null)
-	ok $? "$helper: create --network $helper --publish $port:8080 as $A ($out)"
+	out=$(UH create $n --network $helper --publish 127.0.0.1:$port:8080 -- sh -c "$SERVER" 2>&1 </dev/null)
+	ok $? "$helper: create --network $helper --publish 127.0.0.1:$port:8080 as $A ($out)"
 	out=$(UH start $n 2>&1 </dev/null)
 	ok $? "$helper: start ($out)"
 	hp=$(helpers_of_a)
@@ -54,6 +54,8 @@ for helper in pasta slirp4netns; do
 	wait_for "socat -t2 -T2 - TCP:127.0.0.1:$port </dev/null 2>/dev/null | grep -q hello-from-instance" 50
 	got=$(socat -t3 -T3 - TCP:127.0.0.1:$port </dev/null 2>&1)
 	is "$got" hello-from-instance "$helper: the host's loopback reaches the instance's server on port $port"
+	# published on 127.0.0.1 only: nothing listens on the machine's real interfaces
+	is "$(ss -Hlnt "sport = :$port" | awk '{print $4}' | sort -u | tr '\n' ' ')" "127.0.0.1:$port " "$helper: port $port listens on 127.0.0.1 only"
 	UH stop -t 1 $n >/dev/null 2>&1
 	ok $? "$helper: stop"
 	is "$(helpers_of_a)" "" "$helper: no helper left after stop"

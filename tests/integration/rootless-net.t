@@ -47,7 +47,7 @@ for helper in pasta slirp4netns; do
 	command -v $helper >/dev/null || { skip "$helper not installed"; continue; }
 	port=$((18300 + RANDOM % 500))
 	out=$TEST_TMP/$helper.out
-	rl_as "$A" "$TOOL" tool rootless "$pid" --helper $helper --port $port:8080 \
+	rl_as "$A" "$TOOL" tool rootless "$pid" --helper $helper --port 127.0.0.1:$port:8080 \
 		--runtime-dir "$TEST_TMP/xdg-$A/net-$helper" >"$out" 2>&1 &
 	tool=$!
 	at_exit "kill $tool"
@@ -58,6 +58,8 @@ for helper in pasta slirp4netns; do
 	[ -n "$hpid" ] && is "$(stat -c %U "/proc/$hpid")" "$A" "$helper runs as $A"
 	got=$(socat -t3 -T3 - TCP:127.0.0.1:$port </dev/null 2>&1)
 	is "$got" hello-from-container "$helper: the host's loopback reaches the container's server through port $port"
+	# published on 127.0.0.1 only: nothing listens on the machine's real interfaces
+	is "$(ss -Hlnt "sport = :$port" | awk '{print $4}' | sort -u | tr '\n' ' ')" "127.0.0.1:$port " "$helper: port $port listens on 127.0.0.1 only"
 	# Outbound to the host's loopback: out of reach with either helper.
 	# pasta would map its gateway address there (it gets --no-map-gw),
 	# slirp4netns its 10.0.2.2 (it gets --disable-host-loopback).
