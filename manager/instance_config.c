@@ -250,16 +250,26 @@ static bool valid_hostname(const char *h)
 	return true;
 }
 
-static int validate_network(const struct hangar_paths *p, const char *network, struct hangar_error *err)
+/* The network exists; ports (those of the first network) have host IPs
+ * it can forward, checked now rather than at the first start. */
+static int validate_network(const struct hangar_paths *p, const char *network,
+			    const struct port_mapping *ports, size_t n_ports, struct hangar_error *err)
 {
 	if (strcmp(network, "none") == 0 || strcmp(network, "host") == 0 ||
-	    strcmp(network, NETWORK_DEFAULT_NAME) == 0 || instance_network_is_rootless_helper(p, network))
+	    instance_network_is_rootless_helper(p, network))
 		return 0;
 	struct network *net = NULL;
-	if (network_load(p->network_dir, network, &net, err) < 0)
+	int r = network_load(p->network_dir, network, &net, err);
+	if (r < 0 && strcmp(network, NETWORK_DEFAULT_NAME) == 0 && err->code == HANGAR_E_NOTFOUND) {
+		/* made with both families on first use */
+		struct network dflt = {.name = (char *)network, .has_subnet4 = true, .has_subnet6 = true};
+		return network_check_port_families(&dflt, ports, n_ports, err);
+	}
+	if (r < 0)
 		return hangar_error_prefix(err, "--network %s", network);
+	r = network_check_port_families(net, ports, n_ports, err);
 	network_free(net);
-	return 0;
+	return r;
 }
 
 static void strv_freep(char ***v)
@@ -392,7 +402,7 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 		goto fail;
 	oci_config_free(probe);
 	for (size_t i = 0; inst->networks[i]; i++)
-		if (validate_network(p, inst->networks[i], err) < 0)
+		if (validate_network(p, inst->networks[i], ports, i == 0 ? n_ports : 0, err) < 0)
 			goto fail;
 
 	lock = hangar_lock_global(p, err);

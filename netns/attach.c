@@ -171,12 +171,12 @@ static const char *port_text(const struct port_mapping *p, char *buf, size_t len
 
 /* A host IP of one family can only be forwarded to an address of that
  * family: without the check the rule would silently not exist. */
-static int check_port_families(const struct network *net, const struct network_attach_request *req,
-			       struct hangar_error *err)
+int network_check_port_families(const struct network *net, const struct port_mapping *ports, size_t n_ports,
+				struct hangar_error *err)
 {
 	char b[128];
-	for (size_t i = 0; i < req->n_ports; i++) {
-		const struct port_mapping *p = &req->ports[i];
+	for (size_t i = 0; i < n_ports; i++) {
+		const struct port_mapping *p = &ports[i];
 		struct in6_addr v6;
 		struct in_addr v4;
 		if (p->host_ip[0] == '\0')
@@ -414,7 +414,7 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 	if (req->n_ports && !net->has_subnet4 && !net->has_subnet6)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 					"network '%s': no addresses to publish ports to", net->name);
-	if (check_port_families(net, req, err) < 0)
+	if (network_check_port_families(net, req->ports, req->n_ports, err) < 0)
 		return -1;
 	struct stat ns_stat;
 	if (fstat(nsfd, &ns_stat) < 0)

@@ -106,6 +106,10 @@ struct port_mapping {
 
 /* "[HOSTIP:]HOSTPORT:PORT[/tcp|/udp]"; an IPv6 HOSTIP goes in brackets. */
 int port_mapping_parse(const char *spec, struct port_mapping *out, struct hangar_error *err);
+/* Refuse host IPs a bridge network cannot forward: a family it has no
+ * subnet for, or ::1 (network_attach checks this too). */
+int network_check_port_families(const struct network *net, const struct port_mapping *ports, size_t n_ports,
+				struct hangar_error *err);
 
 struct network_attach_request {
 	const char *instance;	/* [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 chars */

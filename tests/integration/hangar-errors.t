@@ -66,6 +66,8 @@ expect_error "none with another network" 2 "--network none: cannot be combined w
 expect_error "host with another network" 2 "--network host: cannot be combined with other networks" -- create x12 --network hgerr-a --network host
 expect_error "a network given twice" 2 "--network hgerr-a: given twice" -- create x13 --network hgerr-a --network hgerr-a
 expect_error "unknown second network" 3 "--network nonet" -- create x14 --network hgerr-a --network nonet
+expect_error "publish on [::1]" 2 "port [::1]:8090/tcp: host IP ::1 cannot be forwarded to an instance" -- create x15 --network bridge --publish '[::1]:8090:80'
+expect_error "publish on an IPv6 host IP, IPv4-only network" 2 "host IP fd00::1 is IPv6 but network 'hgerr-a' has no IPv6 subnet" -- create x16 --network hgerr-a --publish '[fd00::1]:8090:80'
 hg create usesnet --network hgerr-a >/dev/null 2>&1
 ok $? "create an instance on hgerr-a (not started)"
 expect_error "network rm while an instance uses it" 4 "network hgerr-a: in use by instance 'usesnet'; destroy it first" -- network rm hgerr-a
