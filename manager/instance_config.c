@@ -401,13 +401,14 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 	if (instance_build_oci_config(p, inst, &probe, err) < 0)
 		goto fail;
 	oci_config_free(probe);
-	for (size_t i = 0; inst->networks[i]; i++)
-		if (validate_network(p, inst->networks[i], ports, i == 0 ? n_ports : 0, err) < 0)
-			goto fail;
 
 	lock = hangar_lock_global(p, err);
 	if (lock < 0)
 		goto fail;
+	/* Under the lock: 'hangar network rm' checks for users under it too. */
+	for (size_t i = 0; inst->networks[i]; i++)
+		if (validate_network(p, inst->networks[i], ports, i == 0 ? n_ports : 0, err) < 0)
+			goto fail;
 	if (check_ports_free(p, inst->name, ports, n_ports, inst->publish, err) < 0)
 		goto fail;
 	if (image_store_ensure(p, image, err) < 0)
