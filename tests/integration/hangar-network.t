@@ -95,8 +95,8 @@ eth0=$(hg exec multi -- ip -o -4 addr show eth0 2>&1 | tr -d '\r')
 like "$eth0" 'inet 10\.213\.0\.[0-9]+/24' "eth0 is on hangar0"
 eth1=$(hg exec multi -- ip -o -4 addr show eth1 2>&1 | tr -d '\r')
 like "$eth1" 'inet 10\.222\.0\.2/24' "eth1 is on hgt-back"
-mip=$(hg list --format json | jq -r '.[] | select(.name=="multi") | .addresses[0].ipv4' | cut -d/ -f1)
-is "$(hg list --format json | jq -r '.[] | select(.name=="multi") | [.addresses[] | .network + "=" + .ifname + "=" + .ipv4] | join(" ")')" "hangar0=eth0=$mip/24 hgt-back=eth1=10.222.0.2/24" "list --format json shows both addresses"
+mip=$(hg list --format json | jq -r '.[] | select(.name=="multi") | .addresses[0].address')
+is "$(hg list --format json | jq -r '.[] | select(.name=="multi") | [.addresses[] | select(.family == "ipv4") | .network + "=" + .interface + "=" + .address + "/" + (.prefix_length | tostring)] | join(" ")')" "hangar0=eth0=$mip/24 hgt-back=eth1=10.222.0.2/24" "list --format json shows both addresses"
 like "$(hg list | grep '^multi ')" "$mip \\(eth0\\), 10\\.222\\.0\\.2 \\(eth1\\)" "list shows both addresses"
 info=$(hg info multi)
 like "$info" "network: +hangar0 hgt-back" "info shows both networks"
