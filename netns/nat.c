@@ -151,10 +151,23 @@ int nat_setup_network(const struct network *net, struct hangar_error *err)
 	return r;
 }
 
-/* Delete chains that may or may not exist, in one transaction. */
+/* Delete chains that may or may not exist, in one transaction.  Without
+ * any of them there is nothing to do: in particular no table is made in a
+ * namespace where hangar never published or masqueraded anything. */
 static int delete_chains(const char *what, const char *const *chains, size_t n, struct hangar_error *err)
 {
+	char **have = NULL;
+	if (nat_list_chains(&have, err) < 0)
+		return -1;
+	bool any = false;
+	for (size_t i = 0; i < n && !any; i++)
+		for (char **h = have; *h && !any; h++)
+			any = strcmp(*h, chains[i]) == 0;
+	strv_free(have);
+	if (!any)
+		return 0;
 	struct cmdbuf b = {0};
+	/* "add table" too: the table may have gone since it was listed. */
 	cmd_add(&b, "add table " NFT_TABLE);
 	for (size_t i = 0; i < n; i++) {
 		/* "add" makes a missing chain exist so that delete cannot fail;

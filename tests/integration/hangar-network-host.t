@@ -46,4 +46,7 @@ is "$ll" null "list shows no instance address for a host-network instance"
 hg destroy --force hostnet
 ok $? "destroy"
 is "$(ip -n "$NS" -o link | grep -c hgh$$)" 2 "the host's interfaces are left as they were"
+out=$(hg network create hgtnone --subnet 10.231.0.0/24 2>&1) && out=$(hg network rm hgtnone 2>&1)
+ok $? "network create + rm of a network never used ($out)"
+is "$(inH nft list tables 2>&1)" "" "no nftables table was made in a namespace hangar published nothing in"
 done_testing
