@@ -8,6 +8,7 @@
  * "default" is built on first use from the host's static busybox.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,7 +36,11 @@ int image_store_ensure(const struct hangar_paths *p, const char *name, struct ha
  * into rootfs_dir, which must not exist.  Mirrors scripts/mkrootfs-busybox. */
 int image_store_build_busybox(const char *busybox, const char *rootfs_dir, struct hangar_error *err);
 /* Import a tarball (extracted by tar(1)) or copy a directory (owners,
- * modes, times, xattrs, hard links, device nodes preserved). */
+ * modes, times, xattrs, hard links, device nodes preserved).  Rootless,
+ * both run as root of a user namespace with the user's subordinate
+ * ranges, so that image uid N becomes the host id mapped to N (the single
+ * id without ranges: every file is then the user's); device nodes cannot
+ * be made there and are skipped, said in a note (err, code HANGAR_OK). */
 int image_store_import(const struct hangar_paths *p, const char *name, const char *source, struct hangar_error *err);
 /* debootstrap SUITE (default "stable") into a new image; HANGAR_E_UNSUPPORTED
  * when debootstrap is not installed. */
@@ -48,6 +53,13 @@ void image_store_infos_free(struct image_info *infos, size_t n);
 /* Copy a directory tree preserving owners, modes, times, xattrs, hard
  * links and special files; dst must not exist. */
 int image_store_copy_tree(const char *src, const char *dst, struct hangar_error *err);
+struct image_copy_opts {
+	bool skip_devices; /* count device nodes in n_skipped instead of making them */
+	bool keep_owners;  /* chown to the source's owners (failures are errors as root) */
+	size_t n_skipped;
+};
+int image_store_copy_tree_opts(const char *src, const char *dst, struct image_copy_opts *o,
+			       struct hangar_error *err);
 /* One regular file, with owner, mode, times and xattrs. */
 int image_store_copy_file(const char *src, const char *dst, struct hangar_error *err);
 

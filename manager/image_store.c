@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "manager/image.h"
 #include "manager/instance.h"
+#include "manager/internal.h"
 #include "runtime/state.h"
 
 int image_store_validate_name(const char *name, struct hangar_error *err)
@@ -285,7 +286,8 @@ static int write_image_json(const char *image_dir, const char *source, struct ha
 	return write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
-typedef int (*image_fill_fn)(const char *rootfs, const void *data, struct hangar_error *err);
+typedef int (*image_fill_fn)(const struct hangar_paths *p, const char *rootfs, const void *data,
+			     struct hangar_error *err);
 
 /* Build into a hidden temporary directory and rename it into place, so a
  * half-made image never carries the name. */
@@ -299,11 +301,15 @@ static int image_make(const struct hangar_paths *p, const char *name, const char
 		return hangar_error_set(err, HANGAR_E_EXISTS, 0, "image %s already exists", name);
 	_cleanup_free_ char *tmp = xasprintf("%s/.%s.tmp.%d", p->images_dir, name, (int)getpid());
 	struct hangar_error ignored;
-	rm_rf(tmp, &ignored);
+	hangar_rm_rf(p, tmp, &ignored);
 	if (mkdir(tmp, 0700) < 0)
 		return hangar_sys_error(err, "create %s", tmp);
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", tmp);
-	if (fill(rootfs, data, err) < 0 || write_image_json(tmp, source, err) < 0)
+	if (fill(p, rootfs, data, err) < 0)
+		goto fail;
+	/* A note of the fill (skipped device nodes) outlives the steps after. */
+	struct hangar_error note = *err;
+	if (write_image_json(tmp, source, err) < 0)
 		goto fail;
 	/* Instances' overlay mounts read the lower dir as any user. */
 	if (chmod(tmp, 0755) < 0) {
@@ -314,13 +320,16 @@ static int image_make(const struct hangar_paths *p, const char *name, const char
 		hangar_sys_error(err, "rename %s to %s", tmp, final);
 		goto fail;
 	}
+	if (note.code == HANGAR_OK && note.msg[0])
+		*err = note;
 	return 0;
 fail:
-	rm_rf(tmp, &ignored);
+	hangar_rm_rf(p, tmp, &ignored);
 	return -1;
 }
 
-static int fill_busybox(const char *rootfs, const void *data, struct hangar_error *err)
+static int fill_busybox(const struct hangar_paths *p, const char *rootfs, const void *data,
+			struct hangar_error *err)
 {
 	return image_store_build_busybox(NULL, rootfs, err);
 }
@@ -336,21 +345,111 @@ int image_store_ensure(const struct hangar_paths *p, const char *name, struct ha
 	return image_make(p, name, "busybox", fill_busybox, NULL, err);
 }
 
-static int fill_import(const char *rootfs, const void *data, struct hangar_error *err)
+struct import_job {
+	const struct hangar_paths *p;
+	const char *source;
+	const char *rootfs;
+	char *exclude; /* file of device members to leave out (rootless tar) */
+	size_t n_devices;
+	bool ranges; /* set before the user namespace child forks */
+};
+
+/* The device members of a tarball: an unprivileged user cannot mknod, not
+ * even as root of its user namespace, and GNU tar has no "skip devices". */
+static int list_tar_devices(struct import_job *j, struct hangar_error *err)
 {
-	const char *source = data;
+	_cleanup_free_ char *listing = NULL;
+	if (run_tool((char *[]){"tar", "-tv", "--numeric-owner", "--quoting-style=literal", "-f",
+				(char *)j->source, NULL},
+		     &listing, err) < 0)
+		return -1;
+	size_t cap = strlen(listing) + 1, used = 0;
+	_cleanup_free_ char *names = xmalloc0(cap);
+	char *save = NULL;
+	for (char *line = strtok_r(listing, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] != 'c' && line[0] != 'b')
+			continue;
+		/* mode owner major,minor date time NAME */
+		char *name = line;
+		for (int field = 0; field < 5 && name; field++) {
+			name = strchr(name, ' ');
+			while (name && *name == ' ')
+				name++;
+		}
+		if (name == NULL || *name == '\0')
+			continue;
+		used += (size_t)snprintf(names + used, cap - used, "%s\n", name);
+		j->n_devices++;
+	}
+	if (j->n_devices == 0)
+		return 0;
+	j->exclude = xasprintf("%s.devices", j->rootfs);
+	return write_file_at(AT_FDCWD, j->exclude, names, used, O_WRONLY | O_CREAT | O_TRUNC, 0600, err);
+}
+
+static int import_in_userns(void *data, struct hangar_error *err)
+{
+	struct import_job *j = data;
 	struct stat st;
-	if (stat(source, &st) < 0)
-		return hangar_sys_error(err, "%s", source);
-	if (S_ISDIR(st.st_mode))
-		return image_store_copy_tree(source, rootfs, err);
-	if (mkdir(rootfs, 0755) < 0)
-		return hangar_sys_error(err, "create %s", rootfs);
-	/* tar knows every compression and archive quirk; --numeric-owner
-	 * because the host's user names mean nothing for the image. */
-	return run_tool((char *[]){"tar", "-C", (char *)rootfs, "--numeric-owner", "--xattrs", "--xattrs-include=*",
-				   "-xpf", (char *)source, NULL},
-			NULL, err);
+	if (stat(j->source, &st) < 0)
+		return hangar_sys_error(err, "%s", j->source);
+	if (S_ISDIR(st.st_mode)) {
+		/* Without ranges only the user's own id exists here. */
+		struct image_copy_opts o = {.skip_devices = j->p->rootless,
+					    .keep_owners = !j->p->rootless || j->ranges};
+		if (image_store_copy_tree_opts(j->source, j->rootfs, &o, err) < 0)
+			return -1;
+		j->n_devices = o.n_skipped;
+	} else {
+		if (mkdir(j->rootfs, 0755) < 0)
+			return hangar_sys_error(err, "create %s", j->rootfs);
+		/* tar knows every compression and archive quirk; --numeric-owner
+		 * because the host's user names mean nothing for the image. */
+		char *argv[16];
+		size_t k = 0;
+		argv[k++] = "tar";
+		argv[k++] = "-C";
+		argv[k++] = (char *)j->rootfs;
+		argv[k++] = "--numeric-owner";
+		argv[k++] = "--xattrs";
+		argv[k++] = "--xattrs-include=*";
+		if (j->p->rootless && !j->ranges)
+			argv[k++] = "--no-same-owner";
+		_cleanup_free_ char *exclude = j->exclude ? xasprintf("--exclude-from=%s", j->exclude) : NULL;
+		if (exclude) {
+			argv[k++] = "--anchored";
+			argv[k++] = "--no-wildcards";
+			argv[k++] = exclude;
+		}
+		argv[k++] = "-xpf";
+		argv[k++] = (char *)j->source;
+		argv[k] = NULL;
+		if (run_tool(argv, NULL, err) < 0)
+			return -1;
+	}
+	if (j->n_devices)
+		hangar_error_set(
+		    err, HANGAR_OK, 0,
+		    "warning: %zu device node%s skipped: an unprivileged user cannot create them "
+		    "(the instance's /dev is made at start)",
+		    j->n_devices, j->n_devices == 1 ? "" : "s");
+	return 0;
+}
+
+static int fill_import(const struct hangar_paths *p, const char *rootfs, const void *data,
+		       struct hangar_error *err)
+{
+	struct import_job j = {.p = p, .source = data, .rootfs = rootfs};
+	struct stat st;
+	if (stat(j.source, &st) < 0)
+		return hangar_sys_error(err, "%s", j.source);
+	if (p->rootless && !S_ISDIR(st.st_mode) && list_tar_devices(&j, err) < 0)
+		return -1;
+	int rc = hangar_in_userns(p, import_in_userns, &j, &j.ranges, err);
+	if (j.exclude)
+		unlink(j.exclude);
+	free(j.exclude);
+	return rc;
 }
 
 int image_store_import(const struct hangar_paths *p, const char *name, const char *source, struct hangar_error *err)
@@ -365,7 +464,8 @@ int image_store_import(const struct hangar_paths *p, const char *name, const cha
 	return 0;
 }
 
-static int fill_debootstrap(const char *rootfs, const void *data, struct hangar_error *err)
+static int fill_debootstrap(const struct hangar_paths *p, const char *rootfs, const void *data,
+			    struct hangar_error *err)
 {
 	return run_tool((char *[]){"debootstrap", "--variant=minbase", (char *)data, (char *)rootfs, NULL}, NULL,
 			err);
@@ -450,7 +550,7 @@ int image_store_remove(const struct hangar_paths *p, const char *name, struct ha
 	_cleanup_free_ char *doomed = xasprintf("%s/.%s.rm.%d", p->images_dir, name, (int)getpid());
 	if (rename(dir, doomed) < 0)
 		return hangar_sys_error(err, "remove image %s", name);
-	return rm_rf(doomed, err);
+	return hangar_rm_rf(p, doomed, err);
 }
 
 /* nftw has no user data pointer. */

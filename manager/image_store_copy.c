@@ -25,6 +25,7 @@ struct copy_ctx {
 	struct hardlink *links;
 	size_t n_links;
 	dev_t root_dev;
+	struct image_copy_opts *o;
 };
 
 static int copy_xattrs(const char *src, const char *dst, struct hangar_error *err)
@@ -147,11 +148,15 @@ static int copy_entry(struct copy_ctx *c, const char *src, const char *dst, int 
 		target[n] = '\0';
 		if (symlink(target, dst) < 0)
 			return hangar_sys_error(err, "symlink %s", dst);
+	} else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && c->o->skip_devices) {
+		c->o->n_skipped++;
+		return 0;
 	} else if (mknod(dst, (st.st_mode & S_IFMT) | 0600, st.st_rdev) < 0) {
 		return hangar_sys_error(err, "mknod %s", dst);
 	}
-	if (lchown(dst, st.st_uid, st.st_gid) < 0 && !(errno == EPERM && geteuid() != 0))
-		return hangar_sys_error(err, "chown %s", dst);
+	if (c->o->keep_owners && lchown(dst, st.st_uid, st.st_gid) < 0 && !(errno == EPERM && geteuid() != 0))
+		return hangar_sys_error(err, "chown %s to %u:%u", dst, (unsigned)st.st_uid,
+					(unsigned)st.st_gid);
 	if (copy_xattrs(src, dst, err) < 0)
 		return -1;
 	/* Mode after chown and xattrs: chown clears set-id bits. */
@@ -165,12 +170,19 @@ static int copy_entry(struct copy_ctx *c, const char *src, const char *dst, int 
 
 int image_store_copy_tree(const char *src, const char *dst, struct hangar_error *err)
 {
+	struct image_copy_opts o = {.keep_owners = true};
+	return image_store_copy_tree_opts(src, dst, &o, err);
+}
+
+int image_store_copy_tree_opts(const char *src, const char *dst, struct image_copy_opts *o,
+			       struct hangar_error *err)
+{
 	struct stat st;
 	if (stat(src, &st) < 0)
 		return hangar_sys_error(err, "%s", src);
 	if (!S_ISDIR(st.st_mode))
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "%s: not a directory", src);
-	struct copy_ctx c = {.root_dev = st.st_dev};
+	struct copy_ctx c = {.root_dev = st.st_dev, .o = o};
 	int rc = copy_entry(&c, src, dst, 0, err);
 	for (size_t i = 0; i < c.n_links; i++)
 		free(c.links[i].path);
@@ -189,6 +201,7 @@ int image_store_copy_file(const char *src_path, const char *dst, struct hangar_e
 		return hangar_sys_error(err, "%s", src);
 	if (!S_ISREG(st.st_mode))
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "%s: not a regular file", src);
-	struct copy_ctx c = {.root_dev = st.st_dev};
+	struct image_copy_opts o = {.keep_owners = true};
+	struct copy_ctx c = {.root_dev = st.st_dev, .o = &o};
 	return copy_entry(&c, src, dst, 0, err);
 }

@@ -73,6 +73,12 @@ struct instance {
 	struct instance_mount *mounts;
 	size_t n_mounts;
 	struct instance_limits limits;
+	/* Rootless: the id mappings chosen at create (0 -> the user, 1.. -> the
+	 * subordinate ranges, or the user alone), kept so that every start maps
+	 * the upper dir's owners the same way.  Empty as root, and for
+	 * instances made before they were stored (single-id then). */
+	struct oci_id_mapping *uid_map, *gid_map;
+	size_t n_uid_map, n_gid_map;
 	/* derived paths, not stored */
 	char *dir;	   /* DATA/instances/NAME */
 	char *rootfs;	   /* DIR/rootfs: overlay mount point = OCI root.path */
@@ -111,7 +117,8 @@ int instance_validate_name(const char *name, struct hangar_error *err);
 /* Validate everything (image exists or is "default", limits, ports,
  * mounts), then make the directories, instance.json and config.json.  On
  * failure nothing is left behind.  HANGAR_E_EXISTS when the name is taken.
- * Takes the global lock itself. */
+ * Takes the global lock itself.  On success err may hold a note (code
+ * HANGAR_OK) to show once: rootless without subordinate ranges. */
 int instance_create(const struct hangar_paths *p, const struct instance_create_opts *o, struct instance **out,
 		    struct hangar_error *err);
 /* HANGAR_E_NOTFOUND: "no such instance: NAME". */

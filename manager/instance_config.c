@@ -12,6 +12,7 @@
 #include "manager/image.h"
 #include "manager/instance.h"
 #include "manager/internal.h"
+#include "namespaces/subid.h"
 #include "rootfs/rootfs.h"
 #include "runtime/seccomp.h"
 #include "runtime/state.h"
@@ -116,6 +117,17 @@ int instance_build_oci_config(const struct hangar_paths *p, const struct instanc
 		return -1;
 	free(cfg->root.path);
 	cfg->root.path = xstrdup(inst->rootfs);
+	if (p->rootless && inst->n_uid_map && inst->n_gid_map) {
+		struct oci_linux *l = &cfg->linux_;
+		free(l->uid_mappings);
+		free(l->gid_mappings);
+		l->uid_mappings = xmalloc0(inst->n_uid_map * sizeof(*l->uid_mappings));
+		memcpy(l->uid_mappings, inst->uid_map, inst->n_uid_map * sizeof(*l->uid_mappings));
+		l->n_uid_mappings = inst->n_uid_map;
+		l->gid_mappings = xmalloc0(inst->n_gid_map * sizeof(*l->gid_mappings));
+		memcpy(l->gid_mappings, inst->gid_map, inst->n_gid_map * sizeof(*l->gid_mappings));
+		l->n_gid_mappings = inst->n_gid_map;
+	}
 	if (p->rootless) {
 		/* An unprivileged user may not mount overlayfs on the host: the
 		 * container's init mounts the root in its own user namespace. */
@@ -153,8 +165,10 @@ int instance_build_oci_config(const struct hangar_paths *p, const struct instanc
 	env_set(proc, hostname_env);
 	/* System containers run setuid programs (su, ping) like a host would. */
 	proc->no_new_privileges = false;
-	if (!p->rootless)
-		set_caps(&proc->caps);
+	/* Rootless too: the capabilities count only in the instance's user
+	 * namespace, and with subordinate ranges CAP_CHOWN, CAP_SETUID and
+	 * friends are what lets its root hand files and processes to them. */
+	set_caps(&proc->caps);
 
 	struct oci_linux *lx = &cfg->linux_;
 	/* The instance sees its own cgroup as the root of its tree. */
@@ -325,6 +339,7 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 		    struct hangar_error *err)
 {
 	_cleanup_close_ int lock = -1;
+	_cleanup_free_ char *map_note = NULL;
 	if (instance_validate_name(o->name, err) < 0)
 		return -1;
 	const char *image = o->image ? o->image : IMAGE_DEFAULT_NAME;
@@ -396,6 +411,19 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 		inst->n_mounts++;
 	}
 	instance_fill_paths(p, inst);
+	if (p->rootless) {
+		/* The user's subordinate ranges (like podman), so that images
+		 * keep their owners; chosen once and stored with the instance. */
+		struct ns_rootless_maps maps;
+		if (ns_rootless_mappings(&maps, err) < 0)
+			goto fail;
+		inst->uid_map = steal_pointer(&maps.uids);
+		inst->n_uid_map = maps.n_uids;
+		inst->gid_map = steal_pointer(&maps.gids);
+		inst->n_gid_map = maps.n_gids;
+		map_note = steal_pointer(&maps.note);
+		ns_rootless_maps_release(&maps);
+	}
 	/* Catch bad limits before anything exists. */
 	struct oci_config *probe = NULL;
 	if (instance_build_oci_config(p, inst, &probe, err) < 0)
@@ -426,6 +454,8 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 	}
 	if (instance_write_config(p, inst, err) < 0 || instance_save(inst, err) < 0)
 		goto fail_dir;
+	if (map_note)
+		hangar_error_set(err, HANGAR_OK, 0, "warning: %s", map_note);
 	*out = inst;
 	return 0;
 fail_dir: {

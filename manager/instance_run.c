@@ -649,7 +649,7 @@ int instance_destroy(const struct hangar_paths *p, const char *name, bool force,
 		hangar_sys_error(err, "destroy %s: rename %s", name, inst->dir);
 		goto out;
 	}
-	if (rm_rf(doomed, err) < 0) {
+	if (hangar_rm_rf(p, doomed, err) < 0) {
 		hangar_error_prefix(err, "destroy %s", name);
 		goto out;
 	}

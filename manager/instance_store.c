@@ -73,6 +73,8 @@ void instance_free(struct instance *inst)
 	}
 	free(inst->mounts);
 	instance_limits_clear(&inst->limits);
+	free(inst->uid_map);
+	free(inst->gid_map);
 	free(inst->dir);
 	free(inst->rootfs);
 	free(inst->upper);
@@ -95,6 +97,46 @@ static void add_str(json_object *o, const char *key, const char *v)
 {
 	if (v)
 		json_object_object_add(o, key, json_object_new_string(v));
+}
+
+static json_object *id_map_to_json(const struct oci_id_mapping *m, size_t n)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "containerID", json_object_new_int64(m[i].container_id));
+		json_object_object_add(e, "hostID", json_object_new_int64(m[i].host_id));
+		json_object_object_add(e, "size", json_object_new_int64(m[i].size));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+/* Entries that are not three ids are dropped: the runtime then refuses a
+ * mapping that does not cover what the instance needs, naming it. */
+static struct oci_id_mapping *id_map_from_json(json_object *o, const char *key, size_t *n)
+{
+	json_object *a;
+	*n = 0;
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array) ||
+	    json_object_array_length(a) == 0)
+		return NULL;
+	size_t len = json_object_array_length(a);
+	struct oci_id_mapping *m = xmalloc0(len * sizeof(*m));
+	for (size_t i = 0; i < len; i++) {
+		json_object *e = json_object_array_get_idx(a, i), *c, *h, *sz;
+		if (!json_object_object_get_ex(e, "containerID", &c) ||
+		    !json_object_object_get_ex(e, "hostID", &h) || !json_object_object_get_ex(e, "size", &sz))
+			continue;
+		m[(*n)++] = (struct oci_id_mapping){(uint32_t)json_object_get_int64(c),
+						    (uint32_t)json_object_get_int64(h),
+						    (uint32_t)json_object_get_int64(sz)};
+	}
+	if (*n == 0) {
+		free(m);
+		return NULL;
+	}
+	return m;
 }
 
 static char *instance_to_json(const struct instance *inst)
@@ -153,6 +195,10 @@ static char *instance_to_json(const struct instance *inst)
 	if (l->has_pids)
 		json_object_object_add(lim, "pids", json_object_new_int64(l->pids));
 	json_object_object_add(o, "limits", lim);
+	if (inst->n_uid_map)
+		json_object_object_add(o, "uidMappings", id_map_to_json(inst->uid_map, inst->n_uid_map));
+	if (inst->n_gid_map)
+		json_object_object_add(o, "gidMappings", id_map_to_json(inst->gid_map, inst->n_gid_map));
 	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s;
@@ -296,6 +342,8 @@ int instance_load(const struct hangar_paths *p, const char *name, struct instanc
 	json_object *lim;
 	if (json_object_object_get_ex(o, "limits", &lim) && json_object_is_type(lim, json_type_object))
 		limits_from_json(lim, &inst->limits);
+	inst->uid_map = id_map_from_json(o, "uidMappings", &inst->n_uid_map);
+	inst->gid_map = id_map_from_json(o, "gidMappings", &inst->n_gid_map);
 	json_object_put(o);
 	instance_fill_paths(p, inst);
 	*out = inst;

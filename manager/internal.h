@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "manager/instance.h"
+#include "namespaces/namespaces.h"
 
 /* Fill the derived path fields of inst from p, name and image. */
 void instance_fill_paths(const struct hangar_paths *p, struct instance *inst);
@@ -35,5 +36,15 @@ bool instance_net_helper_recorded(const struct hangar_paths *p, const char *name
 
 /* Whether path is a mount point (its mount id differs from its parent's). */
 bool path_is_mountpoint(const char *path);
+
+/* Run fn(data) as root of a user namespace with the calling user's
+ * mappings (subordinate ranges, else the user alone) when rootless;
+ * directly as root.  *ranges (optional): whether the ranges were used. */
+int hangar_in_userns(const struct hangar_paths *p, ns_userns_fn fn, void *data, bool *ranges,
+		     struct hangar_error *err);
+/* rm_rf, retried in that user namespace when rootless: files owned by
+ * subordinate ids (an image's, an upper dir's) are not the user's to
+ * remove on the host. */
+int hangar_rm_rf(const struct hangar_paths *p, const char *path, struct hangar_error *err);
 
 #endif

@@ -43,4 +43,14 @@ int ns_write_time_offsets(const struct oci_config *cfg, struct hangar_error *err
 bool ns_map_host_to_container(const struct oci_id_mapping *m, size_t n, uint32_t host, uint32_t *out);
 bool ns_map_container_to_host(const struct oci_id_mapping *m, size_t n, uint32_t cont, uint32_t *out);
 
+/* Run fn(data, err) in a forked child that is root (uid and gid 0) of a new
+ * user namespace with these mappings, written by ns_write_id_maps (so
+ * through newuidmap/newgidmap for subordinate ranges).  Returns fn's
+ * result; err is fn's error, or a note fn left with code HANGAR_OK.  The
+ * child holds a copy of the caller's memory: fn's side effects are on the
+ * file system only. */
+typedef int (*ns_userns_fn)(void *data, struct hangar_error *err);
+int ns_run_in_userns(const struct oci_id_mapping *uids, size_t n_uids, const struct oci_id_mapping *gids,
+		     size_t n_gids, ns_userns_fn fn, void *data, struct hangar_error *err);
+
 #endif

@@ -86,6 +86,7 @@ int cmd_create(int argc, char **argv)
 		goto out;
 	}
 	instance_free(inst);
+	cli_print_warning(&err);
 	rc = 0;
 out:
 	create_args_clear(&a);

@@ -97,7 +97,10 @@ int cmd_image(int argc, char **argv)
 			return hangar_usage("image", "import needs NAME and a TARBALL or DIRECTORY");
 		if ((p = hangar_paths()) == NULL)
 			return HANGAR_EXIT_FAILURE;
-		return image_store_import(p, argv[2], argv[3], &err) < 0 ? hangar_fail(&err) : 0;
+		if (image_store_import(p, argv[2], argv[3], &err) < 0)
+			return hangar_fail(&err);
+		cli_print_warning(&err);
+		return 0;
 	}
 	if (strcmp(sub, "rm") == 0 || strcmp(sub, "remove") == 0) {
 		if (argc != 3)

@@ -95,7 +95,8 @@ like "$(jq -r .network "$HOME_A/.local/share/hangar/instances/b1/instance.json" 
 # No helper in PATH: one line, nothing made.
 NOPATH=$TEST_TMP/nopath
 mkdir -p "$NOPATH"
-for t in sh true sleep; do ln -sf "$(command -v $t)" "$NOPATH/$t"; done
+# newuidmap/newgidmap stay: the instances map $A's subordinate ranges.
+for t in sh true sleep newuidmap newgidmap; do ln -sf "$(command -v $t)" "$NOPATH/$t"; done
 before=$(store_snapshot)
 out=$(cd "$HOME_A" && RL_ENV="PATH=$NOPATH" rl_as "$A" "$HANGAR" create nohelper --network bridge -- true 2>&1 >/dev/null </dev/null)
 rc=$?
