@@ -462,8 +462,21 @@ static int v2_rootless_base(struct cgroup_manager *m, char **base, struct hangar
 	if (access(own_dir, W_OK) < 0 || access(procs, W_OK) < 0) {
 		m->no_cgroup = true;
 		m->skip_limits = true;
-		m->warning = xasprintf("rootless: cgroup %s is not delegated to us; resource limits ignored",
-				       *own ? own : "/");
+		/* A login shell sits in a root-owned session-N.scope, while
+		 * systemd delegates only user@UID.service: say how to get there. */
+		const char *leaf = strrchr(own, '/');
+		bool session = leaf && str_has_prefix(leaf, "/session-") && strlen(leaf) > 6 &&
+			       strcmp(leaf + strlen(leaf) - 6, ".scope") == 0;
+		if (session)
+			m->warning =
+			    xasprintf("rootless: cgroup %s is a login session's scope, not delegated to us; "
+				      "resource limits ignored (run under `systemd-run --user --scope` "
+				      "for the delegated user@%u.service subtree)",
+				      own, (unsigned)geteuid());
+		else
+			m->warning =
+			    xasprintf("rootless: cgroup %s is not delegated to us; resource limits ignored",
+				      *own ? own : "/");
 		return 0;
 	}
 	char *nested = xasprintf("%s%s", own, m->path);

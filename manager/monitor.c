@@ -153,9 +153,11 @@ struct monitor_report {
 	struct hangar_error err;
 };
 
-static void report(int fd, const struct hangar_error *err)
+/* ok with a warning (code HANGAR_OK, message set) passes the warning on:
+ * the monitor has no terminal, only `start` can show it. */
+static void report(int fd, bool ok, const struct hangar_error *err)
 {
-	struct monitor_report r = {.ok = err == NULL};
+	struct monitor_report r = {.ok = ok};
 	if (err)
 		r.err = *err;
 	write_all(fd, &r, sizeof(r));
@@ -387,7 +389,7 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 	struct hangar_error err;
 	hangar_error_clear(&err);
 	if (instance_load(p, name, &m.inst, &err) < 0) {
-		report(report_fd, &err);
+		report(report_fd, false, &err);
 		return 1;
 	}
 	m.log.path = m.inst->log_path;
@@ -425,6 +427,14 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 	instance_create_container_fn create = o->create_container ? o->create_container : default_create;
 	if (create(&launch, &created, o->create_container_data, &err) < 0)
 		goto fail;
+	/* Limits that cannot apply (rootless without a delegated cgroup):
+	 * container_create says so in a warning, said once by `start`. */
+	struct hangar_error warning = err;
+	if (warning.code != HANGAR_OK)
+		hangar_error_clear(&warning);
+	if (warning.msg[0])
+		log_note(&m.log, "instance %s: %s", name, warning.msg);
+	hangar_error_clear(&err);
 	m.init_pid = created.pid;
 	m.tty = created.tty_master;
 	if (m.tty >= 0)
@@ -435,7 +445,7 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 		m.started = true;
 	}
 	log_note(&m.log, "instance %s: init %d %s", name, (int)m.init_pid, m.started ? "started" : "created");
-	report(report_fd, NULL);
+	report(report_fd, true, &warning);
 	report_fd = -1;
 	oci_config_free(cfg);
 	cfg = NULL;
@@ -473,7 +483,7 @@ fail:
 	_cleanup_free_ char *pidfile = instance_monitor_path(p, name);
 	unlink(pidfile);
 	cleanup_run(&m);
-	report(report_fd, &err);
+	report(report_fd, false, &err);
 	if (m.log.fd >= 0)
 		close(m.log.fd);
 	instance_free(m.inst);
@@ -537,6 +547,8 @@ int monitor_spawn(const struct hangar_paths *p, const char *name, const struct i
 		*err = r.err;
 		return -1;
 	}
+	if (r.err.code == HANGAR_OK && r.err.msg[0])
+		*err = r.err;
 	return 0;
 }
 

@@ -16,6 +16,8 @@ int cmd_restart(int argc, char **argv)
 		hangar_error_clear(&err);
 		if (instance_stop(p, argv[i], timeout, &err) < 0 || instance_start(p, argv[i], NULL, &err) < 0)
 			rc = hangar_fail(&err);
+		else
+			cli_print_warning(&err);
 	}
 	return rc;
 }

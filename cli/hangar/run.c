@@ -89,12 +89,16 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	instance_free(inst);
+	cli_print_warning(&err);
+	hangar_error_clear(&err);
 	/* Created but held until our console connects: no output is lost. */
 	struct instance_start_opts so = {.hold_until_console = !detach};
 	if (instance_start(p, name, &so, &err) < 0) {
 		rc = hangar_fail(&err);
 		goto cleanup;
 	}
+	cli_print_warning(&err);
+	hangar_error_clear(&err);
 	if (detach) {
 		rc = 0;
 		goto out;

@@ -24,6 +24,8 @@ int cmd_start(int argc, char **argv)
 		hangar_error_clear(&err);
 		if (instance_start(p, argv[i], NULL, &err) < 0)
 			rc = hangar_fail(&err);
+		else
+			cli_print_warning(&err);
 	}
 	return rc;
 }
