@@ -271,6 +271,11 @@ int cgroup_manager_dirfd(struct cgroup_manager *m)
 	return m->dirfd;
 }
 
+bool cgroup_manager_has_cgroup(const struct cgroup_manager *m)
+{
+	return !m->no_cgroup;
+}
+
 static int no_cgroup_error(struct cgroup_manager *m, const char *what, struct hangar_error *err)
 {
 	return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0, "%s: container %s has no cgroup (%s)", what,

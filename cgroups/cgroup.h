@@ -142,6 +142,8 @@ char *cgroup_stats_to_runc_json(const struct cgroup_stats *st);
  * manager created (when empty). */
 int cgroup_manager_destroy(struct cgroup_manager *m, struct hangar_error *err);
 void cgroup_manager_free(struct cgroup_manager *m);
+/* False for a rootless container that runs without a cgroup of its own. */
+bool cgroup_manager_has_cgroup(const struct cgroup_manager *m);
 
 /* Persist/reload for later CLI invocations (state.json stores the string). */
 char *cgroup_manager_serialize(struct cgroup_manager *m);

@@ -51,6 +51,14 @@ struct checkpoint_stats {
 int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stats *stats,
 			 struct hangar_error *err);
 
+/* As root: 0, *unprivileged false.  As a user: 0 with *unprivileged true
+ * when criu can run with --unprivileged (criu >= 3.18 with the file
+ * capabilities cap_checkpoint_restore and cap_sys_ptrace, Linux >= 5.9);
+ * otherwise HANGAR_E_UNSUPPORTED "WHAT as a user needs A; B" naming each
+ * missing piece.  criu_path as for criu_open. */
+int checkpoint_rootless_probe(const char *what, const char *criu_path, bool *unprivileged,
+			      struct hangar_error *err);
+
 /* Parse criu's "Displaying dump stats" block out of a log.  Exposed for tests. */
 void checkpoint_parse_stats(const char *log_text, struct checkpoint_stats *stats);
 

@@ -342,6 +342,8 @@ struct dump_run {
 	struct criu_args args;
 	char *image, *work, *log;
 	int lock;
+	bool unprivileged; /* a user, with criu able to run --unprivileged */
+	bool own_cgroup;   /* false: rootless without a cgroup of its own */
 };
 
 static int build_args(struct dump_run *r, struct hangar_error *err)
@@ -350,6 +352,8 @@ static int build_args(struct dump_run *r, struct hangar_error *err)
 	pid_t pid = r->st->pid;
 	struct criu_args *a = &r->args;
 	criu_args_init(a, &r->criu, o->pre_dump ? "pre-dump" : "dump");
+	if (r->unprivileged)
+		criu_args_add(a, "--unprivileged");
 	criu_args_addf(a, "--tree=%d", (int)pid);
 	criu_args_addf(a, "--images-dir=%s", r->image);
 	criu_args_addf(a, "--work-dir=%s", r->work);
@@ -358,14 +362,22 @@ static int build_args(struct dump_run *r, struct hangar_error *err)
 	criu_args_add(a, "--display-stats");
 	if (o->pre_dump)
 		criu_args_add(a, "--track-mem");
-	_cleanup_free_ char *freezer = freezer_path(pid, &r->hmi);
-	if (freezer == NULL)
-		return hangar_error_set(
-		    err, HANGAR_E_STATE, 0,
-		    "container %s: no freezer cgroup found for pid %d (criu needs one to stop the tree)",
-		    r->st->id, (int)pid);
-	criu_args_addf(a, "--freeze-cgroup=%s", freezer);
-	criu_args_addf(a, "--manage-cgroups=%s", o->manage_cgroups_mode ? o->manage_cgroups_mode : "soft");
+	if (r->own_cgroup) {
+		_cleanup_free_ char *freezer = freezer_path(pid, &r->hmi);
+		if (freezer == NULL)
+			return hangar_error_set(err, HANGAR_E_STATE, 0,
+						"container %s: no freezer cgroup found for pid %d (criu "
+						"needs one to stop the tree)",
+						r->st->id, (int)pid);
+		criu_args_addf(a, "--freeze-cgroup=%s", freezer);
+		criu_args_addf(a, "--manage-cgroups=%s",
+			       o->manage_cgroups_mode ? o->manage_cgroups_mode : "soft");
+	} else {
+		/* The cgroup the init sits in is someone else's (the user's
+		 * session): freezing it would stop more than the container.
+		 * criu stops the tree with ptrace and leaves cgroups alone. */
+		criu_args_add(a, "--manage-cgroups=ignore");
+	}
 	if (o->leave_running && !o->pre_dump)
 		criu_args_add(a, "--leave-running");
 	if (r->m.nftables_lock)
@@ -398,10 +410,8 @@ static int build_args(struct dump_run *r, struct hangar_error *err)
 static int prepare(struct dump_run *r, struct hangar_error *err)
 {
 	const struct checkpoint_opts *o = r->o;
-	if (geteuid() != 0)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"checkpoint needs root: criu must ptrace and inspect every namespace "
-					"(CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE are not enough to restore)");
+	if (checkpoint_rootless_probe("checkpoint", o->criu, &r->unprivileged, err) < 0)
+		return -1;
 	if (o->image_path == NULL || *o->image_path == '\0')
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "checkpoint: --image-path is required");
 	if (o->parent_path && o->parent_path[0] == '/')
@@ -419,6 +429,13 @@ static int prepare(struct dump_run *r, struct hangar_error *err)
 					container_status_name(r->st->status));
 	if (container_load_config(r->st, &r->cfg, err) < 0)
 		return -1;
+	r->own_cgroup = true;
+	struct cgroup_manager *cg = NULL;
+	struct hangar_error cg_err;
+	if (r->unprivileged && r->st->cgroup && cgroup_manager_open(r->st->cgroup, &cg, &cg_err) == 0) {
+		r->own_cgroup = cgroup_manager_has_cgroup(cg);
+		cgroup_manager_free(cg);
+	}
 	if (criu_open(o->criu, &r->criu, err) < 0 || check_requested_features(o, &r->criu, err) < 0)
 		return -1;
 	if (mkdir_p(o->image_path, 0700, err) < 0)
@@ -505,7 +522,7 @@ int container_checkpoint(const struct checkpoint_opts *o, struct checkpoint_stat
 	 * v1 loop sleeps in 100 ms steps and its repeated cgroup2 freezes are
 	 * fragile, criu #1034); criu finds the cgroup frozen and leaves the
 	 * freezer as it found it. */
-	if (r.st->status == STATUS_RUNNING && r.st->cgroup &&
+	if (r.st->status == STATUS_RUNNING && r.st->cgroup && r.own_cgroup &&
 	    cgroup_manager_open(r.st->cgroup, &cg, err) == 0) {
 		if (cgroup_manager_freeze(cg, err) < 0)
 			goto out;

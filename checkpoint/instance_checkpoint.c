@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkpoint/checkpoint.h"
 #include "checkpoint/criu.h"
 #include "checkpoint/image.h"
 #include "common/cleanup.h"
@@ -47,6 +48,13 @@ int instance_checkpoint(const struct hangar_paths *p, const char *name,
 	if (rt.status != INSTANCE_RUNNING) {
 		hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s is %s, not running", name,
 				 instance_status_name(rt.status));
+		goto unlock;
+	}
+	/* A refusal (a user without what criu needs) must come before the
+	 * previous checkpoint is removed. */
+	bool unprivileged;
+	if (checkpoint_rootless_probe("checkpoint", o->criu, &unprivileged, err) < 0) {
+		hangar_error_prefix(err, "checkpoint %s", name);
 		goto unlock;
 	}
 	bool keep_tcp = false;

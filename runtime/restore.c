@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cgroups/cgroup.h"
+#include "checkpoint/checkpoint.h"
 #include "checkpoint/criu.h"
 #include "checkpoint/image.h"
 #include "common/cleanup.h"
@@ -44,17 +45,13 @@ struct restore_run {
 	int keep[8];
 	size_t n_keep;
 	pid_t pid;
+	bool unprivileged; /* a user, with criu able to run --unprivileged */
 };
 
 static int validate(struct restore_run *r, struct hangar_error *err)
 {
 	const struct container_restore_opts *o = r->o;
 	bool terminal = r->cfg->has_process && r->cfg->process.terminal;
-	if (geteuid() != 0)
-		return hangar_error_set(
-		    err, HANGAR_E_UNSUPPORTED, 0,
-		    "restore needs root: criu must create namespaces and restore credentials "
-		    "(CAP_SYS_ADMIN)");
 	if (o->image_path == NULL || *o->image_path == '\0')
 		return hangar_error_set(err, HANGAR_E_USAGE, 0, "restore: --image-path is required");
 	if (terminal != r->m.terminal)
@@ -272,6 +269,8 @@ static int build_args(struct restore_run *r, struct hangar_error *err)
 	const struct container_restore_opts *o = r->o;
 	struct criu_args *a = &r->args;
 	criu_args_init(a, &r->criu, "restore");
+	if (r->unprivileged)
+		criu_args_add(a, "--unprivileged");
 	criu_args_addf(a, "--images-dir=%s", r->image);
 	criu_args_addf(a, "--work-dir=%s", r->work);
 	criu_args_addf(a, "--log-file=%s", r->log);
@@ -372,6 +371,8 @@ static int prepare(struct restore_run *r, struct hangar_error *err)
 {
 	const struct container_restore_opts *o = r->o;
 	char buf[PATH_MAX];
+	if (checkpoint_rootless_probe("restore", o->criu, &r->unprivileged, err) < 0)
+		return -1;
 	if (o->image_path == NULL || realpath(o->image_path, buf) == NULL)
 		return hangar_error_set(err, HANGAR_E_NOTFOUND, errno, "image path %s",
 					o->image_path ? o->image_path : "(none)");
