@@ -25,6 +25,22 @@ int overlay_umount(const char *target, struct hangar_error *err);
 char *overlay_options_string(const char *const *lowerdirs, size_t n_lower, const char *upperdir,
 			     const char *workdir, bool userxattr);
 
+/* fuse-overlayfs (from PATH) for the same mount, for a user namespace
+ * where the kernel refuses overlayfs; native_reason (why the kernel
+ * refused) goes into the error.  Without fuse-overlayfs, or without a
+ * /dev/fuse the caller may open, the error says "overlayfs in a user
+ * namespace needs Linux >= 5.11, or install fuse-overlayfs". */
+int overlay_fuse_mount(const char *const *lowerdirs, size_t n_lower, const char *upperdir,
+		       const char *workdir, const char *target, const char *native_reason,
+		       struct hangar_error *err);
+
+/* Test-only: HANGAR_TEST_NO_NATIVE_OVERLAY=1 in the runtime's environment
+ * makes the container's init skip the kernel's overlayfs inside a user
+ * namespace, as if it had refused (to test the fuse-overlayfs fallback and
+ * its error on kernels that allow the native mount). */
+#define OVERLAY_TEST_NO_NATIVE_ENV "HANGAR_TEST_NO_NATIVE_OVERLAY"
+bool overlay_native_forced_off(void);
+
 /* Whether the calling process is in a user namespace other than the
  * initial one. */
 bool in_nested_user_namespace(void);

@@ -391,8 +391,25 @@ static int mount_overlay_root(const struct oci_config *cfg, const char *rootfs, 
 					"annotations: a read-only overlay root needs two or more dirs in %s (overlayfs); "
 					"for one, make it root.path with root.readonly",
 					ROOTFS_OVERLAY_LOWERDIR);
-	if (overlay_mount(dirs, n, upper, work, rootfs, err) < 0)
+	/* In a user namespace the kernel refuses overlayfs before 5.11
+	 * (EPERM, or EINVAL for the userxattr option): fuse-overlayfs then. */
+	bool userns = in_nested_user_namespace();
+	bool native_off = userns && overlay_native_forced_off();
+	struct hangar_error native;
+	hangar_error_clear(&native);
+	if (native_off)
+		hangar_error_set(&native, HANGAR_E_UNSUPPORTED, 0, "skipped (%s=1, a test setting)",
+				 OVERLAY_TEST_NO_NATIVE_ENV);
+	else if (overlay_mount(dirs, n, upper, work, rootfs, &native) == 0) {
+		*mounted = true;
+		return 0;
+	}
+	if (!native_off && (!userns || (native.err_no != EPERM && native.err_no != EINVAL))) {
+		*err = native;
 		return hangar_error_prefix(err, "overlay root %s (%s)", rootfs, ROOTFS_OVERLAY_LOWERDIR);
+	}
+	if (overlay_fuse_mount(dirs, n, upper, work, rootfs, native.msg, err) < 0)
+		return hangar_error_prefix(err, "overlay root %s", rootfs);
 	*mounted = true;
 	return 0;
 }
