@@ -220,6 +220,13 @@ int overlay_mount(const char *const *lowerdirs, size_t n_lower, const char *uppe
 						target);
 		return hangar_sys_error(err, "overlay on %s: fsopen", target);
 	}
+	/* Before Linux 6.5 overlayfs had no fs_context of its own: the
+	 * "legacy" adapter takes any key (also "lowerdir+", which overlayfs
+	 * then refuses at create with a bare EINVAL).  A key no overlayfs
+	 * knows tells the two apart, on a context of its own. */
+	_cleanup_close_ int probe = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (probe >= 0 && fsconfig(probe, FSCONFIG_SET_STRING, "x-hangar-probe", "1", 0) == 0)
+		return overlay_mount_legacy(lowerdirs, n_lower, upperdir, workdir, target, userxattr, err);
 	int lower = set_lowerdirs(fs, lowerdirs, n_lower, target, err);
 	if (lower < 0)
 		return -1;
