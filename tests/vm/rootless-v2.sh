@@ -13,9 +13,9 @@ grep -q '^cgroup2 /sys/fs/cgroup cgroup2 ' /proc/mounts || skip_all "no cgroup2 
 SETPRIV=/usr/bin/setpriv
 "$SETPRIV" --help 2>&1 | grep -q -- --reuid || skip_all "util-linux setpriv not in the guest (HANGAR_VM_TOOLS)"
 
-RL_UID=1500 NO_UID=1501
+RL_UID=1500 NO_UID=1501 SD_UID=1502
 CG=/sys/fs/cgroup/rl-user
-for u in $RL_UID $NO_UID; do
+for u in $RL_UID $NO_UID $SD_UID; do
 	echo "rl$u:x:$u:$u::/tmp/home-$u:/bin/sh" >>/etc/passwd
 	echo "rl$u:x:$u:" >>/etc/group
 	mkdir -p "/tmp/home-$u" "/tmp/xdg-$u"
@@ -98,6 +98,70 @@ rl delete --force c1
 ok $? "delete --force"
 [ ! -d "/sys/fs/cgroup$cgpath" ]
 ok $? "the container's cgroup is removed"
+
+# hangar (the manager) as the same user: the instance's cgroup is in the
+# delegated subtree with memory.max and pids.max set, and start says nothing.
+H() { as $RL_UID "$CG/session" "$HANGAR" "$@"; }
+# The store goes on the virtio disk: overlayfs in a user namespace keeps
+# its metadata in user.* xattrs, which this guest kernel's tmpfs (< 6.6)
+# does not have.
+store_fs() {
+	[ -b /dev/vda ] && mke2fs -q /dev/vda >/dev/null 2>&1 || mke2fs /dev/vda >/dev/null 2>&1 || return 1
+	mkdir -p "/tmp/home-$RL_UID/.local" && mount -t ext4 /dev/vda "/tmp/home-$RL_UID/.local" &&
+		chown $RL_UID:$RL_UID "/tmp/home-$RL_UID/.local"
+}
+if [ -x "$HANGAR" ] && store_fs; then
+	at_exit "umount /tmp/home-$RL_UID/.local"
+	H create h1 --memory 64M --pids 20 -- sleep 600 </dev/null >/dev/null 2>"$TEST_TMP/h1.create"
+	ok $? "hangar create h1 --memory 64M --pids 20 as user $RL_UID ($(cat "$TEST_TMP/h1.create"))"
+	H start h1 </dev/null >/dev/null 2>"$TEST_TMP/h1.err"
+	ok $? "hangar start h1"
+	is "$(cat "$TEST_TMP/h1.err")" "" "no warning: the limits could be applied"
+	hpid=$(H info --format json h1 | jq -r .pid)
+	hcg=$(sed -n 's/^0:://p' "/proc/$hpid/cgroup" 2>/dev/null)
+	like "$hcg" "^/rl-user/hangar/" "the instance's cgroup ($hcg) is inside the delegated subtree"
+	is "$(cat "/sys/fs/cgroup$hcg/memory.max" 2>&1)" 67108864 "hangar: memory.max = 64 MiB"
+	is "$(cat "/sys/fs/cgroup$hcg/pids.max" 2>&1)" 20 "hangar: pids.max = 20"
+	H exec h1 sh -c 'tail /dev/zero' </dev/null >/dev/null 2>&1
+	is $? 137 "hangar: a memory hog in the instance is OOM-killed (137)"
+	H stop -t 1 h1 >/dev/null 2>&1
+	H destroy h1 >/dev/null 2>&1
+	ok $? "hangar stop and destroy"
+	[ ! -d "/sys/fs/cgroup$hcg" ]
+	ok $? "the instance's cgroup is removed"
+else
+	for i in 1 2 3 4 5 6 7 8 9; do skip "$HANGAR not built, or no ext4 store on /dev/vda"; done
+fi
+
+# A systemd login layout: the login shell sits in a root-owned
+# session-N.scope, only user@UID.service is delegated.  From the session the
+# warning says how to get limits (systemd-run --user --scope); from a scope
+# below user@UID.service (what that command gives) they apply.
+US=/sys/fs/cgroup/user.slice
+UD=$US/user-$SD_UID.slice/user@$SD_UID.service
+mkdir -p "$US/user-$SD_UID.slice/session-7.scope" "$UD/app.slice/run-x.scope"
+at_exit "rmdir $UD/hangar 2>/dev/null; rmdir $UD/app.slice/run-x.scope $UD/app.slice $UD $US/user-$SD_UID.slice/session-7.scope $US/user-$SD_UID.slice $US"
+echo "+memory +pids" >"$US/cgroup.subtree_control"
+echo "+memory +pids" >"$US/user-$SD_UID.slice/cgroup.subtree_control"
+chown -R $SD_UID:$SD_UID "$UD"
+B3=$TEST_TMP/b3
+bundle $SD_UID "$B3" sh -c 'echo ran'
+out=$(cd "$B3" && as $SD_UID "$US/user-$SD_UID.slice/session-7.scope" "$OCI" run s1 2>"$TEST_TMP/s1.err")
+ok $? "user $SD_UID in a login session's scope: run"
+is "$(grep -c warning "$TEST_TMP/s1.err")" 1 "exactly one warning"
+like "$(cat "$TEST_TMP/s1.err")" "session-7.scope is a login session's scope.*limits ignored.*systemd-run --user --scope.*user@$SD_UID.service" \
+	"it names the session scope and how to get limits: $(cat "$TEST_TMP/s1.err")"
+B4=$TEST_TMP/b4
+bundle $SD_UID "$B4" sleep 600
+(cd "$B4" && as $SD_UID "$UD/app.slice/run-x.scope" "$OCI" run -d s2 </dev/null >/dev/null 2>"$TEST_TMP/s2.err")
+ok $? "the same user from a scope under user@$SD_UID.service: run -d"
+is "$(cat "$TEST_TMP/s2.err")" "" "no warning there"
+spid=$(as $SD_UID - "$OCI" state s2 | jq -r .pid)
+scg=$(sed -n 's/^0:://p' "/proc/$spid/cgroup" 2>/dev/null)
+like "$scg" "^/user.slice/user-$SD_UID.slice/user@$SD_UID.service/" "the container's cgroup ($scg) is in the delegated user@$SD_UID.service"
+is "$(cat "/sys/fs/cgroup$scg/memory.max" 2>&1)" 67108864 "memory.max applies there"
+as $SD_UID - "$OCI" delete --force s2
+ok $? "delete --force"
 
 # Without delegation: one warning, no cgroup, the container still runs.
 B2=$TEST_TMP/b2
