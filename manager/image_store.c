@@ -19,6 +19,8 @@
 #include "manager/image.h"
 #include "manager/instance.h"
 #include "manager/internal.h"
+#include "namespaces/namespaces.h"
+#include "namespaces/subid.h"
 #include "runtime/state.h"
 
 int image_store_validate_name(const char *name, struct hangar_error *err)
@@ -436,6 +438,52 @@ static int import_in_userns(void *data, struct hangar_error *err)
 	return 0;
 }
 
+/* nftw has no user data pointer. */
+static __thread const struct ns_rootless_maps *owner_maps;
+static __thread char *owner_bad;
+
+static int owner_visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	uint32_t inside;
+	if (ns_map_host_to_container(owner_maps->uids, owner_maps->n_uids, st->st_uid, &inside) &&
+	    ns_map_host_to_container(owner_maps->gids, owner_maps->n_gids, st->st_gid, &inside))
+		return 0;
+	owner_bad = xasprintf("%s belongs to %u:%u", path, (unsigned)st->st_uid, (unsigned)st->st_gid);
+	return 1;
+}
+
+/* A user's directory import copies as root of its user namespace, where a
+ * file of an unmapped owner (root's, another user's) looks like nobody's:
+ * refuse rather than turn its owner into 65534. */
+static int check_dir_owners(const char *source, struct hangar_error *err)
+{
+	struct ns_rootless_maps maps;
+	if (ns_rootless_mappings(&maps, err) < 0)
+		return -1;
+	if (maps.note) {
+		/* Single id: owners are not kept anyway, every file becomes yours. */
+		ns_rootless_maps_release(&maps);
+		return 0;
+	}
+	owner_maps = &maps;
+	owner_bad = NULL;
+	int r = nftw(source, owner_visit, 32, FTW_PHYS | FTW_MOUNT);
+	int rc = 0;
+	if (owner_bad)
+		rc = hangar_error_set(
+		    err, HANGAR_E_USAGE, 0,
+		    "%s, outside your id mapping (your ids and your /etc/subuid and /etc/subgid "
+		    "ranges): its owner cannot be kept; import a tarball of it instead",
+		    owner_bad);
+	else if (r < 0)
+		rc = hangar_sys_error(err, "read %s", source);
+	free(owner_bad);
+	owner_bad = NULL;
+	owner_maps = NULL;
+	ns_rootless_maps_release(&maps);
+	return rc;
+}
+
 static int fill_import(const struct hangar_paths *p, const char *rootfs, const void *data,
 		       struct hangar_error *err)
 {
@@ -444,6 +492,8 @@ static int fill_import(const struct hangar_paths *p, const char *rootfs, const v
 	if (stat(j.source, &st) < 0)
 		return hangar_sys_error(err, "%s", j.source);
 	if (p->rootless && !S_ISDIR(st.st_mode) && list_tar_devices(&j, err) < 0)
+		return -1;
+	if (p->rootless && S_ISDIR(st.st_mode) && check_dir_owners(j.source, err) < 0)
 		return -1;
 	int rc = hangar_in_userns(p, import_in_userns, &j, &j.ranges, err);
 	if (j.exclude)

@@ -42,6 +42,26 @@ is "$(stat -c %a:%g "$R/data/shared")" "2775:$((sub_g + 999))" "the setgid direc
 [ ! -e "$R/dev/hangar-test-null" ]
 ok $? "the device node is not in the image"
 
+# A directory import: the user's own tree, with files of its subordinate
+# ids, keeps them; a tree with a file of another owner is refused.
+UD=$TEST_TMP/udir
+mkdir -p "$UD/etc" && echo mine >"$UD/etc/own" && echo sub >"$UD/etc/sub"
+chown -R "$A:$A" "$UD" && chown $((sub_u + 999)):$((sub_g + 999)) "$UD/etc/sub"
+out=$(UH image import dimg "$UD" 2>&1)
+ok $? "directory import as $A: $out"
+DR=$store/images/dimg/rootfs
+is "$(stat -c %u:%u "$DR/etc/own" "$DR/etc/sub" | tr '\n' ' ')" "$uid:$uid $((sub_u + 999)):$((sub_u + 999)) " \
+	"owners are kept: $A stays $A, subuid base + 999 stays"
+echo root >"$UD/etc/rootfile"
+out=$(UH image import dimg2 "$UD" 2>&1)
+rc=$?
+[ $rc != 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&
+	[[ "$out" == *"$UD/etc/rootfile belongs to 0:0, outside your id mapping"* ]]
+ok $? "a file of root in the directory is refused, naming it: $out"
+[ ! -e "$store/images/dimg2" ] && [ -z "$(ls -A "$store/images" | grep '^\.')" ]
+ok $? "the refused import leaves nothing in the store"
+UH image rm dimg >/dev/null 2>&1
+
 UH create s1 --image img -- sleep 300 >"$TEST_TMP/create.out" 2>&1
 ok $? "create from the imported image as $A"
 is "$(cat "$TEST_TMP/create.out")" "" "no note with ranges"
