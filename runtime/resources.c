@@ -65,11 +65,43 @@ done:
 	return out;
 }
 
+/* runc's update works on the whole stored resource set, not on the changed
+ * fields alone: memory.swap.max on v2 is swap - limit, so a new limit alone
+ * must be paired with the stored swap, and a swap alone with the stored
+ * limit (otherwise "unable to set swap limit without memory limit").
+ * checkBeforeUpdate set at create keeps applying to later updates. */
+void resources_fill_memory_from_stored(struct oci_memory *mem, const struct oci_memory *stored)
+{
+	if (stored != NULL && stored->present && stored->has_check_before_update &&
+	    !mem->has_check_before_update) {
+		mem->has_check_before_update = true;
+		mem->check_before_update = stored->check_before_update;
+	}
+	if (!mem->has_limit && !mem->has_swap)
+		return;
+	if (!mem->has_limit && stored != NULL && stored->present && stored->has_limit && stored->limit != 0) {
+		mem->has_limit = true;
+		mem->limit = stored->limit;
+	}
+	if (!mem->has_swap) {
+		if (mem->has_limit && mem->limit == -1) {
+			/* runc: an unlimited memory makes memory+swap unlimited too. */
+			mem->has_swap = true;
+			mem->swap = -1;
+		} else if (stored != NULL && stored->present && stored->has_swap && stored->swap != 0) {
+			mem->has_swap = true;
+			mem->swap = stored->swap;
+		}
+	}
+	mem->present = true;
+}
+
 int container_update_resources(const char *root, const char *id, const struct oci_resources *r,
 			       struct hangar_error *err)
 {
 	struct container_state *st = NULL;
 	struct cgroup_manager *cg = NULL;
+	struct oci_config *stored = NULL;
 	char *path = NULL, *text = NULL, *merged = NULL;
 	int rc = -1, lock = -1;
 	if (state_load(root, id, &st, err) < 0)
@@ -89,12 +121,21 @@ int container_update_resources(const char *root, const char *id, const struct oc
 				 id);
 		goto out;
 	}
-	if (cgroup_manager_open(st->cgroup, &cg, err) < 0 || cgroup_manager_update(cg, r, err) < 0)
-		goto out;
 	path = xasprintf("%s/config.json", st->dir);
-	if (read_file_at(AT_FDCWD, path, &text, NULL, err) < 0)
+	if (read_file_at(AT_FDCWD, path, &text, NULL, err) < 0 || oci_config_parse(text, &stored, err) < 0)
 		goto out;
-	merged = oci_config_json_merge_resources(text, r, err);
+	/* A shallow copy: only scalar fields change, nothing here is freed. */
+	struct oci_resources eff = *r;
+	resources_fill_memory_from_stored(&eff.memory,
+					  stored->has_linux ? &stored->linux_.resources.memory : NULL);
+	/* Like runc, update leaves the device policy alone: a devices list
+	 * here would replace the whole policy, and the stored config does not
+	 * hold the default devices (/dev/null, ...) that create added. */
+	eff.devices = NULL;
+	eff.n_devices = 0;
+	if (cgroup_manager_open(st->cgroup, &cg, err) < 0 || cgroup_manager_update(cg, &eff, err) < 0)
+		goto out;
+	merged = oci_config_json_merge_resources(text, &eff, err);
 	if (merged == NULL || write_file_atomic(path, merged, strlen(merged), 0600, err) < 0)
 		goto out;
 	rc = 0;
@@ -102,6 +143,8 @@ out:
 	free(path);
 	free(text);
 	free(merged);
+	if (stored)
+		oci_config_free(stored);
 	if (lock >= 0)
 		close(lock);
 	if (cg)

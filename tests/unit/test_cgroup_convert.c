@@ -8,6 +8,7 @@
 #include "cgroups/cgroup.h"
 #include "cgroups/internal.h"
 #include "common/util.h"
+#include "runtime/resources.h"
 #include "tests/unit/tap.h"
 
 static void test_shares_to_weight(void)
@@ -283,6 +284,37 @@ static void test_open_rejects(void)
 	   "systemd driver refused: %s", err.msg);
 }
 
+static void test_update_memory_merge(void)
+{
+	struct oci_memory stored = {.present = true,
+				    .has_limit = true,
+				    .limit = 64 << 20,
+				    .has_swap = true,
+				    .swap = 128 << 20,
+				    .has_check_before_update = true,
+				    .check_before_update = true};
+	struct oci_memory m = {.present = true, .has_limit = true, .limit = 96 << 20};
+	resources_fill_memory_from_stored(&m, &stored);
+	ok(m.has_swap && m.swap == 128 << 20 && m.limit == 96 << 20, "limit alone takes the stored swap");
+	ok(m.has_check_before_update && m.check_before_update, "checkBeforeUpdate stays from create");
+	m = (struct oci_memory){.present = true, .has_swap = true, .swap = 256 << 20};
+	resources_fill_memory_from_stored(&m, &stored);
+	ok(m.has_limit && m.limit == 64 << 20 && m.swap == 256 << 20, "swap alone takes the stored limit");
+	m = (struct oci_memory){.present = true, .has_limit = true, .limit = -1};
+	resources_fill_memory_from_stored(&m, &stored);
+	ok(m.has_swap && m.swap == -1, "unlimited memory makes swap unlimited (runc)");
+	m = (struct oci_memory){.present = true, .has_reservation = true, .reservation = 1 << 20};
+	resources_fill_memory_from_stored(&m, &stored);
+	ok(!m.has_limit && !m.has_swap, "a reservation alone fills no limit or swap");
+	m = (struct oci_memory){.present = true, .has_limit = true, .limit = 32 << 20};
+	resources_fill_memory_from_stored(&m, NULL);
+	ok(!m.has_swap && m.limit == 32 << 20, "nothing stored: unchanged");
+	struct oci_memory no_swap = {.present = true, .has_limit = true, .limit = 64 << 20};
+	m = (struct oci_memory){.present = true, .has_limit = true, .limit = 32 << 20};
+	resources_fill_memory_from_stored(&m, &no_swap);
+	ok(!m.has_swap, "no stored swap: swap stays unset");
+}
+
 int main(void)
 {
 	test_shares_to_weight();
@@ -292,5 +324,6 @@ int main(void)
 	test_device_policy();
 	test_runc_json();
 	test_open_rejects();
+	test_update_memory_merge();
 	return tap_done();
 }
