@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,36 @@ static int parse_num(const char *flag, const char *v, int64_t *out)
 		cli_error("update: invalid --%s value '%s'", flag, v);
 		return -1;
 	}
+	return 0;
+}
+
+/* `-r -`: fd 0 itself.  Opening /dev/stdin re-opens the file behind it,
+ * which fails (ENXIO) when stdin is a socket, as under a supervisor. */
+static int read_stdin(char **out)
+{
+	size_t cap = 4096, used = 0;
+	_cleanup_free_ char *buf = xmalloc0(cap);
+	for (;;) {
+		if (used + 1 >= cap) {
+			cap *= 2;
+			char *grown = realloc(buf, cap);
+			if (grown == NULL)
+				abort();
+			buf = grown;
+		}
+		ssize_t n = read(STDIN_FILENO, buf + used, cap - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cli_error("update: read resources from stdin: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	*out = steal_pointer(&buf);
 	return 0;
 }
 
@@ -209,8 +240,10 @@ int cmd_update(int argc, char **argv)
 			goto out;
 		}
 		_cleanup_free_ char *text = NULL;
-		if (strcmp(file, "-") == 0 ? read_file_at(AT_FDCWD, "/dev/stdin", &text, NULL, &err)
-					   : read_file_at(AT_FDCWD, file, &text, NULL, &err)) {
+		if (strcmp(file, "-") == 0) {
+			if (read_stdin(&text) < 0)
+				goto out;
+		} else if (read_file_at(AT_FDCWD, file, &text, NULL, &err) < 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}
@@ -219,6 +252,9 @@ int cmd_update(int argc, char **argv)
 			rc = cli_fail(&err);
 			goto out;
 		}
+		if (r.n_devices > 0)
+			cli_warn("update: linux.resources.devices is ignored (as in runc): the device policy "
+				 "is set at create");
 	}
 	r.present = true;
 	if (container_update_resources(oci_root(), argv[optind], &r, &err) < 0) {
