@@ -42,6 +42,20 @@ static void emit(const char *type, const char *id, const char *data_json)
 	fflush(stdout);
 }
 
+/* One counter per back-end, never a mix: memory.events oom_kill on v2 and
+ * memory.oom_control oom_kill on v1 (both count OOM kills).  Falling back
+ * from one counter to another mid-stream compared unrelated numbers and
+ * could miss an event. */
+static int read_oom_kills(struct cgroup_manager *cg, uint64_t *out, struct hangar_error *err)
+{
+	struct cgroup_stats s;
+	memset(&s, 0, sizeof(s));
+	int rc = cgroup_manager_stats(cg, &s, err);
+	*out = s.mem_oom_kill;
+	cgroup_stats_clear(&s);
+	return rc;
+}
+
 static int emit_stats(struct cgroup_manager *cg, const char *id, struct hangar_error *err)
 {
 	struct cgroup_stats st;
@@ -111,11 +125,8 @@ int cmd_events(int argc, char **argv)
 	}
 	oomfd = cgroup_manager_oom_event_fd(cg, &err);
 	uint64_t last_oom = 0;
-	struct cgroup_stats s0;
-	memset(&s0, 0, sizeof(s0));
-	if (cgroup_manager_stats(cg, &s0, &err) == 0)
-		last_oom = s0.mem_oom_kill ? s0.mem_oom_kill : s0.mem_oom;
-	cgroup_stats_clear(&s0);
+	if (read_oom_kills(cg, &last_oom, &err) < 0)
+		last_oom = 0;
 	uint64_t next = now_ns();
 	for (;;) {
 		state_refresh_status(st);
@@ -136,22 +147,20 @@ int cmd_events(int argc, char **argv)
 			wait_ms = 1000; /* re-check liveness at least every second */
 		struct pollfd pfd = {.fd = oomfd, .events = POLLIN};
 		int n = poll(&pfd, oomfd >= 0 ? 1 : 0, wait_ms < 0 ? 0 : wait_ms);
+		if (n < 0 && errno != EINTR)
+			break;
 		if (n > 0 && (pfd.revents & POLLIN)) {
 			char buf[4096];
-			if (read(oomfd, buf, sizeof(buf)) > 0) {
-				/* inotify/eventfd wake-up: recheck the oom counter */
-				struct cgroup_stats s;
-				memset(&s, 0, sizeof(s));
-				if (cgroup_manager_stats(cg, &s, &err) == 0) {
-					uint64_t oom = s.mem_oom_kill ? s.mem_oom_kill : s.mem_oom;
-					if (oom > last_oom)
-						emit("oom", id, NULL);
-					last_oom = oom;
-				}
-				cgroup_stats_clear(&s);
-			}
-		} else if (n < 0 && errno != EINTR) {
-			break;
+			if (read(oomfd, buf, sizeof(buf)) < 0 && errno != EAGAIN)
+				break;
+		}
+		/* The counter is checked after every wake-up, not only after a
+		 * notification: v1's eventfd fires before the kill is counted. */
+		uint64_t oom;
+		if (read_oom_kills(cg, &oom, &err) == 0) {
+			if (oom > last_oom)
+				emit("oom", id, NULL);
+			last_oom = oom;
 		}
 	}
 out:
