@@ -219,7 +219,8 @@ static int v1_write_limit(const char *dir, const char *file, int64_t value, cons
 				resource, v, file, value, usage, peak);
 }
 
-static int v1_set_memory(struct cgroup_manager *m, const struct oci_memory *mem, struct hangar_error *err)
+static int v1_set_memory(struct cgroup_manager *m, const struct oci_memory *mem, bool update,
+			 struct hangar_error *err)
 {
 	if (!mem->present)
 		return 0;
@@ -245,6 +246,18 @@ static int v1_set_memory(struct cgroup_manager *m, const struct oci_memory *mem,
 					"linux.resources.memory.swap: memory+swap limit %" PRId64
 					" should be >= memory limit %" PRId64,
 					swap, limit);
+	if (update && limit > 0 && mem->has_check_before_update && mem->check_before_update) {
+		/* runc: refuse on usage alone, without letting the kernel reclaim. */
+		uint64_t usage = 0;
+		if (cgroup_read_u64(dir, "memory.usage_in_bytes", &usage, err) < 0)
+			return -1;
+		if (usage > (uint64_t)limit)
+			return hangar_error_set(
+			    err, HANGAR_E_STATE, EBUSY,
+			    "linux.resources.memory.checkBeforeUpdate: memory limit %" PRId64
+			    " is below current usage %" PRIu64 "; memory.limit_in_bytes not changed",
+			    limit, usage);
+	}
 	/* memsw must stay >= limit at every step: raise memsw first when it
 	 * grows, otherwise lower the limit first. */
 	bool swap_first = false;
@@ -518,7 +531,8 @@ static int v1_set_misc(struct cgroup_manager *m, const struct oci_resources *r, 
 	return 0;
 }
 
-static int v1_set(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err)
+static int v1_set(struct cgroup_manager *m, const struct oci_resources *r, bool update,
+		  struct hangar_error *err)
 {
 	if (r == NULL || m->skip_limits)
 		return 0;
@@ -526,7 +540,7 @@ static int v1_set(struct cgroup_manager *m, const struct oci_resources *r, struc
 		return hangar_error_set(
 		    err, HANGAR_E_UNSUPPORTED, 0,
 		    "linux.resources.unified: requires cgroup v2 (this host uses cgroup v1)");
-	if (v1_set_cpu(m, &r->cpu, err) < 0 || v1_set_memory(m, &r->memory, err) < 0 ||
+	if (v1_set_cpu(m, &r->cpu, err) < 0 || v1_set_memory(m, &r->memory, update, err) < 0 ||
 	    v1_set_blkio(m, &r->blkio, err) < 0 || v1_set_misc(m, r, err) < 0 ||
 	    v1_set_devices(m, r, err) < 0)
 		return -1;
@@ -599,7 +613,7 @@ static int v1_create(struct cgroup_manager *m, const struct oci_resources *r, st
 		if (list_has(h->controllers, "cpuset") && v1_cpuset_inherit(h, m->path, err) < 0)
 			goto fail;
 	}
-	if (v1_set(m, r, err) < 0)
+	if (v1_set(m, r, false, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -609,7 +623,7 @@ fail:
 
 static int v1_update(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err)
 {
-	return v1_set(m, r, err);
+	return v1_set(m, r, true, err);
 }
 
 static int v1_enter(struct cgroup_manager *m, pid_t pid, struct hangar_error *err)

@@ -229,39 +229,88 @@ static int v2_set_cpu(const char *dir, const struct oci_cpu *cpu, struct hangar_
 	return 0;
 }
 
-/* Lowering memory.max below usage makes the kernel OOM-kill (runc #3509).
- * Reclaim first; if usage still does not fit, refuse and keep the old limit. */
-static int v2_reclaim_for_limit(const char *dir, uint64_t limit, struct hangar_error *err)
+static int v2_usage_refusal(const char *dir, const char *resource, uint64_t limit, uint64_t current,
+			    const char *why, struct hangar_error *err)
 {
-	uint64_t current;
-	if (cgroup_read_u64(dir, "memory.current", &current, err) < 0)
+	uint64_t peak = 0;
+	struct hangar_error ignored;
+	if (cgroup_read_u64(dir, "memory.peak", &peak, &ignored) < 0)
+		peak = current;
+	return hangar_error_set(err, HANGAR_E_STATE, EBUSY,
+				"%s: memory limit %" PRIu64 " is below current usage %" PRIu64
+				" (peak %" PRIu64 ")%s; memory.max not changed",
+				resource, limit, current, peak, why);
+}
+
+/* Ask the kernel to reclaim down to limit; returns the usage afterwards. */
+static int v2_reclaim_to(const char *dir, uint64_t limit, uint64_t *current, struct hangar_error *err)
+{
+	if (cgroup_read_u64(dir, "memory.current", current, err) < 0)
 		return -1;
 	/* memory.reclaim may stop short (EAGAIN); a few rounds catch pages
-	 * that finished writeback meanwhile. */
-	for (int round = 0; current > limit && round < 5; round++) {
-		_cleanup_free_ char *amount = xasprintf("%" PRIu64, current - limit);
+	 * that finished writeback meanwhile.  Without memory.reclaim (before
+	 * 5.19) the memory.high write already reclaimed what it could. */
+	for (int round = 0; *current > limit && round < 5; round++) {
+		_cleanup_free_ char *amount = xasprintf("%" PRIu64, *current - limit);
 		struct hangar_error reclaim_err;
-		/* EAGAIN means "could not reclaim all of it": judged below. */
+		/* EAGAIN means "could not reclaim all of it": judged by the caller. */
 		if (cgroup_write(dir, "memory.reclaim", amount, NULL, &reclaim_err) < 0 && errno != EAGAIN) {
 			if (errno == ENOENT)
 				break;
 			*err = reclaim_err;
 			return hangar_error_prefix(err, "linux.resources.memory.limit");
 		}
-		if (cgroup_read_u64(dir, "memory.current", &current, err) < 0)
+		if (cgroup_read_u64(dir, "memory.current", current, err) < 0)
 			return -1;
 	}
-	if (current > limit) {
-		uint64_t peak = 0;
-		struct hangar_error ignored;
-		if (cgroup_read_u64(dir, "memory.peak", &peak, &ignored) < 0)
-			peak = current;
-		return hangar_error_set(err, HANGAR_E_STATE, EBUSY,
-					"linux.resources.memory.limit: memory limit %" PRIu64
-					" is below current usage %" PRIu64 " (peak %" PRIu64 ")",
-					limit, current, peak);
-	}
 	return 0;
+}
+
+/* Lowering memory.max below usage makes the kernel OOM-kill (runc #3509).
+ * So memory.high goes to the target first: from then on the workload is
+ * throttled and reclaimed at the target instead of growing past it while we
+ * look (and the write itself reclaims, which is the fallback when the
+ * kernel has no memory.reclaim).  Then reclaim, check the usage, and only
+ * when it fits write memory.max.  memory.high gets its configured value
+ * back either way, so a refusal leaves every file as it was.
+ * check_only (checkBeforeUpdate, as runc): refuse on usage, never reclaim. */
+static int v2_set_memory_max(const char *dir, int64_t limit, bool update, bool check_only,
+			     struct hangar_error *err)
+{
+	_cleanup_free_ char *v = num_or_max(limit);
+	_cleanup_free_ char *old_max = NULL;
+	uint64_t old = 0, current = 0;
+	bool lowering =
+	    update && limit > 0 && cgroup_read(dir, "memory.max", &old_max, err) == 0 &&
+	    (strcmp(old_max, "max") == 0 || (parse_u64(old_max, &old) == 0 && old > (uint64_t)limit));
+	hangar_error_clear(err);
+	if (update && limit > 0 && check_only) {
+		if (cgroup_read_u64(dir, "memory.current", &current, err) < 0)
+			return -1;
+		if (current > (uint64_t)limit)
+			return v2_usage_refusal(dir, "linux.resources.memory.checkBeforeUpdate",
+						(uint64_t)limit, current, "", err);
+		lowering = false;
+	}
+	if (!lowering)
+		return cgroup_write(dir, "memory.max", v, "linux.resources.memory.limit", err);
+	_cleanup_free_ char *old_high = NULL;
+	struct hangar_error high_err;
+	bool high_set = cgroup_read(dir, "memory.high", &old_high, &high_err) == 0 &&
+			cgroup_write(dir, "memory.high", v, "linux.resources.memory.limit", &high_err) == 0;
+	int ret = v2_reclaim_to(dir, (uint64_t)limit, &current, err);
+	if (ret == 0 && current > (uint64_t)limit)
+		ret = v2_usage_refusal(dir, "linux.resources.memory.limit", (uint64_t)limit, current,
+				       " and the kernel could not reclaim enough", err);
+	if (ret == 0)
+		ret = cgroup_write(dir, "memory.max", v, "linux.resources.memory.limit", err);
+	if (high_set &&
+	    cgroup_write(dir, "memory.high", old_high, "linux.resources.memory.limit", &high_err) < 0 &&
+	    ret == 0) {
+		*err = high_err;
+		ret = hangar_error_prefix(err, "restore memory.high");
+	}
+	return ret;
 }
 
 static int v2_set_memory(const char *dir, const struct oci_memory *mem, bool update, struct hangar_error *err)
@@ -269,25 +318,33 @@ static int v2_set_memory(const char *dir, const struct oci_memory *mem, bool upd
 	if (!mem->present)
 		return 0;
 	int64_t limit = mem->has_limit ? mem->limit : 0;
+	_cleanup_free_ char *swap_value = NULL;
 	if (mem->has_swap || (mem->has_limit && limit == -1)) {
 		int64_t swap;
 		bool zero;
 		if (cgroup_swap_to_v2(mem->has_swap ? mem->swap : 0, limit, &swap, &zero, err) < 0)
 			return -1;
-		if (swap != 0 || zero) {
-			_cleanup_free_ char *v = num_or_max(swap);
-			/* Without swap accounting "max" is what the kernel does anyway. */
-			if (!(swap < 0 && !cgroup_file_exists(dir, "memory.swap.max")) &&
-			    cgroup_write(dir, "memory.swap.max", v, "linux.resources.memory.swap", err) < 0)
-				return -1;
-		}
+		/* Without swap accounting "max" is what the kernel does anyway. */
+		if ((swap != 0 || zero) && !(swap < 0 && !cgroup_file_exists(dir, "memory.swap.max")))
+			swap_value = num_or_max(swap);
 	}
+	_cleanup_free_ char *old_max = NULL;
 	if (mem->has_limit && limit != 0) {
-		if (update && limit > 0 && v2_reclaim_for_limit(dir, (uint64_t)limit, err) < 0)
+		struct hangar_error ignored;
+		if (swap_value && cgroup_read(dir, "memory.max", &old_max, &ignored) < 0)
+			old_max = NULL;
+		bool check = mem->has_check_before_update && mem->check_before_update;
+		if (v2_set_memory_max(dir, limit, update, check, err) < 0)
 			return -1;
-		_cleanup_free_ char *v = num_or_max(limit);
-		if (cgroup_write(dir, "memory.max", v, "linux.resources.memory.limit", err) < 0)
-			return -1;
+	}
+	/* Only after memory.max took the new value: a refused limit must leave
+	 * swap as it was too. */
+	if (swap_value &&
+	    cgroup_write(dir, "memory.swap.max", swap_value, "linux.resources.memory.swap", err) < 0) {
+		struct hangar_error ignored;
+		if (old_max)
+			cgroup_write(dir, "memory.max", old_max, NULL, &ignored);
+		return -1;
 	}
 	if (mem->has_reservation && mem->reservation != 0) {
 		_cleanup_free_ char *v = num_or_max(mem->reservation);

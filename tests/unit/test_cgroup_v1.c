@@ -154,6 +154,16 @@ static void test_memory(void)
 	is_str(v, "33554432", "old limit kept");
 	free(v);
 	ok(kill(holder, 0) == 0, "holder still alive (not OOM-killed by the update)");
+	/* checkBeforeUpdate: refused on usage before the kernel is asked. */
+	lower.memory.has_check_before_update = lower.memory.check_before_update = true;
+	lower.memory.limit = 8 << 20;
+	rc = cgroup_manager_update(m, &lower, &err);
+	ok(rc < 0 && strstr(err.msg, "checkBeforeUpdate: memory limit 8388608 is below current usage"),
+	   "checkBeforeUpdate refuses: %s", rc < 0 ? err.msg : "(succeeded)");
+	v = read_cg("memory", "mem", "memory.limit_in_bytes");
+	is_str(v, "33554432", "old limit kept after the checkBeforeUpdate refusal");
+	free(v);
+	lower.memory.has_check_before_update = lower.memory.check_before_update = false;
 	struct oci_resources raise = lower;
 	raise.memory.limit = 64 << 20;
 	ok(cgroup_manager_update(m, &raise, &err) == 0, "raise limit to 64M live");

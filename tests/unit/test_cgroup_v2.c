@@ -33,8 +33,26 @@
 #include "cgroups/cgroup.h"
 #include "cgroups/internal.h"
 #include "common/util.h"
+#include "runtime/resources.h"
 #include "tests/unit/tap.h"
 #include "tests/unit/cgroup_workloads.h"
+
+/* Inside the qemu guest (tests/vm/cgroup-v2.sh, HANGAR_IN_VM=1) every
+ * controller, the loop device and the disk exist by construction: a missing
+ * one there means the limit checks did not run, which must fail, not skip. */
+#define skip_or_fail(reason)                                                                                 \
+	do {                                                                                                 \
+		if (in_vm())                                                                                 \
+			ok(0, "%s (inside the test VM, where it must be present)", reason);                  \
+		else                                                                                         \
+			skip(reason);                                                                        \
+	} while (0)
+
+static bool in_vm(void)
+{
+	const char *v = getenv("HANGAR_IN_VM");
+	return v && strcmp(v, "1") == 0;
+}
 
 static char parent[64];
 static const char *root;
@@ -414,6 +432,14 @@ static void test_validation(void)
 	u.unified = missing;
 	ok(make_err("val", &u, &err) == NULL && strstr(err.msg, "memory.nonexistent"),
 	   "unified key for a missing file refused: %s", err.msg);
+	struct oci_resources net = {.present = true, .has_class_id = true, .class_id = 0x100001};
+	ok(make_err("val", &net, &err) == NULL && strstr(err.msg, "linux.resources.network") &&
+	       strstr(err.msg, "net_cls"),
+	   "network classID refused on v2: %s", err.msg);
+	struct oci_net_priority prio = {.name = (char *)"eth0", .priority = 5};
+	struct oci_resources np = {.present = true, .net_priorities = &prio, .n_net_priorities = 1};
+	ok(make_err("val", &np, &err) == NULL && strstr(err.msg, "net_prio"),
+	   "network priorities refused on v2: %s", err.msg);
 	ok(!exists_cg("val"), "refused creates left nothing behind");
 }
 
@@ -582,6 +608,14 @@ static void test_memory(void)
 		close(ifd);
 	}
 
+	/* A configured memory.high, which a refused lowering must leave alone. */
+	struct oci_kv high[] = {{(char *)"memory.high", (char *)"30000000"}};
+	struct oci_resources u = {.present = true, .unified = high, .n_unified = 1};
+	ok(cgroup_manager_update(m, &u, &err) == 0, "unified memory.high");
+	char *high_before = read_cg("mem", "memory.high");
+	ok(strcmp(high_before, "29999104") == 0 || strcmp(high_before, "30000000") == 0, "memory.high = %s",
+	   high_before);
+
 	/* Lowering below anon usage (no swap): reclaim cannot help; refuse. */
 	pid_t holder = spawn_in(m, run_hold, (void *)(uintptr_t)(20 << 20));
 	msleep(500);
@@ -595,14 +629,36 @@ static void test_memory(void)
 	v = read_cg("mem", "memory.max");
 	is_str(v, "33554432", "old memory.max kept");
 	free(v);
+	v = read_cg("mem", "memory.high");
+	is_str(v, high_before, "configured memory.high restored after the refusal");
+	free(v);
 	ok(kill(holder, 0) == 0, "holder not OOM-killed by the update");
 
-	struct oci_kv high[] = {{(char *)"memory.high", (char *)"30000000"}};
-	struct oci_resources u = {.present = true, .unified = high, .n_unified = 1};
-	ok(cgroup_manager_update(m, &u, &err) == 0, "unified memory.high");
-	v = read_cg("mem", "memory.high");
-	ok(strcmp(v, "29999104") == 0 || strcmp(v, "30000000") == 0, "memory.high = %s", v);
+	/* checkBeforeUpdate: refused on usage without a reclaim attempt, so
+	 * memory.high is never touched. */
+	lower.memory.has_check_before_update = lower.memory.check_before_update = true;
+	lower.memory.limit = 8 << 20;
+	rc = cgroup_manager_update(m, &lower, &err);
+	ok(rc < 0 && strstr(err.msg, "checkBeforeUpdate: memory limit 8388608 is below current usage"),
+	   "checkBeforeUpdate refuses: %s", rc < 0 ? err.msg : "(succeeded)");
+	v = read_cg("mem", "memory.max");
+	char *h = read_cg("mem", "memory.high");
+	ok(strcmp(v, "33554432") == 0 && strcmp(h, high_before) == 0,
+	   "checkBeforeUpdate refusal left memory.max %s, memory.high %s", v, h);
 	free(v);
+	free(h);
+	lower.memory.limit = 28 << 20;
+	ok(cgroup_manager_update(m, &lower, &err) == 0, "checkBeforeUpdate accepts a limit above usage%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
+	v = read_cg("mem", "memory.max");
+	h = read_cg("mem", "memory.high");
+	ok(strcmp(v, "29360128") == 0 && strcmp(h, high_before) == 0, "memory.max %s, memory.high %s kept", v,
+	   h);
+	free(v);
+	free(h);
+	free(high_before);
+	ok(kill(holder, 0) == 0, "holder still alive");
+
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
 	wait_status(holder);
 	cgroup_manager_free(m);
@@ -636,8 +692,9 @@ static void test_reclaim(void)
 {
 	const char *dir = getenv("HANGAR_TEST_DISK_DIR");
 	if (dir == NULL) {
-		skip("HANGAR_TEST_DISK_DIR (a block-backed filesystem) not set: memory.reclaim test needs "
-		     "page cache");
+		skip_or_fail(
+		    "HANGAR_TEST_DISK_DIR (a block-backed filesystem) not set: memory.reclaim test needs "
+		    "page cache");
 		return;
 	}
 	struct cgroup_manager *m = make("reclaim", NULL);
@@ -675,6 +732,9 @@ static void test_reclaim(void)
 	char *want = xasprintf("%llu", (unsigned long long)target);
 	is_str(v, want, "memory.max lowered");
 	free(want);
+	free(v);
+	v = read_cg("reclaim", "memory.high");
+	is_str(v, "max", "memory.high back to max after the lowering");
 	free(v);
 	ok(kill(p, 0) == 0, "writer alive (nothing OOM-killed)");
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
@@ -734,8 +794,12 @@ static void test_pids_cpu(void)
 	up.cpu.present = up.cpu.has_quota = true;
 	up.cpu.quota = -1;
 	up.cpu.cpus = (char *)"1";
-	ok(cgroup_manager_update(m, &up, &err) == 0, "update: pids max, quota max, cpus 1%s%s",
+	up.cpu.mems = (char *)"0";
+	ok(cgroup_manager_update(m, &up, &err) == 0, "update: pids max, quota max, cpus 1, mems 0%s%s",
 	   err.msg[0] ? ": " : "", err.msg);
+	v = read_cg("pc", "cpuset.mems");
+	is_str(v, "0", "cpuset.mems = 0");
+	free(v);
 	v = read_cg("pc", "pids.max");
 	is_str(v, "max", "pids.max = max");
 	free(v);
@@ -772,6 +836,31 @@ static void test_knobs(void)
 	char *v = read_cg("knobs", "memory.swap.max");
 	is_str(v, "67108864", "memory.swap.max = swap - limit (runc)");
 	free(v);
+	/* update --memory alone / --memory-swap alone, filled from the stored
+	 * values as container_update_resources does. */
+	struct oci_resources lim = {.present = true};
+	lim.memory.present = lim.memory.has_limit = true;
+	lim.memory.limit = 48 << 20;
+	resources_fill_memory_from_stored(&lim.memory, &r.memory);
+	ok(cgroup_manager_update(m, &lim, &err) == 0, "update limit alone (stored swap)%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
+	v = read_cg("knobs", "memory.swap.max");
+	is_str(v, "50331648", "memory.swap.max recomputed as stored swap - new limit");
+	free(v);
+	struct oci_resources swap_only = {.present = true};
+	swap_only.memory.present = swap_only.memory.has_swap = true;
+	swap_only.memory.swap = 128 << 20;
+	resources_fill_memory_from_stored(&swap_only.memory, &lim.memory);
+	ok(cgroup_manager_update(m, &swap_only, &err) == 0, "update swap alone (stored limit)%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
+	v = read_cg("knobs", "memory.swap.max");
+	is_str(v, "83886080", "memory.swap.max = new swap - stored limit");
+	free(v);
+	struct oci_resources bare = {.present = true};
+	bare.memory.present = bare.memory.has_swap = true;
+	bare.memory.swap = 128 << 20;
+	ok(cgroup_manager_update(m, &bare, &err) < 0 && strstr(err.msg, "without memory limit"),
+	   "swap alone without any limit is refused: %s", err.msg);
 	v = read_cg("knobs", "cpu.idle");
 	is_str(v, "1", "cpu.idle");
 	free(v);
@@ -793,8 +882,20 @@ static void test_knobs(void)
 		cgroup_stats_clear(&s);
 		ok(found, "hugetlb stats for 2MB");
 	} else {
-		skip("no hugetlb controller");
-		skip("no hugetlb controller");
+		skip_or_fail("no hugetlb controller");
+		skip_or_fail("no hugetlb controller");
+	}
+	if (have("rdma")) {
+		/* No RDMA device in the guest: the kernel refuses, and the
+		 * error says which resource and file. */
+		struct oci_rdma rd = {
+		    .device = (char *)"hangar_nodev0", .has_hca_handles = true, .hca_handles = 2};
+		struct oci_resources rr = {.present = true, .rdma = &rd, .n_rdma = 1};
+		ok(cgroup_manager_update(m, &rr, &err) < 0 && strstr(err.msg, "linux.resources.rdma") &&
+		       strstr(err.msg, "rdma.max"),
+		   "rdma for a missing device refused naming rdma.max: %s", err.msg);
+	} else {
+		skip_or_fail("no rdma controller");
 	}
 	struct oci_resources same = {.present = true};
 	same.memory.present = same.memory.has_limit = same.memory.has_swap = true;
@@ -859,7 +960,7 @@ static void test_io(void)
 	char img[] = "/tmp/hangar-cg2-loop-XXXXXX";
 	int fd = mkstemp(img);
 	if (fd < 0 || ftruncate(fd, 16 << 20) < 0) {
-		skip("cannot create a loop backing file");
+		skip_or_fail("cannot create a loop backing file");
 		return;
 	}
 	close(fd);
@@ -867,7 +968,7 @@ static void test_io(void)
 	int lfd = loop_attach(img, dev, sizeof(dev));
 	if (lfd < 0) {
 		unlink(img);
-		skip("no loop device (modprobe loop)");
+		skip_or_fail("no loop device (modprobe loop)");
 		return;
 	}
 	struct stat sb;
@@ -902,6 +1003,45 @@ static void test_io(void)
 				    s.io[i].major == major(sb.st_rdev) && s.io[i].read_bytes >= (3u << 20);
 		cgroup_stats_clear(&s);
 		ok(found, "io.stat counts the read bytes");
+
+		/* The other three throttles, live. */
+		unsigned maj = major(sb.st_rdev), min = minor(sb.st_rdev);
+		struct oci_throttle_device wbps = {.major = maj, .minor = min, .rate = 2 << 20};
+		struct oci_throttle_device riops = {.major = maj, .minor = min, .rate = 100};
+		struct oci_throttle_device wiops = {.major = maj, .minor = min, .rate = 200};
+		struct oci_resources up = {.present = true};
+		up.blkio.present = true;
+		up.blkio.throttle_write_bps = &wbps;
+		up.blkio.n_throttle_write_bps = 1;
+		up.blkio.throttle_read_iops = &riops;
+		up.blkio.n_throttle_read_iops = 1;
+		up.blkio.throttle_write_iops = &wiops;
+		up.blkio.n_throttle_write_iops = 1;
+		ok(cgroup_manager_update(m, &up, &err) == 0, "update write bps, read and write iops%s%s",
+		   err.msg[0] ? ": " : "", err.msg);
+		v = read_cg("io", "io.max");
+		want = xasprintf("%u:%u rbps=1048576 wbps=2097152 riops=100 wiops=200", maj, min);
+		is_str(v, want, "io.max carries all four throttles");
+		free(v);
+		free(want);
+		/* weightDevice needs a weight-based policy (iocost or bfq) on the
+		 * device; without one the kernel refuses and the error names it. */
+		struct oci_weight_device wd = {.major = maj, .minor = min, .has_weight = true, .weight = 200};
+		struct oci_resources wdr = {.present = true};
+		wdr.blkio.present = true;
+		wdr.blkio.weight_device = &wd;
+		wdr.blkio.n_weight_device = 1;
+		int rc = cgroup_manager_update(m, &wdr, &err);
+		v = read_cg("io", exists_cg("io/io.bfq.weight") ? "io.bfq.weight" : "io.weight");
+		char *line = xasprintf("%u:%u ", maj, min);
+		if (rc == 0)
+			ok(strstr(v, line) != NULL, "weightDevice written: %s", v);
+		else
+			ok(strstr(err.msg, "linux.resources.blockIO.weightDevice") &&
+			       strstr(err.msg, "weight"),
+			   "weightDevice refused by the kernel, error names resource and file: %s", err.msg);
+		free(line);
+		free(v);
 		ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
 		cgroup_manager_free(m);
 	}
@@ -959,8 +1099,9 @@ int main(void)
 		test_knobs();
 		test_io();
 	} else {
-		skip("memory/cpu/pids/io/cpuset controllers not available in this cgroup2 root (hybrid "
-		     "host): limit tests run in the VM (tests/vm/cgroup-v2.t)");
+		skip_or_fail(
+		    "memory/cpu/pids/io/cpuset controllers not available in this cgroup2 root (hybrid "
+		    "host): limit tests run in the VM (tests/vm/cgroup-v2.t)");
 	}
 	ok(!exists_cg(NULL), "nothing left below %s/%s", root, parent);
 	if (exists_cg(NULL)) {
