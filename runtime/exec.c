@@ -209,7 +209,12 @@ int container_exec(const struct container_exec_opts *o, struct container_exec_re
 		goto fail;
 	if (sync_send(sync[0], SYNC_GO, 0, -1, err) < 0)
 		goto fail;
-	for (;;) {
+	/* The process may report READY before stage1 reports its pid (both
+	 * share the socket, and stage1 can be descheduled right after fork,
+	 * e.g. by the container's cpu quota): wait for both, or the caller
+	 * would wait for pid -1. */
+	bool ready = false;
+	while (!ready || pid < 0) {
 		struct sync_msg m;
 		int fd = -1;
 		if (sync_recv(sync[0], &m, &fd, err) < 0)
@@ -237,7 +242,7 @@ int container_exec(const struct container_exec_opts *o, struct container_exec_re
 			if (fd >= 0)
 				close(fd);
 		} else if (m.type == SYNC_READY) {
-			break;
+			ready = true;
 		}
 	}
 	if (o->pid_file) {
