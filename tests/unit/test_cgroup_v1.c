@@ -580,6 +580,54 @@ static void test_blkio(void)
 					 s.io[i].read_bytes >= (2u << 20);
 		cgroup_stats_clear(&s);
 		ok(found, "io stats count the bytes read from %s", dev);
+
+		/* The other three throttles, live, each in its own file. */
+		unsigned maj = major(sb.st_rdev), min = minor(sb.st_rdev);
+		struct oci_throttle_device wbps = {.major = maj, .minor = min, .rate = 2 << 20};
+		struct oci_throttle_device riops = {.major = maj, .minor = min, .rate = 100};
+		struct oci_throttle_device wiops = {.major = maj, .minor = min, .rate = 200};
+		struct oci_resources up = {.present = true};
+		up.blkio.present = true;
+		up.blkio.throttle_write_bps = &wbps;
+		up.blkio.n_throttle_write_bps = 1;
+		up.blkio.throttle_read_iops = &riops;
+		up.blkio.n_throttle_read_iops = 1;
+		up.blkio.throttle_write_iops = &wiops;
+		up.blkio.n_throttle_write_iops = 1;
+		hangar_error_clear(&err);
+		ok(cgroup_manager_update(m, &up, &err) == 0, "update write bps, read and write iops%s%s",
+		   err.msg[0] ? ": " : "", err.msg);
+		const struct {
+			const char *file;
+			unsigned rate;
+		} want[] = {{"blkio.throttle.write_bps_device", 2u << 20},
+			    {"blkio.throttle.read_iops_device", 100},
+			    {"blkio.throttle.write_iops_device", 200}};
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			char *v = read_cg("blkio", "blk", want[i].file);
+			char *line = xasprintf("%u:%u %u", maj, min, want[i].rate);
+			is_str(v, line, "%s", want[i].file);
+			free(line);
+			free(v);
+		}
+		/* weightDevice needs bfq on the device; a loop device without it
+		 * is refused by the kernel, and the error names resource and file. */
+		struct oci_weight_device wd = {.major = maj, .minor = min, .has_weight = true, .weight = 200};
+		struct oci_resources wdr = {.present = true};
+		wdr.blkio.present = true;
+		wdr.blkio.weight_device = &wd;
+		wdr.blkio.n_weight_device = 1;
+		int rc = cgroup_manager_update(m, &wdr, &err);
+		char *v = read_cg("blkio", "blk", "blkio.bfq.weight_device");
+		char *line = xasprintf("%u:%u 200", maj, min);
+		if (rc == 0)
+			ok(strstr(v, line) != NULL, "weightDevice written: %s", v);
+		else
+			ok(strstr(err.msg, "linux.resources.blockIO.weightDevice") &&
+			       strstr(err.msg, "blkio.bfq.weight_device"),
+			   "weightDevice refused by the kernel, error names resource and file: %s", err.msg);
+		free(line);
+		free(v);
 		ok(cgroup_manager_destroy(m, &err) == 0, "destroy");
 		cgroup_manager_free(m);
 	}
@@ -665,6 +713,12 @@ static void test_unavailable(void)
 	struct oci_resources uni = {.present = true, .unified = kv, .n_unified = 1};
 	ok(cgroup_manager_create(&spec, &uni, &m, &err) < 0 && strstr(err.msg, "requires cgroup v2"),
 	   "unified on v1 refused: %s", err.msg);
+	/* rdma: unmounted here, or no such device where it is mounted. */
+	struct oci_rdma rd = {.device = (char *)"hangar_nodev0", .has_hca_handles = true, .hca_handles = 2};
+	struct oci_resources rr = {.present = true, .rdma = &rd, .n_rdma = 1};
+	ok(cgroup_manager_create(&spec, &rr, &m, &err) < 0 && strstr(err.msg, "linux.resources.rdma") &&
+	       (strstr(err.msg, "rdma.max") || strstr(err.msg, "controller rdma is not mounted")),
+	   "rdma refused naming the resource: %s", err.msg);
 	ok(!exists_cg("memory", "na") && !exists_cg("net_cls", "na"), "nothing left by the refusals");
 	free(p);
 }
