@@ -315,6 +315,10 @@ unsigned long long proc_start_time(pid_t pid)
 	if (p == NULL)
 		return 0;
 	p++;
+	/* A zombie has ended: it only waits for its parent to reap it, which
+	 * for an orphan is a PID 1 that may be slow about it. */
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+		return 0;
 	/* p is at the space before field 3; each step lands on the space
 	 * before the next field, so stop on the one before field 22 */
 	for (int field = 4; field <= 22; field++) {

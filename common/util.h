@@ -44,7 +44,8 @@ int parse_size(const char *s, uint64_t *out, struct hangar_error *err);
 int parse_u64(const char *s, uint64_t *out);
 int parse_i64(const char *s, int64_t *out);
 
-/* Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 on failure. */
+/* Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 on
+ * failure and for a zombie, so that 0 means "not running". */
 unsigned long long proc_start_time(pid_t pid);
 
 /* Monotonic time in nanoseconds. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -15,6 +16,34 @@
 #include "manager/instance.h"
 #include "manager/internal.h"
 #include "tests/unit/tap.h"
+
+/* Liveness is judged by pid + start time: an ended process that nobody has
+ * reaped yet (a killed monitor whose parent is a slow PID 1) is not alive. */
+static void test_zombie_not_alive(void)
+{
+	int go[2];
+	if (pipe(go) < 0) {
+		ok(0, "pipe");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		close(go[1]);
+		(void)!read(go[0], &c, 1);
+		_exit(0);
+	}
+	close(go[0]);
+	ok(proc_start_time(pid) != 0, "a running child has a start time");
+	close(go[1]);
+	siginfo_t si;
+	/* WNOWAIT: wait until it has ended, and leave it a zombie */
+	int r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
+	ok(r == 0, "the child ended (still unreaped)");
+	ok(proc_start_time(pid) == 0, "an unreaped zombie counts as not running");
+	waitpid(pid, NULL, 0);
+	ok(proc_start_time(pid) == 0, "a reaped one neither");
+}
 
 static void test_parsers(void)
 {
@@ -307,6 +336,7 @@ int main(void)
 		return 1;
 	}
 	test_parsers();
+	test_zombie_not_alive();
 	test_limits();
 	test_busybox_image(tmp);
 	test_copy_tree(tmp);
