@@ -113,6 +113,10 @@ int network_setup_host(const struct network *net, struct hangar_error *err)
 {
 	if (net->mode != NETWORK_MODE_BRIDGE)
 		return 0;
+	/* The host may have gained a route into the subnet since the network
+	 * was stored: adding the bridge then would break its routing. */
+	if (host_check_network(net, err) < 0)
+		return hangar_error_prefix(err, "network '%s'", net->name);
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	if (nl_route_socket(-1, &sk, err) < 0)
 		return -1;

@@ -109,6 +109,17 @@ int bridge_list_ports(struct nl_sock *sk, const char *bridge, const char *prefix
 int net_sysctl_write(const char *path, const char *value, struct hangar_error *err);
 int net_sysctl_write_in(int nsfd, const char *path, const char *value, struct hangar_error *err);
 
+/* ---- host routes (hostroutes.c) ---- */
+/* Fail (HANGAR_E_CONFIG, naming the subnet, the route or address and its
+ * interface) when a route (any table but local; not a default route) or an
+ * address of the socket's namespace overlaps subnet on an interface other
+ * than own_bridge. */
+int host_check_subnet(struct nl_sock *sk, const struct net_prefix *subnet, const char *own_bridge,
+		      struct hangar_error *err);
+/* host_check_subnet for each subnet of a bridge network, in the calling
+ * thread's namespace. */
+int host_check_network(const struct network *net, struct hangar_error *err);
+
 /* ---- nftables (nat.c) ---- */
 int nat_setup_network(const struct network *net, struct hangar_error *err);
 int nat_remove_network(const char *network, struct hangar_error *err);

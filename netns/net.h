@@ -32,6 +32,13 @@
 #define NETWORK_DEFAULT_SUBNET4 "10.213.0.0/24"
 /* ULA with global ID 68:616e:6761 ("hang"): unlikely to meet anyone else's. */
 #define NETWORK_DEFAULT_SUBNET6 "fd68:616e:6761::/64"
+/* Where the implicit default network looks for a free subnet when the
+ * defaults above collide with the host: the /24s and /64s of these. */
+#define NETWORK_DEFAULT_POOL4 "10.213.0.0/16"
+#define NETWORK_DEFAULT_POOL6 "fd68:616e:6761::/56"
+#define NETWORK_DEFAULT_POOL4_FMT "10.213.%u.0/24"
+#define NETWORK_DEFAULT_POOL6_FMT "fd68:616e:6761:%x::/64"
+#define NETWORK_DEFAULT_POOL_SIZE 256u
 #define NETWORK_NAME_MAX 32
 
 /* An address with a prefix length.  family is AF_INET or AF_INET6; addr
@@ -85,7 +92,9 @@ int network_create(const char *state_dir, const char *name, const struct network
 		   struct network **out, struct hangar_error *err);
 /* Load a network; "none" and "host" return the built-in pseudo networks. */
 int network_load(const char *state_dir, const char *name, struct network **out, struct hangar_error *err);
-/* Load NETWORK_DEFAULT_NAME, creating it with the defaults when missing. */
+/* Load NETWORK_DEFAULT_NAME, creating it when missing with the first
+ * subnet of each default pool that no other network and no route or
+ * address of the host side uses. */
 int network_ensure_default(const char *state_dir, struct network **out, struct hangar_error *err);
 /* Names of the stored networks (NULL-terminated, free with strv_free). */
 int network_list(const char *state_dir, char ***names, struct hangar_error *err);

@@ -437,18 +437,10 @@ static int network_build(const char *name, const struct network_options *opts, s
 	return 0;
 }
 
-int network_create(const char *state_dir, const char *name, const struct network_options *opts,
-		   struct network **out, struct hangar_error *err)
+/* Under the state lock: write STATE/NAME/network.json. */
+static int network_store_locked(const char *state_dir, const struct network *net, struct hangar_error *err)
 {
-	struct network *net = NULL;
-	if (network_build(name, opts, &net, err) < 0)
-		return -1;
-	_cleanup_close_ int lock = network_state_lock(state_dir, err);
-	if (lock < 0 || check_overlap(state_dir, net, err) < 0) {
-		network_free(net);
-		return -1;
-	}
-	_cleanup_free_ char *dir = xasprintf("%s/%s", state_dir, name);
+	_cleanup_free_ char *dir = xasprintf("%s/%s", state_dir, net->name);
 	_cleanup_free_ char *path = xasprintf("%s/network.json", dir);
 	struct json_object *o = network_to_json(net);
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
@@ -456,8 +448,20 @@ int network_create(const char *state_dir, const char *name, const struct network
 	if (r == 0)
 		r = write_file_atomic(path, text, strlen(text), 0600, err);
 	json_object_put(o);
-	if (r < 0) {
+	if (r < 0)
 		rmdir(dir);
+	return r;
+}
+
+int network_create(const char *state_dir, const char *name, const struct network_options *opts,
+		   struct network **out, struct hangar_error *err)
+{
+	struct network *net = NULL;
+	if (network_build(name, opts, &net, err) < 0)
+		return -1;
+	_cleanup_close_ int lock = network_state_lock(state_dir, err);
+	if (lock < 0 || check_overlap(state_dir, net, err) < 0 || host_check_network(net, err) < 0 ||
+	    network_store_locked(state_dir, net, err) < 0) {
 		network_free(net);
 		return -1;
 	}
@@ -468,16 +472,103 @@ int network_create(const char *state_dir, const char *name, const struct network
 	return 0;
 }
 
+/* Under the state lock: is the candidate subnet free of other hangar
+ * networks and of the host's routes and addresses?  1 = free, 0 = taken
+ * (why in *why), -1 = error. */
+static int pool_subnet_free(const char *state_dir, struct nl_sock *sk, const struct net_prefix *cand,
+			    struct hangar_error *why, struct hangar_error *err)
+{
+	struct network probe = {.name = (char *)NETWORK_DEFAULT_NAME,
+				.mode = NETWORK_MODE_BRIDGE,
+				.bridge = (char *)NETWORK_DEFAULT_NAME};
+	if (cand->family == AF_INET) {
+		probe.has_subnet4 = true;
+		probe.subnet4 = *cand;
+	} else {
+		probe.has_subnet6 = true;
+		probe.subnet6 = *cand;
+	}
+	struct hangar_error e = {0};
+	if (check_overlap(state_dir, &probe, &e) < 0 ||
+	    host_check_subnet(sk, cand, NETWORK_DEFAULT_NAME, &e) < 0) {
+		if (e.code != HANGAR_E_CONFIG) {
+			*err = e;
+			return -1;
+		}
+		if (why->msg[0] == '\0')
+			*why = e;
+		return 0;
+	}
+	return 1;
+}
+
+/* The first free subnet of the default pool: 10.213.N.0/24 or
+ * fd68:616e:6761:N::/64 for N = 0..255 (N = 0 is the classic default). */
+static int pick_default_subnet(const char *state_dir, struct nl_sock *sk, int family, char *buf, size_t len,
+			       struct hangar_error *err)
+{
+	struct hangar_error why = {0};
+	for (unsigned n = 0; n < NETWORK_DEFAULT_POOL_SIZE; n++) {
+		if (family == AF_INET)
+			snprintf(buf, len, NETWORK_DEFAULT_POOL4_FMT, n);
+		else
+			snprintf(buf, len, NETWORK_DEFAULT_POOL6_FMT, n);
+		struct net_prefix cand;
+		if (net_prefix_parse(buf, &cand, err) < 0)
+			return -1;
+		int r = pool_subnet_free(state_dir, sk, &cand, &why, err);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+	}
+	return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+				"network '%s': no free subnet in the default pool %s (first refusal: %s)",
+				NETWORK_DEFAULT_NAME,
+				family == AF_INET ? NETWORK_DEFAULT_POOL4 : NETWORK_DEFAULT_POOL6, why.msg);
+}
+
+/* Under the state lock, so that concurrent first uses agree on one
+ * definition: the first use picks subnets no route, address or other
+ * network of the host uses, as docker does for its default bridge. */
+static int create_default_locked(const char *state_dir, struct network **out, struct hangar_error *err)
+{
+	struct nl_sock *sk = NULL;
+	if (nl_route_socket(-1, &sk, err) < 0)
+		return -1;
+	char s4[64], s6[64];
+	int r = pick_default_subnet(state_dir, sk, AF_INET, s4, sizeof(s4), err);
+	if (r == 0)
+		r = pick_default_subnet(state_dir, sk, AF_INET6, s6, sizeof(s6), err);
+	nl_route_socket_free(sk);
+	if (r < 0)
+		return -1;
+	struct network_options opts = {.subnet4 = s4, .subnet6 = s6};
+	struct network *net = NULL;
+	if (network_build(NETWORK_DEFAULT_NAME, &opts, &net, err) < 0)
+		return -1;
+	if (network_store_locked(state_dir, net, err) < 0) {
+		network_free(net);
+		return -1;
+	}
+	*out = net;
+	return 0;
+}
+
 int network_ensure_default(const char *state_dir, struct network **out, struct hangar_error *err)
 {
 	if (network_load(state_dir, NETWORK_DEFAULT_NAME, out, err) == 0)
 		return 0;
 	if (err->code != HANGAR_E_NOTFOUND)
 		return -1;
-	if (network_create(state_dir, NETWORK_DEFAULT_NAME, NULL, out, err) == 0)
+	_cleanup_close_ int lock = network_state_lock(state_dir, err);
+	if (lock < 0)
+		return -1;
+	/* another first use may have won the race meanwhile */
+	struct hangar_error e = {0};
+	if (network_load_locked(state_dir, NETWORK_DEFAULT_NAME, out, &e) == 0)
 		return 0;
-	/* lost a creation race: the winner's definition is as good */
-	if (err->code == HANGAR_E_EXISTS)
-		return network_load(state_dir, NETWORK_DEFAULT_NAME, out, err);
-	return -1;
+	if (e.code != HANGAR_E_NOTFOUND) {
+		*err = e;
+		return -1;
+	}
+	return create_default_locked(state_dir, out, err);
 }

@@ -1,0 +1,71 @@
+#!/bin/bash
+# Subnets that collide with the host's own routes and addresses.  Every
+# hangar command runs inside a network namespace made by this test (its
+# "host"), whose other interface (hgcext0) holds the colliding routes and addresses.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
+[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
+command -v nft >/dev/null || skip_all "nft is not installed"
+export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
+NS=hangar-collide-$$
+ip netns add "$NS" || skip_all "ip netns add failed"
+at_exit "ip netns del $NS"
+ip -n "$NS" link set lo up
+ip netns exec "$NS" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"
+ip netns exec "$NS" nft delete table inet hgprobe
+# This kernel has no dummy interface type; a veth pair stands in for the
+# host's other network (its peer is brought up so the routes are live).
+ip -n "$NS" link add hgcext0 type veth peer name hgcext1 2>/dev/null || skip_all "kernel lacks veth"
+ip -n "$NS" link set hgcext1 up
+inH() { nsenter --net="/run/netns/$NS" "$@"; }
+hg() { inH "$HANGAR" "$@"; }
+_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done; }
+at_exit _hangar_cleanup
+field() { hg list --format json | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"; }
+
+# The host already uses the default subnets on another interface.
+ip -n "$NS" addr add 10.213.0.1/24 dev hgcext0
+ip -n "$NS" addr add fd68:616e:6761::5/64 dev hgcext0 nodad
+ip -n "$NS" link set hgcext0 up
+hg create first --network bridge -- sleep 1000 >/dev/null 2>&1
+out=$(hg start first 2>&1)
+ok $? "start on the implicit default network despite the collision ($out)"
+cfg=$HANGAR_ROOT/networks/hangar0/network.json
+is "$(jq -r '.subnet4 + " " + .subnet6' "$cfg")" "10.213.1.0/24 fd68:616e:6761:1::/64" "hangar0 took the next free /24 and /64 of the pool"
+like "$(field first ipv4)" '^10\.213\.1\.[0-9]+' "the instance got an address of 10.213.1.0/24"
+like "$(hg exec first -- ip -o -4 addr show eth0 2>&1)" 'inet 10\.213\.1\.[0-9]+/24' "inside, eth0 has it"
+is "$(inH ip -o route show 10.213.0.0/24 | awk '{print $3}')" hgcext0 "the host's route to 10.213.0.0/24 still goes to its other interface"
+# hangar0's own connected routes are not a collision on the next start.
+hg stop --timeout 1 first >/dev/null 2>&1
+out=$(hg start first 2>&1)
+ok $? "start again: the network's own bridge routes are not a collision ($out)"
+
+# An explicit subnet overlapping a route of the host is refused.
+ip -n "$NS" route add 10.231.5.0/24 dev hgcext0
+out=$(hg network create hgcx --subnet 10.231.0.0/16 --no-ipv6 --bridge hgcx0 2>&1)
+rc=$?
+is "$rc" 2 "network create over a host route fails with exit 2"
+like "$out" '10\.231\.0\.0/16.*route 10\.231\.5\.0/24 on interface hgcext0' "the message names the subnet, the route and the interface ($out)"
+is "$(echo "$out" | wc -l)" 1 "in one line"
+ok "$([ ! -e "$HANGAR_ROOT/networks/hgcx" ] && ! inH ip link show hgcx0 >/dev/null 2>&1; echo $?)" "no state or bridge left for the refused network"
+out=$(hg network create hgcx --subnet 10.213.0.0/23 --no-ipv6 --bridge hgcx0 2>&1)
+like "$out" 'overlaps' "a subnet over hangar0 and the host address is refused too ($out)"
+
+# A stored network the host later collides with: the attach refuses.
+out=$(hg network create hgcy --subnet 10.232.0.0/24 --no-ipv6 --bridge hgcy0 2>&1)
+ok $? "network hgcy created while its subnet is free ($out)"
+ip -n "$NS" route add 10.232.0.128/25 dev hgcext0
+hg create late --network hgcy -- sleep 1000 >/dev/null 2>&1
+out=$(hg start late 2>&1)
+rc=$?
+ok "$([ $rc != 0 ]; echo $?)" "start on a network that now collides fails (exit $rc)"
+like "$out" 'subnet 10\.232\.0\.0/24 overlaps route 10\.232\.0\.128/25 on interface hgcext0' "the message names the route and interface ($out)"
+like "$(field late state)" '^(STOPPED|CREATED)$' "the instance is not listed running"
+ok "$(! inH ip link show hgcy0 >/dev/null 2>&1; echo $?)" "no bridge was added next to the host's route"
+is "$(jq -r '[.. | objects | select(.instance? == "late")] | length' "$HANGAR_ROOT/networks/hgcy/leases.json" 2>/dev/null || echo 0)" 0 "no lease left"
+is "$(inH ip -o route get 10.232.0.130 | awk '{print $3}')" hgcext0 "the host still routes the subnet to its other interface"
+ip -n "$NS" route del 10.232.0.128/25 dev hgcext0
+out=$(hg start late 2>&1)
+ok $? "once the host's route is gone the start works ($out)"
+like "$(field late ipv4)" '^10\.232\.0\.[0-9]+' "and the instance has an address on hgcy"
+done_testing
