@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -270,9 +271,30 @@ static int attach_one(const struct hangar_paths *p, struct instance *inst, const
 	return 0;
 }
 
+/* Test only (documented in docs/networking.md): HANGAR_TEST_NET_PAUSE=
+ * STAGE:FILE stops the attach at that stage of network_attach ("leased",
+ * "veth", "configured", "ports") after writing "paused=STAGE pid=PID" to
+ * FILE, so that a test can kill -9 the monitor while the network is half
+ * made, as tests/unit/test_netns.c's --pause-at does for the library. */
+static void test_net_pause(const char *stage, void *data)
+{
+	const char *spec = data;
+	const char *colon = strchr(spec, ':');
+	if (colon == NULL || strlen(stage) != (size_t)(colon - spec) || strncmp(spec, stage, strlen(stage)) != 0)
+		return;
+	int fd = open(colon + 1, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dprintf(fd, "paused=%s pid=%d\n", stage, (int)getpid());
+		close(fd);
+	}
+	for (;;)
+		pause();
+}
+
 int instance_network_attach(const struct hangar_paths *p, struct instance *inst, pid_t pid,
 			    struct hangar_error *err)
 {
+	const char *pause_spec = getenv("HANGAR_TEST_NET_PAUSE");
 	/* The monitor starts and owns the helper (instance_net_helper_start). */
 	if (instance_network_is_rootless_helper(p, inst->networks[0]))
 		return 0;
@@ -309,6 +331,8 @@ int instance_network_attach(const struct hangar_paths *p, struct instance *inst,
 		    .ipv4 = i == 0 ? inst->ipv4 : NULL,
 		    .ports = i == 0 ? ports : NULL,
 		    .n_ports = i == 0 ? n_ports : 0,
+		    .on_stage = pause_spec ? test_net_pause : NULL,
+		    .stage_data = (void *)pause_spec,
 		};
 		int r = attach_one(p, inst, net, &req, i == 0, &att[n_att], &n_att, err);
 		if (r < 0)
