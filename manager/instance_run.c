@@ -280,7 +280,8 @@ static void test_net_pause(const char *stage, void *data)
 {
 	const char *spec = data;
 	const char *colon = strchr(spec, ':');
-	if (colon == NULL || strlen(stage) != (size_t)(colon - spec) || strncmp(spec, stage, strlen(stage)) != 0)
+	if (colon == NULL || strlen(stage) != (size_t)(colon - spec) ||
+	    strncmp(spec, stage, strlen(stage)) != 0)
 		return;
 	int fd = open(colon + 1, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0) {
