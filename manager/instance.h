@@ -148,6 +148,11 @@ int instance_umount_rootfs(const struct instance *inst, struct hangar_error *err
 int instance_network_attach(const struct hangar_paths *p, struct instance *inst, pid_t pid,
 			    struct hangar_error *err);
 int instance_network_detach(const struct hangar_paths *p, const struct instance *inst, struct hangar_error *err);
+/* A warning (one line, into buf; "" when none) for the first bridge network
+ * of the instance whose forwarded traffic another nftables table drops by
+ * default (network_forward_policy_warning).  Never fails a start. */
+void instance_network_forward_warning(const struct hangar_paths *p, const struct instance *inst, char *buf,
+				      size_t len);
 
 enum instance_status {
 	INSTANCE_STOPPED = 0,

@@ -366,6 +366,25 @@ out:
 	return rc;
 }
 
+void instance_network_forward_warning(const struct hangar_paths *p, const struct instance *inst, char *buf,
+				      size_t len)
+{
+	buf[0] = '\0';
+	for (char **n = inst->networks; n && *n && buf[0] == '\0'; n++) {
+		if (strcmp(*n, "none") == 0 || strcmp(*n, "host") == 0 ||
+		    instance_network_is_rootless_helper(p, *n))
+			continue;
+		struct network *net = NULL;
+		struct hangar_error ignored;
+		char *warning = NULL;
+		if (network_load(p->network_dir, *n, &net, &ignored) == 0 &&
+		    network_forward_policy_warning(net, &warning, &ignored) == 0 && warning)
+			snprintf(buf, len, "%s", warning);
+		free(warning);
+		network_free(net);
+	}
+}
+
 int instance_network_detach(const struct hangar_paths *p, const struct instance *inst, struct hangar_error *err)
 {
 	if (network_detach_all(p->network_dir, inst->name, err) < 0)

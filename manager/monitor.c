@@ -177,6 +177,7 @@ struct monitor {
 	pid_t helper_pid; /* rootless network helper (our child) or 0 */
 	bool started;	/* container_start done */
 	bool init_done;
+	char net_warning[768]; /* said once by `start` (on_created) */
 	int exit_code;
 };
 
@@ -185,6 +186,7 @@ static int on_created(pid_t pid, void *data, struct hangar_error *err)
 	struct monitor *m = data;
 	if (instance_network_attach(m->paths, m->inst, pid, err) < 0)
 		return -1;
+	instance_network_forward_warning(m->paths, m->inst, m->net_warning, sizeof(m->net_warning));
 	if (!instance_network_is_rootless_helper(m->paths, m->inst->networks[0]))
 		return 0;
 	if (instance_net_helper_start(m->paths, m->inst, pid, &m->helper_pid, err) < 0)
@@ -432,6 +434,11 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 	struct hangar_error warning = err;
 	if (warning.code != HANGAR_OK)
 		hangar_error_clear(&warning);
+	if (m.net_warning[0]) {
+		size_t used = strlen(warning.msg);
+		snprintf(warning.msg + used, sizeof(warning.msg) - used, "%s%s", used ? "; " : "",
+			 m.net_warning);
+	}
 	if (warning.msg[0])
 		log_note(&m.log, "instance %s: %s", name, warning.msg);
 	hangar_error_clear(&err);

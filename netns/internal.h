@@ -121,6 +121,9 @@ int host_check_subnet(struct nl_sock *sk, const struct net_prefix *subnet, const
 int host_check_network(const struct network *net, struct hangar_error *err);
 
 /* ---- nftables (nat.c) ---- */
+/* Run an nft command batch through libnftables (output buffered, never
+ * printed); *output gets the (JSON when json_output) output. */
+int nft_run(const char *what, const char *cmds, bool json_output, char **output, struct hangar_error *err);
 int nat_setup_network(const struct network *net, struct hangar_error *err);
 int nat_remove_network(const char *network, struct hangar_error *err);
 int nat_add_instance_ports(const struct network *net, const char *chain_prefix, const struct lease *l,

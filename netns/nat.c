@@ -34,8 +34,7 @@ static void nft_ctx_freep(struct nft_ctx **c)
 #define _cleanup_nft_ __attribute__((cleanup(nft_ctx_freep)))
 
 /* Run a batch; on failure copy nft's first error line into err. */
-static int nft_run(const char *what, const char *cmds, bool json_output, char **output,
-		   struct hangar_error *err)
+int nft_run(const char *what, const char *cmds, bool json_output, char **output, struct hangar_error *err)
 {
 	_cleanup_nft_ struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (ctx == NULL)

@@ -106,6 +106,15 @@ void network_free(struct network *net);
  * chain.  Idempotent; network_attach calls it. */
 int network_setup_host(const struct network *net, struct hangar_error *err);
 
+/* Another table's forward base chain with policy drop (docker sets the
+ * iptables FORWARD policy to DROP) drops what the host routes to and from
+ * the network's instances.  Looks once through `list ruleset` (JSON) for
+ * such a chain in an ip, ip6 or inet table other than hangar's, skipping
+ * tables that name the bridge anywhere (taken as rules the admin added for
+ * it).  *warning: one line naming the table and chain and the rules to add,
+ * or NULL. */
+int network_forward_policy_warning(const struct network *net, char **warning, struct hangar_error *err);
+
 struct port_mapping {
 	char host_ip[INET6_ADDRSTRLEN]; /* "" = every local address */
 	uint16_t host_port;
