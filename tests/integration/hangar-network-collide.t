@@ -68,4 +68,27 @@ ip -n "$NS" route del 10.232.0.128/25 dev hgcext0
 out=$(hg start late 2>&1)
 ok $? "once the host's route is gone the start works ($out)"
 like "$(field late ipv4)" '^10\.232\.0\.[0-9]+' "and the instance has an address on hgcy"
+
+# A host that uses the whole pool: the first use fails, naming the pool and
+# the route, and stores no default network.  A store and namespace of their
+# own, so that the hangar0 above does not count.
+NS2=hangar-collide2-$$
+ip netns add "$NS2" || skip_all "ip netns add failed"
+at_exit "ip netns del $NS2"
+ip -n "$NS2" link set lo up
+ip -n "$NS2" link add hgcext2 type veth peer name hgcext3
+ip -n "$NS2" link set hgcext2 up
+ip -n "$NS2" link set hgcext3 up
+ip -n "$NS2" route add 10.213.0.0/16 dev hgcext2
+ROOT2=$TEST_TMP/data2
+hg2() { HANGAR_ROOT=$ROOT2 HANGAR_RUN=$TEST_TMP/run2 nsenter --net="/run/netns/$NS2" "$HANGAR" "$@"; }
+at_exit "hg2 destroy --force full"
+hg2 create full --network bridge -- sleep 1000 >/dev/null 2>&1
+out=$(hg2 start full 2>&1)
+rc=$?
+ok "$([ $rc != 0 ]; echo $?)" "with 10.213.0.0/16 routed elsewhere the first use fails (exit $rc)"
+like "$out" "no free subnet in the default pool 10\.213\.0\.0/16 \(first refusal: subnet 10\.213\.0\.0/24 overlaps route 10\.213\.0\.0/16 on interface hgcext2" "the message names the pool and the route ($out)"
+ok "$([ -n "$out" ] && [ "$(echo "$out" | wc -l)" = 1 ]; echo $?)" "in one line"
+ok "$([ ! -e "$ROOT2/networks/hangar0" ]; echo $?)" "no default network was stored"
+ok "$(! nsenter --net="/run/netns/$NS2" ip link show hangar0 >/dev/null 2>&1; echo $?)" "and no bridge made"
 done_testing
