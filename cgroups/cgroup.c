@@ -223,6 +223,12 @@ static struct cgroup_manager *manager_new(enum cgroup_mode mode)
 	return m;
 }
 
+bool cgroup_config_wants_systemd(const struct oci_config *cfg)
+{
+	const char *v = oci_config_annotation(cfg, CGROUP_ANNOTATION_SYSTEMD);
+	return v && strcmp(v, "true") == 0;
+}
+
 int cgroup_manager_create(const struct cgroup_spec *spec, const struct oci_resources *r,
 			  struct cgroup_manager **out, struct hangar_error *err)
 {
@@ -236,6 +242,7 @@ int cgroup_manager_create(const struct cgroup_spec *spec, const struct oci_resou
 	struct cgroup_manager *m = manager_new(mode);
 	m->id = xstrdup(spec->id);
 	m->rootless = spec->rootless;
+	m->systemd_subtree = spec->systemd_subtree;
 	if (cgroup_resolve_path(spec->path, spec->id, &m->path, err) < 0) {
 		cgroup_manager_free(m);
 		return -1;

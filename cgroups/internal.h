@@ -35,10 +35,13 @@ struct cgroup_ops {
 	void (*free)(struct cgroup_manager *m);
 };
 
+/* The controllers of a hybrid host's cgroup2 (unified/) in the v1 list. */
+#define CGROUP_V1_UNIFIED "unified"
+
 /* One mounted v1 hierarchy (possibly several controllers, "cpu,cpuacct"). */
 struct cgroup_v1_hierarchy {
 	char *mount;	   /* /sys/fs/cgroup/cpu,cpuacct */
-	char *controllers; /* "cpu,cpuacct" */
+	char *controllers; /* "cpu,cpuacct"; "name=systemd"; CGROUP_V1_UNIFIED for cgroup2 */
 	char *dir;	   /* mount + m->path, NULL when not created */
 	int created_depth; /* path components of dir that this manager made */
 };
@@ -67,6 +70,7 @@ struct cgroup_manager {
 	int created_depth;
 
 	/* v1 */
+	bool systemd_subtree; /* see struct cgroup_spec */
 	struct cgroup_v1_hierarchy *hier;
 	size_t n_hier;
 	int *tasks_fds; /* per hierarchy "tasks" (-1: none); NULL unless opened */

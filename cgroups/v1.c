@@ -70,15 +70,25 @@ static int v1_discover(struct cgroup_manager *m, struct hangar_error *err)
 			continue;
 		char mount[4096], fstype[64], source[256], opts[1024];
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mount) != 1 ||
-		    sscanf(sep + 3, "%63s %255s %1023s", fstype, source, opts) != 3 ||
-		    strcmp(fstype, "cgroup") != 0)
+		    sscanf(sep + 3, "%63s %255s %1023s", fstype, source, opts) != 3)
 			continue;
 		if (strncmp(mount, m->root, root_len) != 0 || mount[root_len] != '/' ||
 		    strchr(mount + root_len + 1, '/'))
 			continue;
-		char *controllers = known_controllers_of(opts);
+		char *controllers = NULL;
+		if (strcmp(fstype, "cgroup") == 0)
+			controllers = known_controllers_of(opts);
+		/* Controller-less hierarchies are only for a systemd init's
+		 * own bookkeeping (see struct cgroup_spec). */
+		if (controllers == NULL && m->systemd_subtree) {
+			if (strcmp(fstype, "cgroup") == 0 && list_has(opts, "name=systemd"))
+				controllers = xstrdup("name=systemd");
+			else if (strcmp(fstype, "cgroup2") == 0 &&
+				 strcmp(mount + root_len + 1, "unified") == 0)
+				controllers = xstrdup(CGROUP_V1_UNIFIED);
+		}
 		if (controllers == NULL)
-			continue; /* named hierarchy (name=systemd) */
+			continue;
 		bool dup = false;
 		for (size_t i = 0; i < m->n_hier; i++)
 			dup |= strcmp(m->hier[i].controllers, controllers) == 0;
@@ -655,7 +665,9 @@ static int v1_self_enter_open(struct cgroup_manager *m, struct hangar_error *err
 	for (size_t i = 0; i < m->n_hier; i++) {
 		if (m->hier[i].dir == NULL)
 			continue;
-		_cleanup_free_ char *path = xasprintf("%s/tasks", m->hier[i].dir);
+		/* cgroup2 has no "tasks"; its cgroup.procs takes "0" too. */
+		bool v2 = strcmp(m->hier[i].controllers, CGROUP_V1_UNIFIED) == 0;
+		_cleanup_free_ char *path = xasprintf("%s/%s", m->hier[i].dir, v2 ? "cgroup.procs" : "tasks");
 		m->tasks_fds[i] = open(path, O_WRONLY | O_CLOEXEC);
 		if (m->tasks_fds[i] < 0) {
 			hangar_sys_error(err, "open %s", path);

@@ -18,6 +18,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "rootfs/internal.h"
@@ -141,9 +142,19 @@ static int mount_fresh_cgroup(int root_fd, const char *fstype, const char *contr
 	return 0;
 }
 
-static int mount_unified(int root_fd, const char *dest, const struct mount_options *mo, bool cgroupns,
-			 const struct mountinfo *mi, const char *proc_cgroup, struct hangar_error *err)
+static int mount_unified(int root_fd, const char *dest, const struct mount_options *mo_in, bool cgroupns,
+			 bool systemd, const struct mountinfo *mi, const char *proc_cgroup,
+			 struct hangar_error *err)
 {
+	struct mount_options hmo = *mo_in;
+	const struct mount_options *mo = &hmo;
+	const struct mountinfo_entry *host = mountinfo_find(mi, HOST_CGROUP_ROOT);
+	/* With nsdelegate the kernel refuses writes from inside a cgroup
+	 * namespace to its root's files (memory.max, ...): a systemd init may
+	 * then have its subtree writable without being able to raise its own
+	 * limits.  Without nsdelegate it stays read-only. */
+	if (systemd && cgroupns && host && mount_option_list_has(host->super_options, "nsdelegate"))
+		hmo.flags &= ~(unsigned long)MS_RDONLY;
 	if (cgroupns) {
 		int r = mount_fresh_cgroup(root_fd, "cgroup2", NULL, dest, mo, err);
 		/* A user namespace without a cgroup namespace of its own may
@@ -161,7 +172,8 @@ static int mount_unified(int root_fd, const char *dest, const struct mount_optio
 }
 
 static int mount_hybrid(int root_fd, const char *dest, const struct mount_options *mo, bool cgroupns,
-			const struct mountinfo *mi, const char *proc_cgroup, struct hangar_error *err)
+			bool systemd, const struct mountinfo *mi, const char *proc_cgroup,
+			struct hangar_error *err)
 {
 	if (mkdir_p_in_root(root_fd, dest, 0755, err) < 0)
 		return -1;
@@ -186,15 +198,22 @@ static int mount_hybrid(int root_fd, const char *dest, const struct mount_option
 		_cleanup_free_ char *controllers = v1 ? cgroup_v1_controllers(e->super_options) : xstrdup("");
 		if (controllers == NULL)
 			continue;
+		/* A systemd init keeps its tree in the controller-less
+		 * hierarchies: writable, they hold only what it makes below
+		 * the cgroup the runtime made for it (CGROUP_ANNOTATION_SYSTEMD);
+		 * the controllers, where limits live, stay read-only. */
+		struct mount_options hmo = *mo;
+		if (systemd && (v2 || strcmp(controllers, "name=systemd") == 0))
+			hmo.flags &= ~(unsigned long)MS_RDONLY;
 		if (cgroupns) {
 			if (mount_fresh_cgroup(root_fd, v1 ? "cgroup" : "cgroup2", v1 ? controllers : NULL,
-					       sub, mo, err) < 0)
+					       sub, &hmo, err) < 0)
 				return -1;
 		} else {
 			_cleanup_free_ char *own = NULL;
 			if (own_cgroup_path(proc_cgroup, controllers, &own, err) < 0)
 				return -1;
-			if (bind_own_cgroup(root_fd, e, own, sub, mo, err) < 0)
+			if (bind_own_cgroup(root_fd, e, own, sub, &hmo, err) < 0)
 				return -1;
 		}
 		/* Co-mounted controllers ("cpu,cpuacct") get one link per
@@ -237,10 +256,11 @@ int rootfs_mount_cgroup(int root_fd, const char *dest, const struct mount_option
 	if (mountinfo_read("/proc/self/mountinfo", &mi, err) < 0)
 		return -1;
 	int r;
+	bool systemd = cgroup_config_wants_systemd(cfg);
 	if (sfs.f_type == CGROUP2_SUPER_MAGIC)
-		r = mount_unified(root_fd, dest, mo, cgroupns, &mi, proc_cgroup, err);
+		r = mount_unified(root_fd, dest, mo, cgroupns, systemd, &mi, proc_cgroup, err);
 	else
-		r = mount_hybrid(root_fd, dest, mo, cgroupns, &mi, proc_cgroup, err);
+		r = mount_hybrid(root_fd, dest, mo, cgroupns, systemd, &mi, proc_cgroup, err);
 	mountinfo_free(&mi);
 	if (r < 0)
 		return hangar_error_prefix(err, "cgroup mount %s", dest);

@@ -408,7 +408,8 @@ int container_create(const struct container_create_opts *o, struct container_cre
 	struct cgroup_spec cs = {.path = r.cfg->linux_.cgroups_path,
 				 .id = o->id,
 				 .rootless = state_rootless(),
-				 .systemd = o->systemd_cgroup};
+				 .systemd = o->systemd_cgroup,
+				 .systemd_subtree = cgroup_config_wants_systemd(r.cfg)};
 	/* Only a privileged container gets device rules: an unprivileged
 	 * one cannot open host devices it is not allowed to anyway. */
 	if (!state_rootless())
