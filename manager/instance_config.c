@@ -159,6 +159,10 @@ int instance_build_oci_config(const struct hangar_paths *p, const struct instanc
 	else
 		proc->args = strv_dup((char *[]){"/bin/sh", NULL});
 	proc->n_args = strv_len(proc->args);
+	bool systemd = instance_init_kind(inst) == INSTANCE_INIT_SYSTEMD;
+	/* Before the user's --env, which may override it. */
+	if (systemd)
+		env_set(proc, "container=hangar");
 	for (size_t i = 0; inst->env && inst->env[i]; i++)
 		env_set(proc, inst->env[i]);
 	_cleanup_free_ char *hostname_env = xasprintf("HOSTNAME=%s", cfg->hostname);
@@ -186,6 +190,8 @@ int instance_build_oci_config(const struct hangar_paths *p, const struct instanc
 		hangar_error_prefix(err, "instance %s: default seccomp profile", inst->name);
 		goto fail;
 	}
+	if (systemd)
+		instance_config_add_systemd(cfg);
 	for (size_t i = 0; i < inst->n_mounts; i++)
 		add_bind_mount(cfg, &inst->mounts[i]);
 	*out = cfg;
@@ -452,6 +458,9 @@ int instance_create(const struct hangar_paths *p, const struct instance_create_o
 		hangar_sys_error(err, "create the directories of instance %s", inst->name);
 		goto fail_dir;
 	}
+	if (instance_init_kind(inst) == INSTANCE_INIT_SYSTEMD &&
+	    instance_write_systemd_identity(inst, err) < 0)
+		goto fail_dir;
 	if (instance_write_config(p, inst, err) < 0 || instance_save(inst, err) < 0)
 		goto fail_dir;
 	if (map_note)

@@ -419,27 +419,6 @@ int instance_read_exit_status(const struct instance *inst, int *exit_code, time_
 	return 0;
 }
 
-int instance_stop_signal(const struct instance *inst)
-{
-	if (!inst->init)
-		return SIGTERM;
-	_cleanup_free_ char *init = xasprintf("%s/sbin/init", inst->image_rootfs);
-	char target[4096];
-	ssize_t n = readlink(init, target, sizeof(target) - 1);
-	if (n > 0) {
-		target[n] = '\0';
-		/* systemd: SIGRTMIN+3 = halt (systemd.special(7), "container"). */
-		if (strstr(target, "systemd"))
-			return SIGRTMIN + 3;
-		/* busybox init: SIGUSR2 = poweroff (SIGTERM would reboot, SIGUSR1 halt). */
-		if (strstr(target, "busybox"))
-			return SIGUSR2;
-	}
-	/* sysvinit and others: SIGTERM makes them re-exec or ignore; SIGPWR
-	 * is the "power failure, shut down" request sysvinit's inittab knows. */
-	return SIGPWR;
-}
-
 static bool init_alive(const struct hangar_paths *p, const char *name, pid_t *pid, bool *state_exists,
 		       bool *created_only)
 {

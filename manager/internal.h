@@ -16,8 +16,26 @@ void instance_fill_paths(const struct hangar_paths *p, struct instance *inst);
 int instance_write_exit_status(const struct instance *inst, int exit_code, struct hangar_error *err);
 int instance_read_exit_status(const struct instance *inst, int *exit_code, time_t *finished);
 
+enum instance_init_kind {
+	INSTANCE_INIT_NONE,    /* not --init: a command */
+	INSTANCE_INIT_SYSTEMD, /* /sbin/init -> .../systemd */
+	INSTANCE_INIT_BUSYBOX, /* /sbin/init -> .../busybox */
+	INSTANCE_INIT_OTHER,   /* a plain file (sysvinit), missing, anything else */
+};
+/* By where the image's /sbin/init points (resolved inside the image). */
+enum instance_init_kind instance_init_kind_of_root(const char *rootfs);
+enum instance_init_kind instance_init_kind(const struct instance *inst);
+
 /* The signal that asks the instance's init to shut down cleanly. */
 int instance_stop_signal(const struct instance *inst);
+
+/* What a systemd init needs in the config (instance_init.c): /run,
+ * /run/lock and /tmp tmpfs, CGROUP_ANNOTATION_SYSTEMD.  The caller sets
+ * container=hangar in the environment. */
+void instance_config_add_systemd(struct oci_config *cfg);
+/* A random machine id of the instance's own in UPPER/etc/machine-id, and
+ * its hostname in UPPER/etc/hostname. */
+int instance_write_systemd_identity(const struct instance *inst, struct hangar_error *err);
 
 /* RUN/instances/NAME (monitor.json, console.sock). */
 char *instance_run_dir(const struct hangar_paths *p, const char *name);

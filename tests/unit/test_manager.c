@@ -10,6 +10,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "manager/image.h"
@@ -327,6 +328,79 @@ static void test_store(const char *tmp)
 	hangar_paths_clear(&p);
 }
 
+/* A fake image whose /sbin/init is a symlink to target (NULL: a plain file). */
+static char *fake_init_image(const char *tmp, const char *name, const char *target)
+{
+	struct hangar_error err;
+	char *root = xasprintf("%s/%s", tmp, name);
+	_cleanup_free_ char *sbin = xasprintf("%s/sbin", root);
+	_cleanup_free_ char *init = xasprintf("%s/init", sbin);
+	if (mkdir_p(sbin, 0755, &err) < 0)
+		return root;
+	/* A failure shows as a wrong kind in the checks. */
+	if (target) {
+		if (symlink(target, init) < 0)
+			diag("symlink %s: %s", init, strerror(errno));
+	} else if (write_file_at(AT_FDCWD, init, "#!/bin/sh\n", 10, O_WRONLY | O_CREAT | O_TRUNC, 0755,
+				 &err) < 0) {
+		diag("%s", err.msg);
+	}
+	return root;
+}
+
+static int stop_signal_of(const char *image_rootfs, bool init)
+{
+	struct instance inst = {.init = init, .image_rootfs = (char *)image_rootfs};
+	return instance_stop_signal(&inst);
+}
+
+static void test_init_kinds(const char *tmp)
+{
+	_cleanup_free_ char *sd = fake_init_image(tmp, "img-systemd", "/lib/systemd/systemd");
+	_cleanup_free_ char *plain = fake_init_image(tmp, "img-plain", NULL);
+	_cleanup_free_ char *bb = fake_init_image(tmp, "img-busybox", "/bin/busybox");
+	_cleanup_free_ char *other = fake_init_image(tmp, "img-other", "/sbin/openrc-init");
+	ok(instance_init_kind_of_root(sd) == INSTANCE_INIT_SYSTEMD,
+	   "sbin/init -> /lib/systemd/systemd is systemd");
+	ok(stop_signal_of(sd, true) == SIGRTMIN + 3, "systemd is stopped with SIGRTMIN+3");
+	ok(stop_signal_of(plain, true) == SIGPWR, "a plain /sbin/init (sysvinit) is stopped with SIGPWR");
+	ok(stop_signal_of(bb, true) == SIGUSR2, "busybox init is stopped with SIGUSR2 (its poweroff)");
+	ok(stop_signal_of(other, true) == SIGPWR, "another init's symlink: SIGPWR");
+	ok(stop_signal_of(sd, false) == SIGTERM, "not --init: SIGTERM whatever the image has");
+	_cleanup_free_ char *none = xasprintf("%s/img-none", tmp);
+	mkdir(none, 0755);
+	ok(stop_signal_of(none, true) == SIGPWR, "no /sbin/init at all: SIGPWR");
+
+	/* /sbin as an absolute symlink is followed inside the image, never to
+	 * the host's /usr/sbin/init. */
+	_cleanup_free_ char *abs = xasprintf("%s/img-abs", tmp);
+	_cleanup_free_ char *usr_sbin = xasprintf("%s/usr/sbin", abs);
+	_cleanup_free_ char *abs_init = xasprintf("%s/init", usr_sbin);
+	_cleanup_free_ char *abs_sbin = xasprintf("%s/sbin", abs);
+	struct hangar_error err;
+	ok(mkdir_p(usr_sbin, 0755, &err) == 0 && symlink("/lib/systemd/systemd", abs_init) == 0 &&
+	       symlink("/usr/sbin", abs_sbin) == 0,
+	   "image with /sbin -> /usr/sbin (absolute)");
+	ok(instance_init_kind_of_root(abs) == INSTANCE_INIT_SYSTEMD,
+	   "absolute /sbin symlink resolved in the image");
+
+	/* What systemd mode adds to a config. */
+	struct oci_config *cfg = NULL;
+	if (oci_config_default(false, &cfg, &err) < 0) {
+		ok(0, "default config: %s", err.msg);
+		return;
+	}
+	size_t before = cfg->n_mounts;
+	instance_config_add_systemd(cfg);
+	ok(cfg->n_mounts == before + 3 && strcmp(cfg->mounts[before].destination, "/run") == 0 &&
+	       strcmp(cfg->mounts[before + 1].destination, "/run/lock") == 0 &&
+	       strcmp(cfg->mounts[before + 2].destination, "/tmp") == 0 &&
+	       strcmp(cfg->mounts[before].type, "tmpfs") == 0,
+	   "systemd mode: tmpfs /run, /run/lock, /tmp after the default mounts");
+	ok(cgroup_config_wants_systemd(cfg), "systemd mode: cgroup subtree annotation set");
+	oci_config_free(cfg);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/test_manager.XXXXXX";
@@ -341,6 +415,7 @@ int main(void)
 	test_busybox_image(tmp);
 	test_copy_tree(tmp);
 	test_store(tmp);
+	test_init_kinds(tmp);
 	struct hangar_error err;
 	rm_rf(tmp, &err);
 	return tap_done();
