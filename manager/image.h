@@ -42,8 +42,11 @@ int image_store_build_busybox(const char *busybox, const char *rootfs_dir, struc
  * id without ranges: every file is then the user's); device nodes cannot
  * be made there and are skipped, said in a note (err, code HANGAR_OK). */
 int image_store_import(const struct hangar_paths *p, const char *name, const char *source, struct hangar_error *err);
-/* debootstrap SUITE (default "stable") into a new image; HANGAR_E_UNSUPPORTED
- * when debootstrap is not installed. */
+/* debootstrap SUITE (default IMAGE_DEBOOTSTRAP_DEFAULT_SUITE), minbase plus
+ * systemd-sysv and dbus so that --init boots it, from the archive the host's
+ * apt uses ($HANGAR_DEBOOTSTRAP_MIRROR overrides); HANGAR_E_UNSUPPORTED when
+ * debootstrap is not installed. */
+#define IMAGE_DEBOOTSTRAP_DEFAULT_SUITE "bookworm"
 int image_store_debootstrap(const struct hangar_paths *p, const char *name, const char *suite, struct hangar_error *err);
 /* Refused (HANGAR_E_STATE, naming the users) while an instance uses it. */
 int image_store_remove(const struct hangar_paths *p, const char *name, struct hangar_error *err);

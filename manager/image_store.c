@@ -514,11 +514,60 @@ int image_store_import(const struct hangar_paths *p, const char *name, const cha
 	return 0;
 }
 
+/* The Debian archive the host's apt already uses (deb822 debian.sources,
+ * then sources.list), not the security archive: debootstrap's own default
+ * may be unreachable or slower where the host has a local mirror.  NULL
+ * when none is found (debootstrap then uses its default). */
+static char *debian_mirror_from_apt(void)
+{
+	const char *env = getenv("HANGAR_DEBOOTSTRAP_MIRROR");
+	if (env && *env)
+		return xstrdup(env);
+	static const struct {
+		const char *path, *prefix;
+	} sources[] = {{"/etc/apt/sources.list.d/debian.sources", "URIs:"},
+		       {"/etc/apt/sources.list", "deb "}};
+	for (size_t i = 0; i < ARRAY_SIZE(sources); i++) {
+		_cleanup_free_ char *text = NULL;
+		struct hangar_error ignored;
+		if (read_file_at(AT_FDCWD, sources[i].path, &text, NULL, &ignored) < 0)
+			continue;
+		char *save = NULL;
+		for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			if (strncmp(line, sources[i].prefix, strlen(sources[i].prefix)) != 0)
+				continue;
+			char *uri = line + strlen(sources[i].prefix);
+			uri += strspn(uri, " \t");
+			if (*uri == '[') /* sources.list options: "deb [signed-by=...] URI" */
+				uri = strchr(uri, ']') ? strchr(uri, ']') + 1 : uri;
+			uri += strspn(uri, " \t");
+			uri[strcspn(uri, " \t")] = '\0';
+			if ((str_has_prefix(uri, "http://") || str_has_prefix(uri, "https://")) &&
+			    strstr(uri, "security") == NULL)
+				return xstrdup(uri);
+		}
+	}
+	return NULL;
+}
+
+/* systemd-sysv gives the image /sbin/init (minbase has none) and dbus is
+ * what systemd-logind and systemctl's non-root paths need; without them
+ * --init has nothing to boot. */
+#define DEBOOTSTRAP_INCLUDE "--include=systemd-sysv,dbus"
+
 static int fill_debootstrap(const struct hangar_paths *p, const char *rootfs, const void *data,
 			    struct hangar_error *err)
 {
-	return run_tool((char *[]){"debootstrap", "--variant=minbase", (char *)data, (char *)rootfs, NULL}, NULL,
-			err);
+	_cleanup_free_ char *mirror = debian_mirror_from_apt();
+	if (run_tool((char *[]){"debootstrap", "--variant=minbase", DEBOOTSTRAP_INCLUDE, (char *)data,
+				(char *)rootfs, mirror, NULL},
+		     NULL, err) < 0)
+		return -1;
+	/* Each instance gets its own machine id (instance_write_systemd_identity);
+	 * the one systemd's postinst made on this host is no one's.  Empty is
+	 * what systemd reads as "not set yet". */
+	_cleanup_free_ char *etc = xasprintf("%s/etc", rootfs);
+	return write_text(etc, "machine-id", "", 0444, err);
 }
 
 static bool in_path(const char *tool)
@@ -529,8 +578,10 @@ static bool in_path(const char *tool)
 
 int image_store_debootstrap(const struct hangar_paths *p, const char *name, const char *suite, struct hangar_error *err)
 {
+	/* bookworm's systemd 252 still boots on a cgroup v1 or hybrid host;
+	 * from 256 (trixie) it refuses to (docs/hangar.md). */
 	if (suite == NULL)
-		suite = "stable";
+		suite = IMAGE_DEBOOTSTRAP_DEFAULT_SUITE;
 	if (!in_path("debootstrap"))
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
 					"image debootstrap: debootstrap is not installed (apt-get install debootstrap)");
