@@ -33,17 +33,18 @@ struct cgroup_spec {
 	/* --systemd-cgroup: not supported (cgroupfs driver only). */
 	bool systemd;
 	/* v1 hosts: also make and join the cgroup in the controller-less
-	 * hierarchies a systemd init keeps its own tree in (name=systemd, and
-	 * a hybrid host's cgroup2 at unified/), so that in a cgroup namespace
-	 * it finds a subtree of its own there, not the host's root.  Set from
-	 * the CGROUP_ANNOTATION_SYSTEMD annotation.  No effect on v2, where the
-	 * container's cgroup already is that subtree. */
+	 * hierarchy a systemd init keeps its own tree in (a hybrid host's
+	 * cgroup2 at unified/; name=systemd on a legacy host), so that in a
+	 * cgroup namespace it finds a subtree of its own there, not the
+	 * host's root.  Set from the CGROUP_ANNOTATION_SYSTEMD annotation.  No
+	 * effect on v2, where the container's cgroup already is that subtree. */
 	bool systemd_subtree;
 };
 
 /* Annotation ("true") asking for a systemd init's cgroup layout: the
- * subtree above, mounted writable in the container (on v2 only where the
- * host's cgroup2 has nsdelegate, so the init cannot raise its own limits). */
+ * subtree above, mounted writable in the container, as its whole
+ * /sys/fs/cgroup on unified and hybrid hosts (rootfs/cgroupfs.c); writable
+ * only where the init cannot raise its own limits through it. */
 #define CGROUP_ANNOTATION_SYSTEMD "run.hangar.cgroup.systemd"
 bool cgroup_config_wants_systemd(const struct oci_config *cfg);
 

@@ -79,11 +79,14 @@ static int v1_discover(struct cgroup_manager *m, struct hangar_error *err)
 		if (strcmp(fstype, "cgroup") == 0)
 			controllers = known_controllers_of(opts);
 		/* Controller-less hierarchies are only for a systemd init's
-		 * own bookkeeping (see struct cgroup_spec). */
+		 * own tree (see struct cgroup_spec): the hybrid host's cgroup2,
+		 * which the init then sees as its whole /sys/fs/cgroup, or on
+		 * a legacy host the name=systemd one. */
 		if (controllers == NULL && m->systemd_subtree) {
-			if (strcmp(fstype, "cgroup") == 0 && list_has(opts, "name=systemd"))
+			if (m->mode == CGROUP_MODE_LEGACY && strcmp(fstype, "cgroup") == 0 &&
+			    list_has(opts, "name=systemd"))
 				controllers = xstrdup("name=systemd");
-			else if (strcmp(fstype, "cgroup2") == 0 &&
+			else if (m->mode == CGROUP_MODE_HYBRID && strcmp(fstype, "cgroup2") == 0 &&
 				 strcmp(mount + root_len + 1, "unified") == 0)
 				controllers = xstrdup(CGROUP_V1_UNIFIED);
 		}

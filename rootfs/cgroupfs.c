@@ -142,19 +142,49 @@ static int mount_fresh_cgroup(int root_fd, const char *fstype, const char *contr
 	return 0;
 }
 
-static int mount_unified(int root_fd, const char *dest, const struct mount_options *mo_in, bool cgroupns,
-			 bool systemd, const struct mountinfo *mi, const char *proc_cgroup,
-			 struct hangar_error *err)
+/* Whether a systemd init may have the cgroup2 subtree mounted at dest (in
+ * its cgroup namespace: the container's cgroup is the root) writable: when
+ * the kernel keeps it from writing to its namespace root's files
+ * (nsdelegate: memory.max and the like are refused from inside), or when
+ * that cgroup has no controllers at all, so there is no limit to change
+ * (a hybrid host's unified hierarchy). */
+static bool systemd_may_write_cgroup2(int root_fd, const char *dest, const struct mountinfo_entry *host)
 {
-	struct mount_options hmo = *mo_in;
-	const struct mount_options *mo = &hmo;
-	const struct mountinfo_entry *host = mountinfo_find(mi, HOST_CGROUP_ROOT);
-	/* With nsdelegate the kernel refuses writes from inside a cgroup
-	 * namespace to its root's files (memory.max, ...): a systemd init may
-	 * then have its subtree writable without being able to raise its own
-	 * limits.  Without nsdelegate it stays read-only. */
-	if (systemd && cgroupns && host && mount_option_list_has(host->super_options, "nsdelegate"))
-		hmo.flags &= ~(unsigned long)MS_RDONLY;
+	if (mount_option_list_has(host->super_options, "nsdelegate"))
+		return true;
+	_cleanup_free_ char *file = xasprintf("%s/cgroup.controllers", dest);
+	_cleanup_close_ int fd = open_in_root(root_fd, file, O_RDONLY, 0);
+	char buf[256];
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return buf[strspn(buf, " \n")] == '\0';
+}
+
+/* The cgroup2 mounted at host_mount (/sys/fs/cgroup, or a hybrid host's
+ * /sys/fs/cgroup/unified) as the container's whole /sys/fs/cgroup. */
+static int mount_unified(int root_fd, const char *dest, const struct mount_options *mo, bool cgroupns,
+			 bool systemd, const char *host_mount, const struct mountinfo *mi,
+			 const char *proc_cgroup, struct hangar_error *err)
+{
+	const struct mountinfo_entry *e = mountinfo_find(mi, host_mount);
+	if (e == NULL)
+		return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "no cgroup2 mount at %s", host_mount);
+	if (cgroupns && systemd && (mo->flags & MS_RDONLY)) {
+		/* Mounted writable, then made read-only (per mount, not the
+		 * superblock) unless a systemd init may write there. */
+		struct mount_options rw = *mo;
+		rw.flags &= ~(unsigned long)MS_RDONLY;
+		if (mount_fresh_cgroup(root_fd, "cgroup2", NULL, dest, &rw, err) < 0)
+			return -1;
+		if (systemd_may_write_cgroup2(root_fd, dest, e))
+			return 0;
+		_cleanup_close_ int mnt = open_in_root(root_fd, dest, O_PATH | O_DIRECTORY, 0);
+		if (mnt < 0)
+			return hangar_sys_error(err, "reopen %s", dest);
+		return remount_bind_fd(mnt, mo->flags, mo->cleared, mo->atime_given, dest, err);
+	}
 	if (cgroupns) {
 		int r = mount_fresh_cgroup(root_fd, "cgroup2", NULL, dest, mo, err);
 		/* A user namespace without a cgroup namespace of its own may
@@ -162,9 +192,6 @@ static int mount_unified(int root_fd, const char *dest, const struct mount_optio
 		if (r == 0 || (err->err_no != EPERM && err->err_no != EACCES))
 			return r;
 	}
-	const struct mountinfo_entry *e = mountinfo_find(mi, HOST_CGROUP_ROOT);
-	if (e == NULL)
-		return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "no cgroup2 mount at " HOST_CGROUP_ROOT);
 	_cleanup_free_ char *own = NULL;
 	if (own_cgroup_path(proc_cgroup, "", &own, err) < 0)
 		return -1;
@@ -172,7 +199,7 @@ static int mount_unified(int root_fd, const char *dest, const struct mount_optio
 }
 
 static int mount_hybrid(int root_fd, const char *dest, const struct mount_options *mo, bool cgroupns,
-			bool systemd, const struct mountinfo *mi, const char *proc_cgroup,
+			bool systemd_legacy, const struct mountinfo *mi, const char *proc_cgroup,
 			struct hangar_error *err)
 {
 	if (mkdir_p_in_root(root_fd, dest, 0755, err) < 0)
@@ -198,12 +225,14 @@ static int mount_hybrid(int root_fd, const char *dest, const struct mount_option
 		_cleanup_free_ char *controllers = v1 ? cgroup_v1_controllers(e->super_options) : xstrdup("");
 		if (controllers == NULL)
 			continue;
-		/* A systemd init keeps its tree in the controller-less
-		 * hierarchies: writable, they hold only what it makes below
-		 * the cgroup the runtime made for it (CGROUP_ANNOTATION_SYSTEMD);
-		 * the controllers, where limits live, stay read-only. */
+		/* A systemd init on a legacy host (systemd_legacy; a hybrid
+		 * one gets the unified view, see rootfs_mount_cgroup) keeps
+		 * its tree in name=systemd: writable, it holds only what the
+		 * init makes below the cgroup the runtime made and joined for
+		 * it (CGROUP_ANNOTATION_SYSTEMD); the controllers, where limits
+		 * live, stay read-only. */
 		struct mount_options hmo = *mo;
-		if (systemd && (v2 || strcmp(controllers, "name=systemd") == 0))
+		if (systemd_legacy && v1 && strcmp(controllers, "name=systemd") == 0)
 			hmo.flags &= ~(unsigned long)MS_RDONLY;
 		if (cgroupns) {
 			if (mount_fresh_cgroup(root_fd, v1 ? "cgroup" : "cgroup2", v1 ? controllers : NULL,
@@ -257,10 +286,21 @@ int rootfs_mount_cgroup(int root_fd, const char *dest, const struct mount_option
 		return -1;
 	int r;
 	bool systemd = cgroup_config_wants_systemd(cfg);
+	const struct mountinfo_entry *unified = mountinfo_find(&mi, HOST_CGROUP_ROOT "/unified");
+	bool hybrid = unified && strcmp(unified->fstype, "cgroup2") == 0;
 	if (sfs.f_type == CGROUP2_SUPER_MAGIC)
-		r = mount_unified(root_fd, dest, mo, cgroupns, systemd, &mi, proc_cgroup, err);
+		r = mount_unified(root_fd, dest, mo, cgroupns, systemd, HOST_CGROUP_ROOT, &mi, proc_cgroup,
+				  err);
+	/* A systemd init on a hybrid host gets the unified hierarchy alone,
+	 * as on a unified host: systemd from 258 refuses anything else
+	 * ("Detected unsupported legacy cgroup hierarchy, refusing
+	 * execution"), and older ones run in unified mode there just as
+	 * well.  Its limits stay in the host's v1 controllers, out of sight. */
+	else if (systemd && cgroupns && hybrid)
+		r = mount_unified(root_fd, dest, mo, cgroupns, systemd, HOST_CGROUP_ROOT "/unified", &mi,
+				  proc_cgroup, err);
 	else
-		r = mount_hybrid(root_fd, dest, mo, cgroupns, systemd, &mi, proc_cgroup, err);
+		r = mount_hybrid(root_fd, dest, mo, cgroupns, systemd && !hybrid, &mi, proc_cgroup, err);
 	mountinfo_free(&mi);
 	if (r < 0)
 		return hangar_error_prefix(err, "cgroup mount %s", dest);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cgroups/cgroup.h"
+#include "common/cleanup.h"
 #include "common/util.h"
 #include "tests/unit/tap.h"
 #include "tests/unit/cgroup_workloads.h"
@@ -910,6 +911,72 @@ static void test_create_failure_unwinds(void)
 	cgroup_manager_free(m);
 }
 
+/* A systemd init's subtree (spec.systemd_subtree): on a hybrid host the
+ * container's path is also made and joined in the cgroup2 at unified/, a
+ * tree made below it is removed with it, and name=systemd stays alone. */
+static void test_systemd_subtree(enum cgroup_mode mode)
+{
+	if (mode != CGROUP_MODE_HYBRID) {
+		skip("systemd subtree: the unified/ cgroup2 exists only on a hybrid host");
+		return;
+	}
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	struct cgroup_manager *plain = make("nosd", NULL);
+	ok(plain && !exists_cg("unified", "nosd"), "without the flag nothing is made in unified/");
+	if (plain) {
+		cgroup_manager_destroy(plain, &err);
+		cgroup_manager_free(plain);
+	}
+	char *p = path_of("sd");
+	struct cgroup_spec spec = {.path = p, .id = "sd", .systemd_subtree = true};
+	struct cgroup_manager *m = NULL;
+	ok(cgroup_manager_create(&spec, NULL, &m, &err) == 0, "create with systemd_subtree (%s)", err.msg);
+	if (m == NULL) {
+		free(p);
+		return;
+	}
+	ok(exists_cg("unified", "sd") && exists_cg("memory", "sd"),
+	   "made in unified/ and in the controllers");
+	ok(!exists_cg("systemd", "sd"), "not in name=systemd (a hybrid host's init uses cgroup2)");
+	int done[2];
+	if (pipe2(done, O_CLOEXEC) < 0)
+		return;
+	ok(cgroup_manager_self_enter_open(m, &err) == 1, "self-enter opened (%s)", err.msg);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct hangar_error cerr;
+		int rc = cgroup_manager_self_enter(m, &cerr);
+		if (write(done[1], rc == 0 ? "y" : "n", 1) != 1)
+			_exit(98);
+		pause();
+		_exit(0);
+	}
+	cgroup_manager_self_enter_close(m);
+	char c = 0;
+	if (read(done[0], &c, 1) != 1)
+		c = '?';
+	ok(c == 'y', "the child moved itself in (cgroup.procs of unified/, tasks elsewhere)");
+	_cleanup_free_ char *proc_path = xasprintf("/proc/%d/cgroup", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *want = xasprintf("\n0::%s\n", p);
+	ok(read_file_at(AT_FDCWD, proc_path, &text, NULL, &err) == 0 && strstr(text, want),
+	   "the child is in 0::%s", p);
+	/* What systemd does inside: a child cgroup, the init moved into it. */
+	_cleanup_free_ char *scope = xasprintf("/sys/fs/cgroup/unified/%s/sd/init.scope", parent);
+	_cleanup_free_ char *pid_s = xasprintf("%d", (int)pid);
+	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", scope);
+	ok(mkdir(scope, 0755) == 0 && write_string_at(AT_FDCWD, procs, pid_s, &err) == 0,
+	   "init.scope made below it");
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy kills and removes (%s)", err.msg);
+	wait_status(pid);
+	ok(!exists_cg("unified", "sd"), "unified/ subtree removed, init.scope included");
+	cgroup_manager_free(m);
+	close(done[0]);
+	close(done[1]);
+	free(p);
+}
+
 int main(void)
 {
 	enum cgroup_mode mode;
@@ -938,7 +1005,9 @@ int main(void)
 	test_shared_parent_race();
 	test_self_enter();
 	test_create_failure_unwinds();
-	const char *ctrls[] = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"};
+	test_systemd_subtree(mode);
+	const char *ctrls[] = {"cpu",	  "cpuacct", "cpuset", "memory",  "devices",
+			       "freezer", "blkio",   "pids",   "unified", "systemd"};
 	bool left = false;
 	for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++)
 		if (exists_cg(ctrls[i], NULL)) {

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "config/oci.h"
@@ -713,6 +714,58 @@ static void scenario_cgroup(void *arg)
 	oci_config_free(cfg);
 }
 
+/* A systemd init on a hybrid host (CGROUP_ANNOTATION_SYSTEMD, in a cgroup
+ * namespace): /sys/fs/cgroup is the unified hierarchy alone, rooted at the
+ * namespace; writable when that cgroup has no controllers (HANGAR_TEST_SD_CG
+ * names a fresh one to move into first), read-only otherwise (our own
+ * unified cgroup when it has some, as the host's root has hugetlb here). */
+static void scenario_cgroup_systemd(void *arg)
+{
+	const char *root = arg;
+	const char *fresh = getenv("HANGAR_TEST_SD_CG");
+	const char *label = fresh ? "systemd cgroup (no controllers)" : "systemd cgroup (controllers)";
+	struct hangar_error err = {0};
+	if (fresh) {
+		_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", fresh);
+		if (write_string_at(AT_FDCWD, procs, "0", &err) < 0) {
+			ok(0, "%s: move into %s: %s", label, fresh, err.msg);
+			return;
+		}
+	}
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		ok(0, "%s: unshare(CLONE_NEWCGROUP): %s", label, strerror(errno));
+		return;
+	}
+	_cleanup_free_ char *json =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"%s\"},\"mounts\":["
+		      "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
+		      "\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"relatime\",\"ro\"]}],"
+		      "\"annotations\":{\"" CGROUP_ANNOTATION_SYSTEMD "\":\"true\"},"
+		      "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"cgroup\"}]}}",
+		      root);
+	struct oci_config *cfg = parse(json);
+	struct rootfs_options o = {0};
+	int r = rootfs_prepare(cfg, root, &o, &err);
+	ok(r == 0, "%s: rootfs_prepare succeeds%s%s", label, r ? ": " : "", r ? err.msg : "");
+	oci_config_free(cfg);
+	if (r < 0)
+		return;
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/sys/fs/cgroup", root);
+	struct mountinfo mi = {0};
+	const struct mountinfo_entry *c = find_mount(&mi, p);
+	ok(c && strcmp(c->fstype, "cgroup2") == 0 && strcmp(c->root, "/") == 0,
+	   "%s: cgroup2 alone, the namespace's root (%s %s)", label, c ? c->fstype : "none",
+	   c ? c->root : "-");
+	mountinfo_free(&mi);
+	snprintf(p, sizeof(p), "%s/sys/fs/cgroup/init.scope", root);
+	if (fresh) {
+		ok(mkdir(p, 0755) == 0 && rmdir(p) == 0, "%s: writable (init.scope made and removed)", label);
+	} else {
+		ok(mkdir(p, 0755) < 0 && errno == EROFS, "%s: read-only", label);
+	}
+}
+
 /* ---- linux.rootfsPropagation ---- */
 
 static void scenario_propagation(void *arg)
@@ -1025,6 +1078,35 @@ int main(void)
 	setenv("HANGAR_TEST_CGROUPNS", "1", 1);
 	in_child("cgroup mount in a cgroup namespace", scenario_cgroup, cgns, CLONE_NEWCGROUP);
 	unsetenv("HANGAR_TEST_CGROUPNS");
+	struct statfs unified_fs;
+	if (statfs("/sys/fs/cgroup/unified", &unified_fs) == 0 && unified_fs.f_type == 0x63677270 &&
+	    geteuid() == 0) {
+		_cleanup_free_ char *sd_cg =
+		    xasprintf("/sys/fs/cgroup/unified/hangar-test-rootfs-%d", (int)getpid());
+		_cleanup_free_ char *host_controllers = NULL;
+		struct hangar_error cg_err;
+		if (mkdir(sd_cg, 0755) == 0) {
+			_cleanup_free_ char *sdroot = new_root("cgroup-systemd");
+			setenv("HANGAR_TEST_SD_CG", sd_cg, 1);
+			in_child("systemd cgroup mount, no controllers", scenario_cgroup_systemd, sdroot, 0);
+			unsetenv("HANGAR_TEST_SD_CG");
+			ok(rmdir(sd_cg) == 0, "test cgroup %s removed", sd_cg);
+		} else {
+			ok(0, "mkdir %s: %s", sd_cg, strerror(errno));
+		}
+		_cleanup_free_ char *own_unified = own_path_for("unified");
+		_cleanup_free_ char *own_controllers =
+		    xasprintf("/sys/fs/cgroup/unified%s/cgroup.controllers", own_unified ? own_unified : "/");
+		if (read_file_at(AT_FDCWD, own_controllers, &host_controllers, NULL, &cg_err) == 0 &&
+		    host_controllers[strspn(host_controllers, " \n")] != '\0') {
+			_cleanup_free_ char *sdroot2 = new_root("cgroup-systemd-ctl");
+			in_child("systemd cgroup mount, controllers", scenario_cgroup_systemd, sdroot2, 0);
+		} else {
+			skip("our own unified cgroup has no controllers: no read-only case to check");
+		}
+	} else {
+		skip("systemd cgroup layout: not a hybrid host (or not root)");
+	}
 
 	static const char *const propagations[] = {"rshared", "shared", "rprivate",
 						   "private", "rslave", "bogus"};
