@@ -26,12 +26,14 @@ static void create_usage(void)
 	       "   -e, --env K=V            environment variable\n"
 	       "   -m, --mount SRC:DST[:ro] bind a host path into the instance\n"
 	       "   -H, --hostname NAME      hostname (default: the instance name)\n"
-	       "       --init               boot the image's /sbin/init as PID 1\n\n"
+	       "       --init               boot the image's /sbin/init as PID 1 (systemd gets\n"
+	       "                            container=hangar, tmpfs /run and its cgroup subtree)\n\n"
 	       "examples:\n"
 	       "   hangar create box\n"
 	       "   hangar create web --memory 512M --cpus 1.5 --publish 8080:80 -- httpd -f -p 80\n"
 	       "   hangar create vm1 --init --pids 512\n"
-	       "   hangar create api --network bridge --network backend\n");
+	       "   hangar create api --network bridge --network backend\n"
+	       "   hangar create deb1 --image deb --init       (deb: hangar image debootstrap deb)\n");
 }
 
 int cmd_create(int argc, char **argv)

@@ -17,11 +17,13 @@ static void image_usage(void)
 	       "use.  import extracts a tarball with tar(1) or copies a directory keeping\n"
 	       "owners, modes, xattrs and hard links (as a user: owners through your\n"
 	       "/etc/subuid ranges, device nodes skipped with a note).  rm is refused while\n"
-	       "an instance uses the image.  debootstrap needs the debootstrap tool and\n"
-	       "network access.\n\n"
+	       "an instance uses the image.  debootstrap (SUITE default bookworm, whose\n"
+	       "systemd boots on every cgroup layout) makes a bootable Debian with systemd\n"
+	       "for --init; it needs the debootstrap tool and network access (the mirror of\n"
+	       "the host's apt sources).\n\n"
 	       "examples:\n"
 	       "   hangar image import alpine alpine-minirootfs.tar.gz\n"
-	       "   hangar image debootstrap bookworm bookworm\n"
+	       "   hangar image debootstrap deb\n"
 	       "   hangar image list\n");
 }
 
