@@ -127,8 +127,21 @@ static int run_tool(char *const argv[], char **out, struct hangar_error *err)
 	char *last = strrchr(ebuf, '\n');
 	last = last ? last + 1 : ebuf;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* Some tools (debootstrap) say why on stdout: its last line
+		 * then, when stderr had nothing. */
+		_cleanup_free_ char *out_last = NULL;
+		if (last[0] == '\0' && obuf && olen > 0) {
+			while (olen > 0 && (obuf[olen - 1] == '\n' || obuf[olen - 1] == ' '))
+				olen--;
+			obuf[olen] = '\0';
+			char *nl = strrchr(obuf, '\n');
+			out_last = xstrdup(nl ? nl + 1 : obuf);
+			last = out_last;
+		}
+		int r = hangar_error_set(err, HANGAR_E_CHILD, 0, "%s failed%s%s", argv[0],
+					 last[0] ? ": " : "", last);
 		free(obuf);
-		return hangar_error_set(err, HANGAR_E_CHILD, 0, "%s failed%s%s", argv[0], last[0] ? ": " : "", last);
+		return r;
 	}
 	if (out) {
 		if (obuf == NULL)
@@ -559,9 +572,11 @@ static int fill_debootstrap(const struct hangar_paths *p, const char *rootfs, co
 			    struct hangar_error *err)
 {
 	_cleanup_free_ char *mirror = debian_mirror_from_apt();
+	/* Its progress and its errors ("E: ...") go to stdout. */
+	_cleanup_free_ char *out = NULL;
 	if (run_tool((char *[]){"debootstrap", "--variant=minbase", DEBOOTSTRAP_INCLUDE, (char *)data,
 				(char *)rootfs, mirror, NULL},
-		     NULL, err) < 0)
+		     &out, err) < 0)
 		return -1;
 	/* Each instance gets its own machine id (instance_write_systemd_identity);
 	 * the one systemd's postinst made on this host is no one's.  Empty is

@@ -52,6 +52,20 @@ get_image() {
 	ok $? "image cached as $cache"
 }
 get_image deb bookworm
+
+# Failures name the image and say why (debootstrap's own "E:" line), and
+# leave no image behind.  Neither needs the network: an unknown suite fails
+# before any download, and the mirror is a closed port on loopback.
+if command -v debootstrap >/dev/null; then
+	out=$(hg image debootstrap bad nosuchsuite 2>&1)
+	rc=$?
+	like "$rc $out" '^1 hangar: image bad: debootstrap failed: E: No such script: .*/nosuchsuite$' "unknown suite: $out"
+	out=$(HANGAR_DEBOOTSTRAP_MIRROR=http://127.0.0.1:9/debian hg image debootstrap bad2 2>&1)
+	rc=$?
+	like "$rc $out" '^1 hangar: image bad2: debootstrap failed: E: Failed getting release file http://127\.0\.0\.1:9/debian/' \
+		"unreachable mirror (HANGAR_DEBOOTSTRAP_MIRROR): $out"
+	is "$(ls -A "$HANGAR_ROOT/images" | grep -v '^deb' | tr '\n' ' ')" "" "failed builds left nothing in the image store"
+fi
 img=$HANGAR_ROOT/images/deb/rootfs
 is "$(readlink "$img/sbin/init")" /lib/systemd/systemd "the image's /sbin/init is systemd (systemd-sysv included)"
 is "$(stat -c %s "$img/etc/machine-id")" 0 "the image's machine-id is empty (each instance gets its own)"
