@@ -297,6 +297,40 @@ int cgroup_manager_enter(struct cgroup_manager *m, pid_t pid, struct hangar_erro
 	return m->ops->enter(m, pid, err);
 }
 
+int cgroup_manager_enter_for_exec(struct cgroup_manager *m, pid_t pid, pid_t init_pid,
+				  struct hangar_error *err)
+{
+	ERR_OR_LOCAL(err);
+	if (cgroup_manager_enter(m, pid, err) == 0)
+		return 0;
+	if (err->err_no != EBUSY || m->mode != CGROUP_MODE_UNIFIED || init_pid <= 0)
+		return -1;
+	struct hangar_error first = *err;
+	_cleanup_free_ char *proc = xasprintf("/proc/%d/cgroup", (int)init_pid);
+	_cleanup_free_ char *text = NULL;
+	if (read_file_at(AT_FDCWD, proc, &text, NULL, err) < 0)
+		return -1;
+	char *line = strstr(text, "0::");
+	if (line != text && (line == NULL || line[-1] != '\n')) {
+		*err = first;
+		return -1;
+	}
+	char *path = line + 3;
+	path[strcspn(path, "\n")] = '\0';
+	/* Only somewhere below the container's own cgroup; ".." cannot
+	 * appear in a path the kernel reports. */
+	size_t len = strlen(m->path);
+	if (strncmp(path, m->path, len) != 0 || path[len] != '/' || strstr(path, "/..")) {
+		*err = first;
+		return -1;
+	}
+	_cleanup_free_ char *dir = xasprintf("%s%s", m->root, path);
+	_cleanup_free_ char *v = xasprintf("%d", (int)pid);
+	if (cgroup_write(dir, "cgroup.procs", v, NULL, err) < 0)
+		return hangar_error_prefix(err, "move pid %d into the init's cgroup %s", (int)pid, path);
+	return 0;
+}
+
 int cgroup_manager_self_enter_open(struct cgroup_manager *m, struct hangar_error *err)
 {
 	ERR_OR_LOCAL(err);

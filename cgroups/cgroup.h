@@ -70,6 +70,13 @@ const char *cgroup_manager_path(struct cgroup_manager *m);
  * -1 on v1 or when there is no cgroup.  Owned by the manager. */
 int cgroup_manager_dirfd(struct cgroup_manager *m);
 int cgroup_manager_enter(struct cgroup_manager *m, pid_t pid, struct hangar_error *err);
+/* For an exec into a running container: cgroup_manager_enter, and on v2,
+ * when the container's cgroup refuses members because its init made it an
+ * inner node (a systemd init: sub-cgroups with controllers, EBUSY), the
+ * init's own cgroup below it instead, as runc does.  init_pid is the
+ * container's init as the host sees it. */
+int cgroup_manager_enter_for_exec(struct cgroup_manager *m, pid_t pid, pid_t init_pid,
+				  struct hangar_error *err);
 /* The fast way in for a process about to be forked: a thread that moves
  * only itself (v1: "0" written to each hierarchy's "tasks") skips the
  * kernel's global threadgroup lock, and with it the RCU grace period that

@@ -205,7 +205,7 @@ int container_exec(const struct container_exec_opts *o, struct container_exec_re
 	close(sync[1]);
 	sync[1] = -1;
 	ns_close_fds(fds);
-	if (cg && !entered && cgroup_manager_enter(cg, stage1, err) < 0)
+	if (cg && !entered && cgroup_manager_enter_for_exec(cg, stage1, st->pid, err) < 0)
 		goto fail;
 	if (sync_send(sync[0], SYNC_GO, 0, -1, err) < 0)
 		goto fail;
