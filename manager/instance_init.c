@@ -94,8 +94,9 @@ static void add_tmpfs(struct oci_config *cfg, const char *dest, const char *cons
 
 void instance_config_add_systemd(struct oci_config *cfg)
 {
-	/* The sizes are Debian's own defaults for /run/lock; /run and /tmp
-	 * are bounded by the instance's memory limit. */
+	/* 5 MiB for /run/lock as on a Debian host; /run and /tmp are
+	 * bounded by the instance's memory limit (tmpfs pages are charged
+	 * to the writer's memory cgroup). */
 	add_tmpfs(cfg, "/run", (const char *const[]){"nosuid", "nodev", "mode=755", NULL});
 	add_tmpfs(cfg, "/run/lock",
 		  (const char *const[]){"nosuid", "nodev", "noexec", "mode=1777", "size=5m", NULL});
