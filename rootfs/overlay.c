@@ -238,24 +238,8 @@ int overlay_mount(const char *const *lowerdirs, size_t n_lower, const char *uppe
 	if (userxattr && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
 		return overlay_config_error(fs, "set userxattr (needs Linux 5.11 in a user namespace)",
 					    target, err);
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		/* Before Linux 6.5 the legacy adapter takes any key, so the
-		 * "lowerdir+" probe above succeeded and only the create fails
-		 * ("overlayfs: unrecognized mount option", in the kernel log
-		 * alone).  overlayfs's own fs_context always says why, so an
-		 * EINVAL without a message is that: mount(2) then. */
-		int saved = errno;
-		char reasons[512];
-		fs_context_messages(fs, reasons, sizeof(reasons));
-		if (saved == EINVAL && reasons[0] == '\0')
-			return overlay_mount_legacy(lowerdirs, n_lower, upperdir, workdir, target, userxattr,
-						    err);
-		errno = saved;
-		if (reasons[0])
-			return hangar_error_set(err, HANGAR_E_SYS, saved, "overlay on %s: create (%s)",
-						target, reasons);
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return overlay_config_error(fs, "create", target, err);
-	}
 	_cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
 	if (mnt < 0)
 		return overlay_config_error(fs, "fsmount", target, err);
