@@ -9,12 +9,15 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/loop.h>
 
 #include "cgroups/cgroup.h"
 #include "tests/unit/tap.h"
@@ -100,6 +103,31 @@ static int run_affinity(void *arg)
 	if (sched_getaffinity(0, sizeof(set), &set) < 0)
 		return 100;
 	return CPU_COUNT(&set) == 1 && CPU_ISSET(1, &set) ? 0 : 1;
+}
+
+/* Attach FILE to a free loop device (its path into DEV) with the ioctls, not
+ * losetup: busybox's lacks --show.  Returns the loop fd (LOOP_CLR_FD it). */
+static int loop_attach(const char *file, char *dev, size_t len)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -1;
+	int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (n < 0)
+		return -1;
+	snprintf(dev, len, "/dev/loop%d", n);
+	int lfd = open(dev, O_RDWR | O_CLOEXEC);
+	int ffd = open(file, O_RDWR | O_CLOEXEC);
+	int r = lfd >= 0 && ffd >= 0 ? ioctl(lfd, LOOP_SET_FD, ffd) : -1;
+	if (ffd >= 0)
+		close(ffd);
+	if (r < 0) {
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	return lfd;
 }
 
 static uint64_t usage_of(struct cgroup_manager *m)

@@ -918,29 +918,6 @@ static void test_knobs(void)
 	cgroup_manager_free(m);
 }
 
-static int loop_attach(const char *file, char *dev, size_t len)
-{
-	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -1;
-	int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-	close(ctl);
-	if (n < 0)
-		return -1;
-	snprintf(dev, len, "/dev/loop%d", n);
-	int lfd = open(dev, O_RDWR | O_CLOEXEC);
-	int ffd = open(file, O_RDWR | O_CLOEXEC);
-	int r = lfd >= 0 && ffd >= 0 ? ioctl(lfd, LOOP_SET_FD, ffd) : -1;
-	if (ffd >= 0)
-		close(ffd);
-	if (r < 0) {
-		if (lfd >= 0)
-			close(lfd);
-		return -1;
-	}
-	return lfd;
-}
-
 static int run_direct_read(void *arg)
 {
 	int fd = open(arg, O_RDONLY | O_DIRECT | O_CLOEXEC);
