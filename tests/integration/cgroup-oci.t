@@ -28,9 +28,23 @@ if [ -f "$root/cgroup.controllers" ]; then
 	done
 else
 	v=1
-	for c in memory pids cpu cpuset blkio freezer; do
+	for c in memory pids cpu cpuacct cpuset blkio freezer devices; do
 		[ -d "$root/$c" ] || missing_controller "cgroup v1 controller $c is not mounted at $root/$c"
 	done
+fi
+# The mode hangar-oci should detect, from /proc/mounts rather than its own
+# probe; tests/vm/cgroup-legacy.sh also names it in HANGAR_TEST_CGROUP_MODE.
+if [ $v = 2 ]; then
+	want_mode=unified
+elif awk -v d="$root/unified" '$2 == d && $3 == "cgroup2" { f = 1 } END { exit !f }' /proc/mounts; then
+	want_mode=hybrid
+else
+	want_mode=legacy
+fi
+if [ -n "${HANGAR_TEST_CGROUP_MODE:-}" ] && [ "$want_mode" != "$HANGAR_TEST_CGROUP_MODE" ]; then
+	echo "not ok 1 - /proc/mounts says cgroup mode $want_mode, the caller expects $HANGAR_TEST_CGROUP_MODE"
+	echo "1..1"
+	exit 1
 fi
 parent=hangar-itest-$$-$RANDOM
 cgpath=/$parent/c1
@@ -52,8 +66,11 @@ in_cgroup_everywhere() {
 	if [ $v = 2 ]; then
 		grep -qx "0::$cgpath" <<<"$cg"
 	else
-		awk -F: -v p="$cgpath" '$2 ~ /^(cpu|cpuacct|cpuset|memory|devices|freezer|blkio|pids)(,|$)/ {
-			n++; if ($3 != p) bad = 1 } END { exit bad || n == 0 }' <<<"$cg"
+		# Each of these controllers, co-mounted (cpu,cpuacct) or not, has
+		# a line with the container's path.
+		awk -F: -v p="$cgpath" 'BEGIN { split("cpu cpuacct cpuset memory devices freezer blkio pids", want, " ") }
+			$3 == p { n = split($2, cs, ","); for (i = 1; i <= n; i++) got[cs[i]] = 1 }
+			END { for (k in want) if (!(want[k] in got)) exit 1 }' <<<"$cg"
 	fi
 }
 
@@ -67,6 +84,8 @@ cfg_edit "$B" ".linux.cgroupsPath = \"$cgpath\" |
 oci run -d --bundle "$B" c1 >"$TEST_TMP/run.out" 2>&1
 ok $? "run -d with memory/pids/cpu limits ($(cat "$TEST_TMP/run.out"))"
 pid=$(oci state c1 | jq -r .pid)
+is "$(jq -r '.cgroup | fromjson | .mode' "$OCI_ROOT/c1/state.json")" "$want_mode" \
+	"cgroup mode detected as $want_mode (recorded in state.json)"
 if [ $v = 2 ]; then
 	grep -qx "0::$cgpath" /proc/$pid/cgroup; ok $? "init is in $cgpath"
 	is "$(cat "$(cgfile memory memory.max)")" 67108864 "memory.max"
@@ -76,6 +95,16 @@ if [ $v = 2 ]; then
 else
 	in_cgroup_everywhere $pid
 	ok $? "init is in $cgpath in every hierarchy"
+	# docs/cgroups.md: named hierarchies are not joined, and in hybrid
+	# mode the container stays out of the unified hierarchy.
+	if grep -q '^[0-9]*:name=systemd:' /proc/$pid/cgroup; then
+		! grep -q "^[0-9]*:name=systemd:$cgpath\$" /proc/$pid/cgroup
+		ok $? "init is not placed in the name=systemd hierarchy"
+	fi
+	if [ $want_mode = hybrid ]; then
+		! grep -qx "0::$cgpath" /proc/$pid/cgroup
+		ok $? "hybrid: init is not placed in the unified hierarchy"
+	fi
 	is "$(cat "$(cgfile memory memory.limit_in_bytes)")" 67108864 "memory.limit_in_bytes"
 	is "$(cat "$(cgfile pids pids.max)")" 32 "pids.max"
 	is "$(cat "$(cgfile cpu cpu.cfs_quota_us)")" 50000 "cpu.cfs_quota_us"
@@ -209,6 +238,20 @@ out=$(echo '{"memory": {"limit": 100663296, "checkBeforeUpdate": true}}' | oci u
 ok $? "checkBeforeUpdate: a limit above usage is accepted ($out)"
 oci update --memory 134217728 c1; ok $? "limit back to 128M"
 
+# pids.max stops a fork loop: 100 background sleeps under a limit of 16
+# (the init, its sleep and the exec'd sleeper count too).
+oci update --pids-limit 16 c1; ok $? "update --pids-limit 16"
+pids_max_events() { awk '$1 == "max" { print $2 }' "$(cgfile pids pids.events)"; }
+max_before=$(pids_max_events)
+oci exec c1 sh -c 'i=0; while [ $i -lt 100 ]; do sleep 300 & i=$((i + 1)); done' >"$TEST_TMP/fork.out" 2>&1
+rc=$?
+cur=$(cat "$(cgfile pids pids.current)")
+[ $rc != 0 ] && [ "$cur" -le 16 ]; ok $? "fork loop fails at pids.max (rc $rc, pids.current $cur)"
+[ "$(pids_max_events)" -gt "$max_before" ]; ok $? "pids.events counts the refused forks ($max_before -> $(pids_max_events))"
+oci update --pids-limit 64 c1; ok $? "update --pids-limit 64"
+oci exec c1 sh -c 'sleep 300 & sleep 300 & true'; ok $? "forks work again after raising the limit"
+oci exec c1 sh -c 'killall sleep 2>/dev/null; true'
+
 # pause really stops the processes: a counter loop stands still while
 # paused and moves again after resume.
 oci exec -d c1 sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/cnt.tmp; mv /cnt.tmp /cnt; done' >/dev/null 2>&1
@@ -275,5 +318,33 @@ err=$(cat "$TEST_TMP/run2.out")
 like "$err" 'linux\.resources\.cpu\.cpus: .*write 99 to cpuset\.cpus' "error names the resource and the file"
 oci delete --force c2 >/dev/null 2>&1
 [ -z "$(leftovers)" ]; ok $? "failed create left no cgroup"
+
+# --systemd-cgroup is refused by the CLI before anything is made: one line
+# naming the flag and the reason, no state directory, no cgroup.
+cfg_edit "$B" ".process.args = [\"sleep\", \"100\"] | .linux.cgroupsPath = \"/$parent/sd1\" | .linux.resources = {pids: {limit: 8}}"
+for verb in run create; do
+	out=$("$OCI" --root "$OCI_ROOT" --systemd-cgroup $verb --bundle "$B" sd1 2>&1 </dev/null); rc=$?
+	[ $rc != 0 ]; ok $? "--systemd-cgroup $verb fails (rc $rc)"
+	like "$out" '^hangar-oci: --systemd-cgroup: the systemd cgroup driver is not supported' \
+		"--systemd-cgroup $verb: the error names the flag and the reason ($out)"
+	is "$(echo "$out" | wc -l)" 1 "--systemd-cgroup $verb: the error is one line"
+	[ ! -e "$OCI_ROOT/sd1" ] && [ -z "$(leftovers)" ]
+	ok $? "--systemd-cgroup $verb: no state directory and no cgroup left"
+done
+
+# A systemd-style "slice:prefix:name" cgroupsPath without --systemd-cgroup
+# goes through cgroupfs (docs/cgroups.md): slice expanded, prefix-name.scope,
+# and delete removes the scope and the slice it made.
+slice=hgitest${$}x$RANDOM.slice
+at_exit 'for d in $(ls -d "$root/$slice" "$root"/*/"$slice" 2>/dev/null); do find "$d" -depth -type d -exec rmdir {} \; ; done'
+cfg_edit "$B" ".linux.cgroupsPath = \"$slice:hangar:sl1\""
+oci run -d --bundle "$B" sl1 >"$TEST_TMP/sl1.out" 2>&1; ok $? "run -d with cgroupsPath $slice:hangar:sl1 ($(cat "$TEST_TMP/sl1.out"))"
+slpid=$(oci state sl1 | jq -r .pid)
+grep -qE "^[0-9]+:([^:]*,)?pids(,[^:]*)?:/$slice/hangar-sl1.scope\$|^0::/$slice/hangar-sl1.scope\$" /proc/$slpid/cgroup
+ok $? "init is in /$slice/hangar-sl1.scope"
+is "$(cat "$(if [ $v = 2 ]; then echo "$root"; else echo "$root/pids"; fi)/$slice/hangar-sl1.scope/pids.max")" 8 \
+	"pids.max set in the scope"
+oci delete --force sl1; ok $? "delete --force"
+[ -z "$(ls -d "$root/$slice" "$root"/*/"$slice" 2>/dev/null)" ]; ok $? "no $slice left in any hierarchy"
 
 done_testing
