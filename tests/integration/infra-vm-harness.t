@@ -2,7 +2,8 @@
 # tests/vm/run-in-vm reports what happened in the guest: a failing script's
 # status and TAP lines, its arguments and HANGAR_* environment; a guest that
 # panics or hangs is a failure, never a pass; a missing qemu is a skip that says
-# the harness is unavailable.  (A passing run is tests/vm/smoke.t.)  Three boots.
+# the harness is unavailable; an unknown HANGAR_VM_CGROUP is refused before
+# booting.  (A passing run is tests/vm/smoke.t.)  Three boots.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD=${BUILD:-$TOP/build}
@@ -19,12 +20,17 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "# SKIP qemu-system-x86_64 is not installed: the VM harness is unavailable (scripts/install-deps --test)"
 	exit 77
 fi
-echo "1..9"
+echo "1..10"
 
 HANGAR_VM_QEMU=/nonexistent/qemu "$run_in_vm" /bin/true >"$work/out" 2>&1
 rc=$?
 [ "$rc" = 77 ] && grep -q 'harness unavailable' "$work/out"
 ok $? "without qemu the harness exits 77 and says it is unavailable (rc $rc)"
+
+HANGAR_VM_CGROUP=v1 "$run_in_vm" /bin/true >"$work/out" 2>&1
+rc=$?
+[ "$rc" = 2 ] && [ "$(wc -l <"$work/out")" = 1 ] && grep -q "HANGAR_VM_CGROUP must be unified or legacy, not 'v1'" "$work/out"
+ok $? "an unknown HANGAR_VM_CGROUP is refused in one line before booting (rc $rc: $(cat "$work/out"))"
 
 cat >"$work/fail.sh" <<'G'
 #!/bin/bash
