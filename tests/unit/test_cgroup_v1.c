@@ -956,19 +956,18 @@ static void test_create_failure_unwinds(void)
 	cgroup_manager_free(m);
 }
 
-/* A systemd init's subtree (spec.systemd_subtree): on a hybrid host the
- * container's path is also made and joined in the cgroup2 at unified/, a
- * tree made below it is removed with it, and name=systemd stays alone. */
+/* A systemd init's subtree (spec.systemd_subtree): its own tree lives in a
+ * controller-less hierarchy the runtime makes and joins for it, the cgroup2
+ * at unified/ on a hybrid host, name=systemd on a legacy one (the other one
+ * stays alone); a tree made below it is removed with it. */
 static void test_systemd_subtree(enum cgroup_mode mode)
 {
-	if (mode != CGROUP_MODE_HYBRID) {
-		skip("systemd subtree: the unified/ cgroup2 exists only on a hybrid host");
-		return;
-	}
+	bool hybrid = mode == CGROUP_MODE_HYBRID;
+	const char *own = hybrid ? "unified" : "systemd", *other = hybrid ? "systemd" : "unified";
 	struct hangar_error err;
 	hangar_error_clear(&err);
 	struct cgroup_manager *plain = make("nosd", NULL);
-	ok(plain && !exists_cg("unified", "nosd"), "without the flag nothing is made in unified/");
+	ok(plain && !exists_cg(own, "nosd"), "without the flag nothing is made in %s/", own);
 	if (plain) {
 		cgroup_manager_destroy(plain, &err);
 		cgroup_manager_free(plain);
@@ -981,9 +980,8 @@ static void test_systemd_subtree(enum cgroup_mode mode)
 		free(p);
 		return;
 	}
-	ok(exists_cg("unified", "sd") && exists_cg("memory", "sd"),
-	   "made in unified/ and in the controllers");
-	ok(!exists_cg("systemd", "sd"), "not in name=systemd (a hybrid host's init uses cgroup2)");
+	ok(exists_cg(own, "sd") && exists_cg("memory", "sd"), "made in %s/ and in the controllers", own);
+	ok(!exists_cg(other, "sd"), "not in %s/ (the %s host's init uses %s)", other, cgroup_mode_name(mode), own);
 	int done[2];
 	if (pipe2(done, O_CLOEXEC) < 0)
 		return;
@@ -1001,21 +999,21 @@ static void test_systemd_subtree(enum cgroup_mode mode)
 	char c = 0;
 	if (read(done[0], &c, 1) != 1)
 		c = '?';
-	ok(c == 'y', "the child moved itself in (cgroup.procs of unified/, tasks elsewhere)");
+	ok(c == 'y', "the child moved itself in (every hierarchy, %s/ included)", own);
 	_cleanup_free_ char *proc_path = xasprintf("/proc/%d/cgroup", (int)pid);
 	_cleanup_free_ char *text = NULL;
-	_cleanup_free_ char *want = xasprintf("\n0::%s\n", p);
+	_cleanup_free_ char *want = xasprintf(hybrid ? "\n0::%s\n" : ":name=systemd:%s\n", p);
 	ok(read_file_at(AT_FDCWD, proc_path, &text, NULL, &err) == 0 && strstr(text, want),
-	   "the child is in 0::%s", p);
+	   "the child is in %s", want + (hybrid ? 1 : 0));
 	/* What systemd does inside: a child cgroup, the init moved into it. */
-	_cleanup_free_ char *scope = xasprintf("/sys/fs/cgroup/unified/%s/sd/init.scope", parent);
+	_cleanup_free_ char *scope = xasprintf("/sys/fs/cgroup/%s/%s/sd/init.scope", own, parent);
 	_cleanup_free_ char *pid_s = xasprintf("%d", (int)pid);
 	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", scope);
 	ok(mkdir(scope, 0755) == 0 && write_string_at(AT_FDCWD, procs, pid_s, &err) == 0,
 	   "init.scope made below it");
 	ok(cgroup_manager_destroy(m, &err) == 0, "destroy kills and removes (%s)", err.msg);
 	wait_status(pid);
-	ok(!exists_cg("unified", "sd"), "unified/ subtree removed, init.scope included");
+	ok(!exists_cg(own, "sd"), "%s/ subtree removed, init.scope included", own);
 	cgroup_manager_free(m);
 	close(done[0]);
 	close(done[1]);
