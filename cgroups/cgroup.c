@@ -213,6 +213,34 @@ int cgroup_resolve_path(const char *path, const char *id, char **out, struct han
 	return 0;
 }
 
+/* sd_booted(3): systemd is the init system when this directory exists. */
+static bool systemd_is_init(void)
+{
+	struct stat sb;
+	return lstat("/run/systemd/system", &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int cgroup_systemd_path(const char *path, const char *id, char **out, struct hangar_error *err)
+{
+	if (!systemd_is_init())
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"--systemd-cgroup: systemd is not the init system here (no "
+					"/run/systemd/system); use the cgroupfs driver (leave the flag out)");
+	if (path == NULL || *path == '\0') {
+		/* runc's default for the systemd driver */
+		*out = xasprintf("system.slice:hangar:%s", id ? id : "");
+		return 0;
+	}
+	const char *c1 = strchr(path, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (path[0] == '/' || c2 == NULL || strchr(c2 + 1, ':'))
+		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
+					"linux.cgroupsPath: with --systemd-cgroup it must be "
+					"\"slice:prefix:name\", not '%s'",
+					path);
+	*out = xstrdup(path);
+	return 0;
+}
+
 static struct cgroup_manager *manager_new(enum cgroup_mode mode)
 {
 	struct cgroup_manager *m = xmalloc0(sizeof(*m));
@@ -233,9 +261,9 @@ int cgroup_manager_create(const struct cgroup_spec *spec, const struct oci_resou
 			  struct cgroup_manager **out, struct hangar_error *err)
 {
 	ERR_OR_LOCAL(err);
-	if (spec->systemd)
-		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
-					"systemd cgroup driver not supported (use the cgroupfs driver)");
+	_cleanup_free_ char *systemd_path = NULL;
+	if (spec->systemd && cgroup_systemd_path(spec->path, spec->id, &systemd_path, err) < 0)
+		return -1;
 	enum cgroup_mode mode;
 	if (cgroup_detect_mode(&mode, err) < 0)
 		return -1;
@@ -243,7 +271,7 @@ int cgroup_manager_create(const struct cgroup_spec *spec, const struct oci_resou
 	m->id = xstrdup(spec->id);
 	m->rootless = spec->rootless;
 	m->systemd_subtree = spec->systemd_subtree;
-	if (cgroup_resolve_path(spec->path, spec->id, &m->path, err) < 0) {
+	if (cgroup_resolve_path(systemd_path ? systemd_path : spec->path, spec->id, &m->path, err) < 0) {
 		cgroup_manager_free(m);
 		return -1;
 	}

@@ -30,7 +30,9 @@ struct cgroup_spec {
 	/* Rootless: v2 uses the delegated subtree we own (our own cgroup, if
 	 * writable), otherwise limits are skipped with a warning; v1 skips. */
 	bool rootless;
-	/* --systemd-cgroup: not supported (cgroupfs driver only). */
+	/* --systemd-cgroup: where systemd is the init system, path must be
+	 * "slice:prefix:name" (default system.slice:hangar:ID) and the scope
+	 * is made through cgroupfs, as without the flag; elsewhere refused. */
 	bool systemd;
 	/* v1 hosts: also make and join the cgroup in the controller-less
 	 * hierarchy a systemd init keeps its own tree in (a hybrid host's
@@ -47,6 +49,10 @@ struct cgroup_spec {
  * only where the init cannot raise its own limits through it. */
 #define CGROUP_ANNOTATION_SYSTEMD "run.hangar.cgroup.systemd"
 bool cgroup_config_wants_systemd(const struct oci_config *cfg);
+/* The cgroupsPath the systemd driver uses for path (may be NULL): refused
+ * where systemd is not the init system (sd_booted: /run/systemd/system) or
+ * when path is not of the "slice:prefix:name" form. */
+int cgroup_systemd_path(const char *path, const char *id, char **out, struct hangar_error *err);
 
 enum cgroup_mode {
 	CGROUP_MODE_UNIFIED,

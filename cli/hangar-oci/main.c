@@ -53,7 +53,7 @@ static void usage(FILE *out)
 		     "   --root DIR           state directory (default: /run/hangar-oci, or\n"
 		     "                        $XDG_RUNTIME_DIR/hangar-oci when not root)\n"
 		     "   --criu PATH          criu binary (default: criu in PATH)\n"
-		     "   --systemd-cgroup     use systemd cgroup driver (not supported: error)\n"
+		     "   --systemd-cgroup     cgroupsPath is slice:prefix:name (made via cgroupfs; needs systemd as init)\n"
 		     "   --rootless VALUE     ignored: rootless mode is detected (true|false|auto)\n"
 		     "   --version, -v        print the version\n"
 		     "   --help, -h           show help\n");
@@ -176,11 +176,6 @@ int main(int argc, char **argv)
 	if (strcmp(name, "help") == 0) {
 		usage(stdout);
 		return 0;
-	}
-	if (cli.systemd_cgroup) {
-		cli_error("--systemd-cgroup: the systemd cgroup driver is not supported; hangar-oci manages "
-			  "cgroups through cgroupfs");
-		return 1;
 	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(verbs[i].name, name) != 0)

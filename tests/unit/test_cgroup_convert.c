@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Pure conversions and parsing of the cgroup layer; runs anywhere. */
 #include <json-c/json.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cgroups/cgroup.h"
 #include "cgroups/internal.h"
@@ -278,10 +284,56 @@ static void test_open_rejects(void)
 	       "{\"version\":\"v1\",\"mode\":\"legacy\",\"root\":\"/x\",\"path\":\"a\",\"id\":\"a\"}", &m,
 	       &err) < 0,
 	   "open rejects a relative path: %s", err.msg);
-	struct cgroup_spec spec = {.id = "x", .systemd = true};
-	ok(cgroup_manager_create(&spec, NULL, &m, &err) < 0 &&
-	       strstr(err.msg, "systemd cgroup driver not supported"),
-	   "systemd driver refused: %s", err.msg);
+	struct stat sb;
+	if (lstat("/run/systemd/system", &sb) < 0) {
+		struct cgroup_spec spec = {.id = "x", .systemd = true};
+		ok(cgroup_manager_create(&spec, NULL, &m, &err) < 0 &&
+		       strstr(err.msg, "--systemd-cgroup: systemd is not the init system here"),
+		   "systemd driver refused where systemd is not init: %s", err.msg);
+	}
+}
+
+/* The systemd driver where systemd is the init system: a child in a mount
+ * namespace of its own, with a tmpfs /run holding /run/systemd/system (what
+ * sd_booted looks at), reports what cgroup_systemd_path made of each path. */
+static void test_systemd_driver_paths(void)
+{
+	if (geteuid() != 0) {
+		skip("systemd driver paths: needs root for a mount namespace");
+		return;
+	}
+	const char *in[] = {NULL, "machine.slice:libpod:abc", "/abs/path", "a:b", "a:b:c:d"};
+	const char *want[] = {"system.slice:hangar:c1", "machine.slice:libpod:abc", "error", "error", "error"};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		int pfd[2];
+		if (pipe(pfd) < 0)
+			return;
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(pfd[0]);
+			if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			    mount("tmpfs", "/run", "tmpfs", 0, NULL) < 0 || mkdir("/run/systemd", 0755) < 0 ||
+			    mkdir("/run/systemd/system", 0755) < 0)
+				_exit(2);
+			char *out = NULL;
+			struct hangar_error e;
+			int r = cgroup_systemd_path(in[i], "c1", &out, &e);
+			dprintf(pfd[1], "%s", r == 0 ? out : e.msg);
+			_exit(r == 0 ? 0 : 1);
+		}
+		close(pfd[1]);
+		char buf[512];
+		ssize_t n = read(pfd[0], buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		close(pfd[0]);
+		int st = 0;
+		waitpid(pid, &st, 0);
+		if (strcmp(want[i], "error") == 0)
+			ok(WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(buf, "must be \"slice:prefix:name\""),
+			   "systemd driver refuses cgroupsPath '%s': %s", in[i], buf);
+		else
+			is_str(buf, want[i], "systemd driver: cgroupsPath '%s' -> %s", in[i] ? in[i] : "(none)", buf);
+	}
 }
 
 static void test_update_memory_merge(void)
@@ -325,5 +377,6 @@ int main(void)
 	test_runc_json();
 	test_open_rejects();
 	test_update_memory_merge();
+	test_systemd_driver_paths();
 	return tap_done();
 }
