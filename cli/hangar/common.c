@@ -235,6 +235,30 @@ static void on_winch(int sig)
 	winch_pending = 1;
 }
 
+volatile sig_atomic_t hangar_leave_signal;
+
+static void on_leave(int sig)
+{
+	if (hangar_leave_signal == 0)
+		hangar_leave_signal = sig;
+}
+
+void hangar_catch_leave_signals(void)
+{
+	/* No SA_RESTART: the console proxy's wait must return to see it.
+	 * The monitor forked later inherits this handler until its exec-free
+	 * life ends; it ignores SIGHUP and takes SIGTERM by signalfd itself,
+	 * and a SIGINT it would only record, which nobody sends it (setsid). */
+	struct sigaction sa = {.sa_handler = on_leave};
+	sigemptyset(&sa.sa_mask);
+	/* nohup's SIG_IGN is a request to outlive the terminal: keep it. */
+	struct sigaction old;
+	if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
 int hangar_console_proxy(const struct hangar_paths *p, int sock, const char *name, bool hint, bool detach_on_eof)
 {
 	bool tty = isatty(STDIN_FILENO);
@@ -253,13 +277,29 @@ int hangar_console_proxy(const struct hangar_paths *p, int sock, const char *nam
 		raw = true;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Leave signals are let in only while waiting: one that arrives
+	 * between the flag check and the wait cannot be missed. */
+	sigset_t leave, saved_mask, wait_mask;
+	sigemptyset(&leave);
+	sigaddset(&leave, SIGHUP);
+	sigaddset(&leave, SIGTERM);
+	sigaddset(&leave, SIGINT);
+	sigprocmask(SIG_BLOCK, &leave, &saved_mask);
+	wait_mask = saved_mask;
+	sigdelset(&wait_mask, SIGHUP);
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGINT);
 	bool stdin_open = true, escape = false;
 	int result = 0;
 	char buf[8192];
 	for (;;) {
+		if (hangar_leave_signal) {
+			result = 2;
+			break;
+		}
 		struct pollfd pfd[2] = {{.fd = sock, .events = POLLIN},
 					{.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
-		int r = poll(pfd, 2, -1);
+		int r = ppoll(pfd, 2, NULL, &wait_mask);
 		int poll_errno = errno;
 		if (winch_pending) {
 			winch_pending = 0;
@@ -320,6 +360,7 @@ int hangar_console_proxy(const struct hangar_paths *p, int sock, const char *nam
 			}
 		}
 	}
+	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	if (tty)

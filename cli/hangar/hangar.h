@@ -3,6 +3,7 @@
 #define HANGAR_CLI_HANGAR_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -105,8 +106,18 @@ void create_args_clear(struct create_args *a);
 
 /* Proxy the terminal to a console connection until the instance exits
  * (returns 0) or the user types Ctrl-a q or, with detach_on_eof, input
- * ends (returns 1).  Terminal resizes are passed on. */
+ * ends (returns 1), or a signal caught by hangar_catch_leave_signals
+ * arrives (returns 2).  Terminal resizes are passed on. */
 int hangar_console_proxy(const struct hangar_paths *p, int sock, const char *name, bool hint, bool detach_on_eof);
+/* SIGHUP (terminal gone), SIGTERM and SIGINT only record themselves in
+ * hangar_leave_signal, so that an attached `run --rm` / `sandbox` can
+ * still stop and remove its instance when its user leaves. */
+extern volatile sig_atomic_t hangar_leave_signal;
+/* Set by `sandbox` before cmd_run: stop a kept instance on those signals. */
+extern bool hangar_run_stops_on_leave;
+/* Seconds a kept instance gets to stop after its user left. */
+#define HANGAR_LEAVE_STOP_TIMEOUT 5
+void hangar_catch_leave_signals(void);
 /* Wait for the instance's monitor to finish; its exit code (255 if unknown). */
 int hangar_wait_exit_code(const struct hangar_paths *p, const char *name);
 

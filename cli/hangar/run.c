@@ -7,12 +7,15 @@
 #include "cli/hangar/hangar.h"
 #include "manager/monitor.h"
 
+bool hangar_run_stops_on_leave;
+
 static void run_usage(void)
 {
 	printf("usage: hangar run [--rm] [-d] NAME [create options] [--init | -- CMD [ARGS...]]\n\n"
 	       "Create an instance, start it and attach to its console (Ctrl-a q detaches).\n"
 	       "The exit status is the instance's.  Takes every option of 'hangar create'.\n\n"
-	       "       --rm       destroy the instance when it exits\n"
+	       "       --rm       destroy the instance when it exits, or when hangar gets\n"
+	       "                  SIGHUP, SIGTERM or SIGINT (exit status 128+signal)\n"
 	       "   -d, --detach   start it and return (do not attach)\n\n"
 	       "examples:\n"
 	       "   hangar run --rm sandbox                    throw-away busybox shell\n"
@@ -83,6 +86,12 @@ int cmd_run(int argc, char **argv)
 		rc = HANGAR_EXIT_FAILURE;
 		goto out;
 	}
+	/* An attached run that removes (or, for a sandbox, owns) its instance
+	 * must do so even when its user leaves: a closed terminal or ssh
+	 * session (SIGHUP), a kill (SIGTERM) or ^C without a terminal. */
+	bool leave_stops = !detach && (rm || hangar_run_stops_on_leave);
+	if (leave_stops)
+		hangar_catch_leave_signals();
 	struct instance *inst = NULL;
 	if (instance_create(p, &a.o, &inst, &err) < 0) {
 		rc = hangar_fail(&err);
@@ -103,6 +112,8 @@ int cmd_run(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	if (hangar_leave_signal)
+		goto left;
 	struct winsize ws = {0};
 	bool tty = isatty(STDIN_FILENO);
 	if (tty)
@@ -115,6 +126,8 @@ int cmd_run(int argc, char **argv)
 	}
 	int detached = hangar_console_proxy(p, sock, name, tty, false);
 	close(sock);
+	if (detached == 2)
+		goto left;
 	if (detached) {
 		/* No daemon is left to honour --rm when the instance exits later. */
 		if (rm)
@@ -125,6 +138,17 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	rc = hangar_wait_exit_code(p, name);
+	goto cleanup;
+left:
+	/* The shell's convention for a death by signal; --rm's destroy below
+	 * kills at once, a kept instance gets the ordinary stop. */
+	rc = 128 + hangar_leave_signal;
+	if (!rm) {
+		struct hangar_error serr;
+		hangar_error_clear(&serr);
+		if (instance_stop(p, name, HANGAR_LEAVE_STOP_TIMEOUT, &serr) < 0)
+			hangar_fail(&serr);
+	}
 cleanup:
 	if (rm) {
 		struct hangar_error derr;

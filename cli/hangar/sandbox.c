@@ -19,7 +19,9 @@ static void sandbox_usage(void)
 	       "the same path and as the working directory.  The instance is destroyed when\n"
 	       "the shell exits unless --keep is given.  As an unprivileged user the\n"
 	       "instance is yours: root inside is you outside, so files you make in the\n"
-	       "directory belong to you.  The exit status is the shell's.\n\n"
+	       "directory belong to you.  The exit status is the shell's.  On SIGHUP\n"
+	       "(terminal gone), SIGTERM or SIGINT the instance is removed (--keep: stopped)\n"
+	       "and the exit status is 128+signal.\n\n"
 	       "       --keep         keep the instance after it exits (its name is printed)\n"
 	       "   -i, --image IMAGE  image to start from (default: the built-in busybox one)\n"
 	       "       --name NAME    instance name (default: sandbox-USER-PID)\n"
@@ -115,6 +117,7 @@ int cmd_sandbox(int argc, char **argv)
 	free(pass);
 	/* cmd_run parses with getopt_long from the start again. */
 	optind = 0;
+	hangar_run_stops_on_leave = true;
 	int rc = cmd_run(nf, argv_full);
 	free(argv_full);
 	if (keep)

@@ -59,8 +59,73 @@ like "$out" "lo: <[^>]*UP" "--network none: a private network namespace with lo 
 like "$out" " / [^ ]* - overlay " "the instance root is an overlay, mounted inside the user namespace"
 ! grep -q "$(getent passwd "$A" | cut -d: -f6)/.local/share/hangar/instances" /proc/self/mountinfo
 ok $? "nothing of it is mounted on the host"
-# A rootless instance through the ordinary verbs.
 UH() { (cd "$UW" && rl_as "$A" "$HANGAR" "$@"); }
+
+# Leaving without exiting: the client catches SIGHUP (terminal or ssh gone),
+# SIGTERM and SIGINT, and removes the instance all the same.
+# rl_sandbox_gone USER NAME: no instance, process or mount of it is left.
+rl_sandbox_gone() {
+	local user=$1 n=$2 i
+	for i in $(seq 50); do
+		[ -z "$(pgrep -u "$user")" ] && break
+		sleep 0.1
+	done
+	! UH list 2>&1 | grep -q "^$n " && [ -z "$(pgrep -u "$user")" ] && ! grep -q "/instances/$n/" /proc/self/mountinfo
+}
+# A terminal through script(1); the pid file names the hangar client itself.
+fifo=$TEST_TMP/sb-in
+mkfifo "$fifo" && chmod 0666 "$fifo"
+: >"$TEST_TMP/sb-out"
+(cd "$UW" && rl_as "$A" script -qec "echo \$\$ >$UW/client.pid; exec $HANGAR sandbox --network none --name hup1" /dev/null \
+	<"$fifo" >"$TEST_TMP/sb-out" 2>&1; echo $? >"$TEST_TMP/sb-rc") &
+exec 7>"$fifo"
+echo 'id -u; pwd; echo re""ady' >&7
+for i in $(seq 100); do grep -q '^ready' <(tr -d '\r' <"$TEST_TMP/sb-out") && break; sleep 0.1; done
+out=$(tr -d '\r' <"$TEST_TMP/sb-out")
+like "$out" "
+0
+$UW
+ready" "a sandbox shell on a terminal as $A: id -u and pwd answer"
+kill -HUP "$(cat "$UW/client.pid")"
+exec 7>&-
+wait
+is "$(cat "$TEST_TMP/sb-rc" 2>&1)" 129 "SIGHUP to the client: it exits with 128+1"
+rl_sandbox_gone "$A" hup1
+ok $? "after SIGHUP no instance, process or mount of the sandbox is left"
+
+# rl_bg_sandbox NAME ARGS...: a sandbox without a terminal in the background;
+# its client's pid in $UW/client.pid once the instance runs.
+rl_bg_sandbox() {
+	local n=$1 i; shift
+	rm -f "$UW/client.pid"
+	(cd "$UW" && rl_as "$A" sh -c "echo \$\$ >$UW/client.pid; exec $HANGAR sandbox --network none --name $n $*" \
+		</dev/null >"$TEST_TMP/sb-out" 2>&1; echo $? >"$TEST_TMP/sb-rc") &
+	for i in $(seq 100); do UH list 2>/dev/null | grep -q "^$n  *RUNNING" && return 0; sleep 0.1; done
+	return 1
+}
+rl_bg_sandbox int1 -- sleep 100
+ok $? "a sandbox running sleep 100 without a terminal"
+kill -INT "$(cat "$UW/client.pid")"
+wait
+is "$(cat "$TEST_TMP/sb-rc" 2>&1)" 130 "SIGINT without a terminal: 128+2"
+rl_sandbox_gone "$A" int1
+ok $? "after SIGINT no instance, process or mount is left"
+rl_bg_sandbox term1 -- sleep 100
+kill -TERM "$(cat "$UW/client.pid")"
+wait
+is "$(cat "$TEST_TMP/sb-rc" 2>&1)" 143 "SIGTERM: 128+15"
+rl_sandbox_gone "$A" term1
+ok $? "after SIGTERM nothing is left"
+rl_bg_sandbox keep2 --keep -- sleep 100
+kill -HUP "$(cat "$UW/client.pid")"
+wait
+is "$(cat "$TEST_TMP/sb-rc" 2>&1)" 129 "--keep, SIGHUP: 128+1"
+like "$(UH list)" "keep2 +STOPPED" "--keep as $A: the instance is kept, stopped"
+like "$(cat "$TEST_TMP/sb-out")" "kept as instance keep2" "and named"
+UH destroy keep2
+ok $? "destroy the kept one"
+
+# A rootless instance through the ordinary verbs.
 UH create m1 -- sleep 300 >/dev/null 2>&1
 ok $? "create as $A"
 UH start m1 >/dev/null 2>&1
