@@ -108,6 +108,19 @@ int hangar_paths_init(struct hangar_paths *p, const char *data_override, const c
 		p->cgroup_prefix = xstrdup("hangar-");
 	else
 		p->cgroup_prefix = xasprintf("hangar-%08x-", path_hash(p->data_dir));
+	/* Another user's store (--root/--run): say whose, not only which
+	 * subdirectory's mkdir failed. */
+	const char *tops[] = {p->data_dir, p->run_dir};
+	for (size_t i = 0; i < ARRAY_SIZE(tops); i++) {
+		struct stat st;
+		if (access(tops[i], R_OK | W_OK | X_OK) < 0 && errno == EACCES && stat(tops[i], &st) == 0) {
+			hangar_error_set(err, HANGAR_E_SYS, EACCES,
+					 "%s %s belongs to uid %u (a store is private to its owner)",
+					 i == 0 ? "data directory" : "run directory", tops[i],
+					 (unsigned)st.st_uid);
+			goto fail;
+		}
+	}
 	const char *dirs[] = {p->data_dir, p->images_dir, p->instances_dir, p->network_dir,
 			      p->run_dir,  p->oci_root,	  p->run_instances_dir};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
