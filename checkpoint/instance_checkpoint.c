@@ -138,6 +138,12 @@ int instance_restore(const struct hangar_paths *p, const char *name, const struc
 	if (checkpoint_manifest_read(dir, &m, err) < 0)
 		return hangar_error_prefix(err, "restore %s", name);
 	checkpoint_manifest_clear(&m);
+	/* A user without what criu needs is refused here, before
+	 * instance_start makes the run directory, the monitor, a network
+	 * helper or the overlay mount that a failed restore would leave. */
+	bool unprivileged;
+	if (checkpoint_rootless_probe("restore", o->criu, &unprivileged, err) < 0)
+		return hangar_error_prefix(err, "restore %s", name);
 	struct restore_ctx ctx = {.image_dir = dir, .criu = o->criu};
 	/* Held: the monitor must not `start` a container that already runs.
 	 * A console client later makes it try, which is harmless. */
