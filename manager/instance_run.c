@@ -693,6 +693,7 @@ int instance_set_limits(const struct hangar_paths *p, const char *name, const st
 	int rc = -1;
 	struct oci_resources r;
 	memset(&r, 0, sizeof(r));
+	_cleanup_free_ char *not_live = NULL;
 	_cleanup_close_ int lock = hangar_lock_instance(p, name, err);
 	if (lock < 0)
 		goto out;
@@ -707,15 +708,26 @@ int instance_set_limits(const struct hangar_paths *p, const char *name, const st
 	}
 	if (instance_limits_to_oci(l, &r, err) < 0)
 		goto out;
+	/* A user without a delegated cgroup: live is impossible, but --save
+	 * still records the limits (they apply once the instance starts where
+	 * there is one); the reason comes back as a warning. */
 	if (running && container_update_resources(p->oci_root, instance_container_id(inst), &r, err) < 0) {
-		hangar_error_prefix(err, "set %s", name);
-		goto out;
+		if (!(save && p->rootless && err->code == HANGAR_E_UNSUPPORTED)) {
+			hangar_error_prefix(err, "set %s", name);
+			goto out;
+		}
+		not_live = xstrdup(err->msg);
+		hangar_error_clear(err);
 	}
 	if (save) {
 		instance_limits_merge(&inst->limits, l);
 		if (instance_write_config(p, inst, err) < 0 || instance_save(inst, err) < 0)
 			goto out;
 	}
+	if (not_live)
+		hangar_error_set(err, HANGAR_OK, 0,
+				 "warning: set %s: saved for the next start, not applied now: %s", name,
+				 not_live);
 	rc = 0;
 out:
 	oci_resources_clear(&r);

@@ -22,11 +22,27 @@ int hangar_instance_stats(const struct hangar_paths *p, const char *name, struct
 	int rc = -1;
 	struct cgroup_manager *cg = NULL;
 	if (cs->cgroup == NULL) {
-		hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s has no cgroup", name);
+		if (p->rootless)
+			hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					 "instance %s has no cgroup: as a user, limits and stats need a "
+					 "delegated cgroup v2 "
+					 "subtree (a systemd user session with delegation)",
+					 name);
+		else
+			hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s has no cgroup", name);
 		goto out;
 	}
-	if (cgroup_manager_open(cs->cgroup, &cg, err) < 0 || cgroup_manager_stats(cg, st, err) < 0)
+	if (cgroup_manager_open(cs->cgroup, &cg, err) < 0 || cgroup_manager_stats(cg, st, err) < 0) {
+		/* The runtime's "rootless on cgroup v1" names the layout; a
+		 * user needs to know what would give them stats. */
+		if (p->rootless && err->code == HANGAR_E_UNSUPPORTED)
+			hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					 "instance %s has no cgroup: as a user, limits and stats need a "
+					 "delegated cgroup v2 "
+					 "subtree (a systemd user session with delegation)",
+					 name);
 		goto out;
+	}
 	rc = 0;
 out:
 	if (cg)

@@ -71,7 +71,12 @@ int cmd_set(int argc, char **argv)
 		rc = HANGAR_EXIT_FAILURE;
 		goto out;
 	}
-	rc = instance_set_limits(p, name, &l, save, &err) < 0 ? hangar_fail(&err) : 0;
+	if (instance_set_limits(p, name, &l, save, &err) < 0) {
+		rc = hangar_fail(&err);
+		goto out;
+	}
+	cli_print_warning(&err);
+	rc = 0;
 out:
 	instance_limits_clear(&l);
 	return rc;

@@ -8,6 +8,7 @@
 
 #include "cgroups/cgroup.h"
 #include "cli/hangar/hangar.h"
+#include "common/cleanup.h"
 #include "common/util.h"
 
 struct sample {
@@ -16,11 +17,10 @@ struct sample {
 	uint64_t t_ns, cpu_ns, mem, mem_limit, io_read, io_write, pids, pids_limit, oom_kills;
 };
 
-static void take(const struct hangar_paths *p, struct sample *s)
+static void take(const struct hangar_paths *p, struct sample *s, struct hangar_error *err)
 {
 	struct cgroup_stats st;
-	struct hangar_error err;
-	s->ok = hangar_instance_stats(p, s->name, &st, &err) == 0;
+	s->ok = hangar_instance_stats(p, s->name, &st, err) == 0;
 	s->t_ns = now_ns();
 	if (!s->ok)
 		return;
@@ -132,6 +132,7 @@ int cmd_stats(int argc, char **argv)
 	}
 	struct hangar_error err;
 	hangar_error_clear(&err);
+	bool explicit = names != NULL;
 	if (names) {
 		for (size_t i = 0; names[i]; i++) {
 			struct instance *inst = NULL;
@@ -148,19 +149,58 @@ int cmd_stats(int argc, char **argv)
 				return HANGAR_EXIT_CONFLICT;
 			}
 		}
-	} else if (instance_list_names(p, &names, &err) < 0) {
-		return hangar_fail(&err);
+	} else {
+		char **all = NULL;
+		if (instance_list_names(p, &all, &err) < 0)
+			return hangar_fail(&err);
+		/* Only running instances have usage to show. */
+		for (size_t i = 0; all && all[i]; i++) {
+			struct instance *inst = NULL;
+			struct instance_runtime rt;
+			if (instance_load(p, all[i], &inst, &err) < 0)
+				continue;
+			bool up = instance_get_runtime(p, inst, &rt, &err) == 0 && rt.init_pid != 0;
+			instance_free(inst);
+			if (up)
+				strv_append(&names, all[i]);
+		}
+		strv_free(all);
 	}
 	size_t n = strv_len(names);
 	struct sample *a = xmalloc0((n + 1) * sizeof(*a)), *b = xmalloc0((n + 1) * sizeof(*b));
 	for (size_t i = 0; i < n; i++)
 		a[i].name = b[i].name = names[i];
-	for (size_t i = 0; i < n; i++)
-		take(p, &a[i]);
+	/* A named instance without stats is an error with its reason, not an
+	 * empty table; in the list of all, those are named once on stderr. */
+	size_t n_without = 0;
+	_cleanup_free_ char *without = NULL;
+	struct hangar_error first_err;
+	hangar_error_clear(&first_err);
+	for (size_t i = 0; i < n; i++) {
+		take(p, &a[i], &err);
+		if (a[i].ok || err.code == HANGAR_E_NOTFOUND)
+			continue; /* not running (no OCI state): nothing to show */
+		if (explicit) {
+			int rc = hangar_fail(&err);
+			free(a);
+			free(b);
+			strv_free(names);
+			return rc;
+		}
+		if (n_without++ == 0)
+			first_err = err;
+		char *more = xasprintf("%s%s%s", without ? without : "", without ? ", " : "", names[i]);
+		free(without);
+		without = more;
+	}
+	if (n_without == 1)
+		cli_warn("%s", first_err.msg);
+	else if (n_without > 1)
+		cli_warn("%s have no cgroup, not shown (%s)", without, first_err.msg);
 	do {
 		sleep(1);
 		for (size_t i = 0; i < n; i++)
-			take(p, &b[i]);
+			take(p, &b[i], &err);
 		if (stream && !json && isatty(STDOUT_FILENO))
 			printf("\033[2J\033[H");
 		print(a, b, n, json);
