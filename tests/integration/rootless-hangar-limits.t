@@ -8,7 +8,7 @@
 HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rootless-lib.sh"
-[ -x "$HANGAR" ] || skip_all "$HANGAR not built"
+[ -x "$HANGAR" ] || { echo "Bail out! $HANGAR not built"; exit 1; }
 if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
 	skip_all "this host has cgroup v2 at /sys/fs/cgroup: the no-delegation case is tested in tests/vm/rootless-v2.sh"
 fi

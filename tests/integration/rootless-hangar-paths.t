@@ -8,7 +8,7 @@
 # under /tmp.  Everything runs as throwaway users.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rootless-lib.sh"
-[ -x "$HANGAR" ] || skip_all "$HANGAR not built"
+[ -x "$HANGAR" ] || { echo "Bail out! $HANGAR not built"; exit 1; }
 
 rl_make_user A ranges || { echo "Bail out! cannot create a test user"; exit 1; }
 uid=$(id -u "$A")

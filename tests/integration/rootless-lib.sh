@@ -5,15 +5,37 @@
 # process left running as them are removed at exit.
 
 [ "$(id -u)" = 0 ] || skip_all "rootless tests make throwaway users: run as root"
-for tool in useradd userdel usermod runuser jq; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed"
-done
-[ -x "$OCI" ] || skip_all "$OCI not built"
-# The users must reach the binary and the cached rootfs.
-_rl_cache=$(_rootfs_cache)
-runuser -u nobody -- test -x "$OCI" && runuser -u nobody -- test -r "$_rl_cache/bin/busybox" ||
-	skip_all "$OCI or $_rl_cache is not reachable by other users (a parent directory is not searchable)"
+# rl_require TOOL...: a missing test tool is a failure, not a skip: skipping
+# would hide every rootless test on a machine set up without them.
+rl_require() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null ||
+			{ echo "Bail out! $tool not installed (scripts/install-deps --test installs it)"; exit 1; }
+	done
+}
+rl_require useradd userdel usermod runuser jq pgrep newuidmap newgidmap script setcap
+[ -x "$OCI" ] || { echo "Bail out! $OCI not built"; exit 1; }
 unshare -U true 2>/dev/null || skip_all "user namespaces are not available (unshare -U failed)"
+# The users must reach the binaries, helpers and the cached rootfs.  A
+# build under a directory they cannot search (a CI checkout under a 0700
+# home) is copied into a world-readable directory of this test instead.
+_rl_cache=$(_rootfs_cache)
+if ! runuser -u nobody -- test -x "$OCI" || ! runuser -u nobody -- test -r "$_rl_cache/bin/busybox" ||
+	{ [ -x "$HANGAR" ] && ! runuser -u nobody -- test -x "$HANGAR"; }; then
+	_rl_pub=$TEST_TMP/rl-build
+	mkdir -p "$_rl_pub/tests" && chmod 0755 "$_rl_pub" "$_rl_pub/tests" &&
+		cp "$OCI" "$_rl_pub/hangar-oci" && { [ ! -x "$HANGAR" ] || cp "$HANGAR" "$_rl_pub/hangar"; } &&
+		{ [ ! -d "$BUILD/tests/helpers" ] || cp -r "$BUILD/tests/helpers" "$_rl_pub/tests/helpers"; } &&
+		cp -a "$_rl_cache" "$_rl_pub/test-rootfs" && chmod -R go+rX "$_rl_pub" ||
+		{ echo "Bail out! cannot copy the build into $_rl_pub for the test users"; exit 1; }
+	diag "$OCI is not reachable by other users: using a copy in $_rl_pub"
+	BUILD=$_rl_pub OCI=$_rl_pub/hangar-oci HANGAR=$_rl_pub/hangar
+	export BUILD OCI HANGAR
+	_rl_cache=$_rl_pub/test-rootfs
+	runuser -u nobody -- test -x "$OCI" && runuser -u nobody -- test -r "$_rl_cache/bin/busybox" ||
+		{ echo "Bail out! the copy in $_rl_pub is not reachable by other users either"; exit 1; }
+fi
 
 RL_USERS=()
 

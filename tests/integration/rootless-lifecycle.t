@@ -103,7 +103,7 @@ if [ -x "$RECV" ]; then
 0" "the exec'd process has a terminal, as root inside"
 	rl_oci "$A" delete --force t2 >/dev/null 2>&1
 else
-	for i in 1 2 3 4 5; do skip "console-receiver not built"; done
+	for i in 1 2 3 4 5; do fail "console-receiver not built ($RECV)"; done
 fi
 
 # --- run in the foreground with a terminal (hangar-oci proxies the pty)
@@ -116,7 +116,7 @@ if command -v script >/dev/null; then
 	like "$out" "fg-tty" "foreground run with terminal=true gets a pty as $A"
 	like "$out" "got:typed-line" "input typed on our terminal reaches the process"
 else
-	skip "script (util-linux) not installed"; skip "script (util-linux) not installed"
+	fail "script (bsdutils) not installed"; fail "script (bsdutils) not installed"
 fi
 
 # --- limits without a delegated cgroup: one warning that says why

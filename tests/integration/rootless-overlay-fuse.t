@@ -24,7 +24,7 @@ fi
 HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rootless-lib.sh"
-command -v fuse-overlayfs >/dev/null || skip_all "fuse-overlayfs not installed (scripts/install-deps --test)"
+rl_require fuse-overlayfs
 [ -c /dev/fuse ] || skip_all "no /dev/fuse"
 
 rl_make_user A ranges || { echo "Bail out! cannot create a test user"; exit 1; }
@@ -75,7 +75,7 @@ if [ -x "$HANGAR" ]; then
 	UH destroy i1 >/dev/null 2>&1
 	ok $? "stop and destroy"
 else
-	for i in 1 2 3 4 5; do skip "$HANGAR not built"; done
+	for i in 1 2 3 4 5; do fail "$HANGAR not built"; done
 fi
 
 # Without fuse-overlayfs: one line, nothing left behind.
@@ -104,7 +104,7 @@ if [ -x "$HANGAR" ]; then
 	ok $? "no process of $A is left"
 	UH destroy i2 >/dev/null 2>&1
 else
-	for i in 1 2 3; do skip "$HANGAR not built"; done
+	for i in 1 2 3; do fail "$HANGAR not built"; done
 fi
 
 # fuse-overlayfs present but /dev/fuse not usable by the user.

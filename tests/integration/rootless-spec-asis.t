@@ -4,7 +4,6 @@
 # script(1), types `id -u; exit`, and gets root inside.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rootless-lib.sh"
-command -v script >/dev/null || skip_all "script(1) not installed (bsdutils)"
 
 rl_make_user A none || { echo "Bail out! cannot create a test user"; exit 1; }
 B=$TEST_TMP/bundle
