@@ -265,7 +265,7 @@ int cgroup_manager_create(const struct cgroup_spec *spec, const struct oci_resou
 	if (spec->systemd && cgroup_systemd_path(spec->path, spec->id, &systemd_path, err) < 0)
 		return -1;
 	enum cgroup_mode mode;
-	if (cgroup_detect_mode(&mode, err) < 0)
+	if (cgroup_check_hugepage_sizes(r, err) < 0 || cgroup_detect_mode(&mode, err) < 0)
 		return -1;
 	struct cgroup_manager *m = manager_new(mode);
 	m->id = xstrdup(spec->id);
@@ -387,6 +387,8 @@ int cgroup_manager_update(struct cgroup_manager *m, const struct oci_resources *
 	if (m->no_cgroup || m->skip_limits)
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0, "update: cannot set limits for %s: %s",
 					m->id, m->warning ? m->warning : "no cgroup");
+	if (cgroup_check_hugepage_sizes(r, err) < 0)
+		return -1;
 	return m->ops->update(m, r, err);
 }
 

@@ -91,6 +91,20 @@ bool cgroup_file_exists(const char *dir, const char *file)
 	return access(path, F_OK) == 0;
 }
 
+int cgroup_check_hugepage_sizes(const struct oci_resources *r, struct hangar_error *err)
+{
+	for (size_t i = 0; r && i < r->n_hugepage_limits; i++) {
+		const char *size = r->hugepage_limits[i].page_size;
+		if (size == NULL || !oci_hugepage_size_valid(size))
+			return hangar_error_set(
+			    err, HANGAR_E_CONFIG, 0,
+			    "linux.resources.hugepageLimits[%zu].pageSize: invalid page size "
+			    "\"%s\" (want digits and KB, MB or GB, e.g. 2MB)",
+			    i, size ? size : "");
+	}
+	return 0;
+}
+
 int cgroup_keyed_u64(const char *text, const char *key, uint64_t *out)
 {
 	size_t klen = strlen(key);

@@ -107,6 +107,12 @@ int cgroup_mkdir_path(const char *base, const char *path, int *created, struct h
 int cgroup_destroy_depth(const struct cgroup_manager *m, int created_depth);
 int cgroup_rmdir_path(const char *dir, int created_depth, struct hangar_error *err);
 
+/* The library is also called with resources that did not come through the
+ * config parser (a caller's struct), and the page size is spliced into a
+ * file name: refuse anything but [0-9]+(KB|MB|GB) here too, before any
+ * directory is made or file written. */
+int cgroup_check_hugepage_sizes(const struct oci_resources *r, struct hangar_error *err);
+
 /* Append the pids of every cgroup.procs below dir (recursive). */
 /* Each hugetlb.<size>.<usage_suffix> file in dir adds an entry to st->hugetlb
  * with its page size; fill reads the version's files for that size. */

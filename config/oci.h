@@ -387,6 +387,11 @@ int oci_seccomp_op_from_name(const char *name);		/* "SCMP_CMP_EQ" -> enum scmp_c
 int oci_sched_policy_from_name(const char *name);	/* "SCHED_FIFO" -> SCHED_FIFO */
 int oci_ioprio_class_from_name(const char *name);	/* "IOPRIO_CLASS_BE" -> 2 */
 
+/* hugepageLimits[].pageSize becomes part of a cgroup file name
+ * ("hugetlb.<size>.max"), so only runc's form [0-9]+(KB|MB|GB) is accepted:
+ * anything else could name a path outside the cgroup ("../x"). */
+bool oci_hugepage_size_valid(const char *size);
+
 const char *oci_ns_type_name(enum oci_ns_type t); /* "pid", "network", ... */
 int oci_ns_type_from_name(const char *name); /* -1 when unknown */
 

@@ -210,7 +210,23 @@ static int parse_hugepage_limit(struct json_path *jp, struct json_object *obj, v
 	    json_key_string(jp, obj, "pageSize", &h->page_size) < 0 ||
 	    json_key_uint64(jp, obj, "limit", UINT64_MAX, &h->limit) < 0)
 		return -1;
+	if (!oci_hugepage_size_valid(h->page_size)) {
+		size_t mark = json_path_push_key(jp, "pageSize");
+		json_path_error(jp, "invalid page size \"%s\" (want digits and KB, MB or GB, e.g. 2MB)",
+				h->page_size);
+		json_path_pop(jp, mark);
+		return -1;
+	}
 	return 0;
+}
+
+bool oci_hugepage_size_valid(const char *size)
+{
+	size_t digits = strspn(size, "0123456789");
+	if (digits == 0)
+		return false;
+	const char *unit = size + digits;
+	return strcmp(unit, "KB") == 0 || strcmp(unit, "MB") == 0 || strcmp(unit, "GB") == 0;
 }
 
 static int parse_net_priority(struct json_path *jp, struct json_object *obj, void *dst)

@@ -765,6 +765,14 @@ static void test_unavailable(void)
 	ok(cgroup_manager_create(&spec, &rr, &m, &err) < 0 && strstr(err.msg, "linux.resources.rdma") &&
 	       (strstr(err.msg, "rdma.max") || strstr(err.msg, "controller rdma is not mounted")),
 	   "rdma refused naming the resource: %s", err.msg);
+	/* The page size is part of a file name: the library refuses "../x"
+	 * itself, whoever built the struct. */
+	struct oci_hugepage_limit huge[] = {{.page_size = (char *)"2MB", .limit = 2 << 20},
+					    {.page_size = (char *)"../x", .limit = 1}};
+	struct oci_resources hr = {.present = true, .hugepage_limits = huge, .n_hugepage_limits = 2};
+	ok(cgroup_manager_create(&spec, &hr, &m, &err) < 0 &&
+	       strstr(err.msg, "linux.resources.hugepageLimits[1].pageSize: invalid page size \"../x\""),
+	   "hugepage pageSize ../x refused: %s", err.msg);
 	ok(!exists_cg("memory", "na") && !exists_cg("net_cls", "na"), "nothing left by the refusals");
 	free(p);
 }

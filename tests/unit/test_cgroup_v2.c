@@ -829,6 +829,14 @@ static void test_knobs(void)
 		r.n_hugepage_limits = 1;
 	}
 	struct hangar_error err = {0};
+	/* The page size becomes part of "hugetlb.<size>.max": "../x" is refused
+	 * before anything is made. */
+	struct oci_hugepage_limit escape = {.page_size = (char *)"../x", .limit = 1};
+	struct oci_resources bad = {.present = true, .hugepage_limits = &escape, .n_hugepage_limits = 1};
+	ok(make_err("escape", &bad, &err) == NULL &&
+	       strstr(err.msg, "linux.resources.hugepageLimits[0].pageSize: invalid page size \"../x\"") &&
+	       !exists_cg("escape"),
+	   "hugepage pageSize ../x refused, no cgroup made: %s", err.msg);
 	struct cgroup_manager *m = make_err("knobs", &r, &err);
 	ok(m != NULL, "create with swap, cpu.idle, io weight, hugetlb%s%s", m ? "" : ": ", m ? "" : err.msg);
 	if (!m)

@@ -529,6 +529,20 @@ static void test_names_and_load(void)
 		all = all && oci_ns_type_from_name(oci_ns_type_name(t)) == t;
 	ok(all, "ns names round trip for every type");
 
+	const char *good_sizes[] = {"2MB", "1GB", "64KB", "16GB"};
+	const char *bad_sizes[] = {"../x", "2MB/../x", "2mb", "MB", "", "2 MB", "2TB", "-2MB"};
+	all = true;
+	for (size_t i = 0; i < sizeof(good_sizes) / sizeof(good_sizes[0]); i++)
+		all = all && oci_hugepage_size_valid(good_sizes[i]);
+	ok(all, "hugepage sizes 2MB, 1GB, 64KB, 16GB are valid");
+	all = true;
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++)
+		if (oci_hugepage_size_valid(bad_sizes[i])) {
+			diag("accepted \"%s\"", bad_sizes[i]);
+			all = false;
+		}
+	ok(all, "hugepage sizes ../x, 2MB/../x, 2mb, MB, empty, \"2 MB\", 2TB, -2MB are invalid");
+
 	struct hangar_error err = {0};
 	struct oci_config *cfg = NULL;
 	ok(oci_config_load("/nonexistent/hangar/config.json", &cfg, &err) < 0 && cfg == NULL,

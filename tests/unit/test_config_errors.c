@@ -200,6 +200,21 @@ static const struct bad_case bad_cases[] = {
      "linux.resources.blockIO.weightDevice[0].major: value out of range [0, 9223372036854775807]", false},
     {RES("\"hugepageLimits\": [{\"limit\": 1}]"), "linux.resources.hugepageLimits[0].pageSize: required",
      false},
+    /* pageSize is spliced into a cgroup file name: "../x" would leave the cgroup. */
+    {RES("\"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 1}, {\"pageSize\": \"../x\", \"limit\": "
+	 "1}]"),
+     "linux.resources.hugepageLimits[1].pageSize: invalid page size \"../x\" (want digits and KB, MB or GB, "
+     "e.g. "
+     "2MB)",
+     false},
+    {RES("\"hugepageLimits\": [{\"pageSize\": \"2MB/../../x\", \"limit\": 1}]"),
+     "linux.resources.hugepageLimits[0].pageSize: invalid page size ", true},
+    {RES("\"hugepageLimits\": [{\"pageSize\": \"MB\", \"limit\": 1}]"),
+     "linux.resources.hugepageLimits[0].pageSize: invalid page size ", true},
+    {RES("\"hugepageLimits\": [{\"pageSize\": \"2mb\", \"limit\": 1}]"),
+     "linux.resources.hugepageLimits[0].pageSize: invalid page size ", true},
+    {RES("\"hugepageLimits\": [{\"pageSize\": \"\", \"limit\": 1}]"),
+     "linux.resources.hugepageLimits[0].pageSize: invalid page size ", true},
     {RES("\"network\": {\"classID\": -1}"),
      "linux.resources.network.classID: expected non-negative integer, got -1", false},
     {RES("\"network\": {\"priorities\": [{\"name\": \"eth0\"}]}"),
