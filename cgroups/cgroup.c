@@ -474,8 +474,7 @@ void cgroup_stats_clear(struct cgroup_stats *st)
 
 int cgroup_destroy_depth(const struct cgroup_manager *m, int created_depth)
 {
-	int depth = created_depth > m->prune_depth ? created_depth : m->prune_depth;
-	return depth > 0 ? depth : 1;
+	return created_depth > m->prune_depth ? created_depth : m->prune_depth;
 }
 
 int cgroup_manager_destroy(struct cgroup_manager *m, struct hangar_error *err)

@@ -271,6 +271,9 @@ static int rmdir_tree(const char *dir, struct hangar_error *err)
 
 int cgroup_rmdir_path(const char *dir, int created_depth, struct hangar_error *err)
 {
+	/* A leaf that existed before create is not ours to remove. */
+	if (created_depth <= 0)
+		return 0;
 	if (rmdir_tree(dir, err) < 0)
 		return -1;
 	_cleanup_free_ char *p = xstrdup(dir);
@@ -332,6 +335,20 @@ int cgroup_collect_pids(const char *dir, pid_t **pids, size_t *n, struct hangar_
 {
 	size_t cap = *n;
 	return collect_pids_rec(dir, pids, n, &cap, err);
+}
+
+int cgroup_check_unused(const char *dir, const char *path, struct hangar_error *err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	if (cgroup_collect_pids(dir, &pids, &n, err) < 0)
+		return hangar_error_prefix(err, "linux.cgroupsPath: cgroup %s", path);
+	if (n > 0)
+		return hangar_error_set(err, HANGAR_E_STATE, 0,
+					"linux.cgroupsPath: cgroup %s is not empty (%zu process%s in it or "
+					"below, e.g. pid %d); a container needs a cgroup of its own",
+					path, n, n == 1 ? "" : "es", (int)pids[0]);
+	return 0;
 }
 
 void cgroup_backoff_sleep(unsigned *step)

@@ -103,7 +103,9 @@ int cgroup_parse_limit(const char *s, uint64_t *out);
  * components were made. */
 int cgroup_mkdir_path(const char *base, const char *path, int *created, struct hangar_error *err);
 /* rmdir dir and its sub-cgroups, then up to created_depth-1 parents while
- * they are empty. */
+ * they are empty; nothing when created_depth is 0 (dir existed before).
+ * cgroup_destroy_depth is 0 only for such a pre-existing leaf outside the
+ * default parent "/hangar". */
 int cgroup_destroy_depth(const struct cgroup_manager *m, int created_depth);
 int cgroup_rmdir_path(const char *dir, int created_depth, struct hangar_error *err);
 
@@ -112,6 +114,13 @@ int cgroup_rmdir_path(const char *dir, int created_depth, struct hangar_error *e
  * file name: refuse anything but [0-9]+(KB|MB|GB) here too, before any
  * directory is made or file written. */
 int cgroup_check_hugepage_sizes(const struct oci_resources *r, struct hangar_error *err);
+
+/* An existing cgroup that create is about to use (it did not make the leaf)
+ * must hold no process, in it or below: otherwise a second container with
+ * the same cgroupsPath would share it, and its delete (or a failed create's
+ * cleanup) would SIGKILL the first's processes.  As runc's "container's
+ * cgroup is not empty".  path is the name shown in the message. */
+int cgroup_check_unused(const char *dir, const char *path, struct hangar_error *err);
 
 /* Append the pids of every cgroup.procs below dir (recursive). */
 /* Each hugetlb.<size>.<usage_suffix> file in dir adds an entry to st->hugetlb

@@ -601,6 +601,26 @@ static void v1_remove_all(struct cgroup_manager *m)
 	}
 }
 
+/* A directory that was there before: refused when it has processes or, in
+ * the freezer hierarchy, is not THAWED. */
+static int v1_check_existing(struct cgroup_manager *m, const struct cgroup_v1_hierarchy *h,
+			     struct hangar_error *err)
+{
+	if (cgroup_check_unused(h->dir, m->path, err) < 0)
+		return -1;
+	if (!list_has(h->controllers, "freezer"))
+		return 0;
+	_cleanup_free_ char *state = NULL;
+	if (cgroup_read(h->dir, "freezer.state", &state, err) < 0)
+		return hangar_error_prefix(err, "linux.cgroupsPath: cgroup %s", m->path);
+	if (strcmp(state, "THAWED") != 0)
+		return hangar_error_set(err, HANGAR_E_STATE, 0,
+					"linux.cgroupsPath: cgroup %s is frozen (freezer.state %s); thaw it "
+					"or use another path",
+					m->path, state);
+	return 0;
+}
+
 static int v1_create(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err)
 {
 	if (m->rootless) {
@@ -623,6 +643,8 @@ static int v1_create(struct cgroup_manager *m, const struct oci_resources *r, st
 		if (cgroup_mkdir_path(h->mount, m->path, &h->created_depth, err) < 0)
 			goto fail;
 		h->dir = xasprintf("%s%s", h->mount, m->path);
+		if (h->created_depth == 0 && v1_check_existing(m, h, err) < 0)
+			goto fail;
 		if (list_has(h->controllers, "cpuset") && v1_cpuset_inherit(h, m->path, err) < 0)
 			goto fail;
 	}

@@ -553,6 +553,25 @@ static int v2_open_dirfd(struct cgroup_manager *m, struct hangar_error *err)
 	return 0;
 }
 
+/* A cgroup that was there before: refused when it has processes or is
+ * frozen (the container's init would stop before running anything). */
+static int v2_check_existing(struct cgroup_manager *m, struct hangar_error *err)
+{
+	if (cgroup_check_unused(m->dir, m->path, err) < 0)
+		return -1;
+	_cleanup_free_ char *freeze = NULL, *events = NULL;
+	uint64_t frozen = 0;
+	if (cgroup_read(m->dir, "cgroup.freeze", &freeze, err) < 0 ||
+	    cgroup_read(m->dir, "cgroup.events", &events, err) < 0)
+		return hangar_error_prefix(err, "linux.cgroupsPath: cgroup %s", m->path);
+	cgroup_keyed_u64(events, "frozen", &frozen);
+	if (strcmp(freeze, "0") != 0 || frozen)
+		return hangar_error_set(err, HANGAR_E_STATE, 0,
+					"linux.cgroupsPath: cgroup %s is frozen; thaw it or use another path",
+					m->path);
+	return 0;
+}
+
 static int v2_create(struct cgroup_manager *m, const struct oci_resources *r, struct hangar_error *err)
 {
 	if (v2_validate(r, err) < 0)
@@ -570,6 +589,8 @@ static int v2_create(struct cgroup_manager *m, const struct oci_resources *r, st
 	const char *below_base = m->path + (strlen(base) - strlen(m->root));
 	if (cgroup_mkdir_path(base, below_base, &m->created_depth, err) < 0)
 		return -1;
+	if (m->created_depth == 0 && v2_check_existing(m, err) < 0)
+		goto fail;
 	if (v2_enable_controllers(m, base, r, err) < 0) {
 		if (!m->rootless)
 			goto fail;

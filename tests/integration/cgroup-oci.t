@@ -370,4 +370,69 @@ is "$(cat "$(if [ $v = 2 ]; then echo "$root"; else echo "$root/pids"; fi)/$slic
 oci delete --force sl1; ok $? "delete --force"
 [ -z "$(ls -d "$root/$slice" "$root"/*/"$slice" 2>/dev/null)" ]; ok $? "no $slice left in any hierarchy"
 
+# A cgroup already in use is refused (runc: "container's cgroup is not
+# empty"): a second container with the same cgroupsPath would otherwise share
+# it, and its delete or failed create would SIGKILL the first's processes.
+shared=/$parent/shared
+cfg_edit "$B" ".process.args = [\"sleep\", \"1000\"] | .linux.cgroupsPath = \"$shared\" | .linux.resources = {pids: {limit: 20}}"
+oci run -d --bundle "$B" sh1 >"$TEST_TMP/sh1.out" 2>&1; ok $? "run -d sh1 in $shared ($(cat "$TEST_TMP/sh1.out"))"
+shpid=$(oci state sh1 | jq -r .pid)
+cfg_edit "$B" '.linux.resources = {pids: {limit: 5}}'
+out=$(oci run -d --bundle "$B" sh2 2>&1 </dev/null); rc=$?
+[ $rc != 0 ]; ok $? "run sh2 with the same cgroupsPath fails (rc $rc)"
+like "$out" "linux\\.cgroupsPath: cgroup $shared is not empty \\([0-9]+ process" \
+	"the error names the non-empty cgroup ($out)"
+is "$(echo "$out" | wc -l)" 1 "the refusal is one line"
+kill -0 "$shpid"; ok $? "sh1's init is still alive"
+grep -qE "^[0-9]+:([^:]*,)?pids(,[^:]*)?:$shared\$|^0::$shared\$" /proc/$shpid/cgroup; ok $? "sh1's init is still in $shared"
+if [ $v = 2 ]; then pf=$root$shared/pids.max; else pf=$root/pids$shared/pids.max; fi
+is "$(cat "$pf")" 20 "sh1's pids.max untouched by the refused create"
+[ ! -e "$OCI_ROOT/sh2" ]; ok $? "no state left for sh2"
+oci delete --force sh1; ok $? "delete --force sh1"
+
+# A cgroup that exists but is empty is used; a create that fails in it
+# leaves it in place (it was not made by this create), and so does delete.
+pre=/$parent/pre
+if [ $v = 2 ]; then
+	predirs=$root$pre
+else
+	predirs=
+	for c in memory pids cpu cpuacct cpuset blkio freezer devices; do predirs="$predirs $root/$c$pre"; done
+fi
+for d in $predirs; do mkdir -p "$d"; done
+if [ $v = 1 ]; then
+	# A new v1 cpuset cgroup starts with no cpus or mems.
+	for d in "$root/cpuset/$parent" "$root/cpuset$pre"; do
+		cat "$root/cpuset/cpuset.cpus" >"$d/cpuset.cpus" && cat "$root/cpuset/cpuset.mems" >"$d/cpuset.mems"
+	done
+fi
+pre_all() { for d in $predirs; do [ -d "$d" ] || return 1; done; }
+cfg_edit "$B" ".linux.cgroupsPath = \"$pre\" | .linux.resources = {cpu: {cpus: \"99\"}}"
+out=$(oci run -d --bundle "$B" pre1 2>&1 </dev/null); rc=$?
+[ $rc != 0 ]; ok $? "run with cpus 99 in the pre-existing $pre fails ($out)"
+pre_all; ok $? "the failed create left the pre-existing cgroup in place"
+# Failing later (no such program): the runtime's cleanup destroys the
+# cgroup manager, which must not remove (or kill in) what it did not make.
+cfg_edit "$B" '.linux.resources = {pids: {limit: 9}} | .process.args = ["/hangar-no-such-program"]'
+out=$(oci run -d --bundle "$B" pre1 2>&1 </dev/null); rc=$?
+[ $rc != 0 ]; ok $? "run of a missing program in $pre fails ($out)"
+pre_all && [ ! -e "$OCI_ROOT/pre1" ]; ok $? "its cleanup left the pre-existing cgroup in place, no state"
+cfg_edit "$B" '.process.args = ["sleep", "1000"]'
+oci run -d --bundle "$B" pre2 >"$TEST_TMP/pre2.out" 2>&1; ok $? "run -d in the pre-existing empty $pre ($(cat "$TEST_TMP/pre2.out"))"
+if [ $v = 2 ]; then pf=$root$pre/pids.max; else pf=$root/pids$pre/pids.max; fi
+is "$(cat "$pf")" 9 "pids.max set in the pre-existing cgroup"
+oci delete --force pre2; ok $? "delete --force pre2"
+pre_all; ok $? "delete leaves a cgroup it did not make"
+
+# A frozen one is refused: the init would stop before running anything.
+if [ $v = 2 ]; then echo 1 >"$root$pre/cgroup.freeze"; else echo FROZEN >"$root/freezer$pre/freezer.state"; fi
+out=$(oci run -d --bundle "$B" pre3 2>&1 </dev/null); rc=$?
+[ $rc != 0 ]; ok $? "run in the frozen $pre fails (rc $rc)"
+like "$out" "linux\\.cgroupsPath: cgroup $pre is frozen" "the error names the frozen cgroup ($out)"
+is "$(echo "$out" | wc -l)" 1 "the refusal is one line"
+[ ! -e "$OCI_ROOT/pre3" ] && pre_all; ok $? "no state left, the frozen cgroup still there"
+if [ $v = 2 ]; then echo 0 >"$root$pre/cgroup.freeze"; else echo THAWED >"$root/freezer$pre/freezer.state"; fi
+for d in $predirs; do rmdir "$d" "$(dirname "$d")" 2>/dev/null; done
+[ -z "$(leftovers)" ]; ok $? "no cgroup left below /$parent ($(leftovers | tr '\n' ' '))"
+
 done_testing
