@@ -389,7 +389,17 @@ int cgroup_manager_update(struct cgroup_manager *m, const struct oci_resources *
 					m->id, m->warning ? m->warning : "no cgroup");
 	if (cgroup_check_hugepage_sizes(r, err) < 0)
 		return -1;
-	return m->ops->update(m, r, err);
+	/* All or nothing: a part refused after others were written (memory
+	 * below usage after cpu.max, memsw after limit_in_bytes) puts the
+	 * written files back, so the cgroup still matches the stored config. */
+	struct cgroup_journal journal;
+	cgroup_journal_begin(&journal);
+	int rc = m->ops->update(m, r, err);
+	cgroup_journal_end();
+	if (rc < 0)
+		cgroup_journal_rollback(&journal);
+	cgroup_journal_free(&journal);
+	return rc;
 }
 
 int cgroup_manager_freeze(struct cgroup_manager *m, struct hangar_error *err)

@@ -57,6 +57,7 @@ int cgroup_read_u64(const char *dir, const char *file, uint64_t *out, struct han
 int cgroup_write(const char *dir, const char *file, const char *s, const char *resource,
 		 struct hangar_error *err)
 {
+	cgroup_journal_record(dir, file, s);
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
 	int saved;

@@ -122,6 +122,20 @@ int cgroup_check_hugepage_sizes(const struct oci_resources *r, struct hangar_err
  * cgroup is not empty".  path is the name shown in the message. */
 int cgroup_check_unused(const char *dir, const char *path, struct hangar_error *err);
 
+/* Undo log of cgroup_write for update (cgroups/journal.c): between begin
+ * and end, each write first records the file's previous contents; rollback
+ * writes them back newest first (call it after end). */
+struct cgroup_journal_entry;
+struct cgroup_journal {
+	struct cgroup_journal_entry *e;
+	size_t n, cap;
+};
+void cgroup_journal_begin(struct cgroup_journal *j);
+void cgroup_journal_end(void);
+void cgroup_journal_record(const char *dir, const char *file, const char *value);
+void cgroup_journal_rollback(struct cgroup_journal *j);
+void cgroup_journal_free(struct cgroup_journal *j);
+
 /* Append the pids of every cgroup.procs below dir (recursive). */
 /* Each hugetlb.<size>.<usage_suffix> file in dir adds an entry to st->hugetlb
  * with its page size; fill reads the version's files for that size. */

@@ -225,6 +225,23 @@ if [ $v = 2 ]; then mem=$(cat "$(cgfile memory memory.max)"); else mem=$(cat "$(
 is "$mem" 134217728 "old memory limit kept"
 if [ $v = 2 ]; then is "$(cat "$(cgfile memory memory.high)")" max "memory.high unchanged"; fi
 is "$(oom_kills)" "$kills_before" "no OOM kill during the refused update"
+
+# A combined update refused for memory writes nothing: cpu quota and
+# cpuset (set before memory) are put back, and config.json is unchanged.
+if [ $v = 2 ]; then cpufiles="cpu.max"; memfiles="memory.max memory.high memory.swap.max"
+else cpufiles="cpu.cfs_quota_us cpu.cfs_period_us"; memfiles="memory.limit_in_bytes memory.memsw.limit_in_bytes"; fi
+snapshot() {
+	for f in $cpufiles; do echo "$f=$(cat "$(cgfile cpu $f)")"; done
+	echo "cpuset.cpus=$(cat "$(cgfile cpuset cpuset.cpus)")"
+	for f in $memfiles; do [ -e "$(cgfile memory $f)" ] && echo "$f=$(cat "$(cgfile memory $f)")"; done
+	echo "pids.max=$(cat "$(cgfile pids pids.max)")"
+	jq -c .linux.resources "$OCI_ROOT/c1/config.json"
+}
+before=$(snapshot)
+out=$(oci update --cpu-quota 10000 --cpu-period 100000 --cpuset-cpus 1 --pids-limit 7 --memory 16777216 c1 2>&1); rc=$?
+[ $rc != 0 ]; ok $? "combined update --cpu-quota --cpuset-cpus --pids-limit --memory 16M refused"
+like "$out" 'memory limit 16777216 is below current usage' "the refusal names memory ($out)"
+is "$(snapshot)" "$before" "cpu, cpuset, memory and pids files and config.json exactly as before"
 kill -0 "$pid" && kill -0 "$(cat "$TEST_TMP/sleeper.pid")"; ok $? "init and exec'd sleeper alive"
 
 # checkBeforeUpdate (runc): refuse on usage alone, without reclaiming.

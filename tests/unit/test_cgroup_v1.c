@@ -5,6 +5,7 @@
  * hierarchy and removed again; the last check proves nothing is left.
  * Skips (exit 77) on a host without v1 controllers.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -1028,6 +1029,91 @@ static void test_systemd_subtree(enum cgroup_mode mode)
 	free(p);
 }
 
+/* A refused update changes nothing: cpu quota, memory limit (and memsw) and
+ * a per-device blkio throttle written before the refused rdma part are put
+ * back exactly (cgroups/journal.c). */
+static void test_update_all_or_nothing(void)
+{
+	struct oci_resources r = {.present = true};
+	r.cpu.present = r.cpu.has_quota = r.cpu.has_period = true;
+	r.cpu.quota = 50000;
+	r.cpu.period = 100000;
+	r.memory.present = r.memory.has_limit = true;
+	r.memory.limit = 64 << 20;
+	struct cgroup_manager *m = make("undo", &r);
+	ok(m != NULL, "create undo with quota 50000, limit 64M");
+	if (!m)
+		return;
+	bool memsw = exists_cg("memory", "undo/memory.memsw.limit_in_bytes");
+	/* Any block device serves for a throttle rule: the first in /sys/block. */
+	char devno[32] = "";
+	_cleanup_closedir_ DIR *d = opendir("/sys/block");
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL && !devno[0]) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *f = xasprintf("/sys/block/%s/dev", de->d_name);
+		char *text = NULL;
+		struct hangar_error ignored;
+		if (read_file_at(AT_FDCWD, f, &text, NULL, &ignored) == 0)
+			snprintf(devno, sizeof(devno), "%.*s", (int)strcspn(text, "\n"), text);
+		free(text);
+		free(f);
+	}
+	char *quota0 = read_cg("cpu", "undo", "cpu.cfs_quota_us");
+	char *limit0 = read_cg("memory", "undo", "memory.limit_in_bytes");
+	char *memsw0 = memsw ? read_cg("memory", "undo", "memory.memsw.limit_in_bytes") : xstrdup("");
+	char *bps0 = read_cg("blkio", "undo", "blkio.throttle.read_bps_device");
+
+	struct oci_resources u = {.present = true};
+	u.cpu.present = u.cpu.has_quota = true;
+	u.cpu.quota = 20000;
+	u.memory.present = u.memory.has_limit = true;
+	u.memory.limit = 32 << 20;
+	if (memsw) {
+		u.memory.has_swap = true;
+		u.memory.swap = 48 << 20;
+	}
+	struct oci_throttle_device thr = {.rate = 1 << 20};
+	unsigned maj = 0, min = 0;
+	if (sscanf(devno, "%u:%u", &maj, &min) == 2) {
+		thr.major = maj;
+		thr.minor = min;
+		u.blkio.present = true;
+		u.blkio.throttle_read_bps = &thr;
+		u.blkio.n_throttle_read_bps = 1;
+	}
+	struct oci_rdma rd = {.device = (char *)"hangar_nodev0", .has_hca_handles = true, .hca_handles = 2};
+	u.rdma = &rd;
+	u.n_rdma = 1;
+	struct hangar_error err = {0};
+	ok(cgroup_manager_update(m, &u, &err) < 0 && strstr(err.msg, "linux.resources.rdma"),
+	   "update with cpu, memory%s, blkio throttle %s and rdma refused for rdma: %s",
+	   memsw ? ", swap" : "", devno, err.msg);
+	char *quota1 = read_cg("cpu", "undo", "cpu.cfs_quota_us");
+	char *limit1 = read_cg("memory", "undo", "memory.limit_in_bytes");
+	char *memsw1 = memsw ? read_cg("memory", "undo", "memory.memsw.limit_in_bytes") : xstrdup("");
+	char *bps1 = read_cg("blkio", "undo", "blkio.throttle.read_bps_device");
+	is_str(quota1, quota0, "cpu.cfs_quota_us put back");
+	is_str(limit1, limit0, "memory.limit_in_bytes put back");
+	is_str(memsw1, memsw0, "memory.memsw.limit_in_bytes put back%s",
+	       memsw ? "" : " (no swap accounting)");
+	is_str(bps1, bps0, "blkio.throttle.read_bps_device for %s put back", devno);
+	ok(devno[0] != '\0', "a block device for the throttle rule: %s", devno);
+	/* The same update without the refused part applies. */
+	u.rdma = NULL;
+	u.n_rdma = 0;
+	int rc = cgroup_manager_update(m, &u, &err);
+	ok(rc == 0, "the update without rdma applies%s%s", rc == 0 ? "" : ": ", rc == 0 ? "" : err.msg);
+	char *quota2 = read_cg("cpu", "undo", "cpu.cfs_quota_us");
+	is_str(quota2, "20000", "cpu.cfs_quota_us 20000 after the accepted update");
+	ok(cgroup_manager_destroy(m, &err) == 0, "destroy undo");
+	cgroup_manager_free(m);
+	char *all[] = {quota0, limit0, memsw0, bps0, quota1, limit1, memsw1, bps1, quota2};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		free(all[i]);
+}
+
 int main(void)
 {
 	enum cgroup_mode mode;
@@ -1056,6 +1142,7 @@ int main(void)
 	test_shared_parent_race();
 	test_self_enter();
 	test_create_failure_unwinds();
+	test_update_all_or_nothing();
 	test_systemd_subtree(mode);
 	const char *ctrls[] = {"cpu",	  "cpuacct", "cpuset", "memory",  "devices",
 			       "freezer", "blkio",   "pids",   "unified", "systemd"};
