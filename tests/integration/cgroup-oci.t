@@ -7,8 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip_all "needs root to create cgroups"
-[ -x "$OCI" ] || skip_all "$OCI is not built"
-command -v jq >/dev/null || skip_all "jq is not installed"
+[ -x "$OCI" ] || fail_all "$OCI is not built"
+command -v jq >/dev/null || fail_all "jq is not installed (scripts/install-deps --test)"
 
 # In the qemu guest (tests/vm/cgroup-oci.t) every controller exists: a
 # missing one there is a broken harness, so it fails instead of skipping.

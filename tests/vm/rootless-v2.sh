@@ -10,10 +10,10 @@
 . "$TOP/tests/integration/lib.sh"
 
 [ "${HANGAR_IN_VM:-}" = 1 ] || skip_all "runs inside the qemu guest (tests/vm/rootless-v2.t)"
-grep -q '^cgroup2 /sys/fs/cgroup cgroup2 ' /proc/mounts || skip_all "no cgroup2 at /sys/fs/cgroup"
+grep -q '^cgroup2 /sys/fs/cgroup cgroup2 ' /proc/mounts || fail_all "no cgroup2 at /sys/fs/cgroup in the guest"
 # busybox's setpriv lacks --reuid; the host's util-linux one is packed in.
 SETPRIV=/usr/bin/setpriv
-"$SETPRIV" --help 2>&1 | grep -q -- --reuid || skip_all "util-linux setpriv not in the guest (HANGAR_VM_TOOLS)"
+"$SETPRIV" --help 2>&1 | grep -q -- --reuid || fail_all "util-linux setpriv not in the guest (HANGAR_VM_TOOLS)"
 
 RL_UID=1500 NO_UID=1501 SD_UID=1502
 CG=/sys/fs/cgroup/rl-user

@@ -14,10 +14,6 @@ ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION
 		failures=$((failures + 1))
 	fi
 }
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
 
 echo "1..15"
 cg=/sys/fs/cgroup
@@ -92,7 +88,7 @@ if [ -x "$BUILD/hangar-oci" ]; then
 	"$BUILD/hangar-oci" --version
 	ok $? "\$BUILD/hangar-oci --version runs in the guest"
 else
-	skip "\$BUILD/hangar-oci --version runs in the guest" "$BUILD/hangar-oci is not built"
+	ok 1 "\$BUILD/hangar-oci --version runs in the guest: $BUILD/hangar-oci is not built"
 fi
 
 exit "$failures"
