@@ -352,10 +352,15 @@ int cgroup_check_unused(const char *dir, const char *path, struct hangar_error *
 	return 0;
 }
 
-void cgroup_backoff_sleep(unsigned *step)
+unsigned cgroup_backoff_ms(unsigned step)
 {
 	/* 1, 2, 4, 8, 10, 10, ... ms */
-	long ms = *step >= 4 ? 10 : 1L << *step;
+	return step >= 4 ? 10 : 1u << step;
+}
+
+void cgroup_backoff_sleep(unsigned *step)
+{
+	long ms = cgroup_backoff_ms(*step);
 	(*step)++;
 	struct timespec ts = {.tv_sec = 0, .tv_nsec = ms * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)

@@ -144,7 +144,10 @@ void cgroup_stats_scan_hugetlb(const char *dir, const char *usage_suffix, cgroup
 			       struct cgroup_stats *st);
 
 int cgroup_collect_pids(const char *dir, pid_t **pids, size_t *n, struct hangar_error *err);
-/* Sleep with exponential backoff: 1 ms doubling up to 10 ms. */
+/* Sleep with exponential backoff: 1 ms doubling up to 10 ms (the v1
+ * freezer poll; runc's 100 ms steps make its freeze slow).  The step's
+ * length alone is cgroup_backoff_ms, for the tests. */
+unsigned cgroup_backoff_ms(unsigned step);
 void cgroup_backoff_sleep(unsigned *step);
 
 /* Freeze (when can_freeze), send sig to every member, thaw: a member

@@ -367,6 +367,31 @@ static void test_update_memory_merge(void)
 	ok(!m.has_swap, "no stored swap: swap stays unset");
 }
 
+/* The v1 freezer's poll interval: starts at 1 ms, doubles, stays at 10 ms,
+ * never runc's 100 ms steps; and the sleeps really are that short. */
+static void test_backoff(void)
+{
+	const unsigned want[] = {1, 2, 4, 8, 10, 10, 10};
+	bool seq = true, capped = true;
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		seq = seq && cgroup_backoff_ms(i) == want[i];
+	for (unsigned i = 0; i < 100000; i++)
+		capped = capped && cgroup_backoff_ms(i) >= 1 && cgroup_backoff_ms(i) <= 10;
+	ok(seq, "backoff steps 1, 2, 4, 8, 10, 10, 10 ms");
+	ok(capped, "no step is shorter than 1 ms or longer than 10 ms");
+	unsigned step = 0;
+	uint64_t t0 = now_ns();
+	cgroup_backoff_sleep(&step);
+	uint64_t first = now_ns() - t0;
+	for (int i = 0; i < 4; i++)
+		cgroup_backoff_sleep(&step);
+	uint64_t five = now_ns() - t0;
+	ok(step == 5, "each sleep advances the step");
+	ok(first >= 1000000ULL && first < 50000000ULL, "the first sleep takes ~1 ms (%.2f ms)", first / 1e6);
+	ok(five >= 25000000ULL && five < 100000000ULL,
+	   "five sleeps take 25 ms, well under one 100 ms step (%.2f ms)", five / 1e6);
+}
+
 int main(void)
 {
 	test_shares_to_weight();
@@ -378,5 +403,6 @@ int main(void)
 	test_open_rejects();
 	test_update_memory_merge();
 	test_systemd_driver_paths();
+	test_backoff();
 	return tap_done();
 }
