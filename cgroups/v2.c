@@ -52,6 +52,17 @@ static int v2_validate(const struct oci_resources *r, struct hangar_error *err)
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
 					"linux.resources.cpu.realtimeRuntime: realtime scheduling limits are "
 					"not supported on cgroup v2");
+	/* The io controller has no leaf weight (it was CFQ's, gone with it):
+	 * refused rather than silently dropped. */
+	if (r->blkio.has_leaf_weight && r->blkio.leaf_weight != 0)
+		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+					"linux.resources.blockIO.leafWeight: not supported on cgroup v2");
+	for (size_t i = 0; i < r->blkio.n_weight_device; i++)
+		if (r->blkio.weight_device[i].has_leaf_weight && r->blkio.weight_device[i].leaf_weight != 0)
+			return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
+						"linux.resources.blockIO.weightDevice[%zu].leafWeight: not "
+						"supported on cgroup v2",
+						i);
 	if (r->memory.has_swappiness && r->memory.swappiness != 0)
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
 					"linux.resources.memory.swappiness: not supported on cgroup v2");

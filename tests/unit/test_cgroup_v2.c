@@ -440,6 +440,20 @@ static void test_validation(void)
 	struct oci_resources np = {.present = true, .net_priorities = &prio, .n_net_priorities = 1};
 	ok(make_err("val", &np, &err) == NULL && strstr(err.msg, "net_prio"),
 	   "network priorities refused on v2: %s", err.msg);
+	struct oci_resources lw = {.present = true};
+	lw.blkio.present = lw.blkio.has_leaf_weight = true;
+	lw.blkio.leaf_weight = 300;
+	ok(make_err("val", &lw, &err) == NULL &&
+	       strstr(err.msg, "linux.resources.blockIO.leafWeight: not supported on cgroup v2"),
+	   "blockIO.leafWeight refused on v2, not ignored: %s", err.msg);
+	struct oci_weight_device wd = {.major = 8, .minor = 0, .has_leaf_weight = true, .leaf_weight = 300};
+	struct oci_resources lwd = {.present = true};
+	lwd.blkio.present = true;
+	lwd.blkio.weight_device = &wd;
+	lwd.blkio.n_weight_device = 1;
+	ok(make_err("val", &lwd, &err) == NULL &&
+	       strstr(err.msg, "linux.resources.blockIO.weightDevice[0].leafWeight: not supported"),
+	   "blockIO.weightDevice[].leafWeight refused on v2: %s", err.msg);
 	ok(!exists_cg("val"), "refused creates left nothing behind");
 }
 
