@@ -491,6 +491,13 @@ int instance_cleanup(const struct hangar_paths *p, const struct instance *inst, 
 	if (init_alive(p, inst->name, &init, &state_exists, NULL))
 		return hangar_error_set(err, HANGAR_E_STATE, 0, "instance %s: its init (pid %d) is still running",
 					inst->name, (int)init);
+	/* A run that got as far as a monitor or a container but recorded no
+	 * exit status died with its monitor: its exit status is unknown. */
+	_cleanup_free_ char *pidfile = instance_monitor_path(p, inst->name);
+	_cleanup_free_ char *status_path = xasprintf("%s/status.json", inst->dir);
+	struct hangar_error ignored;
+	if ((state_exists || access(pidfile, F_OK) == 0) && access(status_path, F_OK) < 0 && errno == ENOENT)
+		instance_write_exit_status(inst, 255, &ignored);
 	int rc = 0;
 	struct hangar_error step;
 	hangar_error_clear(&step);
@@ -509,10 +516,8 @@ int instance_cleanup(const struct hangar_paths *p, const struct instance *inst, 
 		rc = -1;
 	}
 	_cleanup_free_ char *sock = instance_console_socket_path(p, inst->name);
-	_cleanup_free_ char *pidfile = instance_monitor_path(p, inst->name);
 	_cleanup_free_ char *run_dir = instance_run_dir(p, inst->name);
 	_cleanup_free_ char *net_dir = xasprintf("%s/net", run_dir);
-	struct hangar_error ignored;
 	unlink(sock);
 	unlink(pidfile);
 	rm_rf(net_dir, &ignored);
@@ -548,6 +553,15 @@ int instance_start(const struct hangar_paths *p, const char *name, const struct 
 		goto out;
 	}
 	if (rt.leftovers && instance_cleanup(p, inst, err) < 0)
+		goto out;
+	/* The last run's exit status must not pass for this run's: only this
+	 * run's monitor (or the cleanup after it died) records one. */
+	char *status_path = xasprintf("%s/status.json", inst->dir);
+	int unlinked = unlink(status_path) == 0 || errno == ENOENT;
+	if (!unlinked)
+		hangar_sys_error(err, "start %s: remove %s", name, status_path);
+	free(status_path);
+	if (!unlinked)
 		goto out;
 	/* Leases of instances that died with their monitors. */
 	struct network_gc_stats gc;
@@ -688,15 +702,22 @@ int instance_set_limits(const struct hangar_paths *p, const char *name, const st
 			struct hangar_error *err)
 {
 	struct instance *inst = NULL;
+	/* Loaded once to refuse a bad or unknown name before making its lock
+	 * file, and again under the lock: a concurrent `set --save` that
+	 * loaded before it would write back limits without this one's. */
+	if (instance_load(p, name, &inst, err) < 0)
+		return -1;
+	instance_free(inst);
+	inst = NULL;
+	_cleanup_close_ int lock = hangar_lock_instance(p, name, err);
+	if (lock < 0)
+		return -1;
 	if (instance_load(p, name, &inst, err) < 0)
 		return -1;
 	int rc = -1;
 	struct oci_resources r;
 	memset(&r, 0, sizeof(r));
 	_cleanup_free_ char *not_live = NULL;
-	_cleanup_close_ int lock = hangar_lock_instance(p, name, err);
-	if (lock < 0)
-		goto out;
 	struct instance_runtime rt;
 	if (instance_get_runtime(p, inst, &rt, err) < 0)
 		goto out;

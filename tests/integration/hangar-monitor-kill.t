@@ -60,6 +60,41 @@ is "$(field dead state)" RUNNING "RUNNING again"
 cg=$(jq -r '.linux.cgroupsPath' "$HANGAR_ROOT/instances/dead/config.json")
 hg destroy --force dead
 ok "$(cg_gone "$cg" && ! grep -q "$TEST_TMP" /proc/self/mountinfo && [ -z "$(ls -A "$HANGAR_RUN/oci")" ]; echo $?)" "destroy leaves nothing"
+# The previous run's exit status never passes for a later run's.
+hg create stale --network none -- sh -c '[ -e /ran ] && exec sleep 1000; touch /ran; exit 3' >/dev/null
+hg start stale
+wait_for "[ \"\$(field stale state)\" = STOPPED ]" 100
+is "$(field stale exit_code)" 3 "first run exits 3 and list says so"
+hg start stale
+ok "$([ ! -e "$HANGAR_ROOT/instances/stale/status.json" ]; echo $?)" "start removes the last run's status.json"
+is "$(field stale exit_code)" null "a running instance shows no exit code (not the last run's 3)"
+mon=$(field stale monitor_pid)
+init=$(field stale pid)
+kill -9 "$mon" "$init"
+wait_for "! kill -0 $init 2>/dev/null && ! kill -0 $mon 2>/dev/null" 50
+is "$(field stale exit_code)" 255 "monitor and init killed -9: exit code 255 (unknown), not the last run's 3"
+is "$(hg info stale --format json 2>/dev/null | jq -r .exit_code)" 255 "info agrees"
+# An orphan's init exiting on its own is not recorded by anyone either.
+hg start stale
+mon=$(field stale monitor_pid)
+init=$(field stale pid)
+kill -9 "$mon"
+wait_for "! kill -0 $mon 2>/dev/null" 50
+is "$(field stale state)" ORPHANED "second run orphaned"
+kill -9 "$init"
+wait_for "! kill -0 $init 2>/dev/null" 50
+is "$(field stale exit_code)" 255 "an orphan's init that dies unreaped: exit code 255"
+# stop of an ORPHANED instance records 255.
+hg start stale
+mon=$(field stale monitor_pid)
+kill -9 "$mon"
+wait_for "! kill -0 $mon 2>/dev/null" 50
+is "$(field stale state)" ORPHANED "third run orphaned"
+hg stop --timeout 1 stale
+ok $? "stop an orphan"
+is "$(jq -r .exit_code "$HANGAR_ROOT/instances/stale/status.json")" 255 "stop of an orphan records 255 in status.json"
+is "$(field stale exit_code)" 255 "and list shows 255"
+
 # SIGTERM to the monitor (host shutdown) shuts the instance down cleanly.
 hg create termed --init --network none >/dev/null
 hg start termed
