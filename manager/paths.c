@@ -148,17 +148,27 @@ void hangar_paths_clear(struct hangar_paths *p)
 
 static int lock_file(const char *path, struct hangar_error *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return hangar_sys_error(err, "open lock %s", path);
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno == EINTR)
-			continue;
-		int e = errno;
+	for (;;) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return hangar_sys_error(err, "open lock %s", path);
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			return hangar_error_set(err, HANGAR_E_SYS, e, "lock %s", path);
+		}
+		/* destroy unlinks an instance's lock file while holding it: a
+		 * waiter then holds a lock on an inode nobody else will open,
+		 * while a later locker makes a new file.  Only a lock on the
+		 * file the path names still counts. */
+		struct stat held, named;
+		if (fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_dev == named.st_dev &&
+		    held.st_ino == named.st_ino)
+			return fd;
 		close(fd);
-		return hangar_error_set(err, HANGAR_E_SYS, e, "lock %s", path);
 	}
-	return fd;
 }
 
 int hangar_lock_global(const struct hangar_paths *p, struct hangar_error *err)

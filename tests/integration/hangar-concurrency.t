@@ -76,4 +76,52 @@ for i in $(seq $ROUNDS); do
 	fi
 done
 is "$(cat "$TEST_TMP/start.err" 2>/dev/null)" "" "every instance that won its race starts from its image"
+# --- concurrent `set --save` with different flags: none is lost
+for i in $(seq $ROUNDS); do
+	hg create "lim$i" --network none -- true >/dev/null 2>&1
+	hg set "lim$i" --save --memory 64M >/dev/null 2>&1 &
+	p1=$!
+	hg set "lim$i" --save --cpus 0.5 >/dev/null 2>&1 &
+	p2=$!
+	hg set "lim$i" --save --pids 77 >/dev/null 2>&1 &
+	p3=$!
+	hg set "lim$i" --save --io-weight 300 >/dev/null 2>&1 &
+	p4=$!
+	hg set "lim$i" --save --cpuset 0 >/dev/null 2>&1 &
+	p5=$!
+	wait $p1 $p2 $p3 $p4 $p5
+	jq -c '.limits | [.memory, .cpu_quota, .pids, .io_weight, .cpuset]' "$HANGAR_ROOT/instances/lim$i/instance.json" \
+		>>"$TEST_TMP/lim.out"
+done
+is "$(sort -u "$TEST_TMP/lim.out")" '[67108864,50000,77,300,"0"]' \
+	"$ROUNDS rounds of 5 parallel set --save: instance.json holds every change"
+
+# --- destroy racing start and set on one name (destroy unlinks the lock
+# file waited on): every outcome whole, never two holders of one name's lock.
+for i in $(seq $ROUNDS); do
+	hg create "dr$i" --network none -- sleep 1000 >/dev/null 2>&1
+	hg destroy --force "dr$i" >"$TEST_TMP/dr-d$i.out" 2>&1 &
+	pd=$!
+	hg start "dr$i" >"$TEST_TMP/dr-s$i.out" 2>&1 &
+	ps1=$!
+	hg set "dr$i" --save --pids 50 >"$TEST_TMP/dr-t$i.out" 2>&1 &
+	pt=$!
+	hg create "dr$i" --network none -- sleep 1000 >/dev/null 2>&1 &
+	pc=$!
+	wait $pd $ps1 $pt $pc
+	# Whatever the order, a name is either gone or a whole instance.
+	if [ -e "$HANGAR_ROOT/instances/dr$i" ]; then
+		jq -e '.name' "$HANGAR_ROOT/instances/dr$i/instance.json" >/dev/null 2>&1 &&
+			[ -d "$HANGAR_ROOT/instances/dr$i/upper" ] ||
+			echo "round $i: dr$i half made: $(ls -A "$HANGAR_ROOT/instances/dr$i")" >>"$TEST_TMP/dr.err"
+		st=$(hg list --format json | jq -r --arg n "dr$i" '.[] | select(.name == $n) | .state')
+		[ "$st" = RUNNING ] || [ "$st" = STOPPED ] || echo "round $i: dr$i is $st" >>"$TEST_TMP/dr.err"
+		hg destroy --force "dr$i" >/dev/null 2>&1 || echo "round $i: destroy dr$i after the race failed" >>"$TEST_TMP/dr.err"
+	fi
+	grep -q " $HANGAR_ROOT/instances/dr$i/rootfs " /proc/self/mountinfo &&
+		echo "round $i: dr$i rootfs still mounted" >>"$TEST_TMP/dr.err"
+	[ -e "$HANGAR_RUN/oci/dr$i" ] && echo "round $i: OCI state of dr$i left" >>"$TEST_TMP/dr.err"
+done
+is "$(cat "$TEST_TMP/dr.err" 2>/dev/null)" "" "destroy racing start/set/create: every name whole or gone, nothing left mounted"
+is "$(ls -A "$HANGAR_ROOT/instances" | grep '^\.')" "" "no hidden half-destroyed directory is left"
 done_testing
