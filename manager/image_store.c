@@ -306,8 +306,12 @@ typedef int (*image_fill_fn)(const struct hangar_paths *p, const char *rootfs, c
 
 /* Build into a hidden temporary directory and rename it into place, so a
  * half-made image never carries the name. */
+/* take_lock: build without the global lock (an import or a debootstrap
+ * takes minutes and must not hold up create, destroy or network) and take
+ * it only to check the name again and rename; false when the caller holds
+ * it already. */
 static int image_make(const struct hangar_paths *p, const char *name, const char *source, image_fill_fn fill,
-		      const void *data, struct hangar_error *err)
+		      const void *data, bool take_lock, struct hangar_error *err)
 {
 	if (image_store_validate_name(name, err) < 0)
 		return -1;
@@ -316,6 +320,7 @@ static int image_make(const struct hangar_paths *p, const char *name, const char
 		return hangar_error_set(err, HANGAR_E_EXISTS, 0, "image %s already exists", name);
 	_cleanup_free_ char *tmp = xasprintf("%s/.%s.tmp.%d", p->images_dir, name, (int)getpid());
 	struct hangar_error ignored;
+	_cleanup_close_ int lock = -1;
 	hangar_rm_rf(p, tmp, &ignored);
 	if (mkdir(tmp, 0700) < 0)
 		return hangar_sys_error(err, "create %s", tmp);
@@ -330,6 +335,15 @@ static int image_make(const struct hangar_paths *p, const char *name, const char
 	if (chmod(tmp, 0755) < 0) {
 		hangar_sys_error(err, "chmod %s", tmp);
 		goto fail;
+	}
+	if (take_lock) {
+		lock = hangar_lock_global(p, err);
+		if (lock < 0)
+			goto fail;
+		if (access(final, F_OK) == 0) {
+			hangar_error_set(err, HANGAR_E_EXISTS, 0, "image %s already exists", name);
+			goto fail;
+		}
 	}
 	if (rename(tmp, final) < 0) {
 		hangar_sys_error(err, "rename %s to %s", tmp, final);
@@ -357,7 +371,7 @@ int image_store_ensure(const struct hangar_paths *p, const char *name, struct ha
 		return 0;
 	if (strcmp(name, IMAGE_DEFAULT_NAME) != 0)
 		return hangar_error_set(err, HANGAR_E_NOTFOUND, 0, "no such image: %s", name);
-	return image_make(p, name, "busybox", fill_busybox, NULL, err);
+	return image_make(p, name, "busybox", fill_busybox, NULL, false, err);
 }
 
 struct import_job {
@@ -519,10 +533,7 @@ int image_store_import(const struct hangar_paths *p, const char *name, const cha
 {
 	if (access(source, R_OK) < 0)
 		return hangar_error_set(err, HANGAR_E_NOTFOUND, errno, "image source %s", source);
-	_cleanup_close_ int lock = hangar_lock_global(p, err);
-	if (lock < 0)
-		return -1;
-	if (image_make(p, name, source, fill_import, source, err) < 0)
+	if (image_make(p, name, source, fill_import, source, true, err) < 0)
 		return hangar_error_prefix(err, "import %s", name);
 	return 0;
 }
@@ -600,11 +611,8 @@ int image_store_debootstrap(const struct hangar_paths *p, const char *name, cons
 	if (!in_path("debootstrap"))
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
 					"image debootstrap: debootstrap is not installed (apt-get install debootstrap)");
-	_cleanup_close_ int lock = hangar_lock_global(p, err);
-	if (lock < 0)
-		return -1;
 	_cleanup_free_ char *source = xasprintf("debootstrap %s", suite);
-	if (image_make(p, name, source, fill_debootstrap, suite, err) < 0)
+	if (image_make(p, name, source, fill_debootstrap, suite, true, err) < 0)
 		return hangar_error_prefix(err, "image %s", name);
 	return 0;
 }

@@ -223,6 +223,11 @@ int instance_stop(const struct hangar_paths *p, const char *name, int timeout_s,
  * init or the monitor lives.  Idempotent. */
 int instance_cleanup(const struct hangar_paths *p, const struct instance *inst, struct hangar_error *err);
 
+/* Remove the hidden directories of destroy, image making and image rm
+ * commands that died mid-way (their PID in the name is gone);
+ * manager/leftovers.c.  *removed (optional): how many. */
+int hangar_remove_leftovers(const struct hangar_paths *p, int *removed, struct hangar_error *err);
+
 /* Stop (force: kill at once) and remove everything of the instance. */
 int instance_destroy(const struct hangar_paths *p, const char *name, bool force, struct hangar_error *err);
 

@@ -165,7 +165,8 @@ int cmd_list(int argc, char **argv)
 			printf("usage: hangar list [--format table|json]\n\n"
 			       "List instances: NAME STATE IPV4 IMAGE MEMORY UPTIME.  The state comes from\n"
 			       "the live processes (RUNNING, STOPPED, STARTING, STOPPING, or ORPHANED when\n"
-			       "the monitor was killed); leftovers of dead runs are cleaned up on the way.\n\n"
+			       "the monitor was killed); what dead runs and killed commands left behind\n"
+			       "is cleaned up on the way.\n\n"
 			       "example:\n   hangar list --format json | jq '.[].name'\n");
 			return 0;
 		default:
@@ -185,6 +186,10 @@ int cmd_list(int argc, char **argv)
 	struct network_gc_stats gc;
 	if (!p->rootless)
 		network_gc(p->network_dir, &gc, &err);
+	struct hangar_error gc_err;
+	hangar_error_clear(&gc_err);
+	if (hangar_remove_leftovers(p, NULL, &gc_err) < 0)
+		cli_warn("%s", gc_err.msg);
 	json_object *arr = json_object_new_array();
 	if (!json)
 		printf("%-20s %-9s %-24s %-12s %-10s %s\n", "NAME", "STATE", "IPV4", "IMAGE", "MEMORY", "UPTIME");
