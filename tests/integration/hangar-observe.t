@@ -37,8 +37,19 @@ is "$(cat "$(cgfile obs cpuset cpuset.cpus cpuset.cpus)" 2>&1)" "$last_cpu" "--c
 is "$(hg exec obs -- sh -c 'grep ^Cpus_allowed_list /proc/1/status' 2>&1 | tr -d '\r' | awk '{print $2}')" "$last_cpu" \
 	"the instance's init may run only on CPU $last_cpu"
 hg create obs2 --network none --cpuset "$ncpu" -- true >/dev/null 2>&1
+cg2=$(jq -r '.linux.cgroupsPath' "$HANGAR_ROOT/instances/obs2/config.json")
 out=$(hg start obs2 2>&1)
 rc=$?
+# What the failed start left, seen before any `list` (whose cleanup pass
+# would hide it).
+left=
+grep -q " $HANGAR_ROOT/instances/obs2/rootfs " /proc/self/mountinfo && left+=" overlay-mounted"
+[ -e "$HANGAR_RUN/oci/obs2" ] && left+=" oci-state"
+[ -e "$HANGAR_RUN/instances/obs2" ] && left+=" run-dir"
+[ -e "$HANGAR_ROOT/instances/obs2/status.json" ] && left+=" status.json"
+[ -n "$cg2" ] && [ "$cg2" != null ] || left+=" no-cgroupsPath"
+for d in /sys/fs/cgroup /sys/fs/cgroup/*; do [ -d "$d$cg2" ] && left+=" cgroup:$d$cg2"; done
+is "$left" "" "right after the refused start (before any list): no overlay mount, OCI state, run dir, exit status or cgroup ($cg2)"
 [ $rc != 0 ] && [[ "$out" =~ "cpuset.cpus" ]] && [ "$(wc -l <<<"$out")" = 1 ] &&
 	[ "$(hg list --format json | jq -r '.[] | select(.name == "obs2") | .state')" = STOPPED ]
 ok $? "--cpuset $ncpu (a CPU this machine lacks) is refused by the kernel at start, in one line, left STOPPED: $out"
