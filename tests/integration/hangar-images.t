@@ -12,7 +12,8 @@ at_exit _hangar_cleanup
 
 # A source tree with what an image copy must keep.
 src=$TEST_TMP/src
-"$TOP/scripts/mkrootfs-busybox" "$src" >/dev/null 2>&1 || skip_all "scripts/mkrootfs-busybox failed (busybox-static missing?)"
+out=$("$TOP/scripts/mkrootfs-busybox" "$src" 2>&1) ||
+	bail_out "scripts/mkrootfs-busybox failed (busybox-static missing? scripts/install-deps installs it): $(tail -1 <<<"$out")"
 echo marker-dir > "$src/etc/marker"
 chown 123:456 "$src/etc/marker"
 chmod 4711 "$src/etc/marker"
@@ -75,7 +76,9 @@ wait_for "! kill -0 $fpid" 50
 ok $? "logs -f ends when the instance stops"
 
 # Bash completion offers verbs and instance names.
-if [ -f /usr/share/bash-completion/bash_completion ]; then
+if [ ! -f /usr/share/bash-completion/bash_completion ]; then
+	fail "bash-completion is not installed (package bash-completion: scripts/install-deps --test)"
+else
 	comp=$(HANGAR_ROOT=$HANGAR_ROOT bash -c '
 		. /usr/share/bash-completion/bash_completion
 		. "$0"
@@ -84,7 +87,5 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 		COMP_WORDS=(hangar start ch); COMP_CWORD=2; COMP_LINE="hangar start ch"; COMP_POINT=${#COMP_LINE}
 		_hangar; echo "${COMPREPLY[*]}"' "$TOP/cli/hangar/hangar.bash-completion" 2>&1)
 	is "$comp" "$(printf 'start stats\nchatty')" "bash completion: verbs and instance names"
-else
-	skip "bash-completion is not installed"
 fi
 done_testing

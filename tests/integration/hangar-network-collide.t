@@ -5,10 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-command -v nft >/dev/null || skip_all "nft is not installed"
+need_tool nft nftables
 export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
 NS=hangar-collide-$$
-ip netns add "$NS" || skip_all "ip netns add failed"
+ip netns add "$NS" || bail_out "ip netns add $NS failed"
 at_exit "ip netns del $NS"
 ip -n "$NS" link set lo up
 ip netns exec "$NS" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"
@@ -73,7 +73,7 @@ like "$(field late ipv4)" '^10\.232\.0\.[0-9]+' "and the instance has an address
 # the route, and stores no default network.  A store and namespace of their
 # own, so that the hangar0 above does not count.
 NS2=hangar-collide2-$$
-ip netns add "$NS2" || skip_all "ip netns add failed"
+ip netns add "$NS2" || bail_out "ip netns add $NS2 failed"
 at_exit "ip netns del $NS2"
 ip -n "$NS2" link set lo up
 ip -n "$NS2" link add hgcext2 type veth peer name hgcext3

@@ -8,14 +8,14 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
 [ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-command -v nft >/dev/null || skip_all "nft is not installed"
-command -v curl >/dev/null || skip_all "curl is not installed"
+need_tool nft nftables
+need_tool curl curl
 export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
 NS=hangar-fwd-$$
 CL=hangar-fwdc-$$
-ip netns add "$NS" || skip_all "ip netns add failed"
+ip netns add "$NS" || bail_out "ip netns add $NS failed"
 at_exit "ip netns del $NS"
-ip netns add "$CL" || skip_all "ip netns add failed"
+ip netns add "$CL" || bail_out "ip netns add $CL failed"
 at_exit "ip netns del $CL"
 ip -n "$NS" link set lo up
 ip netns exec "$NS" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"

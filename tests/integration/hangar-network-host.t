@@ -10,7 +10,7 @@
 command -v busybox >/dev/null || { echo "not ok 1 - busybox (busybox-static, a build dependency) missing"; echo "1..1"; exit 1; }
 export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
 NS=hangar-nhost-$$
-ip netns add "$NS" || skip_all "ip netns add failed"
+ip netns add "$NS" || bail_out "ip netns add $NS failed"
 at_exit "ip netns del $NS"
 ip -n "$NS" link set lo up
 ip -n "$NS" link add hgh$$a type veth peer name hgh$$b 2>/dev/null || skip_all "kernel lacks veth"

@@ -9,7 +9,7 @@
 command -v nft >/dev/null || { echo "not ok 1 - nft (nftables, a test dependency) is not installed"; echo "1..1"; exit 1; }
 export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
 NS=hangar-njson-$$
-ip netns add "$NS" || skip_all "ip netns add failed"
+ip netns add "$NS" || bail_out "ip netns add $NS failed"
 at_exit "ip netns del $NS"
 ip -n "$NS" link set lo up
 ip netns exec "$NS" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"

@@ -36,9 +36,12 @@ like() {
 }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" = 0 ]; }
 skip_all() { echo "1..0 # SKIP $*"; exit 77; }
-# A missing test tool (jq, setpriv, a binary not built) is a failure, not a
-# skip: exit 77 is only for a kernel feature the host lacks.
-fail_all() { echo "not ok 1 - $*"; echo "1..1"; exit 1; }
+# bail_out REASON: a missing test tool or a failed test setup is a failure,
+# not a skip (skips are for kernel features the machine lacks).
+bail_out() { _tap_n=$((_tap_n + 1)); echo "not ok $_tap_n - $*"; echo "1..$_tap_n"; exit 1; }
+# need_tool CMD PACKAGE: the test needs CMD; scripts/install-deps --test installs PACKAGE.
+need_tool() { command -v "$1" >/dev/null || bail_out "$1 is not installed (package $2: scripts/install-deps --test)"; }
+fail_all() { bail_out "$@"; }
 
 # Scratch space, removed at exit along with containers made by this test.
 TEST_TMP=$(mktemp -d /tmp/hangar-test.XXXXXX)
