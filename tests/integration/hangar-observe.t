@@ -1,7 +1,8 @@
 #!/bin/bash
 # What an operator sees of a running instance: `stats` refreshing live
 # (docker stats' default), `list`'s uptime moving, and what create's
-# --cpuset, --env and --hostname put into the instance.
+# --cpuset, --env and --hostname put into the instance; stats counting the
+# instance's block I/O.
 HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
@@ -87,5 +88,23 @@ timeout -s INT 2.6 "$HANGAR" stats --format json obs >"$TEST_TMP/live.json" 2>&1
 n=$(jq -s 'length' "$TEST_TMP/live.json" 2>&1)
 ok "$([ "$n" -ge 2 ] && [ "$n" -le 3 ]; echo $?)" "live json: one array per second ($n in 2.6 s)"
 is "$(jq -s -r '[.[][0].name] | unique | .[]' "$TEST_TMP/live.json" 2>&1)" obs "each array describes obs"
+
+# --- stats counts the instance's block I/O.  The store is on a real disk
+# here (the test dir is not tmpfs).  O_DIRECT: v1 blkio charges buffered
+# writeback to the root cgroup, not the writer's, and reads skip the cache.
+store_fs=$(stat -f -c %T "$HANGAR_ROOT")
+ok "$([ "$store_fs" != tmpfs ] && [ "$store_fs" != ramfs ]; echo $?)" "the test store is on a block device ($store_fs), so writes do block I/O"
+w0=$(hg stats --no-stream --format json obs | jq '.[0].io_write_bytes')
+out=$(hg exec obs -- dd if=/dev/zero of=/ddtest bs=1M count=20 oflag=direct conv=fsync 2>&1)
+ok $? "dd of 20 MiB with O_DIRECT inside obs ($(tr -d '\r' <<<"$out" | tail -1))"
+w1=$(hg stats --no-stream --format json obs | jq '.[0].io_write_bytes')
+ok "$([[ "$w0" =~ ^[0-9]+$ ]] && [[ "$w1" =~ ^[0-9]+$ ]] && [ $((w1 - w0)) -ge $((20 * 1024 * 1024)) ]; echo $?)" \
+	"stats io_write_bytes grew by at least 20 MiB ($w0 -> $w1)"
+r0=$(hg stats --no-stream --format json obs | jq '.[0].io_read_bytes')
+out=$(hg exec obs -- dd if=/ddtest of=/dev/null bs=1M iflag=direct 2>&1)
+ok $? "dd reads it back with O_DIRECT ($(tr -d '\r' <<<"$out" | tail -1))"
+r1=$(hg stats --no-stream --format json obs | jq '.[0].io_read_bytes')
+ok "$([[ "$r0" =~ ^[0-9]+$ ]] && [[ "$r1" =~ ^[0-9]+$ ]] && [ $((r1 - r0)) -ge $((20 * 1024 * 1024)) ]; echo $?)" \
+	"stats io_read_bytes grew by at least 20 MiB ($r0 -> $r1)"
 hg destroy --force obs
 done_testing
