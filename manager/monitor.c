@@ -330,8 +330,31 @@ static void reap(struct monitor *m)
 	}
 }
 
+/* Until the signalfd exists (it is made after the init is created, see
+ * monitor_main), signals are caught by a handler: caught, not ignored or
+ * blocked, since the init inherits ignored dispositions and the signal
+ * mask across its exec (a command's `trap ... TERM` would never fire),
+ * while handlers reset to the default there. */
+static volatile sig_atomic_t term_pending;
+
+static void note_signal(int sig)
+{
+	if (sig == SIGTERM)
+		term_pending = 1;
+}
+
+static void ask_shutdown(struct monitor *m)
+{
+	struct hangar_error err;
+	log_note(&m->log, "SIGTERM: asking the instance to shut down");
+	container_kill(m->paths->oci_root, instance_container_id(m->inst), instance_stop_signal(m->inst),
+		       false, &err);
+}
+
 static void event_loop(struct monitor *m, int sfd)
 {
+	if (term_pending)
+		ask_shutdown(m);
 	while (!m->init_done) {
 		struct pollfd pfd[4] = {
 			{.fd = sfd, .events = POLLIN},
@@ -349,12 +372,8 @@ static void event_loop(struct monitor *m, int sfd)
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				/* Host shutdown (or a plain kill): shut the instance
 				 * down cleanly instead of orphaning it. */
-				if (si.ssi_signo == SIGTERM) {
-					struct hangar_error err;
-					log_note(&m->log, "SIGTERM: asking the instance to shut down");
-					container_kill(m->paths->oci_root, instance_container_id(m->inst),
-						       instance_stop_signal(m->inst), false, &err);
-				}
+				if (si.ssi_signo == SIGTERM)
+					ask_shutdown(m);
 			}
 		}
 		reap(m);
@@ -405,16 +424,6 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 	m.listen_fd = console_listen(p, name, &err);
 	if (m.listen_fd < 0)
 		goto fail;
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		hangar_sys_error(&err, "signalfd");
-		goto fail;
-	}
 	struct instance_launch launch = {
 		.paths = p,
 		.inst = m.inst,
@@ -429,6 +438,17 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 	instance_create_container_fn create = o->create_container ? o->create_container : default_create;
 	if (create(&launch, &created, o->create_container_data, &err) < 0)
 		goto fail;
+	/* Only now: the init has its clean signal mask (see note_signal). */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		hangar_sys_error(&err, "signalfd");
+		goto fail;
+	}
 	/* Limits that cannot apply (rootless without a delegated cgroup):
 	 * container_create says so in a warning, said once by `start`. */
 	struct hangar_error warning = err;
@@ -520,8 +540,14 @@ int monitor_spawn(const struct hangar_paths *p, const char *name, const struct i
 			_exit(mon < 0 ? 1 : 0);
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 		prctl(PR_SET_NAME, "hangar-monitor");
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
+		struct sigaction sa = {.sa_handler = note_signal, .sa_flags = SA_RESTART};
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGPIPE, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (devnull >= 0) {
 			dup2(devnull, STDIN_FILENO);

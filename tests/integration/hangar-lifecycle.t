@@ -83,4 +83,25 @@ out=$(hg run -d --network none bg -- sleep 1000 2>&1)
 ok $? "run -d starts in the background ($out)"
 is "$(state_of bg)" RUNNING "run -d: RUNNING"
 hg destroy --force bg
+
+# stop's SIGTERM reaches a command (not --init) that handles it: it exits
+# on its own before the timeout, with its own status.
+hg create termy --network none -- sh -c 'trap "exit 42" TERM; echo ready; while :; do sleep 0.1; done' >/dev/null
+hg start termy
+wait_for "grep -q ready '$HANGAR_ROOT/instances/termy/log'" 50
+t0=$(date +%s)
+out=$(hg stop --timeout 20 termy 2>&1)
+ok $? "stop termy ($out)"
+t1=$(date +%s)
+ok "$([ $((t1 - t0)) -le 10 ]; echo $?)" "the command exited on SIGTERM well before the 20 s timeout ($((t1 - t0))s)"
+is "$(hg list --format json | jq -r '.[] | select(.name == "termy") | .exit_code')" 42 \
+	"exit status 42 is the trap's (not SIGKILL's 137)"
+hg destroy --force termy
+# The monitor's own signal handling does not leak into the command.
+hg create sigs --network none -- sleep 1000 >/dev/null
+hg start sigs
+pid=$(hg list --format json | jq -r '.[] | select(.name == "sigs") | .pid')
+is "$(awk '$1 == "SigBlk:" || $1 == "SigIgn:" {print $1 $2}' /proc/$pid/status | tr '\n' ' ')" \
+	"SigBlk:0000000000000000 SigIgn:0000000000000000 " "the instance's command starts with no blocked or ignored signal"
+hg destroy --force sigs
 done_testing

@@ -37,6 +37,20 @@ ok "$([ "$(hostname)" != obs-host.example ]; echo $?)" "the host's hostname is u
 is "$(cat "$(cgfile obs cpuset cpuset.cpus cpuset.cpus)" 2>&1)" "$last_cpu" "--cpuset $last_cpu is the instance cgroup's cpuset.cpus"
 is "$(hg exec obs -- sh -c 'grep ^Cpus_allowed_list /proc/1/status' 2>&1 | tr -d '\r' | awk '{print $2}')" "$last_cpu" \
 	"the instance's init may run only on CPU $last_cpu"
+# --- set --cpuset on the running instance
+out=$(hg set obs --cpuset "0-$last_cpu" 2>&1)
+ok $? "set --cpuset 0-$last_cpu live ($out)"
+want=$([ "$last_cpu" = 0 ] && echo 0 || echo "0-$last_cpu")
+is "$(cat "$(cgfile obs cpuset cpuset.cpus cpuset.cpus)" 2>&1)" "$want" "the instance cgroup's cpuset.cpus follows"
+is "$(hg exec obs -- sh -c 'grep ^Cpus_allowed_list /proc/1/status' 2>&1 | tr -d '\r' | awk '{print $2}')" "$want" \
+	"the running init may now run on CPUs $want"
+is "$(jq -r '.limits.cpuset // "none"' "$HANGAR_ROOT/instances/obs/instance.json")" "$last_cpu" "without --save instance.json keeps --cpuset $last_cpu"
+out=$(hg set obs --cpuset "$ncpu" 2>&1)
+rc=$?
+ok "$([ $rc != 0 ] && [ "$(wc -l <<<"$out")" = 1 ] && [[ "$out" == *cpuset.cpus* ]]; echo $?)" \
+	"set --cpuset $ncpu (no such CPU) is refused in one line: $out"
+is "$(cat "$(cgfile obs cpuset cpuset.cpus cpuset.cpus)" 2>&1)" "$want" "and the live cpuset is unchanged"
+hg set obs --cpuset "$last_cpu" >/dev/null 2>&1
 hg create obs2 --network none --cpuset "$ncpu" -- true >/dev/null 2>&1
 cg2=$(jq -r '.linux.cgroupsPath' "$HANGAR_ROOT/instances/obs2/config.json")
 out=$(hg start obs2 2>&1)
