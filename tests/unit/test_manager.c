@@ -2,6 +2,7 @@
 /* Unit tests for the instance manager library (no containers started). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,57 @@ static void test_init_kinds(const char *tmp)
 	oci_config_free(cfg);
 }
 
+/* destroy unlinks NAME.lock while holding it.  A command that was waiting
+ * on the unlinked file must not count as holding the name's lock while a
+ * later command holds a lock on the new file. */
+static void test_lock_unlinked(const char *tmp)
+{
+	struct hangar_error err;
+	hangar_error_clear(&err);
+	_cleanup_free_ char *data = xasprintf("%s/lockdata", tmp), *run = xasprintf("%s/lockrun", tmp);
+	struct hangar_paths p;
+	if (hangar_paths_init(&p, data, run, &err) < 0) {
+		ok(0, "paths for the lock test (%s)", err.msg);
+		return;
+	}
+	_cleanup_free_ char *path = xasprintf("%s/locky.lock", p.run_instances_dir);
+	int first = hangar_lock_instance(&p, "locky", &err);
+	ok(first >= 0, "first lock held (%s)", err.msg);
+	int pipefd[2];
+	if (first < 0 || pipe(pipefd) < 0) {
+		hangar_paths_clear(&p);
+		return;
+	}
+	pid_t child = fork();
+	if (child == 0) {
+		/* Waits on the file that is about to be unlinked (not through
+		 * the parent's open file, whose lock fork shares). */
+		close(first);
+		struct hangar_error e;
+		int fd = hangar_lock_instance(&p, "locky", &e);
+		char c = fd >= 0 ? 'L' : 'E';
+		if (write(pipefd[1], &c, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	usleep(200000); /* the child is blocked in flock on the old inode */
+	unlink(path);
+	int second = hangar_lock_instance(&p, "locky", &err);
+	ok(second >= 0, "after the unlink a later command locks the new file (%s)", err.msg);
+	close(first); /* the child now gets the old, unlinked inode */
+	struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+	ok(poll(&pfd, 1, 500) == 0, "the waiter does not hold the lock while the new file's holder does");
+	close(second);
+	char c = 0;
+	ok(poll(&pfd, 1, 5000) == 1 && read(pipefd[0], &c, 1) == 1 && c == 'L',
+	   "it gets the lock once the new file's holder lets go");
+	close(pipefd[0]);
+	int status;
+	waitpid(child, &status, 0);
+	hangar_paths_clear(&p);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/test_manager.XXXXXX";
@@ -416,6 +468,7 @@ int main(void)
 	test_copy_tree(tmp);
 	test_store(tmp);
 	test_init_kinds(tmp);
+	test_lock_unlinked(tmp);
 	struct hangar_error err;
 	rm_rf(tmp, &err);
 	return tap_done();
