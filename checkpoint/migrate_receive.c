@@ -18,36 +18,6 @@
 #include "common/util.h"
 #include "manager/instance.h"
 
-static int read_stream(int fd, char **out, size_t *len_out, struct hangar_error *err)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = xmalloc0(cap);
-	for (;;) {
-		if (len + 1 >= cap) {
-			cap *= 2;
-			char *nb = realloc(buf, cap);
-			if (nb == NULL)
-				abort();
-			buf = nb;
-		}
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(buf);
-			return hangar_sys_error(err, "read the stream");
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	if (len_out)
-		*len_out = len;
-	return 0;
-}
-
 static int answer(int fd, const char *s, struct hangar_error *err)
 {
 	if (write_all(fd, s, strlen(s)) < 0 || write_all(fd, "\n", 1) < 0)
@@ -78,7 +48,7 @@ static int receive_prepare(const struct hangar_paths *p, const char *name, int i
 {
 	_cleanup_free_ char *json = NULL;
 	struct instance *src = NULL, *made = NULL;
-	if (read_stream(in_fd, &json, NULL, err) < 0 || load_source_instance(p, name, json, &src, err) < 0)
+	if (read_fd_all(in_fd, "the stream", &json, NULL, err) < 0 || load_source_instance(p, name, json, &src, err) < 0)
 		return -1;
 	int rc = -1;
 	char **mounts = xmalloc0((src->n_mounts + 1) * sizeof(char *));

@@ -109,11 +109,8 @@ ssize_t write_all(int fd, const void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct hangar_error *err)
+int read_fd_all(int fd, const char *what, char **out, size_t *len, struct hangar_error *err)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return hangar_sys_error(err, "open %s", path);
 	size_t cap = 4096, used = 0;
 	_cleanup_free_ char *buf = xmalloc0(cap);
 	for (;;) {
@@ -128,7 +125,7 @@ int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct ha
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return hangar_sys_error(err, "read %s", path);
+			return hangar_sys_error(err, "read %s", what);
 		}
 		if (r == 0)
 			break;
@@ -139,6 +136,14 @@ int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct ha
 		*len = used;
 	*out = steal_pointer(&buf);
 	return 0;
+}
+
+int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct hangar_error *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hangar_sys_error(err, "open %s", path);
+	return read_fd_all(fd, path, out, len, err);
 }
 
 int write_file_at(int dirfd, const char *path, const void *data, size_t len, int flags, mode_t mode,

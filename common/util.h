@@ -24,6 +24,8 @@ bool str_has_prefix(const char *s, const char *prefix);
 /* Whole-file I/O.  read_file returns a NUL-terminated buffer; *len (optional)
  * gets the length without the NUL. dirfd may be AT_FDCWD. */
 int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct hangar_error *err);
+/* Everything fd gives until EOF, NUL-terminated; `what` names it in errors. */
+int read_fd_all(int fd, const char *what, char **out, size_t *len, struct hangar_error *err);
 int write_file_at(int dirfd, const char *path, const void *data, size_t len, int flags, mode_t mode,
 		  struct hangar_error *err);
 /* Write a string into an existing file (sysfs/procfs/cgroupfs style). */

@@ -62,29 +62,11 @@ static int parse_num(const char *flag, const char *v, int64_t *out)
  * which fails (ENXIO) when stdin is a socket, as under a supervisor. */
 static int read_stdin(char **out)
 {
-	size_t cap = 4096, used = 0;
-	_cleanup_free_ char *buf = xmalloc0(cap);
-	for (;;) {
-		if (used + 1 >= cap) {
-			cap *= 2;
-			char *grown = realloc(buf, cap);
-			if (grown == NULL)
-				abort();
-			buf = grown;
-		}
-		ssize_t n = read(STDIN_FILENO, buf + used, cap - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			cli_error("update: read resources from stdin: %s", strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
+	struct hangar_error err;
+	if (read_fd_all(STDIN_FILENO, "resources from stdin", out, NULL, &err) < 0) {
+		cli_error("update: %s", err.msg);
+		return -1;
 	}
-	buf[used] = '\0';
-	*out = steal_pointer(&buf);
 	return 0;
 }
 
