@@ -652,8 +652,18 @@ int network_remove(const char *state_dir, const char *name, struct hangar_error 
 		    "network '%s': %zu instance(s) still attached (first: '%s'); detach them or run gc", name,
 		    t.n, t.leases[0].instance);
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	if (nl_route_socket(-1, &sk, err) < 0 || link_delete(sk, net->bridge, true, err) < 0 ||
-	    nat_remove_network(name, err) < 0)
+	if (nl_route_socket(-1, &sk, err) < 0)
+		return hangar_error_prefix(err, "remove network '%s'", name);
+	/* A bridge the admin made (docker0, an overlay's) stays, with its MTU
+	 * and its own addresses; only what hangar added to it goes. */
+	int r = 0;
+	if (!net->bridge_preexisting)
+		r = link_delete(sk, net->bridge, true, err);
+	if (r == 0 && net->bridge_preexisting && net->has_subnet4)
+		r = addr_delete(sk, net->bridge, &net->gateway4, err);
+	if (r == 0 && net->bridge_preexisting && net->has_subnet6)
+		r = addr_delete(sk, net->bridge, &net->gateway6, err);
+	if (r < 0 || nat_remove_network(name, err) < 0)
 		return hangar_error_prefix(err, "remove network '%s'", name);
 	/* The empty table stays: deleting it could race a concurrent attach
 	 * to another network creating its chain in it. */

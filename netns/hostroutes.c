@@ -6,8 +6,10 @@
  * the existing one and instances become unreachable, or the host loses a
  * real network.  So creating a network and every attach (the host may have
  * changed since the network was stored) look at the routes and addresses
- * of the namespace first.  The network's own bridge is ignored: its
- * connected routes are ours.
+ * of the namespace first.  The network's own bridge is ignored when hangar
+ * made it: its connected routes are ours.  A bridge that existed before
+ * (recorded in network.json) is the admin's: only exactly hangar's gateway
+ * address and the subnet's connected route on it are ours.
  */
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -71,8 +73,8 @@ static int conflict(const struct net_prefix *subnet, const char *kind, const str
 /* Routes of every table but "local" (whose entries mirror the addresses,
  * checked below): a policy-routing table counts as much as main.  Default
  * routes overlap everything and are not a collision. */
-static int check_routes(struct nl_sock *sk, struct nl_cache *links, int own, const struct net_prefix *subnet,
-			struct hangar_error *err)
+static int check_routes(struct nl_sock *sk, struct nl_cache *links, int own, const struct net_prefix *own_gw,
+			const struct net_prefix *subnet, struct hangar_error *err)
 {
 	_cleanup_cache_ struct nl_cache *routes = NULL;
 	int r = rtnl_route_alloc_cache(sk, subnet->family, 0, &routes);
@@ -91,7 +93,9 @@ static int check_routes(struct nl_sock *sk, struct nl_cache *links, int own, con
 		int ifindex = 0;
 		if (rtnl_route_get_nnexthops(rt) > 0)
 			ifindex = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0));
-		if (own > 0 && ifindex == own)
+		if (own > 0 && ifindex == own &&
+		    (own_gw == NULL ||
+		     (p.prefixlen == subnet->prefixlen && net_prefix_equal_addr(&p, subnet))))
 			continue;
 		char name[IF_NAMESIZE];
 		ifname_of(links, ifindex, name);
@@ -102,8 +106,8 @@ static int check_routes(struct nl_sock *sk, struct nl_cache *links, int own, con
 
 /* Addresses too: an interface that is down has no connected route, but
  * its address still claims the subnet. */
-static int check_addrs(struct nl_sock *sk, struct nl_cache *links, int own, const struct net_prefix *subnet,
-		       struct hangar_error *err)
+static int check_addrs(struct nl_sock *sk, struct nl_cache *links, int own, const struct net_prefix *own_gw,
+		       const struct net_prefix *subnet, struct hangar_error *err)
 {
 	_cleanup_cache_ struct nl_cache *addrs = NULL;
 	int r = rtnl_addr_alloc_cache(sk, &addrs);
@@ -113,9 +117,13 @@ static int check_addrs(struct nl_sock *sk, struct nl_cache *links, int own, cons
 		struct rtnl_addr *a = (struct rtnl_addr *)o;
 		int ifindex = rtnl_addr_get_ifindex(a);
 		struct net_prefix p;
-		if (rtnl_addr_get_family(a) != subnet->family || (own > 0 && ifindex == own) ||
+		if (rtnl_addr_get_family(a) != subnet->family ||
 		    !prefix_from_nladdr(rtnl_addr_get_local(a), rtnl_addr_get_prefixlen(a), &p) ||
 		    !net_prefix_overlaps(&p, subnet))
+			continue;
+		if (own > 0 && ifindex == own &&
+		    (own_gw == NULL ||
+		     (p.prefixlen == own_gw->prefixlen && net_prefix_equal_addr(&p, own_gw))))
 			continue;
 		char name[IF_NAMESIZE];
 		ifname_of(links, ifindex, name);
@@ -125,14 +133,15 @@ static int check_addrs(struct nl_sock *sk, struct nl_cache *links, int own, cons
 }
 
 int host_check_subnet(struct nl_sock *sk, const struct net_prefix *subnet, const char *own_bridge,
-		      struct hangar_error *err)
+		      const struct net_prefix *own_gateway, struct hangar_error *err)
 {
 	_cleanup_cache_ struct nl_cache *links = NULL;
 	int r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links);
 	if (r < 0)
 		return hangar_error_set(err, HANGAR_E_SYS, 0, "list links: %s", nl_geterror(r));
 	int own = own_bridge ? rtnl_link_name2i(links, own_bridge) : 0;
-	if (check_routes(sk, links, own, subnet, err) < 0 || check_addrs(sk, links, own, subnet, err) < 0)
+	if (check_routes(sk, links, own, own_gateway, subnet, err) < 0 ||
+	    check_addrs(sk, links, own, own_gateway, subnet, err) < 0)
 		return -1;
 	return 0;
 }
@@ -144,9 +153,12 @@ int host_check_network(const struct network *net, struct hangar_error *err)
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	if (nl_route_socket(-1, &sk, err) < 0)
 		return -1;
-	if (net->has_subnet4 && host_check_subnet(sk, &net->subnet4, net->bridge, err) < 0)
+	bool foreign = net->bridge_preexisting;
+	if (net->has_subnet4 &&
+	    host_check_subnet(sk, &net->subnet4, net->bridge, foreign ? &net->gateway4 : NULL, err) < 0)
 		return -1;
-	if (net->has_subnet6 && host_check_subnet(sk, &net->subnet6, net->bridge, err) < 0)
+	if (net->has_subnet6 &&
+	    host_check_subnet(sk, &net->subnet6, net->bridge, foreign ? &net->gateway6 : NULL, err) < 0)
 		return -1;
 	return 0;
 }

@@ -91,6 +91,11 @@ int link_get_mtu(struct nl_sock *sk, const char *name, unsigned *mtu, struct han
 /* Create the bridge when missing, set its MTU, add addresses, bring it up. */
 int bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu, const struct net_prefix *addrs,
 		  size_t n_addrs, struct hangar_error *err);
+/* Remove an address from ifname; a missing address or link is fine. */
+int addr_delete(struct nl_sock *sk, const char *ifname, const struct net_prefix *p, struct hangar_error *err);
+/* 1 and the link kind ("bridge", "veth", "device" for one without a kind)
+ * when the link exists, 0 and "" when not. */
+int link_kind(struct nl_sock *sk, const char *name, char *kind, size_t len, struct hangar_error *err);
 /* veth pair: host end enslaved to bridge, peer created directly inside the
  * namespace nsfd under peer_name. */
 int veth_create(struct nl_sock *sk, const char *host_name, const char *bridge, int nsfd,
@@ -113,9 +118,11 @@ int net_sysctl_write_in(int nsfd, const char *path, const char *value, struct ha
 /* Fail (HANGAR_E_CONFIG, naming the subnet, the route or address and its
  * interface) when a route (any table but local; not a default route) or an
  * address of the socket's namespace overlaps subnet on an interface other
- * than own_bridge. */
+ * than own_bridge.  own_gateway non-NULL (a bridge hangar did not make):
+ * on own_bridge too, except exactly that address and the subnet's own
+ * connected route, which are what hangar adds there. */
 int host_check_subnet(struct nl_sock *sk, const struct net_prefix *subnet, const char *own_bridge,
-		      struct hangar_error *err);
+		      const struct net_prefix *own_gateway, struct hangar_error *err);
 /* host_check_subnet for each subnet of a bridge network, in the calling
  * thread's namespace. */
 int host_check_network(const struct network *net, struct hangar_error *err);

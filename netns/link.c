@@ -252,6 +252,53 @@ int addr_add(struct nl_sock *sk, const char *ifname, const struct net_prefix *ad
 	return addr_add_index(sk, ifindex, ifname, addr, err);
 }
 
+int addr_delete(struct nl_sock *sk, const char *ifname, const struct net_prefix *p, struct hangar_error *err)
+{
+	bool exists;
+	if (link_exists(sk, ifname, &exists, err) < 0)
+		return -1;
+	if (!exists)
+		return 0;
+	int ifindex;
+	if (link_ifindex(sk, ifname, &ifindex, err) < 0)
+		return -1;
+	struct rtnl_addr *a = rtnl_addr_alloc();
+	if (a == NULL)
+		abort();
+	_cleanup_nladdr_ struct nl_addr *local = prefix_to_nladdr(p);
+	rtnl_addr_set_ifindex(a, ifindex);
+	rtnl_addr_set_family(a, p->family);
+	int r = rtnl_addr_set_local(a, local);
+	if (r == 0)
+		r = rtnl_addr_delete(sk, a, 0);
+	rtnl_addr_put(a);
+	/* already gone (EADDRNOTAVAIL): what we wanted */
+	if (r < 0 && r != -NLE_NOADDR && r != -NLE_OBJ_NOTFOUND) {
+		char b[64];
+		return nl_error(err, r, "delete address %s from %s", net_prefix_format(p, true, b, sizeof(b)),
+				ifname);
+	}
+	return 0;
+}
+
+int link_kind(struct nl_sock *sk, const char *name, char *kind, size_t len, struct hangar_error *err)
+{
+	bool exists;
+	if (link_exists(sk, name, &exists, err) < 0)
+		return -1;
+	if (!exists) {
+		kind[0] = '\0';
+		return 0;
+	}
+	_cleanup_link_ struct rtnl_link *cur = NULL;
+	if (get_link(sk, name, &cur, err) < 0)
+		return -1;
+	const char *type = rtnl_link_get_type(cur);
+	/* plain devices (a physical NIC, lo) have no link kind */
+	snprintf(kind, len, "%s", type ? type : "device");
+	return 1;
+}
+
 int bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu, const struct net_prefix *addrs,
 		  size_t n_addrs, struct hangar_error *err)
 {

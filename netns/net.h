@@ -66,6 +66,9 @@ struct network {
 	char *name;
 	enum network_mode mode;
 	char *bridge; /* bridge interface name (bridge mode) */
+	/* The bridge existed when the network was created: it is the admin's,
+	 * so network_remove takes only hangar's gateway addresses off it. */
+	bool bridge_preexisting;
 	bool has_subnet4, has_subnet6;
 	struct net_prefix subnet4, subnet6;
 	struct net_prefix gateway4, gateway6; /* prefixlen = the subnet's */
@@ -87,7 +90,9 @@ struct network_options {
 
 /* Validate and persist a new bridge network.  Errors: invalid name or CIDR,
  * prefix too small, gateway outside the subnet, subnet overlapping another
- * hangar network, name taken. "none" and "host" are built in. */
+ * hangar network or the host's routes and addresses, name taken, a bridge
+ * name that is an existing non-bridge link.  A subnet not given is the
+ * first free one of the default pool.  "none" and "host" are built in. */
 int network_create(const char *state_dir, const char *name, const struct network_options *opts,
 		   struct network **out, struct hangar_error *err);
 /* Load a network; "none" and "host" return the built-in pseudo networks. */
@@ -98,7 +103,8 @@ int network_load(const char *state_dir, const char *name, struct network **out, 
 int network_ensure_default(const char *state_dir, struct network **out, struct hangar_error *err);
 /* Names of the stored networks (NULL-terminated, free with strv_free). */
 int network_list(const char *state_dir, char ***names, struct hangar_error *err);
-/* Remove a network that has no leases: bridge, NAT chain and state. */
+/* Remove a network that has no leases: NAT chain, state and the bridge
+ * (only its gateway addresses when the bridge existed before). */
 int network_remove(const char *state_dir, const char *name, struct hangar_error *err);
 void network_free(struct network *net);
 

@@ -121,6 +121,7 @@ static struct json_object *network_to_json(const struct network *net)
 	json_object_object_add(o, "name", json_object_new_string(net->name));
 	json_object_object_add(o, "mode", json_object_new_string("bridge"));
 	json_object_object_add(o, "bridge", json_object_new_string(net->bridge));
+	json_object_object_add(o, "bridge_preexisting", json_object_new_boolean(net->bridge_preexisting));
 	if (net->has_subnet4) {
 		json_object_object_add(
 		    o, "subnet4",
@@ -195,6 +196,9 @@ static int network_from_json(struct json_object *o, const char *path, struct net
 		net->mtu = (unsigned)json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "masquerade", &v))
 		net->masquerade = json_object_get_boolean(v);
+	/* missing in files of older versions, which always made the bridge */
+	if (json_object_object_get_ex(o, "bridge_preexisting", &v))
+		net->bridge_preexisting = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "dns", &v) && json_object_is_type(v, json_type_array)) {
 		size_t n = json_object_array_length(v);
 		net->dns = xmalloc0((n + 1) * sizeof(char *));
@@ -453,34 +457,16 @@ static int network_store_locked(const char *state_dir, const struct network *net
 	return r;
 }
 
-int network_create(const char *state_dir, const char *name, const struct network_options *opts,
-		   struct network **out, struct hangar_error *err)
-{
-	struct network *net = NULL;
-	if (network_build(name, opts, &net, err) < 0)
-		return -1;
-	_cleanup_close_ int lock = network_state_lock(state_dir, err);
-	if (lock < 0 || check_overlap(state_dir, net, err) < 0 || host_check_network(net, err) < 0 ||
-	    network_store_locked(state_dir, net, err) < 0) {
-		network_free(net);
-		return -1;
-	}
-	if (out)
-		*out = net;
-	else
-		network_free(net);
-	return 0;
-}
-
 /* Under the state lock: is the candidate subnet free of other hangar
  * networks and of the host's routes and addresses?  1 = free, 0 = taken
  * (why in *why), -1 = error. */
-static int pool_subnet_free(const char *state_dir, struct nl_sock *sk, const struct net_prefix *cand,
-			    struct hangar_error *why, struct hangar_error *err)
+static int pool_subnet_free(const char *state_dir, struct nl_sock *sk, const struct network *net,
+			    const struct net_prefix *cand, struct hangar_error *why, struct hangar_error *err)
 {
-	struct network probe = {.name = (char *)NETWORK_DEFAULT_NAME,
-				.mode = NETWORK_MODE_BRIDGE,
-				.bridge = (char *)NETWORK_DEFAULT_NAME};
+	struct network probe = {.name = net->name, .mode = NETWORK_MODE_BRIDGE, .bridge = net->bridge};
+	struct net_prefix gw;
+	net_prefix_nth(cand, 1, &gw);
+	gw.prefixlen = cand->prefixlen;
 	if (cand->family == AF_INET) {
 		probe.has_subnet4 = true;
 		probe.subnet4 = *cand;
@@ -490,7 +476,7 @@ static int pool_subnet_free(const char *state_dir, struct nl_sock *sk, const str
 	}
 	struct hangar_error e = {0};
 	if (check_overlap(state_dir, &probe, &e) < 0 ||
-	    host_check_subnet(sk, cand, NETWORK_DEFAULT_NAME, &e) < 0) {
+	    host_check_subnet(sk, cand, net->bridge, net->bridge_preexisting ? &gw : NULL, &e) < 0) {
 		if (e.code != HANGAR_E_CONFIG) {
 			*err = e;
 			return -1;
@@ -504,8 +490,8 @@ static int pool_subnet_free(const char *state_dir, struct nl_sock *sk, const str
 
 /* The first free subnet of the default pool: 10.213.N.0/24 or
  * fd68:616e:6761:N::/64 for N = 0..255 (N = 0 is the classic default). */
-static int pick_default_subnet(const char *state_dir, struct nl_sock *sk, int family, char *buf, size_t len,
-			       struct hangar_error *err)
+static int pick_default_subnet(const char *state_dir, struct nl_sock *sk, const struct network *net,
+			       int family, char *buf, size_t len, struct hangar_error *err)
 {
 	struct hangar_error why = {0};
 	for (unsigned n = 0; n < NETWORK_DEFAULT_POOL_SIZE; n++) {
@@ -516,14 +502,84 @@ static int pick_default_subnet(const char *state_dir, struct nl_sock *sk, int fa
 		struct net_prefix cand;
 		if (net_prefix_parse(buf, &cand, err) < 0)
 			return -1;
-		int r = pool_subnet_free(state_dir, sk, &cand, &why, err);
+		int r = pool_subnet_free(state_dir, sk, net, &cand, &why, err);
 		if (r != 0)
 			return r < 0 ? -1 : 0;
 	}
 	return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 				"network '%s': no free subnet in the default pool %s (first refusal: %s)",
-				NETWORK_DEFAULT_NAME,
-				family == AF_INET ? NETWORK_DEFAULT_POOL4 : NETWORK_DEFAULT_POOL6, why.msg);
+				net->name, family == AF_INET ? NETWORK_DEFAULT_POOL4 : NETWORK_DEFAULT_POOL6,
+				why.msg);
+}
+
+/* A bridge name that is taken by a link of another kind (a NIC, a veth of
+ * an instance, wg0) is refused: enslaving veths to it cannot work, and
+ * network_remove would delete it.  An existing bridge is recorded as the
+ * admin's. */
+static int bridge_probe(struct nl_sock *sk, struct network *net, struct hangar_error *err)
+{
+	char kind[32];
+	int r = link_kind(sk, net->bridge, kind, sizeof(kind), err);
+	if (r < 0)
+		return -1;
+	if (r > 0 && strcmp(kind, "bridge") != 0)
+		return hangar_error_set(
+		    err, HANGAR_E_CONFIG, 0,
+		    "network '%s': bridge %s: an existing %s link of that name is not a bridge", net->name,
+		    net->bridge, kind);
+	net->bridge_preexisting = r > 0;
+	return 0;
+}
+
+/* A subnet the caller did not give comes from the default pool, like the
+ * default network's, so that a second network does not collide with
+ * hangar0 by default. */
+static int pick_subnets_locked(const char *state_dir, struct nl_sock *sk, struct network *net,
+			       const struct network_options *opts, struct hangar_error *err)
+{
+	char buf[64];
+	if (net->has_subnet4 && opts->subnet4 == NULL) {
+		if (pick_default_subnet(state_dir, sk, net, AF_INET, buf, sizeof(buf), err) < 0 ||
+		    parse_subnet(buf, AF_INET, 30, &net->subnet4, err) < 0 ||
+		    pick_gateway(&net->subnet4, opts->gateway4, &net->gateway4, err) < 0)
+			return -1;
+	}
+	if (net->has_subnet6 && opts->subnet6 == NULL) {
+		if (pick_default_subnet(state_dir, sk, net, AF_INET6, buf, sizeof(buf), err) < 0 ||
+		    parse_subnet(buf, AF_INET6, 126, &net->subnet6, err) < 0 ||
+		    pick_gateway(&net->subnet6, opts->gateway6, &net->gateway6, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int network_create(const char *state_dir, const char *name, const struct network_options *opts,
+		   struct network **out, struct hangar_error *err)
+{
+	static const struct network_options no_opts = {0};
+	if (opts == NULL)
+		opts = &no_opts;
+	struct network *net = NULL;
+	if (network_build(name, opts, &net, err) < 0)
+		return -1;
+	_cleanup_close_ int lock = network_state_lock(state_dir, err);
+	struct nl_sock *sk = NULL;
+	int r = lock < 0 ? -1 : nl_route_socket(-1, &sk, err);
+	if (r == 0)
+		r = bridge_probe(sk, net, err);
+	if (r == 0)
+		r = pick_subnets_locked(state_dir, sk, net, opts, err);
+	nl_route_socket_free(sk);
+	if (r < 0 || check_overlap(state_dir, net, err) < 0 || host_check_network(net, err) < 0 ||
+	    network_store_locked(state_dir, net, err) < 0) {
+		network_free(net);
+		return -1;
+	}
+	if (out)
+		*out = net;
+	else
+		network_free(net);
+	return 0;
 }
 
 /* Under the state lock, so that concurrent first uses agree on one
@@ -535,9 +591,12 @@ static int create_default_locked(const char *state_dir, struct network **out, st
 	if (nl_route_socket(-1, &sk, err) < 0)
 		return -1;
 	char s4[64], s6[64];
-	int r = pick_default_subnet(state_dir, sk, AF_INET, s4, sizeof(s4), err);
+	struct network probe = {.name = (char *)NETWORK_DEFAULT_NAME, .bridge = (char *)NETWORK_DEFAULT_NAME};
+	int r = bridge_probe(sk, &probe, err);
 	if (r == 0)
-		r = pick_default_subnet(state_dir, sk, AF_INET6, s6, sizeof(s6), err);
+		r = pick_default_subnet(state_dir, sk, &probe, AF_INET, s4, sizeof(s4), err);
+	if (r == 0)
+		r = pick_default_subnet(state_dir, sk, &probe, AF_INET6, s6, sizeof(s6), err);
 	nl_route_socket_free(sk);
 	if (r < 0)
 		return -1;
@@ -545,6 +604,7 @@ static int create_default_locked(const char *state_dir, struct network **out, st
 	struct network *net = NULL;
 	if (network_build(NETWORK_DEFAULT_NAME, &opts, &net, err) < 0)
 		return -1;
+	net->bridge_preexisting = probe.bridge_preexisting;
 	if (network_store_locked(state_dir, net, err) < 0) {
 		network_free(net);
 		return -1;

@@ -40,6 +40,18 @@ hg stop --timeout 1 first >/dev/null 2>&1
 out=$(hg start first 2>&1)
 ok $? "start again: the network's own bridge routes are not a collision ($out)"
 
+# With hangar0 in place, networks created without --subnet6 (the README
+# example) each take a free /64 of the pool instead of hangar0's.
+out=$(hg network create hgcb1 --subnet 10.220.0.0/24 --bridge hgcb1 2>&1)
+ok $? "network create without --subnet6 next to hangar0 ($out)"
+out=$(hg network create hgcb2 --subnet 10.221.0.0/24 --bridge hgcb2 2>&1)
+ok $? "a second one too ($out)"
+s6a=$(jq -r .subnet6 "$HANGAR_ROOT/networks/hgcb1/network.json")
+s6b=$(jq -r .subnet6 "$HANGAR_ROOT/networks/hgcb2/network.json")
+is "$s6a $s6b" "fd68:616e:6761:2::/64 fd68:616e:6761:3::/64" "they got the next free /64s, not hangar0's (:1::) or the host's (::)"
+out=$(hg network rm hgcb1 2>&1) && out=$(hg network rm hgcb2 2>&1)
+ok $? "and are removed again ($out)"
+
 # An explicit subnet overlapping a route of the host is refused.
 ip -n "$NS" route add 10.231.5.0/24 dev hgcext0
 out=$(hg network create hgcx --subnet 10.231.0.0/16 --no-ipv6 --bridge hgcx0 2>&1)

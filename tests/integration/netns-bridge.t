@@ -5,7 +5,8 @@
 #   C  a client/server on the far side of a veth to H (198.18.x = RFC 2544)
 #   I1, I2, I3  instance namespaces (I2 is held by a sleeping process)
 #   I4  an instance that tries to reach the host's loopback (CVE-2020-8558)
-#   I5  an instance on a pre-made bridge with its own MTU
+#   I5  an instance on a pre-made bridge with its own MTU (which survives
+#       the network's removal)
 # The machine's own interfaces, routes and sysctls are never touched.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -221,8 +222,28 @@ check "create an IPv6-only network" tool create "$STATE" tnet6 --bridge hgtbr3 -
 err=$(tool attach "$STATE" tnet6 inst6 /run/netns/$I3 --port 127.0.0.1:8093:80 2>&1)
 check "IPv4 host IP on an IPv6-only network is refused ($err)" grep -q "host IP 127.0.0.1 is IPv4 but network 'tnet6' has no IPv4 subnet" <<<"$err"
 check "refused publishes left no lease and no interface" bash -c "! grep -q '\"inst6\"' $STATE/tnet3/leases.json $STATE/tnet6/leases.json 2>/dev/null && ! ip -n $I3 link show eth0 2>/dev/null"
+# A second attach finds hangar's gateway on the admin's bridge: that address
+# and its connected route are hangar's own, not a collision.
+check "second attach to the pre-made bridge (its gateway is hangar's)" tool attach "$STATE" tnet3 inst7 /run/netns/$I3
+check "detach inst7" tool detach "$STATE" tnet3 inst7
 check "detach inst5" tool detach "$STATE" tnet3 inst5
+check "the pre-made bridge has hangar's gateway before the remove" bash -c "ip -n $H -br addr show hgtbr2 | grep -q 10.215.0.1/24"
 check "remove tnet3" tool remove "$STATE" tnet3
+check "the pre-made bridge survives the remove" ip -n "$H" link show hgtbr2
+check "... with its MTU 1450" bash -c "ip -n $H link show hgtbr2 | grep -q 'mtu 1450'"
+check "... without hangar's gateway 10.215.0.1" bash -c "! ip -n $H -br addr show hgtbr2 | grep -q 10.215.0.1"
+check "... and without its NAT chain" bash -c "! ip netns exec $H nft list table inet hangar | grep -q 'net-tnet3-'"
+# A pre-made bridge whose own address lies in the subnet is the admin's
+# network, not a free subnet.
+ip -n "$H" addr add 10.218.0.5/24 dev hgtbr2
+err=$(tool create "$STATE" tnet4 --bridge hgtbr2 --subnet4 10.218.0.0/24 --no-ipv6 2>&1)
+check "pre-made bridge with an address in the subnet refused ($err)" grep -q "subnet 10.218.0.0/24 overlaps address 10.218.0.5/24 on interface hgtbr2" <<<"$err"
+check "... and nothing stored" test ! -e "$STATE/tnet4"
+ip -n "$H" addr del 10.218.0.5/24 dev hgtbr2
+# A link that is not a bridge (here the uplink veth) is never taken as one.
+err=$(tool create "$STATE" tnet4 --bridge vh --subnet4 10.218.0.0/24 --no-ipv6 2>&1)
+check "--bridge naming a veth refused ($err)" grep -q "^.*network 'tnet4': bridge vh: an existing veth link of that name is not a bridge$" <<<"$err"
+check "... and nothing stored, the veth intact" bash -c "test ! -e $STATE/tnet4 && ip -n $H -br addr show vh | grep -q 198.18.7.1/24"
 check "remove tnet6" tool remove "$STATE" tnet6
 
 # /etc files for the instance.

@@ -406,10 +406,30 @@ static void test_network_definitions(void)
 	   "overlapping subnet refused: %s", err.msg);
 	o.subnet4 = "10.214.0.0/16";
 	o.no_ipv6 = false;
+	o.subnet6 = "fd68:616e:6761::/64";
 	ok(network_create(dir, "other", &o, NULL, &err) < 0 && strstr(err.msg, "overlaps"),
-	   "overlapping default IPv6 subnet refused: %s", err.msg);
-	o.subnet6 = "fd68:616e:6762::/64";
-	ok(network_create(dir, "other", &o, NULL, &err) == 0, "non-overlapping network created");
+	   "overlapping IPv6 subnet refused: %s", err.msg);
+	/* without a subnet6, each new network gets its own /64 of the pool
+	 * instead of colliding with hangar0's (the README example) */
+	o.subnet6 = NULL;
+	struct network *n1 = NULL, *n2 = NULL;
+	ok(network_create(dir, "other", &o, &n1, &err) == 0, "network without --subnet6 created: %s",
+	   err.msg);
+	struct network_options o2 = {.subnet4 = "10.216.0.0/24"};
+	ok(network_create(dir, "third", &o2, &n2, &err) == 0, "a second one too: %s", err.msg);
+	if (n1 && n2) {
+		char a[64], b[64];
+		net_prefix_format(&n1->subnet6, true, a, sizeof(a));
+		net_prefix_format(&n2->subnet6, true, b, sizeof(b));
+		ok(strcmp(a, NETWORK_DEFAULT_SUBNET6) != 0 && strcmp(b, NETWORK_DEFAULT_SUBNET6) != 0 &&
+		       strcmp(a, b) != 0 && strncmp(a, "fd68:616e:6761:", 15) == 0 &&
+		       strncmp(b, "fd68:616e:6761:", 15) == 0,
+		   "pool /64s differ from hangar0's and each other: %s %s", a, b);
+		is_str(net_prefix_format(&n2->gateway6, false, b, sizeof(b)), "fd68:616e:6761:2::1",
+		       "its gateway is the pool subnet's first address");
+	}
+	network_free(n1);
+	network_free(n2);
 	ok(network_create(dir, "other", &o, NULL, &err) < 0 && err.code == HANGAR_E_EXISTS, "name taken: %s",
 	   err.msg);
 	struct network_options bad = {.subnet4 = "10.300.0.0/24", .no_ipv6 = true};
@@ -439,7 +459,7 @@ static void test_network_definitions(void)
 	ok(network_load(dir, "nosuch", &net, &err) < 0 && err.code == HANGAR_E_NOTFOUND,
 	   "missing network: %s", err.msg);
 	char **names = NULL;
-	ok(network_list(dir, &names, &err) == 0 && strv_len(names) == 2, "two networks listed");
+	ok(network_list(dir, &names, &err) == 0 && strv_len(names) == 3, "three networks listed");
 	strv_free(names);
 	ok(network_remove(dir, "nosuch", &err) < 0 && err.code == HANGAR_E_NOTFOUND,
 	   "removing a missing network fails");
