@@ -109,7 +109,7 @@ static int ipv6_enable_forwarding(struct hangar_error *err)
 	return net_sysctl_write("ipv6/conf/all/forwarding", "1", err);
 }
 
-int network_setup_host(const struct network *net, struct hangar_error *err)
+int network_setup_host(const char *state_dir, const struct network *net, struct hangar_error *err)
 {
 	if (net->mode != NETWORK_MODE_BRIDGE)
 		return 0;
@@ -138,7 +138,9 @@ int network_setup_host(const struct network *net, struct hangar_error *err)
 	}
 	if (net->has_subnet6 && ipv6_enable_forwarding(err) < 0)
 		return hangar_error_prefix(err, "network '%s'", net->name);
-	return nat_setup_network(net, err);
+	char tag[9];
+	network_store_tag(state_dir, tag);
+	return nat_setup_network(net, tag, err);
 }
 
 static int open_target_netns(const struct network_attach_request *req, struct hangar_error *err)
@@ -302,6 +304,9 @@ static int lease_reserve(const char *state_dir, const struct network *net,
 	l->owner_start = req->owner_pid > 0 ? proc_start_time(req->owner_pid) : 0;
 	l->netns_dev = ns_stat->st_dev;
 	l->netns_ino = ns_stat->st_ino;
+	/* gc in another namespace must not judge this lease by what it sees */
+	if (network_host_netns(&l->host_netns_dev, &l->host_netns_ino, err) < 0)
+		return -1;
 	if (req->n_ports) {
 		l->ports = xmalloc0(req->n_ports * sizeof(*l->ports));
 		memcpy(l->ports, req->ports, req->n_ports * sizeof(*l->ports));
@@ -446,7 +451,10 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 	_cleanup_nl_sock_ struct nl_sock *host_sk = NULL;
 	bool veth_made = false, ports_made = false;
 	unsigned mtu = net->mtu;
-	int r = network_setup_host(net, err);
+	char tag[9];
+	network_store_tag(state_dir, tag);
+	_cleanup_free_ char *chain_prefix = nat_instance_prefix(l.host_ifname, tag);
+	int r = network_setup_host(state_dir, net, err);
 	if (r == 0)
 		r = nl_route_socket(-1, &host_sk, err);
 	if (r == 0 && mtu == 0)
@@ -466,7 +474,7 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 	if (r == 0) {
 		stage(req, "configured");
 		ports_made = l.n_ports > 0;
-		r = nat_add_instance_ports(net, l.host_ifname, &l, err);
+		r = nat_add_instance_ports(net, chain_prefix, &l, err);
 	}
 	if (r == 0) {
 		stage(req, "ports");
@@ -476,7 +484,7 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 		/* Unwind in reverse; keep the first error, which says why. */
 		struct hangar_error ignored = {0};
 		if (ports_made)
-			nat_remove_instance(l.host_ifname, &ignored);
+			nat_remove_instance(chain_prefix, &ignored);
 		if (veth_made && host_sk)
 			link_delete(host_sk, l.host_ifname, true, &ignored);
 		lease_update(state_dir, net->name, l.instance, true, &ignored);
@@ -490,9 +498,11 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 }
 
 /* Remove what a lease stands for (veth, NAT chains); the lease stays. */
-static int lease_teardown(struct nl_sock *host_sk, const struct lease *l, struct hangar_error *err)
+static int lease_teardown(struct nl_sock *host_sk, const char *tag, const struct lease *l,
+			  struct hangar_error *err)
 {
-	int r = nat_remove_instance(l->host_ifname, err);
+	_cleanup_free_ char *chain_prefix = nat_instance_prefix(l->host_ifname, tag);
+	int r = nat_remove_instance(chain_prefix, err);
 	/* Deleting the host end takes the namespace end with it. */
 	if (link_delete(host_sk, l->host_ifname, true, r < 0 ? &(struct hangar_error){0} : err) < 0 && r == 0)
 		r = -1;
@@ -525,7 +535,9 @@ int network_detach(const char *state_dir, const char *network_name, const char *
 	 * under the deterministic names: remove those too. */
 	struct lease fallback = {0};
 	snprintf(fallback.host_ifname, sizeof(fallback.host_ifname), "%s", host_ifname);
-	if (lease_teardown(host_sk, l ? l : &fallback, err) < 0)
+	char tag[9];
+	network_store_tag(state_dir, tag);
+	if (lease_teardown(host_sk, tag, l ? l : &fallback, err) < 0)
 		return hangar_error_prefix(err, "detach instance '%s' from network '%s'", instance,
 					   net->name);
 	if (l == NULL)
@@ -663,7 +675,9 @@ int network_remove(const char *state_dir, const char *name, struct hangar_error 
 		r = addr_delete(sk, net->bridge, &net->gateway4, err);
 	if (r == 0 && net->bridge_preexisting && net->has_subnet6)
 		r = addr_delete(sk, net->bridge, &net->gateway6, err);
-	if (r < 0 || nat_remove_network(name, err) < 0)
+	char tag[9];
+	network_store_tag(state_dir, tag);
+	if (r < 0 || nat_remove_network(name, tag, err) < 0)
 		return hangar_error_prefix(err, "remove network '%s'", name);
 	/* The empty table stays: deleting it could race a concurrent attach
 	 * to another network creating its chain in it. */

@@ -3,13 +3,18 @@
  * network_gc: find what instances that no longer exist left behind.
  *
  * How a lease is judged:
+ *   attached from another      its veth and chains are not visible here:
+ *   network namespace          leave it (and its network's bridge) alone
  *   pending, allocator alive   an attach is running: leave it alone
  *   pending, allocator dead    the attach was interrupted: undo it
- *   bound, owner known & dead  the instance is gone: undo it
- *   bound, host veth missing   the namespace died (the kernel destroys a
- *                              veth pair with either end's namespace)
- * Then veths on hangar bridges and hg* NAT chains that no remaining lease
- * names are removed, and net-*-post/-guard chains of networks that do not exist.
+ *   bound, owner known         alive: keep, whatever is visible; dead: the
+ *                              instance is gone, undo it
+ *   bound, no owner known,     the namespace died (the kernel destroys a
+ *   host veth missing          veth pair with either end's namespace)
+ * Then veths on hangar bridges and this store's hg* NAT chains that no
+ * remaining lease names are removed, and this store's net-*-post/-guard
+ * chains of networks that do not exist.  Chains carry the store's tag
+ * (network_store_tag): another store's are never touched.
  * All of it runs under the state lock, so no attach can race the decision.
  */
 #include <errno.h>
@@ -21,12 +26,22 @@
 #include "common/util.h"
 #include "netns/internal.h"
 
+struct host_ns {
+	uint64_t dev, ino;
+};
+
+/* Leases of older versions record no host namespace: judged here. */
+static bool lease_elsewhere(const struct lease *l, const struct host_ns *here)
+{
+	return l->host_netns_ino != 0 && (l->host_netns_ino != here->ino || l->host_netns_dev != here->dev);
+}
+
 static bool lease_is_stale(struct nl_sock *sk, const struct lease *l, struct hangar_error *err, int *failed)
 {
 	if (l->state == LEASE_PENDING)
 		return !process_alive(l->allocator_pid, l->allocator_start);
-	if (l->owner_pid > 0 && !process_alive(l->owner_pid, l->owner_start))
-		return true;
+	if (l->owner_pid > 0)
+		return !process_alive(l->owner_pid, l->owner_start);
 	bool exists = true;
 	if (link_exists(sk, l->host_ifname, &exists, err) < 0)
 		*failed = -1;
@@ -52,25 +67,29 @@ static void strv_append(char ***v, size_t *n, const char *s)
 
 /* One network: drop stale leases, delete their veths and chains, and
  * collect the host ifnames that stay in use. */
-static int gc_network(const char *state_dir, struct nl_sock *sk, const char *name, char ***live,
-		      size_t *n_live, struct network_gc_stats *stats, struct hangar_error *err)
+static int gc_network(const char *state_dir, struct nl_sock *sk, const struct host_ns *here, const char *tag,
+		      const char *name, char ***live, size_t *n_live, struct network_gc_stats *stats,
+		      struct hangar_error *err)
 {
 	struct network *net = NULL;
 	if (network_load_locked(state_dir, name, &net, err) < 0)
 		return -1;
 	struct lease_table t = {0};
 	int r = lease_table_load(state_dir, name, &t, err);
-	bool changed = false;
+	bool changed = false, elsewhere = false;
 	for (size_t i = 0; r == 0 && i < t.n;) {
 		struct lease *l = &t.leases[i];
-		if (!lease_is_stale(sk, l, err, &r)) {
+		bool away = lease_elsewhere(l, here);
+		elsewhere |= away;
+		if (away || !lease_is_stale(sk, l, err, &r)) {
 			strv_append(live, n_live, l->host_ifname);
 			i++;
 			continue;
 		}
 		bool had_link = false;
+		_cleanup_free_ char *chain_prefix = nat_instance_prefix(l->host_ifname, tag);
 		if (link_exists(sk, l->host_ifname, &had_link, err) < 0 ||
-		    nat_remove_instance(l->host_ifname, err) < 0 ||
+		    nat_remove_instance(chain_prefix, err) < 0 ||
 		    link_delete(sk, l->host_ifname, true, err) < 0) {
 			r = -1;
 			break;
@@ -83,9 +102,10 @@ static int gc_network(const char *state_dir, struct nl_sock *sk, const char *nam
 	if (r == 0 && changed)
 		r = lease_table_save(state_dir, name, &t, err);
 
-	/* veths of this network's bridge that no lease knows */
+	/* veths of this network's bridge that no lease knows; a bridge of
+	 * that name here is not the network's when it lives elsewhere */
 	bool bridge_exists = false;
-	if (r == 0 && net->mode == NETWORK_MODE_BRIDGE &&
+	if (r == 0 && net->mode == NETWORK_MODE_BRIDGE && !elsewhere &&
 	    link_exists(sk, net->bridge, &bridge_exists, err) < 0)
 		r = -1;
 	if (r == 0 && bridge_exists) {
@@ -104,36 +124,48 @@ static int gc_network(const char *state_dir, struct nl_sock *sk, const char *nam
 	return r < 0 ? hangar_error_prefix(err, "gc network '%s'", name) : 0;
 }
 
-static int gc_chains(char **networks, char **live, struct network_gc_stats *stats, struct hangar_error *err)
+/* "BASE-TAG-SUFFIX" with our tag: *base_len = strlen(BASE). */
+static bool chain_of_store(const char *chain, const char *tag, const char *suffix, size_t *base_len)
+{
+	size_t len = strlen(chain), slen = strlen(suffix), tlen = strlen(tag);
+	if (len <= slen + tlen + 1 || strcmp(chain + len - slen, suffix) != 0)
+		return false;
+	const char *t = chain + len - slen - tlen;
+	if (strncmp(t, tag, tlen) != 0 || t[-1] != '-')
+		return false;
+	*base_len = len - slen - tlen - 1;
+	return true;
+}
+
+static int gc_chains(char **networks, char **live, const char *tag, struct network_gc_stats *stats,
+		     struct hangar_error *err)
 {
 	char **chains = NULL;
 	if (nat_list_chains(&chains, err) < 0)
 		return -1;
 	int r = 0;
 	for (char **c = chains; r == 0 && *c; c++) {
-		size_t len = strlen(*c);
-		bool instance_chain =
-		    str_has_prefix(*c, "hg") && len > 4 &&
-		    (strcmp(*c + len - 4, "-pre") == 0 || strcmp(*c + len - 4, "-out") == 0);
+		size_t base;
+		bool instance_chain = str_has_prefix(*c, "hg") && (chain_of_store(*c, tag, "-pre", &base) ||
+								   chain_of_store(*c, tag, "-out", &base));
 		if (instance_chain) {
-			_cleanup_free_ char *prefix = xstrdup(*c);
-			prefix[len - 4] = '\0';
-			if (strv_contains(live, prefix))
+			_cleanup_free_ char *host_ifname = xasprintf("%.*s", (int)base, *c);
+			if (strv_contains(live, host_ifname))
 				continue;
+			_cleanup_free_ char *prefix = nat_instance_prefix(host_ifname, tag);
 			/* removes both -pre and -out; the second visit finds
 			 * nothing left and deletes nothing */
 			r = nat_remove_instance(prefix, err);
 			stats->chains_deleted += r == 0;
 			continue;
 		}
-		size_t suffix = len > 9 && strcmp(*c + len - 5, "-post") == 0	  ? 5
-				: len > 10 && strcmp(*c + len - 6, "-guard") == 0 ? 6
-										  : 0;
-		if (str_has_prefix(*c, "net-") && suffix > 0) {
-			_cleanup_free_ char *network = xasprintf("%.*s", (int)(len - 4 - suffix), *c + 4);
+		if (str_has_prefix(*c, "net-") &&
+		    (chain_of_store(*c, tag, "-post", &base) || chain_of_store(*c, tag, "-guard", &base)) &&
+		    base > 4) {
+			_cleanup_free_ char *network = xasprintf("%.*s", (int)(base - 4), *c + 4);
 			if (strv_contains(networks, network))
 				continue;
-			r = nat_remove_network(network, err);
+			r = nat_remove_network(network, tag, err);
 			stats->chains_deleted += r == 0;
 		}
 	}
@@ -160,11 +192,14 @@ int network_gc(const char *state_dir, struct network_gc_stats *stats, struct han
 	}
 	char **live = xmalloc0(sizeof(char *));
 	size_t n_live = 0;
-	int r = 0;
+	char tag[9];
+	network_store_tag(state_dir, tag);
+	struct host_ns here;
+	int r = network_host_netns(&here.dev, &here.ino, err);
 	for (char **n = networks; r == 0 && *n; n++)
-		r = gc_network(state_dir, sk, *n, &live, &n_live, stats, err);
+		r = gc_network(state_dir, sk, &here, tag, *n, &live, &n_live, stats, err);
 	if (r == 0)
-		r = gc_chains(networks, live, stats, err);
+		r = gc_chains(networks, live, tag, stats, err);
 	nl_route_socket_free(sk);
 	strv_free(live);
 	strv_free(networks);

@@ -19,6 +19,12 @@ int network_validate_instance_name(const char *name, struct hangar_error *err);
  * doubles as the instance's nftables chain prefix. */
 void network_host_ifname(const char *network, const char *instance, char out[IF_NAMESIZE]);
 int network_list_locked(const char *state_dir, char ***names, struct hangar_error *err);
+/* 8 hex digits naming a store (its state directory) in nftables chain
+ * names, so that two stores in one namespace never gc each other's
+ * chains. */
+void network_store_tag(const char *state_dir, char out[9]);
+/* The network namespace of the calling thread (the host side). */
+int network_host_netns(uint64_t *dev, uint64_t *ino, struct hangar_error *err);
 int network_load_locked(const char *state_dir, const char *name, struct network **out,
 			struct hangar_error *err);
 
@@ -54,6 +60,9 @@ struct lease {
 	pid_t owner_pid;
 	unsigned long long owner_start;
 	uint64_t netns_dev, netns_ino;
+	/* The host side the attach ran in (bridge, host veth, chains); 0 in
+	 * leases of older versions. */
+	uint64_t host_netns_dev, host_netns_ino;
 	struct port_mapping *ports;
 	size_t n_ports;
 };
@@ -131,8 +140,12 @@ int host_check_network(const struct network *net, struct hangar_error *err);
 /* Run an nft command batch through libnftables (output buffered, never
  * printed); *output gets the (JSON when json_output) output. */
 int nft_run(const char *what, const char *cmds, bool json_output, char **output, struct hangar_error *err);
-int nat_setup_network(const struct network *net, struct hangar_error *err);
-int nat_remove_network(const char *network, struct hangar_error *err);
+/* Chains are named with the store tag (network_store_tag):
+ * net-NAME-TAG-post/-guard and PREFIX-pre/-out with PREFIX =
+ * nat_instance_prefix(host_ifname, tag). */
+int nat_setup_network(const struct network *net, const char *tag, struct hangar_error *err);
+int nat_remove_network(const char *network, const char *tag, struct hangar_error *err);
+char *nat_instance_prefix(const char *host_ifname, const char *tag);
 int nat_add_instance_ports(const struct network *net, const char *chain_prefix, const struct lease *l,
 			   struct hangar_error *err);
 int nat_remove_instance(const char *chain_prefix, struct hangar_error *err);

@@ -88,6 +88,8 @@ static struct json_object *lease_to_json(const struct lease *l)
 	json_object_object_add(o, "owner_start", json_object_new_uint64(l->owner_start));
 	json_object_object_add(o, "netns_dev", json_object_new_uint64(l->netns_dev));
 	json_object_object_add(o, "netns_ino", json_object_new_uint64(l->netns_ino));
+	json_object_object_add(o, "host_netns_dev", json_object_new_uint64(l->host_netns_dev));
+	json_object_object_add(o, "host_netns_ino", json_object_new_uint64(l->host_netns_ino));
 	struct json_object *ports = json_object_new_array();
 	for (size_t i = 0; i < l->n_ports; i++) {
 		const struct port_mapping *p = &l->ports[i];
@@ -144,6 +146,8 @@ static int lease_from_json(struct json_object *o, struct lease *l, struct hangar
 	l->owner_start = get_u64(o, "owner_start");
 	l->netns_dev = get_u64(o, "netns_dev");
 	l->netns_ino = get_u64(o, "netns_ino");
+	l->host_netns_dev = get_u64(o, "host_netns_dev");
+	l->host_netns_ino = get_u64(o, "host_netns_ino");
 	struct json_object *ports;
 	if (json_object_object_get_ex(o, "ports", &ports) && json_object_is_type(ports, json_type_array)) {
 		size_t n = json_object_array_length(ports);

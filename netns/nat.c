@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * NAT through libnftables, all inside `table inet hangar`:
- *   net-NAME-post        postrouting masquerade for one network
- *   net-NAME-guard       drops packets from the bridge to 127.0.0.0/8
- *   hgXXXXXXXXXXXX-pre   prerouting DNAT for one instance's published ports
- *   hgXXXXXXXXXXXX-out   the same for connections made on the host itself
+ *   net-NAME-TAG-post        postrouting masquerade for one network
+ *   net-NAME-TAG-guard       drops packets from the bridge to 127.0.0.0/8
+ *   hgXXXXXXXXXXXX-TAG-pre   prerouting DNAT for one instance's published ports
+ *   hgXXXXXXXXXXXX-TAG-out   the same for connections made on the host itself
+ * TAG (8 hex digits) names the store, so that the gc of one store (another
+ * HANGAR_ROOT, a library caller with its own state directory) never takes
+ * another store's chains for leftovers.
  * Every chain is a base chain of its own, so adding or removing one
  * instance is a single chain operation that cannot disturb another
  * instance's rules, and no rule handles need to be tracked.  Each batch of
@@ -82,11 +85,16 @@ static void cmd_add(struct cmdbuf *b, const char *fmt, ...)
 	free(line);
 }
 
-int nat_setup_network(const struct network *net, struct hangar_error *err)
+char *nat_instance_prefix(const char *host_ifname, const char *tag)
+{
+	return xasprintf("%s-%s", host_ifname, tag);
+}
+
+int nat_setup_network(const struct network *net, const char *tag, struct hangar_error *err)
 {
 	struct cmdbuf b = {0};
 	char s4[64], s6[64];
-	const char *chain = net->name;
+	_cleanup_free_ char *chain = xasprintf("%s-%s", net->name, tag);
 	cmd_add(&b, "add table " NFT_TABLE);
 	cmd_add(&b,
 		"add chain " NFT_TABLE
@@ -180,10 +188,10 @@ static int delete_chains(const char *what, const char *const *chains, size_t n, 
 	return r;
 }
 
-int nat_remove_network(const char *network, struct hangar_error *err)
+int nat_remove_network(const char *network, const char *tag, struct hangar_error *err)
 {
-	_cleanup_free_ char *post = xasprintf("net-%s-post", network);
-	_cleanup_free_ char *guard = xasprintf("net-%s-guard", network);
+	_cleanup_free_ char *post = xasprintf("net-%s-%s-post", network, tag);
+	_cleanup_free_ char *guard = xasprintf("net-%s-%s-guard", network, tag);
 	_cleanup_free_ char *what = xasprintf("remove NAT of network '%s'", network);
 	const char *chains[] = {post, guard};
 	return delete_chains(what, chains, 2, err);

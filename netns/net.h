@@ -109,8 +109,9 @@ int network_remove(const char *state_dir, const char *name, struct hangar_error 
 void network_free(struct network *net);
 
 /* Bring the host side up: bridge with gateway addresses, forwarding, NAT
- * chain.  Idempotent; network_attach calls it. */
-int network_setup_host(const struct network *net, struct hangar_error *err);
+ * chain (named with the store tag of state_dir).  Idempotent;
+ * network_attach calls it. */
+int network_setup_host(const char *state_dir, const struct network *net, struct hangar_error *err);
 
 /* Another table's forward base chain with policy drop (docker sets the
  * iptables FORWARD policy to DROP) drops what the host routes to and from
@@ -199,9 +200,13 @@ struct network_gc_stats {
 };
 
 /* Remove what belongs to instances that no longer exist: leases whose
- * allocating process died before finishing, leases whose veth is gone (the
- * namespace died) or whose owner process died, hg* veths on hangar bridges
- * that no lease knows, and NAT chains of unknown instances. */
+ * allocating process died before finishing, leases whose owner process
+ * died, or, without a known owner, whose veth is gone (the namespace
+ * died); hg* veths on hangar bridges that no lease knows; and this store's
+ * NAT chains of unknown instances and networks.  A lease whose owner is
+ * alive is never dropped.  Leases attached from another network namespace
+ * than the caller's (and their networks' bridge ports) are left alone:
+ * their veths and chains cannot be seen from here. */
 int network_gc(const char *state_dir, struct network_gc_stats *stats, struct hangar_error *err);
 
 /* /etc/hosts text: localhost lines plus "ADDR hostname" per attachment. */

@@ -91,6 +91,25 @@ void network_host_ifname(const char *network, const char *instance, char out[IF_
 	snprintf(out, IF_NAMESIZE, "hg%012llx", (unsigned long long)(h & 0xffffffffffffull));
 }
 
+void network_store_tag(const char *state_dir, char out[9])
+{
+	/* the same store reached through another path is the same store */
+	_cleanup_free_ char *real = realpath(state_dir, NULL);
+	const char *s = real ? real : state_dir;
+	uint64_t h = fnv1a64(0xcbf29ce484222325ull, s, strlen(s));
+	snprintf(out, 9, "%08llx", (unsigned long long)(h & 0xffffffffull));
+}
+
+int network_host_netns(uint64_t *dev, uint64_t *ino, struct hangar_error *err)
+{
+	struct stat st;
+	if (stat("/proc/thread-self/ns/net", &st) < 0)
+		return hangar_sys_error(err, "stat /proc/thread-self/ns/net");
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
 void network_free(struct network *net)
 {
 	if (net == NULL)

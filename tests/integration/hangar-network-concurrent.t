@@ -46,7 +46,7 @@ is "$(echo "$inside" | cut -d/ -f1 | sort)" "$(echo "$list" | jq -r '.[].ipv4' |
 is "$(jq '[.. | objects | select(.instance?)] | length' "$leases")" $N "the lease file holds exactly $N leases"
 is "$(jq -r '[.. | objects | select(.instance?) | .ipv4] | unique | length' "$leases")" $N "with $N distinct addresses"
 is "$(inH ip -o link show master hangar0 | wc -l)" $N "$N veths on hangar0"
-is "$(inH nft list table inet hangar | grep -c 'chain hg[0-9a-f]*-pre')" $N "$N per-instance prerouting chains"
+is "$(inH nft list table inet hangar | grep -c 'chain hg[0-9a-f]*-[0-9a-f]*-pre')" $N "$N per-instance prerouting chains"
 
 : >"$TEST_TMP/destroy.pids"
 for i in $(seq $N); do

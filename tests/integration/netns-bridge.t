@@ -171,7 +171,8 @@ got=$(inH socat -t3 -T3 - TCP:127.0.0.1:8090 </dev/null 2>&1)
 check "a port published on 127.0.0.1 still answers there ($got)" [ "$got" = hello-tcp ]
 # Control: the same attack without the guard chain gets through, so the
 # check above can fail.
-inH nft flush chain inet hangar net-tnet-guard
+guard=$(inH nft list table inet hangar | grep -o 'net-tnet-[0-9a-f]*-guard' | head -1)
+inH nft flush chain inet hangar "$guard"
 got=$(ip netns exec "$I4" socat -t3 -T3 - TCP:127.0.0.1:9100,connect-timeout=2 </dev/null 2>&1)
 check "control: without the guard the attack reaches the host's 127.0.0.1 ($got)" [ "$got" = host-secret ]
 # The next attach restores the guard (network_setup_host is idempotent).
@@ -259,7 +260,7 @@ check "detach again is a no-op" tool detach "$STATE" tnet inst1
 check "host veth of inst1 removed" bash -c "! ip -n $H link show $host_if1 2>/dev/null"
 check "inst1's eth0 removed, eth1 kept" bash -c "! ip -n $I1 link show eth0 2>/dev/null && ip -n $I1 link show eth1 >/dev/null"
 check "inst1's NAT chains removed" bash -c "! ip netns exec $H nft list table inet hangar | grep -q $host_if1"
-check "network NAT chain kept" bash -c "ip netns exec $H nft list table inet hangar | grep -q 'chain net-tnet-post'"
+check "network NAT chain kept" bash -c "ip netns exec $H nft list table inet hangar | grep -q 'chain net-tnet-[0-9a-f]*-post'"
 check "inst1 lease released" bash -c "! grep -q '\"inst1\"' $STATE/tnet/leases.json"
 got=$(ip netns exec "$C" socat -t2 -T2 - TCP:198.18.7.1:8080 </dev/null 2>&1)
 check "published port no longer answers" [ "$got" != hello-tcp ]

@@ -121,22 +121,71 @@ check "its veth went with the namespace" bash -c "! ip -n $H link show $doomed_i
 out=$(tool gc "$STATE")
 check "gc released the lease of the dead namespace" bash -c "! grep -q '\"doomed\"' $STATE/gcnet/leases.json"
 
+# --- a live lease seen from elsewhere ------------------------------------------
+# gc from another namespace (e.g. 'hangar list' there, same store) cannot see
+# the veth of an instance attached in H: its lease must survive.
+newns hgg-a-$tag
+newns hgg-x-$tag
+out=$(tool attach "$STATE" gcnet away /run/netns/hgg-a-$tag)
+away_if=$(sed -n 's/^host_ifname=//p' <<<"$out")
+away_ip=$(sed -n 's/^ipv4=//p' <<<"$out")
+check "instance attached in H ($away_if $away_ip)" ip -n "$H" link show "$away_if"
+out=$(ip netns exec hgg-x-$tag "$TOOL" tool gc "$STATE" 2>&1)
+check "gc from another namespace released nothing ($(tr '\n' ' ' <<<"$out"))" grep -q '^leases_released=0$' <<<"$out"
+check "the lease survives" grep -q '"away"' "$STATE/gcnet/leases.json"
+check "and its veth in H" ip -n "$H" link show "$away_if"
+out=$(tool attach "$STATE" gcnet next /run/netns/hgg-x-$tag)
+check "the next attach gets another address ($(sed -n 's/^ipv4=//p' <<<"$out") vs $away_ip)" \
+	bash -c "[ -n '$away_ip' ] && grep -q '^ipv4=' <<<'$out' && ! grep -q '^ipv4=$away_ip\$' <<<'$out'"
+check "detach away" tool detach "$STATE" gcnet away
+check "detach next" tool detach "$STATE" gcnet next
+
+# A live owner keeps its lease even when its veth cannot be seen.
+unshare -n sleep 600 &
+kpid=$!
+pids+=("$kpid")
+for _ in $(seq 50); do [ "$(readlink /proc/$kpid/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break; sleep 0.05; done
+out=$(tool attach "$STATE" gcnet keeper /proc/$kpid/ns/net --owner $kpid)
+keeper_if=$(sed -n 's/^host_ifname=//p' <<<"$out")
+ip -n "$H" link del "$keeper_if"
+out=$(tool gc "$STATE")
+check "gc keeps the lease of a live owner whose veth is gone" grep -q '"keeper"' "$STATE/gcnet/leases.json"
+check "detach keeper" tool detach "$STATE" gcnet keeper
+kill -9 "$kpid"
+wait "$kpid" 2>/dev/null # the race below waits for all children
+
+# --- another store in the same namespace ---------------------------------------
+STATE2=$STATE/store2
+check "a second store creates its own network" tool create "$STATE2" gcnet2 --bridge hggcbr2 --subnet4 10.219.0.0/24 --no-ipv6
+newns hgg-s-$tag
+check "and publishes a port" tool attach "$STATE2" gcnet2 st2 /run/netns/hgg-s-$tag --port 9393:93
+out=$(tool gc "$STATE")
+check "gc of the first store leaves the second store's chains ($(tr '\n' ' ' <<<"$out"))" \
+	bash -c "ip netns exec $H nft list table inet hangar | grep -q 'chain net-gcnet2-[0-9a-f]*-post' && ip netns exec $H nft list table inet hangar | grep -q 'dport 9393'"
+check "and its lease and veth" bash -c "grep -q '\"st2\"' $STATE2/gcnet2/leases.json && ip -n $H link show master hggcbr2 | grep -q hg"
+check "detach st2 and remove gcnet2" bash -c "ip netns exec $H $TOOL tool detach $STATE2 gcnet2 st2 && ip netns exec $H $TOOL tool remove $STATE2 gcnet2"
+
 # --- leftovers nobody knows ---------------------------------------------------
+# chains carry the store's tag; take it from the network's own chain
+stag=$(inH nft list table inet hangar | sed -n 's/.*chain net-gcnet-\([0-9a-f]*\)-post.*/\1/p' | head -1)
+check "the network's chain carries a store tag ($stag)" [ -n "$stag" ]
 ip -n "$H" link add hg0123456789ab type veth peer name stray0
 ip -n "$H" link set hg0123456789ab master hggcbr
 ip -n "$H" link add hgnotours type veth peer name stray1
-inH nft add chain inet hangar hgaaaaaaaaaaaa-pre '{ type nat hook prerouting priority dstnat; }'
-inH nft add chain inet hangar net-gone-post '{ type nat hook postrouting priority srcnat; }'
+inH nft add chain inet hangar hgaaaaaaaaaaaa-$stag-pre '{ type nat hook prerouting priority dstnat; }'
+inH nft add chain inet hangar net-gone-$stag-post '{ type nat hook postrouting priority srcnat; }'
+inH nft add chain inet hangar hgcccccccccccc-0badf00d-pre '{ type nat hook prerouting priority dstnat; }'
 inH nft add table inet othertable
 inH nft add chain inet othertable hgbbbbbbbbbbbb-pre '{ type nat hook prerouting priority dstnat; }'
 out=$(tool gc "$STATE")
 check "stray veth on the bridge removed" bash -c "! ip -n $H link show hg0123456789ab 2>/dev/null"
 check "a link not on a hangar bridge is left alone" ip -n "$H" link show hgnotours
 check "chain of an unknown instance removed" bash -c "! ip netns exec $H nft list table inet hangar | grep -q hgaaaaaaaaaaaa"
-check "chain of a removed network removed" bash -c "! ip netns exec $H nft list table inet hangar | grep -q net-gone-post"
+check "chain of a removed network removed" bash -c "! ip netns exec $H nft list table inet hangar | grep -q net-gone-"
+check "a chain of another store's tag is left alone" bash -c "ip netns exec $H nft list table inet hangar | grep -q hgcccccccccccc-0badf00d-pre"
 check "other tables are never touched" bash -c "ip netns exec $H nft list table inet othertable | grep -q hgbbbbbbbbbbbb"
 check "live instances survive gc" bash -c "grep -q '\"killed\"' $STATE/gcnet/leases.json && grep -q '\"other\"' $STATE/gcnet/leases.json"
-check "the live instance's chains survive" bash -c "[ \$(ip netns exec $H nft list table inet hangar | grep -c 'chain hg') = 4 ]"
+check "the live instance's chains survive" bash -c "[ \$(ip netns exec $H nft list table inet hangar | grep -c 'chain hg[0-9a-f]*-$stag-') = 4 ]"
 out=$(tool gc "$STATE")
 check "a second gc finds nothing ($(tr '\n' ' ' <<<"$out"))" grep -q 'leases_released=0' <<<"$out"
 
