@@ -237,8 +237,9 @@ struct rootless_net_request {
 	const struct port_mapping *ports;
 	size_t n_ports;
 	unsigned mtu; /* 0: helper default */
-	/* slirp4netns only: directory for its API socket (port forwards are
-	 * added through it).  NULL: a temporary directory. */
+	/* Directory for the helper's log (and slirp4netns' API socket, through
+	 * which port forwards are added).  NULL: a temporary directory in
+	 * $XDG_RUNTIME_DIR (or /tmp), removed again once the helper is up. */
 	const char *runtime_dir;
 };
 

@@ -413,6 +413,13 @@ int rootless_net_start(const struct rootless_net_request *req, pid_t *helper_pid
 			rm_rf(tmpdir, &ignored);
 		return -1;
 	}
+	/* The helper is up and keeps what it needs open (its log; ports are
+	 * published already, so nobody uses the API socket again): a directory
+	 * we made goes, instead of one more per start. */
+	if (tmpdir) {
+		struct hangar_error ignored = {0};
+		rm_rf(tmpdir, &ignored);
+	}
 	if (used)
 		*used = found;
 	return 0;

@@ -27,8 +27,8 @@ static void network_usage(void)
 	       "                     fd68:616e:6761::/56 unless --no-ipv6)\n"
 	       "   --gateway IP      gateway address (default: the subnet's first address);\n"
 	       "                     an IPv6 address sets the IPv6 gateway\n"
-	       "   --mtu N           MTU of the bridge and the instances' eth (default: the\n"
-	       "                     bridge's, 1500 for a new one)\n"
+	       "   --mtu N           MTU of the bridge and the instances' eth, 1280-65535\n"
+	       "                     (default: the bridge's, 1500 for a new one)\n"
 	       "   --no-ipv6         IPv4 only\n"
 	       "   --no-ipv4         IPv6 only\n"
 	       "   --bridge NAME     bridge interface (default: the network name); may be an\n"
@@ -89,8 +89,8 @@ static int network_create_cmd(int argc, char **argv)
 				o.gateway4 = optarg;
 			break;
 		case O_MTU:
-			if (parse_u64(optarg, &n) < 0 || n < 576 || n > 65535)
-				return hangar_usage("network", "--mtu %s: a number from 576 to 65535",
+			if (parse_u64(optarg, &n) < 0 || n < 1280 || n > 65535)
+				return hangar_usage("network", "--mtu %s: a number from 1280 to 65535",
 						    optarg);
 			o.mtu = (unsigned)n;
 			break;

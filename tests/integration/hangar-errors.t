@@ -59,7 +59,9 @@ expect_error "network: invalid CIDR" 2 "network create hgerr-b: invalid CIDR '10
 expect_error "network: name taken" 4 "network 'hgerr-a': already exists" -- network create hgerr-a --subnet 10.231.0.0/24
 expect_error "network: no --subnet" 2 "--subnet CIDR is required" -- network create hgerr-b
 expect_error "network: reserved name" 2 "create bridge: the name is reserved" -- network create bridge --subnet 10.232.0.0/24
-expect_error "network: bad --mtu" 2 "--mtu 99: a number from 576 to 65535" -- network create hgerr-b --subnet 10.232.0.0/24 --mtu 99
+expect_error "network: bad --mtu" 2 "--mtu 99: a number from 1280 to 65535" -- network create hgerr-b --subnet 10.232.0.0/24 --mtu 99
+# 1000 is below IPv6's minimum, which the library enforces: the CLI says the same range
+expect_error "network: --mtu below 1280" 2 "--mtu 1000: a number from 1280 to 65535" -- network create hgerr-b --subnet 10.232.0.0/24 --mtu 1000
 expect_error "network rm: unknown network" 3 "network 'nonet': not found" -- network rm nonet
 expect_error "network: unknown subcommand" 2 "unknown subcommand 'frob'" -- network frob
 expect_error "none with another network" 2 "--network none: cannot be combined with other networks" -- create x11 --network none --network hgerr-a

@@ -87,9 +87,14 @@ run_case() { # helper, pid|path
 		enter="ip netns exec $nsname"
 	fi
 	local out=$WORK/$helper-$mode.out
+	# pid mode: a runtime dir of the caller's; path mode: none, so the
+	# library makes a temporary one in XDG_RUNTIME_DIR, which must go again
+	local xdg=$WORK/xdg-$helper-$mode rdir=()
+	mkdir -p "$xdg"
+	[ "$mode" = pid ] && rdir=(--runtime-dir "$WORK/$helper-$mode")
 	# shellcheck disable=SC2086
-	ip netns exec "$H" "$TOOL" tool rootless $target --helper "$helper" --port $port:80 --port $port:53/udp \
-		--runtime-dir "$WORK/$helper-$mode" >"$out" 2>&1 &
+	ip netns exec "$H" env XDG_RUNTIME_DIR="$xdg" "$TOOL" tool rootless $target --helper "$helper" \
+		--port $port:80 --port $port:53/udp "${rdir[@]}" >"$out" 2>&1 &
 	local tpid=$!
 	pids+=("$tpid")
 	for _ in $(seq 200); do grep -q '^helper_pid=\|^error' "$out" && break; sleep 0.05; done
@@ -101,6 +106,13 @@ run_case() { # helper, pid|path
 		return
 	fi
 	ok "$helper ($mode): helper started, pid $hpid is our child"
+	if [ "$mode" = path ]; then
+		check "$helper ($mode): no temporary directory left in XDG_RUNTIME_DIR ($(ls "$xdg"))" \
+			bash -c "[ -z \"\$(ls -A $xdg)\" ]"
+	else
+		check "$helper ($mode): the caller's runtime dir keeps the helper's log" \
+			bash -c "ls $WORK/$helper-$mode | grep -q '\.log$'"
+	fi
 	check "$helper ($mode): namespace has a configured uplink" \
 		bash -c "$enter ip -4 -o addr show scope global | grep -q inet"
 	check "$helper ($mode): default route inside" bash -c "$enter ip route show default | grep -q default"
