@@ -423,7 +423,8 @@ int network_attach(const char *state_dir, const char *network_name, const struct
 	if (req->n_ports && !net->has_subnet4 && !net->has_subnet6)
 		return hangar_error_set(err, HANGAR_E_CONFIG, 0,
 					"network '%s': no addresses to publish ports to", net->name);
-	if (network_check_port_families(net, req->ports, req->n_ports, err) < 0)
+	if (network_check_port_families(net, req->ports, req->n_ports, err) < 0 ||
+	    host_check_port_listeners(req->ports, req->n_ports, err) < 0)
 		return -1;
 	struct stat ns_stat;
 	if (fstat(nsfd, &ns_stat) < 0)

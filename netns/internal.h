@@ -136,6 +136,13 @@ int host_check_subnet(struct nl_sock *sk, const struct net_prefix *subnet, const
  * thread's namespace. */
 int host_check_network(const struct network *net, struct hangar_error *err);
 
+/* ---- host sockets (listeners.c) ---- */
+/* Refuse (one line naming the port) a published port that a TCP listener
+ * or an unconnected UDP socket of the calling thread's namespace already
+ * holds on a matching or wildcard address, and a host IP that is no local
+ * address there. */
+int host_check_port_listeners(const struct port_mapping *ports, size_t n, struct hangar_error *err);
+
 /* ---- nftables (nat.c) ---- */
 /* Run an nft command batch through libnftables (output buffered, never
  * printed); *output gets the (JSON when json_output) output. */

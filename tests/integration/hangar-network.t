@@ -121,6 +121,26 @@ out=$(hg network rm hgt-back 2>&1)
 ok $? "network rm once multi is destroyed ($out)"
 ok "$(! inH ip link show hgtback0 >/dev/null 2>&1; echo $?)" "its bridge is gone"
 
+# A port a service of the host side listens on is refused at start, in one
+# line naming the port; nothing of the attach is left.
+inH socat TCP-LISTEN:8083,reuseaddr,fork SYSTEM:'echo host-service' &
+lpid=$!
+at_exit "kill $lpid"
+for _ in $(seq 100); do inH ss -lnt | grep -q ':8083 ' && break; sleep 0.05; done
+hg create taken --network bridge --publish 8083:80 -- sleep 1000 >/dev/null 2>&1
+out=$(hg start taken 2>&1)
+rc=$?
+ok "$([ $rc != 0 ]; echo $?)" "start with --publish 8083:80 while the host listens on 8083 fails (exit $rc)"
+like "$out" "port 8083/tcp: a socket on this host already listens on it" "the message names the port ($out)"
+is "$(jq -r '[.. | objects | select(.instance? == "taken")] | length' "$HANGAR_ROOT/networks/hangar0/leases.json")" 0 "no lease left"
+ok "$(! inH nft list table inet hangar | grep -q 'dport 8083'; echo $?)" "no rule left"
+is "$(inH socat -t3 -T3 - TCP:127.0.0.1:8083 </dev/null 2>&1)" host-service "the host's service still answers"
+hg create badip --network bridge --publish 192.0.2.99:8084:80 -- sleep 1000 >/dev/null 2>&1
+out=$(hg start badip 2>&1)
+like "$out" "host IP 192.0.2.99 is not an address of this host" "a host IP that is not local is refused ($out)"
+hg destroy --force taken
+hg destroy --force badip
+
 # instance.json from before several networks: one "network" string.
 hg create old --network none -- true >/dev/null 2>&1
 jq 'del(.networks) | .network = "host"' "$HANGAR_ROOT/instances/old/instance.json" >"$TEST_TMP/old.json" &&

@@ -197,6 +197,22 @@ check "attaching the same instance twice is refused ($err)" grep -q "already att
 err=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port '[::1]:8095:80' 2>&1)
 check "publishing on [::1] is refused ($err)" grep -q "port \[::1\]:8095/tcp: host IP ::1 cannot be forwarded to an instance" <<<"$err"
 check "refused [::1] publish left no lease and no interface" bash -c "! grep -q '\"inst3\"' $STATE/tnet/leases.json && ! ip -n $I3 link show eth0 2>/dev/null"
+# A port something on the host side already listens on would be taken
+# over by the DNAT rule: refused, naming the port.
+inH socat TCP-LISTEN:8085,reuseaddr,fork SYSTEM:'echo host-service' &
+pids+=($!)
+inH socat UDP-RECVFROM:5355,reuseaddr,fork SYSTEM:'echo host-udp' &
+pids+=($!)
+wait_listen "$H" -lnt 8085; wait_listen "$H" -lnu 5355
+err=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 8085:80 2>&1)
+check "publishing a port a host TCP socket listens on is refused ($err)" grep -q "port 8085/tcp: a socket on this host already listens on it (0.0.0.0:8085)" <<<"$err"
+err=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 5355:53/udp 2>&1)
+check "the same for a bound UDP socket ($err)" grep -q "port 5355/udp: a socket on this host already listens on it" <<<"$err"
+err=$(tool attach "$STATE" tnet inst3 /run/netns/$I3 --port 192.0.2.99:8087:80 2>&1)
+check "a host IP that is not local is refused ($err)" grep -q "port 192.0.2.99:8087: host IP 192.0.2.99 is not an address of this host" <<<"$err"
+check "the refusals left no lease, interface or chain" bash -c "! grep -q '\"inst3\"' $STATE/tnet/leases.json && ! ip -n $I3 link show eth0 2>/dev/null && ! ip netns exec $H nft list table inet hangar | grep -q 'dport 808[57]'"
+got=$(ip netns exec "$C" socat -t3 -T3 - TCP:198.18.7.1:8085 </dev/null 2>&1)
+check "the host's service still answers ($got)" [ "$got" = host-service ]
 
 # A second network: inst1 gets eth1 and keeps its default route on eth0.
 check "create a second network with MTU 1400" tool create "$STATE" tnet2 --bridge hgtbr1 --subnet4 10.214.0.0/24 --subnet6 fd68:616e:6762::/64 --mtu 1400
