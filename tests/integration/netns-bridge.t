@@ -24,8 +24,8 @@ skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for network namespaces"
 [ -x "$TOOL" ] || { echo "Bail out! $TOOL not built"; exit 1; }
-command -v socat >/dev/null || skip_all "socat not installed (scripts/install-deps --test)"
-command -v ip >/dev/null || skip_all "iproute2 not installed"
+command -v socat >/dev/null || { echo "Bail out! socat not installed (scripts/install-deps --test)"; exit 1; }
+command -v ip >/dev/null || { echo "Bail out! iproute2 not installed (scripts/install-deps --test installs it)"; exit 1; }
 
 tag=$$
 H=hgt-h-$tag C=hgt-c-$tag I1=hgt-i1-$tag I2=hgt-i2-$tag I3=hgt-i3-$tag I4=hgt-i4-$tag I5=hgt-i5-$tag

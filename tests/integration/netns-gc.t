@@ -21,7 +21,7 @@ skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for network namespaces"
 [ -x "$TOOL" ] || { echo "Bail out! $TOOL not built"; exit 1; }
-command -v ip >/dev/null || skip_all "iproute2 not installed"
+command -v ip >/dev/null || { echo "Bail out! iproute2 not installed (scripts/install-deps --test installs it)"; exit 1; }
 
 tag=$$
 H=hgg-h-$tag

@@ -23,7 +23,7 @@ skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root for network namespaces"
 [ -x "$TOOL" ] || { echo "Bail out! $TOOL not built"; exit 1; }
-command -v socat >/dev/null || skip_all "socat not installed"
+command -v socat >/dev/null || { echo "Bail out! socat not installed (scripts/install-deps --test installs it)"; exit 1; }
 [ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
 
 tag=$$
@@ -142,7 +142,7 @@ run_case() { # helper, pid|path
 for helper in slirp4netns pasta; do
 	bin=$helper
 	if ! command -v "$bin" >/dev/null; then
-		skip "$helper not installed"
+		nok "$helper not installed (scripts/install-deps --test installs slirp4netns and passt)"
 		continue
 	fi
 	run_case "$helper" pid

@@ -21,10 +21,10 @@ if [ -z "${RL_NET_PRIVATE_TUN:-}" ] && [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ]
 fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rootless-lib.sh"
-[ -x "$HANGAR" ] || skip_all "$HANGAR not built"
-command -v pasta >/dev/null || command -v slirp4netns >/dev/null || skip_all "neither pasta nor slirp4netns installed"
+[ -x "$HANGAR" ] || { echo "Bail out! $HANGAR not built"; exit 1; }
+command -v pasta >/dev/null || command -v slirp4netns >/dev/null || { echo "Bail out! neither pasta nor slirp4netns installed (scripts/install-deps --test installs both)"; exit 1; }
 [ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
-command -v socat >/dev/null || skip_all "socat not installed"
+command -v socat >/dev/null || { echo "Bail out! socat not installed (scripts/install-deps --test installs it)"; exit 1; }
 
 rl_make_user A ranges || { echo "Bail out! cannot create a test user"; exit 1; }
 rl_as "$A" test -r /dev/net/tun -a -w /dev/net/tun ||
@@ -39,7 +39,7 @@ store_snapshot() { ls -A "$HOME_A/.local/share/hangar/instances" "$TEST_TMP/xdg-
 
 SERVER='busybox nc -ll -p 8080 -e echo hello-from-instance'
 for helper in pasta slirp4netns; do
-	command -v $helper >/dev/null || { skip "$helper not installed"; continue; }
+	command -v $helper >/dev/null || { fail "$helper not installed (scripts/install-deps --test installs slirp4netns and passt)"; continue; }
 	port=$((18900 + RANDOM % 500))
 	n=w-$helper
 	out=$(UH create $n --network $helper --publish 127.0.0.1:$port:8080 -- sh -c "$SERVER" 2>&1 </dev/null)

@@ -25,10 +25,10 @@ fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rootless-lib.sh"
 TOOL=$BUILD/tests/unit/test_netns
-[ -x "$TOOL" ] || skip_all "$TOOL not built"
-command -v pasta >/dev/null || command -v slirp4netns >/dev/null || skip_all "neither pasta nor slirp4netns installed"
+[ -x "$TOOL" ] || { echo "Bail out! $TOOL not built"; exit 1; }
+command -v pasta >/dev/null || command -v slirp4netns >/dev/null || { echo "Bail out! neither pasta nor slirp4netns installed (scripts/install-deps --test installs both)"; exit 1; }
 [ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
-command -v socat >/dev/null || skip_all "socat not installed"
+command -v socat >/dev/null || { echo "Bail out! socat not installed (scripts/install-deps --test installs it)"; exit 1; }
 
 rl_make_user A ranges || { echo "Bail out! cannot create a test user"; exit 1; }
 if ! rl_as "$A" test -r /dev/net/tun -a -w /dev/net/tun; then
@@ -44,7 +44,7 @@ ok $? "a rootless container with its own network namespace"
 pid=$(rl_oci "$A" state n1 | jq -r .pid)
 
 for helper in pasta slirp4netns; do
-	command -v $helper >/dev/null || { skip "$helper not installed"; continue; }
+	command -v $helper >/dev/null || { fail "$helper not installed (scripts/install-deps --test installs slirp4netns and passt)"; continue; }
 	port=$((18300 + RANDOM % 500))
 	out=$TEST_TMP/$helper.out
 	rl_as "$A" "$TOOL" tool rootless "$pid" --helper $helper --port 127.0.0.1:$port:8080 \
