@@ -121,6 +121,22 @@ out=$(hg network rm hgt-back 2>&1)
 ok $? "network rm once multi is destroyed ($out)"
 ok "$(! inH ip link show hgtback0 >/dev/null 2>&1; echo $?)" "its bridge is gone"
 
+# 'hangar list' (its network gc) from another namespace, same store: it
+# cannot see web2's veth, but web2 lives, so its lease must stay and the
+# next start must not get web2's address.
+NS2=hangar-net2-$$
+ip netns add "$NS2" && at_exit "ip netns del $NS2"
+web2_ip=$(hg list --format json | jq -r '.[] | select(.name=="web2") | .ipv4' | cut -d' ' -f1)
+web2_if=$(inH ip -o link show master hangar0 | awk -F': ' '{print $2}' | cut -d@ -f1 | head -1)
+nsenter --net="/run/netns/$NS2" "$HANGAR" list >/dev/null 2>&1
+is "$(jq -r '[.. | objects | select(.instance? == "web2")] | length' "$HANGAR_ROOT/networks/hangar0/leases.json")" 1 "list from another namespace keeps web2's lease ($web2_ip)"
+ok "$(inH ip link show "$web2_if" >/dev/null 2>&1; echo $?)" "and its veth $web2_if"
+hg create nextone --network bridge -- sleep 1000 >/dev/null 2>&1
+hg start nextone >/dev/null 2>&1
+next_ip=$(hg list --format json | jq -r '.[] | select(.name=="nextone") | .ipv4' | cut -d' ' -f1)
+ok "$([ -n "$next_ip" ] && [ -n "$web2_ip" ] && [ "$next_ip" != "$web2_ip" ]; echo $?)" "the next start gets another address ($next_ip, web2 has $web2_ip)"
+hg destroy --force nextone
+
 # A port a service of the host side listens on is refused at start, in one
 # line naming the port; nothing of the attach is left.
 inH socat TCP-LISTEN:8083,reuseaddr,fork SYSTEM:'echo host-service' &
