@@ -110,6 +110,10 @@ struct instance_create_opts {
 
 /* Rootless and network is "pasta" or "slirp4netns". */
 bool instance_network_is_rootless_helper(const struct hangar_paths *p, const char *network);
+/* pasta / slirp4netns: write /etc/hosts and /etc/resolv.conf (the
+ * helper's DNS address) into the instance's upper layer; call before the
+ * overlay is mounted. */
+int instance_net_helper_etc_files(const struct instance *inst, struct hangar_error *err);
 
 /* Valid instance name: [A-Za-z0-9][A-Za-z0-9_.-]*, at most INSTANCE_NAME_MAX. */
 int instance_validate_name(const char *name, struct hangar_error *err);

@@ -200,6 +200,20 @@ void instance_net_helper_stop(const struct hangar_paths *p, const char *name)
 	unlink(path);
 }
 
+int instance_net_helper_etc_files(const struct instance *inst, struct hangar_error *err)
+{
+	char *dns[] = {strcmp(inst->networks[0], INSTANCE_NETWORK_PASTA) == 0 ? ROOTLESS_NET_PASTA_DNS
+									      : ROOTLESS_NET_SLIRP4NETNS_DNS,
+		       NULL};
+	struct network net = {.name = inst->networks[0], .mode = NETWORK_MODE_NONE, .dns = dns};
+	/* Into the upper layer, before the container's init mounts the
+	 * overlay over inst->rootfs (files written there would be hidden). */
+	if (network_write_etc_files(inst->upper, inst->hostname ? inst->hostname : inst->name, &net, NULL, 0,
+				    err) < 0)
+		return hangar_error_prefix(err, "instance %s: network %s", inst->name, inst->networks[0]);
+	return 0;
+}
+
 int instance_net_helper_start(const struct hangar_paths *p, const struct instance *inst, pid_t init_pid,
 			      pid_t *helper_pid, struct hangar_error *err)
 {
@@ -346,9 +360,10 @@ int instance_network_attach(const struct hangar_paths *p, struct instance *inst,
 			goto fail;
 	}
 	/* Rootless: inst->rootfs is only the mount point the container's init
-	 * covers with the overlay; files written there would be hidden, so the
-	 * image's own /etc/hosts and resolv.conf are kept.  resolv.conf comes
-	 * from the first network. */
+	 * covers with the overlay; files written there would be hidden (the
+	 * helper networks write into the upper layer before, see
+	 * instance_net_helper_etc_files).  resolv.conf comes from the first
+	 * network. */
 	if (!p->rootless &&
 	    network_write_etc_files(inst->rootfs, inst->hostname ? inst->hostname : inst->name, first_net,
 				    att, n_att, err) < 0) {

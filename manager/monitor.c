@@ -435,6 +435,9 @@ static int monitor_main(const struct hangar_paths *p, const char *name, const st
 		.on_created_data = &m,
 	};
 	struct container_created created = {.pid = -1, .tty_master = -1};
+	if (instance_network_is_rootless_helper(p, m.inst->networks[0]) &&
+	    instance_net_helper_etc_files(m.inst, &err) < 0)
+		goto fail;
 	instance_create_container_fn create = o->create_container ? o->create_container : default_create;
 	if (create(&launch, &created, o->create_container_data, &err) < 0)
 		goto fail;

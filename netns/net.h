@@ -243,6 +243,13 @@ struct rootless_net_request {
 	const char *runtime_dir;
 };
 
+/* The DNS address each helper answers on inside the namespace: slirp4netns'
+ * built-in forwarder, and the address pasta is told to map to the host's
+ * resolver (--dns-forward; podman uses the same).  For the instance's
+ * /etc/resolv.conf. */
+#define ROOTLESS_NET_SLIRP4NETNS_DNS "10.0.2.3"
+#define ROOTLESS_NET_PASTA_DNS "169.254.1.1"
+
 /* Find the helper binary in PATH ("pasta" / "slirp4netns"). */
 int rootless_net_find_helper(enum rootless_net_helper want, enum rootless_net_helper *found, char **path,
 			     struct hangar_error *err);

@@ -229,6 +229,10 @@ static int start_pasta(const char *bin, const struct rootless_net_request *req, 
 	 * into connections to the host's 127.0.0.1 (slirp4netns gets
 	 * --disable-host-loopback for the same) */
 	argv_add(&a, xstrdup("--no-map-gw"));
+	/* a resolver address for the instance's resolv.conf; pasta maps it
+	 * to the host's first nameserver */
+	argv_add(&a, xstrdup("--dns-forward"));
+	argv_add(&a, xstrdup(ROOTLESS_NET_PASTA_DNS));
 	if (tcp == 0) {
 		argv_add(&a, xstrdup("-t"));
 		argv_add(&a, xstrdup("none"));

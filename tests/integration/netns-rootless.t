@@ -36,8 +36,11 @@ cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	for ns in "${nsnames[@]}" $H; do ip netns del "$ns" 2>/dev/null; done
-	rm -rf "$WORK"
+	rm -rf "$WORK" "/etc/netns/$H"
+	# the parent only when this test made it (and nobody else uses it)
+	[ "$made_etc_netns" = yes ] && rmdir /etc/netns
 }
+made_etc_netns=no
 trap cleanup EXIT
 
 ip netns add "$H" || skip_all "ip netns add failed"
@@ -60,6 +63,19 @@ ip -n "$H" addr add 198.18.10.1/24 dev cl0
 ip -n "$H" link set cl0 up
 ip -n "$C" addr add 198.18.10.2/24 dev cl1
 ip -n "$C" link set cl1 up
+
+# Servers in C for the instance's outbound traffic, and a "nameserver": ip
+# netns exec bind-mounts /etc/netns/H/resolv.conf over /etc/resolv.conf, so
+# the helpers started in H take C for the host's resolver.
+made_etc_netns=no
+[ -d /etc/netns ] || made_etc_netns=yes
+mkdir -p "/etc/netns/$H"
+echo "nameserver 198.18.10.2" >"/etc/netns/$H/resolv.conf"
+ip netns exec "$C" socat TCP-LISTEN:9500,reuseaddr,fork SYSTEM:'echo hello-from-c' &
+pids+=($!)
+ip netns exec "$C" socat UDP-RECVFROM:53,reuseaddr,fork SYSTEM:'read -r x; echo dns-from-c' &
+pids+=($!)
+for _ in $(seq 100); do ip netns exec "$C" ss -lnt | grep -q ':9500 ' && ip netns exec "$C" ss -lnu | grep -q ':53 ' && break; sleep 0.05; done
 
 h_ns=$(ip netns exec "$H" readlink /proc/self/ns/net)
 port=18100
@@ -133,6 +149,14 @@ run_case() { # helper, pid|path
 	# client elsewhere is answered
 	got=$(echo ping | ip netns exec "$C" socat -t3 -T3 - UDP:198.18.10.1:$port 2>&1)
 	check "$helper ($mode): published UDP port $port answers a client elsewhere ($got)" [ "$got" = hello-udp ]
+	got=$($enter socat -t3 -T3 - TCP:198.18.10.2:9500 </dev/null 2>&1)
+	# (with pasta the reply arrived more than once in a test run: only its
+	# arrival is checked)
+	check "$helper ($mode): outbound TCP from inside reaches a server elsewhere ($(head -1 <<<"$got"))" grep -qx hello-from-c <<<"$got"
+	local dns=10.0.2.3
+	[ "$helper" = pasta ] && dns=169.254.1.1
+	got=$(echo query | $enter socat -t3 -T3 - UDP:$dns:53 2>&1)
+	check "$helper ($mode): the helper's DNS address $dns reaches the host's nameserver ($got)" [ "$got" = dns-from-c ]
 	kill "$tpid"
 	wait "$tpid" 2>/dev/null
 	for _ in $(seq 100); do [ -d /proc/$hpid ] || break; sleep 0.05; done

@@ -54,6 +54,14 @@ for helper in pasta slirp4netns; do
 	wait_for "socat -t2 -T2 - TCP:127.0.0.1:$port </dev/null 2>/dev/null | grep -q hello-from-instance" 50
 	got=$(socat -t3 -T3 - TCP:127.0.0.1:$port </dev/null 2>&1)
 	is "$got" hello-from-instance "$helper: the host's loopback reaches the instance's server on port $port"
+	# /etc files for DNS under the helper (the image's own resolv.conf is empty)
+	dns=10.0.2.3
+	[ $helper = pasta ] && dns=169.254.1.1
+	got=$(UH exec $n -- cat /etc/resolv.conf 2>&1 </dev/null)
+	like "$got" "nameserver $dns" "$helper: /etc/resolv.conf inside names the helper's DNS address $dns ($(echo $got | tr '\n' ' '))"
+	got=$(UH exec $n -- cat /etc/hosts 2>&1 </dev/null)
+	like "$got" "127.0.0.1[[:space:]]+localhost" "$helper: /etc/hosts inside has localhost"
+	like "$got" "$n" "$helper: and the instance's hostname"
 	# published on 127.0.0.1 only: nothing listens on the machine's real interfaces
 	is "$(ss -Hlnt "sport = :$port" | awk '{print $4}' | sort -u | tr '\n' ' ')" "127.0.0.1:$port " "$helper: port $port listens on 127.0.0.1 only"
 	UH stop -t 1 $n >/dev/null 2>&1
