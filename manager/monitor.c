@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -337,6 +338,28 @@ static void reap(struct monitor *m)
  * while handlers reset to the default there. */
 static volatile sig_atomic_t term_pending;
 
+/* Signals the caller ignored (nohup's SIGHUP, a shell's SIGINT for a
+ * background job; GNU make even ignores the two real-time signals glibc
+ * keeps for itself) stay ignored across exec: the instance's command must
+ * start with none.  The raw system call, because glibc's sigaction refuses
+ * its own two. */
+static void reset_ignored_signals(void)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} old, dfl = {.handler = SIG_DFL};
+	for (int sig = 1; sig < 65; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof(uint64_t)) == 0 &&
+		    old.handler == SIG_IGN)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
+	}
+}
+
 static void note_signal(int sig)
 {
 	if (sig == SIGTERM)
@@ -548,6 +571,7 @@ int monitor_spawn(const struct hangar_paths *p, const char *name, const struct i
 		sigaction(SIGHUP, &sa, NULL);
 		sigaction(SIGPIPE, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
+		reset_ignored_signals();
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
