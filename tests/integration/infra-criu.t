@@ -103,7 +103,11 @@ round_trip() { # round_trip N
 
 	# The first round's tree is our unshare's child: reap it.
 	[ "$round" = 1 ] && wait "$unshare_pid" 2>/dev/null
-	! kill -0 "$loop_pid" 2>/dev/null || [ "$(awk '/^State:/ { print $2 }' "/proc/$loop_pid/status" 2>/dev/null)" = Z ]
+	# Gone, or a zombie its reaper has not collected yet (and may collect
+	# between the two looks: then there is no status left to read).
+	local state
+	state=$(awk '/^State:/ { print $2 }' "/proc/$loop_pid/status" 2>/dev/null)
+	! kill -0 "$loop_pid" 2>/dev/null || [ -z "$state" ] || [ "$state" = Z ]
 	ok $? "round $round: the dumped tree is gone"
 
 	at_dump=$(counter)
@@ -124,7 +128,13 @@ round_trip() { # round_trip N
 	# start would write 1, 2, ... for 0.1 s each, which sampling every 0.03 s sees.
 	local value lowest=999999 reached=1
 	for _ in $(seq 170); do
-		value=$(counter)
+		# A read between the loop's truncate and its write sees an empty
+		# file: that is no value, not a restart from 0.
+		value=$(cat "$work/counter" 2>/dev/null)
+		if [ -z "$value" ]; then
+			sleep 0.03
+			continue
+		fi
 		[ "$value" -lt "$lowest" ] && lowest=$value
 		if [ "$value" -gt "$((at_dump + 2))" ]; then
 			reached=0
