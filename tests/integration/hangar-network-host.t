@@ -5,22 +5,13 @@
 # veth pair and an address only it has, so the machine's own interfaces are
 # neither needed nor touched.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-command -v busybox >/dev/null || { echo "not ok 1 - busybox (busybox-static, a build dependency) missing"; echo "1..1"; exit 1; }
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-NS=hangar-nhost-$$
-ip netns add "$NS" || bail_out "ip netns add $NS failed"
-at_exit "ip netns del $NS"
-ip -n "$NS" link set lo up
+. "$(dirname "$0")/hangar-netns-lib.sh"
+need_tool busybox busybox-static
+hangar_host_netns hangar-nhost
 ip -n "$NS" link add hgh$$a type veth peer name hgh$$b 2>/dev/null || skip_all "kernel lacks veth"
 ip -n "$NS" addr add 198.51.100.7/24 dev hgh$$a
 ip -n "$NS" link set hgh$$a up
 ip -n "$NS" link set hgh$$b up
-inH() { nsenter --net="/run/netns/$NS" "$@"; }
-hg() { inH "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done; }
-at_exit _hangar_cleanup
 
 out=$(hg create hostnet --network host -- sh -c 'exec sleep 1000' 2>&1)
 ok $? "create hostnet --network host ($out)"

@@ -4,22 +4,10 @@
 # live address with its interface in "addresses".  Every hangar command runs
 # inside a network namespace made by this test (as in hangar-network.t).
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-command -v nft >/dev/null || { echo "not ok 1 - nft (nftables, a test dependency) is not installed"; echo "1..1"; exit 1; }
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-NS=hangar-njson-$$
-ip netns add "$NS" || bail_out "ip netns add $NS failed"
-at_exit "ip netns del $NS"
-ip -n "$NS" link set lo up
-ip netns exec "$NS" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"
-ip netns exec "$NS" nft delete table inet hgprobe
+. "$(dirname "$0")/hangar-netns-lib.sh"
+hangar_host_netns hangar-njson nft
 ip -n "$NS" link add hgprobe0 type veth peer name hgprobe1 2>/dev/null || skip_all "kernel lacks veth"
 ip -n "$NS" link del hgprobe0
-inH() { nsenter --net="/run/netns/$NS" "$@"; }
-hg() { inH "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done; }
-at_exit _hangar_cleanup
 
 hg create b1 --network bridge -- sleep 1000 >/dev/null 2>&1 && hg start b1
 ok $? "start b1 on the bridge"

@@ -6,20 +6,8 @@
 # HANGAR_TEST_NET_PAUSE hook (docs/networking.md).  Every hangar command
 # runs inside a network namespace made by this test (its "host").
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-need_tool nft nftables
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-NS=hangar-nkill-$$
-ip netns add "$NS" || bail_out "ip netns add $NS failed"
-at_exit "ip netns del $NS"
-ip -n "$NS" link set lo up
-ip netns exec "$NS" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"
-ip netns exec "$NS" nft delete table inet hgprobe
-inH() { nsenter --net="/run/netns/$NS" "$@"; }
-hg() { inH "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done; }
-at_exit _hangar_cleanup
+. "$(dirname "$0")/hangar-netns-lib.sh"
+hangar_host_netns hangar-nkill nft
 field() { hg list --format json | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"; }
 leases=$HANGAR_ROOT/networks/hangar0/leases.json
 n_leases() { jq '[.. | objects | select(.instance?)] | length' "$leases" 2>/dev/null || echo 0; }

@@ -3,24 +3,11 @@
 # inside a network namespace made by this test (the "host" here), so the
 # bridge, veths and nftables rules never touch the machine's own network.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-need_tool nft nftables
+. "$(dirname "$0")/hangar-netns-lib.sh"
 need_tool curl curl
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-NS=hangar-net-$$
-ip netns add "$NS" || bail_out "ip netns add $NS failed"
-at_exit "ip netns del $NS"
-ip -n "$NS" link set lo up
-ip netns exec "$NS" nft add table inet hgprobe 2>/dev/null || skip_all "kernel lacks nf_tables"
-ip netns exec "$NS" nft delete table inet hgprobe
+hangar_host_netns hangar-net nft
 ip -n "$NS" link add hgprobe0 type veth peer name hgprobe1 2>/dev/null || skip_all "kernel lacks veth"
 ip -n "$NS" link del hgprobe0
-# nsenter switches only the network namespace: mounts stay shared with us.
-inH() { nsenter --net="/run/netns/$NS" "$@"; }
-hg() { inH "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done; }
-at_exit _hangar_cleanup
 
 ip link show hangar0 >/dev/null 2>&1 && host_had_bridge=yes || host_had_bridge=no
 web_cmd='mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www'
