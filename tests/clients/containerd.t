@@ -49,7 +49,9 @@ EOF
 # /run/containerd/runc/$NS and the containers' cgroups /$NS/<id>.
 NS=hangar-ctr-test-$$
 export CONTAINERD_NAMESPACE=$NS
-containerd --config "$D/config.toml" >"$D/containerd.log" 2>&1 &
+# Its temporary directories (ctrd-checkpoint* of a checkpoint) go into the
+# test's own, which is removed at exit.
+TMPDIR=$TEST_TMP containerd --config "$D/config.toml" >"$D/containerd.log" 2>&1 &
 cpid=$!
 ctr_cleanup() {
 	local t
