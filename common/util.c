@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,6 +93,21 @@ ssize_t read_all(int fd, void *buf, size_t len)
 		done += (size_t)r;
 	}
 	return (ssize_t)done;
+}
+
+int wait_child_message(pid_t pid, int fd, char *msg, size_t len, int *status)
+{
+	ssize_t got = read_all(fd, msg, len - 1);
+	close(fd);
+	msg[got > 0 ? got : 0] = '\0';
+	char *nl = strchr(msg, '\n');
+	if (nl)
+		*nl = '\0';
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
 }
 
 ssize_t write_all(int fd, const void *buf, size_t len)

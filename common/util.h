@@ -35,6 +35,10 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 /* Loop over EINTR and short transfers. Return bytes or -1 with errno. */
 ssize_t read_all(int fd, void *buf, size_t len);
+/* A helper run with its stderr on a pipe: read what it says until the pipe
+ * closes (fd is closed), keep the first line in msg, and wait for pid.
+ * Returns -1 (errno set) only when waitpid fails. */
+int wait_child_message(pid_t pid, int fd, char *msg, size_t len, int *status);
 ssize_t write_all(int fd, const void *buf, size_t len);
 
 int mkdir_p(const char *path, mode_t mode, struct hangar_error *err);

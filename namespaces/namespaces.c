@@ -164,17 +164,9 @@ static int run_idmap_helper(const char *helper, pid_t pid, const struct oci_id_m
 	strv_free(argv);
 	close(errpipe[1]);
 	char msg[512];
-	ssize_t got = read_all(errpipe[0], msg, sizeof(msg) - 1);
-	close(errpipe[0]);
-	msg[got > 0 ? got : 0] = '\0';
-	char *nl = strchr(msg, '\n');
-	if (nl)
-		*nl = '\0';
 	int status;
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR)
-			return hangar_sys_error(err, "wait %s", helper);
-	}
+	if (wait_child_message(child, errpipe[0], msg, sizeof(msg), &status) < 0)
+		return hangar_sys_error(err, "wait %s", helper);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return hangar_error_set(err, HANGAR_E_UNSUPPORTED, 0,
 					"%s not found: install the uidmap package for subordinate id ranges", helper);

@@ -100,17 +100,9 @@ int overlay_fuse_mount(const char *const *lowerdirs, size_t n_lower, const char 
 	/* The daemon keeps our stderr pipe's write end only until it
 	 * detaches (it redirects stdio to /dev/null then). */
 	char msg[512];
-	ssize_t got = read_all(errp[0], msg, sizeof(msg) - 1);
-	close(errp[0]);
-	msg[got > 0 ? got : 0] = '\0';
-	char *nl = strchr(msg, '\n');
-	if (nl)
-		*nl = '\0';
 	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return hangar_sys_error(err, "fuse-overlayfs on %s: wait", target);
-	}
+	if (wait_child_message(pid, errp[0], msg, sizeof(msg), &status) < 0)
+		return hangar_sys_error(err, "fuse-overlayfs on %s: wait", target);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return hangar_error_set(err, HANGAR_E_SYS, 0, "fuse-overlayfs on %s failed: %s", target,
 					msg[0] ? msg : "(no message)");
