@@ -219,8 +219,8 @@ static struct nl_addr *prefix_to_nladdr(const struct net_prefix *p)
 	return a;
 }
 
-static int addr_add_index(struct nl_sock *sk, int ifindex, const char *ifname, const struct net_prefix *p,
-			  struct hangar_error *err)
+/* The rtnl address object for p on ifindex; *r gets set_local's result. */
+static struct rtnl_addr *addr_object(int ifindex, const struct net_prefix *p, int *r)
 {
 	struct rtnl_addr *a = rtnl_addr_alloc();
 	if (a == NULL)
@@ -228,7 +228,15 @@ static int addr_add_index(struct nl_sock *sk, int ifindex, const char *ifname, c
 	_cleanup_nladdr_ struct nl_addr *local = prefix_to_nladdr(p);
 	rtnl_addr_set_ifindex(a, ifindex);
 	rtnl_addr_set_family(a, p->family);
-	int r = rtnl_addr_set_local(a, local);
+	*r = rtnl_addr_set_local(a, local);
+	return a;
+}
+
+static int addr_add_index(struct nl_sock *sk, int ifindex, const char *ifname, const struct net_prefix *p,
+			  struct hangar_error *err)
+{
+	int r;
+	struct rtnl_addr *a = addr_object(ifindex, p, &r);
 	/* The address is ours alone (IPAM); duplicate address detection would
 	 * only delay the first packets by a second or two. */
 	if (p->family == AF_INET6)
@@ -262,13 +270,8 @@ int addr_delete(struct nl_sock *sk, const char *ifname, const struct net_prefix 
 	int ifindex;
 	if (link_ifindex(sk, ifname, &ifindex, err) < 0)
 		return -1;
-	struct rtnl_addr *a = rtnl_addr_alloc();
-	if (a == NULL)
-		abort();
-	_cleanup_nladdr_ struct nl_addr *local = prefix_to_nladdr(p);
-	rtnl_addr_set_ifindex(a, ifindex);
-	rtnl_addr_set_family(a, p->family);
-	int r = rtnl_addr_set_local(a, local);
+	int r;
+	struct rtnl_addr *a = addr_object(ifindex, p, &r);
 	if (r == 0)
 		r = rtnl_addr_delete(sk, a, 0);
 	rtnl_addr_put(a);
