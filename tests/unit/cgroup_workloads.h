@@ -130,6 +130,24 @@ static int loop_attach(const char *file, char *dev, size_t len)
 	return lfd;
 }
 
+/* The throttles besides read bps, on one device: write 2 MiB/s, read 100
+ * and write 200 iops (d holds them; up points into it). */
+static void other_throttles(struct oci_resources *up, struct oci_throttle_device d[3], unsigned maj,
+			    unsigned min)
+{
+	d[0] = (struct oci_throttle_device){.major = maj, .minor = min, .rate = 2 << 20};
+	d[1] = (struct oci_throttle_device){.major = maj, .minor = min, .rate = 100};
+	d[2] = (struct oci_throttle_device){.major = maj, .minor = min, .rate = 200};
+	*up = (struct oci_resources){.present = true};
+	up->blkio.present = true;
+	up->blkio.throttle_write_bps = &d[0];
+	up->blkio.n_throttle_write_bps = 1;
+	up->blkio.throttle_read_iops = &d[1];
+	up->blkio.n_throttle_read_iops = 1;
+	up->blkio.throttle_write_iops = &d[2];
+	up->blkio.n_throttle_write_iops = 1;
+}
+
 static uint64_t usage_of(struct cgroup_manager *m)
 {
 	struct cgroup_stats s;

@@ -660,17 +660,9 @@ static void test_blkio(void)
 
 		/* The other three throttles, live, each in its own file. */
 		unsigned maj = major(sb.st_rdev), min = minor(sb.st_rdev);
-		struct oci_throttle_device wbps = {.major = maj, .minor = min, .rate = 2 << 20};
-		struct oci_throttle_device riops = {.major = maj, .minor = min, .rate = 100};
-		struct oci_throttle_device wiops = {.major = maj, .minor = min, .rate = 200};
-		struct oci_resources up = {.present = true};
-		up.blkio.present = true;
-		up.blkio.throttle_write_bps = &wbps;
-		up.blkio.n_throttle_write_bps = 1;
-		up.blkio.throttle_read_iops = &riops;
-		up.blkio.n_throttle_read_iops = 1;
-		up.blkio.throttle_write_iops = &wiops;
-		up.blkio.n_throttle_write_iops = 1;
+		struct oci_throttle_device th[3];
+		struct oci_resources up;
+		other_throttles(&up, th, maj, min);
 		hangar_error_clear(&err);
 		ok(cgroup_manager_update(m, &up, &err) == 0, "update write bps, read and write iops%s%s",
 		   err.msg[0] ? ": " : "", err.msg);
