@@ -342,7 +342,7 @@ oci delete --force c2 >/dev/null 2>&1
 cfg_edit "$B" ".process.args = [\"sleep\", \"100\"] | .linux.cgroupsPath = \"/$parent/sd1\" | .linux.resources = {pids: {limit: 8}}"
 if [ ! -d /run/systemd/system ]; then
 	for verb in run create; do
-		out=$("$OCI" --root "$OCI_ROOT" --systemd-cgroup $verb --bundle "$B" sd1 2>&1 </dev/null); rc=$?
+		capture "$OCI" --root "$OCI_ROOT" --systemd-cgroup $verb --bundle "$B" sd1; rc=$?
 		[ $rc != 0 ]; ok $? "--systemd-cgroup $verb fails (rc $rc)"
 		like "$out" '^hangar-oci: .*--systemd-cgroup: systemd is not the init system here' \
 			"--systemd-cgroup $verb: the error names the flag and the reason ($out)"
@@ -359,7 +359,7 @@ at_exit 'for d in $(ls -d "$root/$sdslice" "$root"/*/"$sdslice" 2>/dev/null); do
 as_systemd_host() {
 	unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs hgsd /run && mkdir -p /run/systemd/system && exec "$@"' sh "$@"
 }
-out=$(as_systemd_host "$OCI" --root "$OCI_ROOT" --systemd-cgroup run -d --bundle "$B" sd1 2>&1 </dev/null); rc=$?
+capture as_systemd_host "$OCI" --root "$OCI_ROOT" --systemd-cgroup run -d --bundle "$B" sd1; rc=$?
 [ $rc != 0 ]; ok $? "--systemd-cgroup with an absolute cgroupsPath fails where systemd is init (rc $rc)"
 like "$out" 'linux\.cgroupsPath: with --systemd-cgroup it must be "slice:prefix:name"' "and says the form it needs ($out)"
 [ ! -e "$OCI_ROOT/sd1" ] && [ -z "$(leftovers)" ]; ok $? "nothing left by the refusal"
@@ -395,7 +395,7 @@ cfg_edit "$B" ".process.args = [\"sleep\", \"1000\"] | .linux.cgroupsPath = \"$s
 oci run -d --bundle "$B" sh1 >"$TEST_TMP/sh1.out" 2>&1; ok $? "run -d sh1 in $shared ($(cat "$TEST_TMP/sh1.out"))"
 shpid=$(oci state sh1 | jq -r .pid)
 cfg_edit "$B" '.linux.resources = {pids: {limit: 5}}'
-out=$(oci run -d --bundle "$B" sh2 2>&1 </dev/null); rc=$?
+capture oci run -d --bundle "$B" sh2; rc=$?
 [ $rc != 0 ]; ok $? "run sh2 with the same cgroupsPath fails (rc $rc)"
 like "$out" "linux\\.cgroupsPath: cgroup $shared is not empty \\([0-9]+ process" \
 	"the error names the non-empty cgroup ($out)"
@@ -425,13 +425,13 @@ if [ $v = 1 ]; then
 fi
 pre_all() { for d in $predirs; do [ -d "$d" ] || return 1; done; }
 cfg_edit "$B" ".linux.cgroupsPath = \"$pre\" | .linux.resources = {cpu: {cpus: \"99\"}}"
-out=$(oci run -d --bundle "$B" pre1 2>&1 </dev/null); rc=$?
+capture oci run -d --bundle "$B" pre1; rc=$?
 [ $rc != 0 ]; ok $? "run with cpus 99 in the pre-existing $pre fails ($out)"
 pre_all; ok $? "the failed create left the pre-existing cgroup in place"
 # Failing later (no such program): the runtime's cleanup destroys the
 # cgroup manager, which must not remove (or kill in) what it did not make.
 cfg_edit "$B" '.linux.resources = {pids: {limit: 9}} | .process.args = ["/hangar-no-such-program"]'
-out=$(oci run -d --bundle "$B" pre1 2>&1 </dev/null); rc=$?
+capture oci run -d --bundle "$B" pre1; rc=$?
 [ $rc != 0 ]; ok $? "run of a missing program in $pre fails ($out)"
 pre_all && [ ! -e "$OCI_ROOT/pre1" ]; ok $? "its cleanup left the pre-existing cgroup in place, no state"
 cfg_edit "$B" '.process.args = ["sleep", "1000"]'
@@ -443,7 +443,7 @@ pre_all; ok $? "delete leaves a cgroup it did not make"
 
 # A frozen one is refused: the init would stop before running anything.
 if [ $v = 2 ]; then echo 1 >"$root$pre/cgroup.freeze"; else echo FROZEN >"$root/freezer$pre/freezer.state"; fi
-out=$(oci run -d --bundle "$B" pre3 2>&1 </dev/null); rc=$?
+capture oci run -d --bundle "$B" pre3; rc=$?
 [ $rc != 0 ]; ok $? "run in the frozen $pre fails (rc $rc)"
 like "$out" "linux\\.cgroupsPath: cgroup $pre is frozen" "the error names the frozen cgroup ($out)"
 is "$(echo "$out" | wc -l)" 1 "the refusal is one line"

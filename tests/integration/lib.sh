@@ -85,6 +85,17 @@ make_bundle() {
 }
 
 # cfg_edit DIR JQ_FILTER: edit DIR/config.json in place.
+# capture CMD...: run CMD with its output in a file rather than a pipe, put
+# the output in $out and return CMD's status.  For commands that should fail
+# to start a container: should one start after all, it keeps its stdio open,
+# and $(...) would wait for it to exit instead of reporting the failure.
+capture() {
+	"$@" >"$TEST_TMP/capture.out" 2>&1 </dev/null
+	local rc=$?
+	out=$(cat "$TEST_TMP/capture.out")
+	return $rc
+}
+
 cfg_edit() {
 	local dir=$1 filter=$2
 	jq "$filter" "$dir/config.json" > "$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
