@@ -3,7 +3,9 @@
 # status and TAP lines, its arguments and HANGAR_* environment; a guest that
 # panics or hangs is a failure, never a pass; a missing qemu is a failure in
 # one line (a test tool, not a kernel feature); an unknown HANGAR_VM_CGROUP is refused before
-# booting.  (A passing run is tests/vm/smoke.t.)  Three boots.
+# booting; a hung script is listed and stopped by the guest's watchdog, a wedged
+# guest by the host's timeout, a stuck boot is tried twice.  (A passing run is
+# tests/vm/smoke.t.)  Six boots.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD=${BUILD:-$TOP/build}
@@ -21,7 +23,7 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "1..1"
 	exit 1
 fi
-echo "1..10"
+echo "1..13"
 
 HANGAR_VM_QEMU=/nonexistent/qemu "$run_in_vm" /bin/true >"$work/out" 2>&1
 rc=$?
@@ -61,12 +63,45 @@ ok $? "a guest kernel panic is a failure (rc $rc)"
 grep -q 'no TAP-EXIT sentinel' "$work/out" && grep -q 'Kernel panic' "$work/out"
 ok $? "the panic is reported with the guest console"
 
+# A hung script: the guest's watchdog (a minute before HANGAR_VM_TIMEOUT, or
+# half of a short one) lists the processes and stops it.
 printf '#!/bin/sh\necho "1..1"\nsleep 300\n' >"$work/hang.sh"
 t0=$(date +%s)
-HANGAR_VM_TIMEOUT=12 "$run_in_vm" "$work/hang.sh" >"$work/out" 2>&1
+HANGAR_VM_TIMEOUT=40 "$run_in_vm" "$work/hang.sh" >"$work/out" 2>&1
 rc=$?
 t1=$(date +%s)
-[ "$rc" = 1 ] && [ $((t1 - t0)) -lt 30 ]
-ok $? "a hung guest is stopped by HANGAR_VM_TIMEOUT and fails (rc $rc after $((t1 - t0))s)"
-grep -q 'did not finish within 12s' "$work/out"
+[ "$rc" != 0 ] && [ $((t1 - t0)) -lt 40 ]
+ok $? "a hung script is stopped by the guest's watchdog and fails (rc $rc after $((t1 - t0))s)"
+grep -q '^# guest watchdog: the test script is still running after 20s' "$work/out" &&
+	grep -qE '^# pid [0-9]+ ppid [0-9]+ \[S.*\] wchan .*: sleep 300' "$work/out"
+ok $? "the watchdog's report names the hung process"
+
+# A guest whose watchdog cannot act (stopped here by the script itself):
+# qemu is stopped by HANGAR_VM_TIMEOUT.
+cat >"$work/wedge.sh" <<'G'
+#!/bin/sh
+echo "1..1"
+for d in /proc/[0-9]*; do
+	p=${d#/proc/}
+	[ "$p" = 1 ] && continue
+	[ "$(sed -n 's/^PPid:[[:space:]]*//p' "$d/status" 2>/dev/null)" = 1 ] || continue
+	tr '\0' ' ' <"$d/cmdline" | grep -q '/init' && kill -STOP "$p"
+done
+sleep 300
+G
+t0=$(date +%s)
+HANGAR_VM_TIMEOUT=20 "$run_in_vm" "$work/wedge.sh" >"$work/out" 2>&1
+rc=$?
+t1=$(date +%s)
+[ "$rc" = 1 ] && [ $((t1 - t0)) -lt 45 ] && ! grep -q 'guest watchdog' "$work/out"
+ok $? "a guest that does not finish is stopped by HANGAR_VM_TIMEOUT and fails (rc $rc after $((t1 - t0))s)"
+grep -q 'did not finish within 20s' "$work/out"
 ok $? "the timeout is reported"
+
+# A guest that never reaches the script is booted once more, then fails.
+HANGAR_VM_BOOT_TIMEOUT=1 "$run_in_vm" /bin/true >"$work/out" 2>&1
+rc=$?
+[ "$rc" = 1 ] && [ "$(grep -c 'did not start the test script within 1s' "$work/out")" = 2 ] &&
+	grep -q '^# run-in-vm: booting the guest again' "$work/out" &&
+	grep -q 'did not start the test script in two boots' "$work/out"
+ok $? "a guest stuck in its boot is booted twice, then fails (rc $rc)"
