@@ -6,19 +6,9 @@
 # harness's own "# run-in-vm" / "# guest watchdog" lines) repeated just above
 # the closing line, where a CI summary that keeps only the tail shows them.
 # Driven with a BUILD of stand-in unit tests, so no real test runs twice.
-set -u
-TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-work=$(mktemp -d /tmp/infra-run-all.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-echo "1..10"
-
-BUILD=${BUILD:-$TOP/build}
-[ -x "$BUILD/tests/helpers/subreaper" ] || { echo "not ok 1 - $BUILD/tests/helpers/subreaper is not built"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+work=$TEST_TMP
+[ -x "$BUILD/tests/helpers/subreaper" ] || bail_out "$BUILD/tests/helpers/subreaper is not built"
 mkdir -p "$work/build/tests/unit" "$work/build/tests/helpers"
 ln -s "$BUILD/tests/helpers/subreaper" "$work/build/tests/helpers/subreaper"
 stub() { # stub NAME BODY
@@ -62,3 +52,4 @@ rc=$?
 [ "$rc" = 0 ]; ok $? "without failures run-all exits 0 (rc $rc)"
 is_last "1 passed, 0 failed, 2 skipped" && ! grep -q '^# failed:' "$work/out"
 ok $? "and prints no failure lines ($(tail -n 1 "$work/out"))"
+done_testing
