@@ -15,7 +15,6 @@ fi
 A=$TEST_TMP/a
 B=$TEST_TMP/b
 export HANGAR_ROOT=$A/data HANGAR_RUN=$A/run
-hg() { "$HANGAR" "$@"; }
 hgb() { HANGAR_ROOT=$B/data HANGAR_RUN=$B/run "$HANGAR" "$@"; }
 _cleanup_stores() {
 	for n in $(ls "$A/data/instances" 2>/dev/null); do hg destroy --force "$n"; done

@@ -6,12 +6,7 @@
 # instance without its image).  Each race is run several times.
 HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-hg() { "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
-at_exit _hangar_cleanup
+hangar_store
 ROUNDS=6
 
 # The default image is built by the first create; build it before racing.

@@ -3,12 +3,7 @@
 # code, and nothing left behind.
 HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-hg() { "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
-at_exit _hangar_cleanup
+hangar_store
 
 # (networks/.lock is made by the first look at the networks: not a leftover)
 snapshot() { (ls -A "$HANGAR_ROOT/instances" "$HANGAR_ROOT/images" 2>/dev/null; ls "$HANGAR_ROOT/networks" 2>/dev/null; ls -A "$HANGAR_RUN/oci" 2>/dev/null; grep -c "$TEST_TMP" /proc/self/mountinfo) | tr '\n' ' '; }

@@ -4,13 +4,8 @@
 # down cleanly with its own poweroff signal.
 HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
+hangar_store
 need_tool tmux tmux
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-hg() { "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
-at_exit _hangar_cleanup
 state_of() { hg list --format json | jq -r --arg n "$1" '.[] | select(.name == $n) | .state'; }
 session=hangar-init-$$
 export TMUX_TMPDIR=$TEST_TMP

@@ -3,12 +3,7 @@
 # the store consistent), listed correctly, stopped and destroyed together.
 HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-hg() { "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
-at_exit _hangar_cleanup
+hangar_store
 N=10
 
 pids=()

@@ -4,12 +4,7 @@
 # nothing (cgroup, mounts, OCI state, monitor files).
 HANGAR_TEST_PRIVATE_NET=1
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-hg() { "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
-at_exit _hangar_cleanup
+hangar_store
 field() { hg list --format json | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"; }
 cg_gone() { # cg_gone NAME: the instance's cgroup exists in no hierarchy
 	local cg=$1 d

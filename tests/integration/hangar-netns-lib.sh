@@ -4,7 +4,8 @@
 #
 # hangar_host_netns PREFIX [nft]: a temporary store, the namespace
 # $NS=PREFIX-PID with lo up (with "nft": nftables is needed and probed),
-# removed at exit after every instance of the store is destroyed.
+# removed at exit after every instance of the store is destroyed (lib.sh's
+# _hangar_cleanup, through the hg below).
 hangar_host_netns() {
 	[ "$(id -u)" = 0 ] || skip_all "needs root"
 	[ -x "$HANGAR" ] || bail_out "$HANGAR not built"
@@ -23,4 +24,3 @@ hangar_host_netns() {
 # nsenter switches only the network namespace: mounts stay shared with us.
 inH() { nsenter --net="/run/netns/$NS" "$@"; }
 hg() { inH "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done; }

@@ -28,7 +28,6 @@ ip -n "$CL" link set hgfdn0 up
 ip -n "$CL" link set lo up
 inH() { nsenter --net="/run/netns/$NS" "$@"; }
 hg() { inH "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done; }
 at_exit _hangar_cleanup
 
 inC() { ip netns exec "$CL" "$@"; }

@@ -10,12 +10,7 @@
 # needed) and cached as a tarball in $HANGAR_TEST_CACHE (default
 # /var/cache/hangar); later runs import the tarball.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (rootless hangar is issue 8)"
-[ -x "$HANGAR" ] || { echo "not ok 1 - $HANGAR not built"; echo "1..1"; exit 1; }
-export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
-hg() { "$HANGAR" "$@"; }
-_hangar_cleanup() { for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do "$HANGAR" destroy --force "$n"; done; }
-at_exit _hangar_cleanup
+hangar_store
 name=sd$$
 # `hangar exec` output comes through a pty: drop the carriage returns.
 in_sd() { hg exec "$name" -- "$@" 2>&1 | tr -d '\r'; }

@@ -62,6 +62,23 @@ trap _run_cleanup EXIT
 
 oci() { "$OCI" --root "$OCI_ROOT" "$@"; }
 
+# The instance-manager (hangar) tests: hg runs $HANGAR (a test may redefine
+# it, e.g. to run hangar inside a network namespace of its own), and
+# _hangar_cleanup destroys every instance of the test's store through it.
+hg() { "$HANGAR" "$@"; }
+_hangar_cleanup() {
+	local n
+	for n in $(ls "$HANGAR_ROOT/instances" 2>/dev/null); do hg destroy --force "$n"; done
+}
+# hangar_store: root and a built $HANGAR are required; HANGAR_ROOT and
+# HANGAR_RUN are private to the test, and its instances are destroyed at exit.
+hangar_store() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root (rootless-*.t run hangar as a user)"
+	[ -x "$HANGAR" ] || bail_out "$HANGAR not built"
+	export HANGAR_ROOT=$TEST_TMP/data HANGAR_RUN=$TEST_TMP/run
+	at_exit _hangar_cleanup
+}
+
 # A cached busybox rootfs (copied per bundle so tests may modify it).
 _rootfs_cache() {
 	local cache=$BUILD/test-rootfs
