@@ -124,3 +124,19 @@ rl_bundle() {
 	cfg_edit "$dir" ".process.terminal = false | .process.args = $args | .root.readonly = false"
 	chown "$name:$name" "$dir/config.json"
 }
+
+# rl_overlay_bundle USER DIR [CMD...]: rl_bundle with an overlay root:
+# root.path is an empty directory, the image is DIR/image (lower) and
+# changes go to DIR/upper (the run.hangar.rootfs.overlay.* annotations).
+rl_overlay_bundle() {
+	local u=$1 dir=$2
+	shift 2
+	rl_bundle "$u" "$dir" "$@" || return 1
+	mv "$dir/rootfs" "$dir/image"
+	mkdir "$dir/rootfs" "$dir/upper" "$dir/work"
+	chown "$u:" "$dir/rootfs" "$dir/upper" "$dir/work"
+	cfg_edit "$dir" ".annotations[\"run.hangar.rootfs.overlay.lowerdir\"] = \"$dir/image\" |
+		.annotations[\"run.hangar.rootfs.overlay.upperdir\"] = \"$dir/upper\" |
+		.annotations[\"run.hangar.rootfs.overlay.workdir\"] = \"$dir/work\""
+	chown "$u:" "$dir/config.json"
+}

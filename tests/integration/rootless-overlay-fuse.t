@@ -31,21 +31,8 @@ rl_make_user A ranges || { echo "Bail out! cannot create a test user"; exit 1; }
 rl_as "$A" test -r /dev/fuse -a -w /dev/fuse || skip_all "/dev/fuse is $(stat -c '%a %U' /dev/fuse): $A cannot open it"
 NATIVE_OFF=HANGAR_TEST_NO_NATIVE_OVERLAY=1
 
-overlay_bundle() { # USER DIR CMD...
-	local u=$1 dir=$2
-	shift 2
-	rl_bundle "$u" "$dir" "$@" || return 1
-	mv "$dir/rootfs" "$dir/image"
-	mkdir "$dir/rootfs" "$dir/upper" "$dir/work"
-	chown "$u:" "$dir/rootfs" "$dir/upper" "$dir/work"
-	cfg_edit "$dir" ".annotations[\"run.hangar.rootfs.overlay.lowerdir\"] = \"$dir/image\" |
-		.annotations[\"run.hangar.rootfs.overlay.upperdir\"] = \"$dir/upper\" |
-		.annotations[\"run.hangar.rootfs.overlay.workdir\"] = \"$dir/work\""
-	chown "$u:" "$dir/config.json"
-}
-
 B=$TEST_TMP/b1
-overlay_bundle "$A" "$B" sh -c 'echo new >/new-file; echo changed >/etc/passwd; grep " / " /proc/self/mountinfo'
+rl_overlay_bundle "$A" "$B" sh -c 'echo new >/new-file; echo changed >/etc/passwd; grep " / " /proc/self/mountinfo'
 out=$(cd "$B" && RL_ENV=$NATIVE_OFF rl_oci "$A" run f1 2>&1)
 ok $? "hangar-oci run as $A on fuse-overlayfs ($(echo "$out" | tail -n 1))"
 like "$out" " / [^ ]* - fuse[^ ]*overlayfs " "/ inside is a fuse-overlayfs mount"
@@ -83,7 +70,7 @@ NOPATH=$TEST_TMP/nopath
 mkdir -p "$NOPATH" && chmod 755 "$NOPATH"
 for t in sh true newuidmap newgidmap; do ln -sf "$(command -v $t)" "$NOPATH/$t"; done
 B2=$TEST_TMP/b2
-overlay_bundle "$A" "$B2" true
+rl_overlay_bundle "$A" "$B2" true
 out=$(cd "$B2" && RL_ENV="$NATIVE_OFF PATH=$NOPATH" rl_oci "$A" run f2 2>&1)
 rc=$?
 [ $rc != 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&

@@ -15,23 +15,8 @@ grep -qw overlay /proc/filesystems || skip_all "no overlayfs in this kernel"
 
 rl_make_user A ranges || { echo "Bail out! cannot create a test user"; exit 1; }
 
-# overlay_bundle USER DIR CMD...: root.path is an empty directory; the image
-# is DIR/image (lower), changes go to DIR/upper.
-overlay_bundle() {
-	local u=$1 dir=$2
-	shift 2
-	rl_bundle "$u" "$dir" "$@" || return 1
-	mv "$dir/rootfs" "$dir/image"
-	mkdir "$dir/rootfs" "$dir/upper" "$dir/work"
-	chown "$u:" "$dir/rootfs" "$dir/upper" "$dir/work"
-	cfg_edit "$dir" ".annotations[\"run.hangar.rootfs.overlay.lowerdir\"] = \"$dir/image\" |
-		.annotations[\"run.hangar.rootfs.overlay.upperdir\"] = \"$dir/upper\" |
-		.annotations[\"run.hangar.rootfs.overlay.workdir\"] = \"$dir/work\""
-	chown "$u:" "$dir/config.json"
-}
-
 B=$TEST_TMP/b1
-overlay_bundle "$A" "$B" sh -c 'cat /etc/hostname 2>/dev/null; echo new >/new-file; echo changed >/etc/passwd;
+rl_overlay_bundle "$A" "$B" sh -c 'cat /etc/hostname 2>/dev/null; echo new >/new-file; echo changed >/etc/passwd;
 	rm /bin/rev && echo removed; ls /; grep " / " /proc/self/mountinfo'
 ok $? "bundle with an overlay root for $A"
 echo image-file >"$B/image/etc/hostname"
