@@ -8,12 +8,7 @@
 # "not ok" here.  Prints one TAP stream; exits with the number of failures.
 set -u
 BUILD=${BUILD:-$TOP/build}
-n=0
-failures=0
-emit() { # emit ok|not-ok DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" = ok ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/guest-tap.sh"
 check() { # check EXIT-STATUS DESCRIPTION
 	if [ "$1" = 0 ]; then emit ok "$2"; else emit not-ok "$2"; fi
 }
@@ -72,6 +67,4 @@ run_tap cgroup-oci.t env HANGAR_TEST_CGROUP_MODE=legacy bash "$TOP/tests/integra
 leftover=$(find /sys/fs/cgroup/*/ -mindepth 1 -maxdepth 1 -type d -name 'hangar*' 2>/dev/null | tr '\n' ' ')
 [ -z "$leftover" ]
 check $? "no hangar cgroup left in any hierarchy ($leftover)"
-echo "1..$n"
-[ "$failures" -gt 100 ] && failures=100
-exit "$failures"
+finish

@@ -7,12 +7,7 @@
 # Prints one TAP stream; exits with the number of failures.
 set -u
 BUILD=${BUILD:-$TOP/build}
-n=0
-failures=0
-emit() { # emit ok|not-ok DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" = ok ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/guest-tap.sh"
 
 grep -q '^cgroup2 /sys/fs/cgroup cgroup2 ' /proc/mounts
 if [ $? = 0 ]; then emit ok "cgroup2 mounted at /sys/fs/cgroup"; else emit not-ok "cgroup2 mounted at /sys/fs/cgroup"; fi
@@ -60,6 +55,4 @@ run_tap() {
 run_tap test_cgroup_v2 "$BUILD/tests/unit/test_cgroup_v2"
 run_tap test_cgroup_convert "$BUILD/tests/unit/test_cgroup_convert"
 grep -q " $disk_dir " /proc/mounts && umount "$disk_dir"
-echo "1..$n"
-[ "$failures" -gt 100 ] && failures=100
-exit "$failures"
+finish

@@ -7,12 +7,7 @@
 set -u
 BUILD=${BUILD:-$TOP/build}
 OCI=$BUILD/hangar-oci
-n=0
-failures=0
-ok() { # ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/guest-tap.sh"
 is() { if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; echo "#   got '$1', expected '$2'"; fi; }
 wait_for() { local i; for i in $(seq "${2:-100}"); do eval "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 echo "# guest kernel $(uname -r)"
@@ -71,6 +66,4 @@ wait_for "[ \$(counter) -gt $c ]"; ok $? "the second restore runs"
 oci delete --force v2b; ok $? "delete"
 [ ! -d /sys/fs/cgroup/hangar/v2b ]; ok $? "delete removes the restored cgroup"
 rm -rf "$tmp"
-echo "1..$n"
-[ "$failures" -gt 100 ] && failures=100
-exit "$failures"
+finish

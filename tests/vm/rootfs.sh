@@ -5,12 +5,7 @@
 # Prints one TAP stream; exits with the number of failures.
 set -u
 BUILD=${BUILD:-$TOP/build}
-n=0
-failures=0
-emit() {
-	n=$((n + 1))
-	if [ "$1" = ok ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/guest-tap.sh"
 echo "# guest kernel $(uname -r)"
 grep -q '^cgroup2 /sys/fs/cgroup cgroup2 ' /proc/mounts
 if [ $? = 0 ]; then emit ok "cgroup2 mounted at /sys/fs/cgroup"; else emit not-ok "cgroup2 mounted at /sys/fs/cgroup"; fi
@@ -42,6 +37,4 @@ run_tap() { # run_tap NAME BINARY: renumber a TAP-printing binary into this stre
 
 run_tap test_rootfs "$BUILD/tests/unit/test_rootfs"
 run_tap test_rootfs_overlay "$BUILD/tests/unit/test_rootfs_overlay"
-echo "1..$n"
-[ "$failures" -gt 100 ] && failures=100
-exit "$failures"
+finish

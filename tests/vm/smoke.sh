@@ -3,17 +3,7 @@
 # tests/vm/run-in-vm and proves the guest is fit for the cgroup v2 tests.
 # Template for other tests/vm/*.sh: print TAP, exit with the failure count.
 set -u
-n=0
-failures=0
-ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failures=$((failures + 1))
-	fi
-}
+. "$(dirname "$0")/guest-tap.sh"
 
 echo "1..15"
 cg=/sys/fs/cgroup

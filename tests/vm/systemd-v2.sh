@@ -6,12 +6,7 @@
 # Prints one TAP stream; exits with the number of failures.
 set -u
 BUILD=${BUILD:-$TOP/build}
-n=0
-failures=0
-emit() { # emit ok|not-ok DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" = ok ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/guest-tap.sh"
 check() { # check DESCRIPTION COMMAND...
 	local d=$1
 	shift
@@ -59,5 +54,4 @@ check "clean exit (status 0)" grep -q 'init exited with status 0' "$HANGAR_ROOT/
 check "destroy" hg destroy sd
 check "no cgroup left" test ! -e "/sys/fs/cgroup$cg"
 check "no mount left" test "$(grep -c "$HANGAR_ROOT/instances/sd" /proc/self/mountinfo)" = 0
-echo "1..$n"
-exit "$failures"
+finish
