@@ -25,33 +25,6 @@ else
 	emit not-ok "ext4 on /dev/vda for the page-cache reclaim test"
 fi
 
-# run_tap NAME BINARY: run a TAP-printing binary and re-number its checks
-# into this stream.  A non-zero exit without a failing check counts as one.
-run_tap() {
-	local name=$1 bin=$2 line rc out f=0
-	if [ ! -x "$bin" ]; then
-		emit not-ok "$name: $bin is missing (build it into \$BUILD)"
-		return
-	fi
-	out=$(mktemp)
-	"$bin" >"$out" 2>&1
-	rc=$?
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) n=$((n + 1)); echo "ok $n - $name:${line#ok [0-9]* -}" ;;
-		"not ok "*) n=$((n + 1)); f=$((f + 1)); echo "not ok $n - $name:${line#not ok [0-9]* -}" ;;
-		"1.."*) ;;
-		"#"*) echo "$line" ;;
-		*) echo "# $line" ;;
-		esac
-	done <"$out"
-	rm -f "$out"
-	failures=$((failures + f))
-	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
-		emit not-ok "$name exited $rc without a failing check"
-	fi
-}
-
 run_tap test_cgroup_v2 "$BUILD/tests/unit/test_cgroup_v2"
 run_tap test_cgroup_convert "$BUILD/tests/unit/test_cgroup_convert"
 grep -q " $disk_dir " /proc/mounts && umount "$disk_dir"
