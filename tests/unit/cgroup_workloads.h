@@ -148,6 +148,18 @@ static void other_throttles(struct oci_resources *up, struct oci_throttle_device
 	up->blkio.n_throttle_write_iops = 1;
 }
 
+/* Update only blockIO.weightDevice: WEIGHT for device MAJ:MIN. */
+static int update_weight_device(struct cgroup_manager *m, unsigned maj, unsigned min, uint16_t weight,
+				struct hangar_error *err)
+{
+	struct oci_weight_device wd = {.major = maj, .minor = min, .has_weight = true, .weight = weight};
+	struct oci_resources r = {.present = true};
+	r.blkio.present = true;
+	r.blkio.weight_device = &wd;
+	r.blkio.n_weight_device = 1;
+	return cgroup_manager_update(m, &r, err);
+}
+
 static uint64_t usage_of(struct cgroup_manager *m)
 {
 	struct cgroup_stats s;

@@ -682,12 +682,7 @@ static void test_blkio(void)
 		/* weightDevice needs bfq on the device; a loop device without it
 		 * is refused by the kernel, and the error names resource and file
 		 * (blkio.weight_device when bfq is not there at all). */
-		struct oci_weight_device wd = {.major = maj, .minor = min, .has_weight = true, .weight = 200};
-		struct oci_resources wdr = {.present = true};
-		wdr.blkio.present = true;
-		wdr.blkio.weight_device = &wd;
-		wdr.blkio.n_weight_device = 1;
-		int rc = cgroup_manager_update(m, &wdr, &err);
+		int rc = update_weight_device(m, maj, min, 200, &err);
 		char *v = read_cg("blkio", "blk", "blkio.bfq.weight_device");
 		char *line = xasprintf("%u:%u 200", maj, min);
 		if (rc == 0)

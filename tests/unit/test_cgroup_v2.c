@@ -1017,12 +1017,7 @@ static void test_io(void)
 		free(want);
 		/* weightDevice needs a weight-based policy (iocost or bfq) on the
 		 * device; without one the kernel refuses and the error names it. */
-		struct oci_weight_device wd = {.major = maj, .minor = min, .has_weight = true, .weight = 200};
-		struct oci_resources wdr = {.present = true};
-		wdr.blkio.present = true;
-		wdr.blkio.weight_device = &wd;
-		wdr.blkio.n_weight_device = 1;
-		int rc = cgroup_manager_update(m, &wdr, &err);
+		int rc = update_weight_device(m, maj, min, 200, &err);
 		v = read_cg("io", exists_cg("io/io.bfq.weight") ? "io.bfq.weight" : "io.weight");
 		char *line = xasprintf("%u:%u ", maj, min);
 		if (rc == 0)
