@@ -894,6 +894,24 @@ static int count_fds(void)
 	return n;
 }
 
+/* A child that moves itself into m's cgroups (after a byte on go_fd, when
+ * that is not -1), writes 'y' or 'n' to done_fd and waits to be killed. */
+static pid_t fork_self_entering(struct cgroup_manager *m, int go_fd, int done_fd)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	char c;
+	if (go_fd >= 0 && read(go_fd, &c, 1) != 1)
+		_exit(99);
+	struct hangar_error cerr;
+	int rc = cgroup_manager_self_enter(m, &cerr);
+	if (write(done_fd, rc == 0 ? "y" : "n", 1) != 1)
+		_exit(98);
+	pause();
+	_exit(0);
+}
+
 /* A freshly forked child moves itself in through "tasks" (no grace-period
  * wait for the parent); a refused move names the hierarchy. */
 static void test_self_enter(void)
@@ -911,18 +929,7 @@ static void test_self_enter(void)
 	int fds_before = count_fds();
 	ok(cgroup_manager_self_enter_open(m, &err) == 1, "v1 offers self-enter (%s)", err.msg);
 	int fds_open = count_fds();
-	pid_t pid = fork();
-	if (pid == 0) {
-		char c;
-		if (read(go[0], &c, 1) != 1)
-			_exit(99);
-		struct hangar_error cerr;
-		int rc = cgroup_manager_self_enter(m, &cerr);
-		if (write(done[1], rc == 0 ? "y" : "n", 1) != 1)
-			_exit(98);
-		pause();
-		_exit(0);
-	}
+	pid_t pid = fork_self_entering(m, go[0], done[1]);
 	cgroup_manager_self_enter_close(m);
 	int fds_after = count_fds();
 	ok(fds_open > fds_before && fds_after == fds_before,
@@ -1033,15 +1040,7 @@ static void test_systemd_subtree(enum cgroup_mode mode)
 	if (pipe2(done, O_CLOEXEC) < 0)
 		return;
 	ok(cgroup_manager_self_enter_open(m, &err) == 1, "self-enter opened (%s)", err.msg);
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct hangar_error cerr;
-		int rc = cgroup_manager_self_enter(m, &cerr);
-		if (write(done[1], rc == 0 ? "y" : "n", 1) != 1)
-			_exit(98);
-		pause();
-		_exit(0);
-	}
+	pid_t pid = fork_self_entering(m, -1, done[1]);
 	cgroup_manager_self_enter_close(m);
 	char c = 0;
 	if (read(done[0], &c, 1) != 1)
